@@ -1,0 +1,222 @@
+"""The ``backtest`` command: a thin click layer over the library.
+
+Every command parses options, calls one library function and prints its result. Heavy modules are
+imported inside the command bodies so ``backtest --help`` stays fast. User mistakes
+(:class:`backtest.errors.UserError`) print one line and exit 1 (2 for usage errors); ``--debug`` shows
+the traceback instead.
+
+Exit codes: 0 success (also when some setups were skipped: they are in the report), 1 error or a skip
+under ``--strict``, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func):
+    """Turn library errors into one-line messages and exit codes (``--debug`` re-raises)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug"))
+        from .errors import BacktestError
+
+        try:
+            return func(*args, **kwargs)
+        except BacktestError as exc:
+            if debug:
+                raise
+            _fail(exc.one_line(), exc.exit_code)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _fail("interrupted; nothing half-written was left behind", 130)
+        except OSError as exc:  # disk full, permission denied, ... : still a one-liner
+            if debug:
+                raise
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            _fail(f"{where}{exc.strerror or exc} (check the path, permissions and free space; --debug for details)", 1)
+
+    return wrapper
+
+
+def _config(ctx: click.Context):
+    from .config import load_config
+
+    root = ctx.find_root().params
+    cfg = load_config(root.get("config"))
+    return cfg.with_overrides(
+        cache_dir=root.get("cache_dir"),
+        mirrors=list(root.get("mirror") or []),
+        sources=list(root.get("source") or []),
+        offline=bool(root.get("offline")),
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="backtest")
+@click.option("--config", type=click.Path(dir_okay=False), envvar="BACKTEST_CONFIG",
+              help="Config file (default ./backtest.toml; env BACKTEST_CONFIG).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Parquet cache directory (overrides config).")
+@click.option("--mirror", multiple=True, type=click.Path(file_okay=False),
+              help="Offline CSV/parquet mirror directory (repeatable; overrides config).")
+@click.option("--source", multiple=True, type=click.Choice(["cache", "mirror", "yahoo"]),
+              help="Data sources in order (repeatable; overrides config).")
+@click.option("--offline", is_flag=True, help="Never touch the network (drop the yahoo source).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(config, cache_dir, mirror, source, offline, debug):
+    """Backtest the trade setups written in market-commentary articles on real daily bars.
+
+    \b
+    Pipeline: articles -> setups/ (YAML) -> bars -> simulation -> reports/.
+      backtest extract ARTICLES... --out setups/   read articles, write setup files
+      backtest run setups/                         simulate and write a report
+      backtest data import DIR                     fill the cache from CSV/parquet files
+    """
+
+
+# ---------------------------------------------------------------------------------------------- data
+@cli.group()
+def data():
+    """Daily bars: import, fetch and list the parquet cache."""
+
+
+@data.command("import")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.pass_context
+@handle_errors
+def data_import(ctx, directory):
+    """Import a directory of CSV/parquet bars (IWM.csv, RUT_INDEX.csv for ^RUT, SPLITS.csv) into the cache."""
+    from .data.api import import_directory
+
+    rows = import_directory(Path(directory), _config(ctx))
+    _print_rows(rows, ["symbol", "rows", "first", "last", "dropped", "note"])
+    if any(r.get("error") for r in rows):
+        sys.exit(1)
+
+
+@data.command("fetch")
+@click.argument("symbols", nargs=-1, required=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First date (default: 2 years back).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last date (default: today).")
+@click.pass_context
+@handle_errors
+def data_fetch(ctx, symbols, start, end):
+    """Fetch SYMBOLS from Yahoo into the cache (only the missing date range is downloaded)."""
+    from .data.api import fetch
+
+    rows = fetch(list(symbols), start.date() if start else None, end.date() if end else None, _config(ctx))
+    _print_rows(rows, ["symbol", "rows", "first", "last", "fetched", "note"])
+    if any(r.get("error") for r in rows):
+        sys.exit(1)
+
+
+@data.command("list")
+@click.pass_context
+@handle_errors
+def data_list(ctx):
+    """List the cached symbols: symbol, first, last, rows, source."""
+    from .data.api import list_cache
+
+    rows = list_cache(_config(ctx))
+    if not rows:
+        click.echo("cache is empty (run `backtest data import DIR` or `backtest data fetch SYMBOL`)")
+        return
+    _print_rows(rows, ["symbol", "first", "last", "rows", "source", "basis", "note"])
+
+
+# ------------------------------------------------------------------------------------------- extract
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", default="setups", show_default=True, type=click.Path(file_okay=False),
+              help="Directory for the setup files (one YAML per article).")
+@click.option("--json", "as_json", is_flag=True, help="Write nothing; print JSON lines, one object per article.")
+@click.option("--force", is_flag=True, help="Overwrite setup files that a person has edited.")
+@click.pass_context
+@handle_errors
+def extract(ctx, paths, out_dir, as_json, force):
+    """Read articles (files or directories) and extract their setups into reviewable YAML files."""
+    from .setups.api import extract_json_lines, extract_to_dir
+
+    if as_json:
+        for line in extract_json_lines([Path(p) for p in paths]):
+            click.echo(line)
+        return
+    summary = extract_to_dir([Path(p) for p in paths], Path(out_dir), force=force)
+    click.echo(summary.render())
+    if summary.failed and not summary.written and not summary.unchanged:
+        sys.exit(1)
+
+
+# ----------------------------------------------------------------------------------------------- run
+@cli.command()
+@click.argument("setups", type=click.Path())
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Report directory (default reports/<run-id>/).")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate as if on this date: no later bar is read.")
+@click.option("--entry-window", type=click.IntRange(min=1), help="Sessions an entry order stays working (default 20).")
+@click.option("--max-hold", type=click.IntRange(min=1), help="Holding period in sessions (default 60).")
+@click.option("--ambiguity", type=click.Choice(["stop-first", "target-first"]),
+              help="Which fill wins when one bar touches both stop and target (default stop-first).")
+@click.option("--scale-out", type=click.Choice(["equal", "first"]),
+              help="Several targets: equal parts (default) or the whole position at the first.")
+@click.option("--costs-bps", type=click.FloatRange(min=0), help="Commission + slippage per side, basis points.")
+@click.option("--include-incoherent", is_flag=True, help="Simulate setups the coherence check rejects (marked).")
+@click.option("--format", "formats", default="html,csv,parquet,json,md", show_default=True,
+              help="Comma-separated outputs: html,csv,parquet,json,md.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any setup, article or series was skipped.")
+@click.pass_context
+@handle_errors
+def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_out, costs_bps,
+        include_incoherent, formats, quiet, strict):
+    """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report."""
+    from .reports.api import RunOptions, run_report
+
+    options = RunOptions(
+        setups=Path(setups),
+        out_dir=Path(out_dir) if out_dir else None,
+        as_of=as_of.date() if as_of else None,
+        entry_window=entry_window,
+        max_hold=max_hold,
+        ambiguity=ambiguity,
+        scale_out=scale_out,
+        costs_bps=costs_bps,
+        include_incoherent=include_incoherent,
+        formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+        quiet=quiet,
+        strict=strict,
+    )
+    result = run_report(options, _config(ctx))
+    sys.exit(result.exit_code)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _print_rows(rows: list[dict], columns: list[str]) -> None:
+    """A plain aligned table (no rich import needed for small outputs)."""
+    columns = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or columns[:1]
+    table = [[str(r.get(c, "") if r.get(c) is not None else "") for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in table)) if table else len(c) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in table:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def main() -> None:
+    cli(prog_name="backtest")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Setup rule objects: the typed boundary between extraction (or a hand-written file) and the engine.
+
+A *setup file* (YAML, one per article, under ``setups/``) holds an :class:`ArticleMeta` block, a list of
+:class:`Setup` rules and a list of :class:`WatchLevel` context items. ``docs/setup-format.md`` documents
+every field; this module is the executable form of that document.
+
+Levels are plain floats in the price basis of the publication date (the engine converts them across
+later splits). Nothing here looks at market data: ordering checks are about the levels among themselves
+(a long's stop below its entry, targets above); whether the levels make sense *given the market* is the
+engine's coherence check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FORMAT_VERSION = "backtest.setups/1"
+
+Direction = Literal["long", "short"]
+EntryType = Literal["market", "stop", "limit"]
+Stance = Literal["bullish", "bearish", "neutral"]
+PublishedBasis = Literal["stated", "inferred", "manual"]
+ResolutionStatus = Literal["ok", "unresolved"]
+Ambiguity = Literal["stop-first", "target-first"]
+ScaleOut = Literal["equal", "first"]
+
+PositiveLevel = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    """Unknown fields are errors (a typo like ``stopp:`` must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=False)
+
+
+class Span(_Strict):
+    """Character span ``[start, end)`` in the article file's decoded text. Provenance, never a copy."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Span":
+        if self.end < self.start:
+            raise ValueError(f"span end {self.end} is before start {self.start}")
+        return self
+
+
+class Provenance(_Strict):
+    """Where a setup came from: the article id, the sha256 of the article file and the sentence spans."""
+
+    article_id: str | None = None
+    sha256: str | None = None
+    spans: list[Span] = Field(default_factory=list)
+
+
+class EntryOrder(_Strict):
+    """How the position is opened.
+
+    * ``market``: at the open of the first eligible session (``level`` must be empty).
+    * ``stop``: breakout order; long fills when the high reaches ``level``, short when the low does.
+    * ``limit``: pullback order; long fills when the low reaches ``level``, short when the high does.
+
+    ``window`` is the number of eligible sessions the order stays working (None = run default).
+    """
+
+    type: EntryType = "market"
+    level: PositiveLevel | None = None
+    window: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _level_matches_type(self) -> "EntryOrder":
+        if self.type == "market" and self.level is not None:
+            raise ValueError("a market entry takes no level; use type: stop or limit")
+        if self.type != "market" and self.level is None:
+            raise ValueError(f"a {self.type} entry needs a level")
+        return self
+
+
+class Leg(_Strict):
+    """One side of a pair: the words used and the resolved symbol."""
+
+    instrument: str
+    symbol: str | None = None
+
+
+class Setup(_Strict):
+    """One trade rule.
+
+    ``kind: single`` trades ``symbol`` in ``direction`` with the entry order, stop and targets.
+    ``kind: pair`` buys ``long.symbol`` and shorts ``short.symbol`` in equal notional at the first
+    eligible open (``direction`` is then ``long``: long the spread; levels are not used).
+    """
+
+    id: str = Field(min_length=1)
+    kind: Literal["single", "pair"] = "single"
+    instrument: str = ""
+    symbol: str | None = None
+    status: ResolutionStatus = "ok"
+    direction: Direction = "long"
+    entry: EntryOrder = Field(default_factory=EntryOrder)
+    stop: PositiveLevel | None = None
+    targets: list[PositiveLevel] = Field(default_factory=list)
+    invalidation: PositiveLevel | None = None
+    max_hold: int | None = Field(default=None, ge=1, description="holding period in sessions; None = run default")
+    scale_out: ScaleOut | None = None
+    ambiguity: Ambiguity | None = None
+    long: Leg | None = None
+    short: Leg | None = None
+    explicit: bool = True
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    note: str | None = None
+    source: Provenance = Field(default_factory=Provenance)
+
+    @field_validator("symbol")
+    @classmethod
+    def _strip_symbol(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Setup":
+        if self.kind == "pair":
+            if self.long is None or self.short is None:
+                raise ValueError("a pair setup needs both `long:` and `short:` legs")
+            if self.entry.type != "market":
+                raise ValueError("a pair setup enters at market; remove the entry level")
+        else:
+            if self.long is not None or self.short is not None:
+                raise ValueError("`long:`/`short:` legs are only for kind: pair")
+            if self.status == "ok" and not self.symbol:
+                raise ValueError("status ok needs a symbol; set symbol or status: unresolved")
+        return self
+
+    # -- level ordering -------------------------------------------------------------------------
+    def ordering_problems(self) -> list[str]:
+        """Level-ordering violations, as human-readable strings naming the levels (empty if fine).
+
+        A long's stop must be below its entry and its targets above (ascending); a short mirrors.
+        Targets must be in the order they will be reached. These are reported, never silently fixed.
+        """
+        if self.kind == "pair":
+            return []
+        problems: list[str] = []
+        sign = 1 if self.direction == "long" else -1
+        entry = self.entry.level
+        below, above = ("below", "above") if sign > 0 else ("above", "below")
+        if entry is not None and self.stop is not None and sign * (entry - self.stop) <= 0:
+            problems.append(f"stop {self.stop:g} must be {below} the {self.direction} entry {entry:g}")
+        if entry is not None:
+            for target in self.targets:
+                if sign * (target - entry) <= 0:
+                    problems.append(f"target {target:g} must be {above} the {self.direction} entry {entry:g}")
+        if self.stop is not None:
+            for target in self.targets:
+                if sign * (target - self.stop) <= 0:
+                    problems.append(f"target {target:g} must be {above} the stop {self.stop:g}")
+        for first, second in zip(self.targets, self.targets[1:]):
+            if sign * (second - first) <= 0:
+                problems.append(f"targets {first:g} then {second:g} are not in the order a {self.direction} reaches them")
+        if entry is not None and self.invalidation is not None and self.entry.type == "stop":
+            # An invalidation for a breakout sits on the far side of the market from the trigger.
+            if sign * (entry - self.invalidation) <= 0:
+                problems.append(f"invalidation {self.invalidation:g} must be {below} the {self.direction} entry {entry:g}")
+        return problems
+
+    @property
+    def symbols(self) -> list[str]:
+        """Every symbol this setup needs bars for."""
+        if self.kind == "pair":
+            return [s for s in (self.long.symbol, self.short.symbol) if s]  # type: ignore[union-attr]
+        return [self.symbol] if self.symbol else []
+
+    @property
+    def display_symbol(self) -> str:
+        """``IWM`` for a single, ``SPY/IWM`` (LONG/SHORT) for a pair."""
+        if self.kind == "pair":
+            return f"{self.long.symbol or '?'}/{self.short.symbol or '?'}"  # type: ignore[union-attr]
+        return self.symbol or "?"
+
+
+class WatchLevel(_Strict):
+    """A level the article mentions that is not a trade: a range, support/resistance, a quoted price."""
+
+    instrument: str
+    symbol: str | None = None
+    kind: Literal["range", "support", "resistance", "level", "price"] = "level"
+    levels: list[PositiveLevel] = Field(min_length=1)
+    note: str | None = None
+    source: Provenance = Field(default_factory=Provenance)
+
+
+class SourceRef(_Strict):
+    """One of the article's listed sources."""
+
+    title: str
+    outlet: str | None = None
+    date: str | None = None
+
+
+class ArticleMeta(_Strict):
+    """What the engine and reports need to know about the article behind a setup file.
+
+    ``published`` is a timezone-aware timestamp when a time is known, else a date: a date-only
+    publication counts as published after that day's close (first eligible session is the next one).
+    ``subject`` lists the instrument(s) the article's stance is about, for directional-call scoring.
+    """
+
+    id: str = Field(min_length=1)
+    title: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    published: dt.datetime | dt.date
+    published_basis: PublishedBasis = "manual"
+    stance: Stance | None = None
+    pulse: int | None = Field(default=None, ge=0, le=100)
+    threat: int | None = Field(default=None, ge=0, le=5)
+    tags: list[str] = Field(default_factory=list)
+    subject: list[str] = Field(default_factory=list)
+    sources: list[SourceRef] = Field(default_factory=list)
+
+    @field_validator("published")
+    @classmethod
+    def _aware(cls, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            raise ValueError("a publication time needs a timezone, e.g. 2026-02-08T17:30:00Z")
+        return value
+
+    @property
+    def published_iso(self) -> str:
+        """ISO 8601 with UTC offset when a time is known, else ``YYYY-MM-DD``."""
+        if isinstance(self.published, dt.datetime):
+            return self.published.astimezone(dt.timezone.utc).isoformat()
+        return self.published.isoformat()
+
+
+class SetupFile(_Strict):
+    """The content of one file under ``setups/``: the boundary object the engine consumes."""
+
+    format: Literal["backtest.setups/1"] = FORMAT_VERSION
+    article: ArticleMeta
+    setups: list[Setup] = Field(default_factory=list)
+    watch: list[WatchLevel] = Field(default_factory=list)
+    generated: dict | None = Field(
+        default=None,
+        description="written by `backtest extract`: tool version and content hash (edit detection)",
+    )
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "SetupFile":
+        seen: set[str] = set()
+        for setup in self.setups:
+            if setup.id in seen:
+                raise ValueError(f"duplicate setup id {setup.id!r}")
+            seen.add(setup.id)
+        return self
