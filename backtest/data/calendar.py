@@ -1,0 +1,88 @@
+"""XNYS session times: each daily bar gets its session's open and close instant (UTC ns).
+
+Why: "a setup acts only on sessions that open strictly after publication" needs instants, not dates.
+An article published Sunday 17:30 UTC acts from Monday's 09:30 New York open; one published at
+15:00 New York time on a Tuesday acts from Wednesday's open (Tuesday's session had already opened).
+
+``exchange_calendars`` is imported lazily (≈0.4 s) and the calendar is built once per process.
+Dates that are not XNYS sessions (some sources carry index bars on exchange holidays) get the regular
+09:30–16:00 America/New_York times and are reported by the validator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import numpy as np
+import pandas as pd
+
+CALENDAR_NAME = "XNYS"
+TIMEZONE = "America/New_York"
+_FIRST = "1990-01-02"
+
+
+@functools.lru_cache(maxsize=1)
+def _schedule() -> pd.DataFrame:
+    import exchange_calendars as xcals
+
+    calendar = xcals.get_calendar(CALENDAR_NAME, start=_FIRST)
+    schedule = calendar.schedule[["open", "close"]]
+    return pd.DataFrame(
+        {
+            "open_ns": schedule["open"].dt.tz_convert("UTC").astype("int64").to_numpy(),
+            "close_ns": schedule["close"].dt.tz_convert("UTC").astype("int64").to_numpy(),
+        },
+        index=pd.DatetimeIndex(schedule.index.tz_localize(None) if schedule.index.tz else schedule.index, name="date"),
+    )
+
+
+def session_dates(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
+    """XNYS session dates from ``start`` to ``end`` inclusive (tz-naive midnight timestamps)."""
+    sched = _schedule()
+    return sched.loc[pd.Timestamp(start) : pd.Timestamp(end)].index
+
+
+def is_session(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Boolean mask: which dates are XNYS sessions (dates beyond the calendar's range count as unknown=False)."""
+    return np.asarray(dates.normalize().isin(_schedule().index))
+
+
+def session_instants(dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Open and close instants (int64 UTC ns) for each date; non-sessions get 09:30/16:00 New York time."""
+    dates = pd.DatetimeIndex(dates).normalize()
+    sched = _schedule()
+    idx = sched.index.get_indexer(dates)
+    found = idx >= 0
+    opens = np.empty(len(dates), dtype=np.int64)
+    closes = np.empty(len(dates), dtype=np.int64)
+    opens[found] = sched["open_ns"].to_numpy()[idx[found]]
+    closes[found] = sched["close_ns"].to_numpy()[idx[found]]
+    if (~found).any():
+        local = dates[~found].tz_localize(TIMEZONE)
+        opens[~found] = (local + pd.Timedelta(hours=9, minutes=30)).tz_convert("UTC").asi8
+        closes[~found] = (local + pd.Timedelta(hours=16)).tz_convert("UTC").asi8
+    return opens, closes
+
+
+def with_sessions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of a date-indexed bar frame with ``session_open_ns``/``session_close_ns`` columns added."""
+    out = frame.copy()
+    opens, closes = session_instants(pd.DatetimeIndex(out.index))
+    out["session_open_ns"] = opens
+    out["session_close_ns"] = closes
+    return out
+
+
+def first_session_open_after(instant: dt.datetime | dt.date) -> pd.Timestamp:
+    """The open (UTC) of the first XNYS session that opens strictly after ``instant``.
+
+    A date means "after that day's close": the first session dated after it.
+    """
+    sched = _schedule()
+    if isinstance(instant, dt.datetime):
+        ns = pd.Timestamp(instant).tz_convert("UTC").value
+        pos = int(np.searchsorted(sched["open_ns"].to_numpy(), ns, side="right"))
+    else:
+        pos = int(np.searchsorted(sched.index.to_numpy(), np.datetime64(instant, "ns"), side="right"))
+    return pd.Timestamp(int(sched["open_ns"].to_numpy()[pos]), tz="UTC")
