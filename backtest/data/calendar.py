@@ -30,10 +30,12 @@ def _schedule() -> pd.DataFrame:
     schedule = calendar.schedule[["open", "close"]]
     return pd.DataFrame(
         {
-            "open_ns": schedule["open"].dt.tz_convert("UTC").astype("int64").to_numpy(),
-            "close_ns": schedule["close"].dt.tz_convert("UTC").astype("int64").to_numpy(),
+            "open_ns": schedule["open"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
+            "close_ns": schedule["close"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
         },
-        index=pd.DatetimeIndex(schedule.index.tz_localize(None) if schedule.index.tz else schedule.index, name="date"),
+        index=pd.DatetimeIndex(
+            schedule.index.tz_localize(None) if schedule.index.tz else schedule.index, name="date"
+        ).as_unit("ns"),
     )
 
 
@@ -50,7 +52,7 @@ def is_session(dates: pd.DatetimeIndex) -> np.ndarray:
 
 def session_instants(dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Open and close instants (int64 UTC ns) for each date; non-sessions get 09:30/16:00 New York time."""
-    dates = pd.DatetimeIndex(dates).normalize()
+    dates = pd.DatetimeIndex(dates).as_unit("ns").normalize()
     sched = _schedule()
     idx = sched.index.get_indexer(dates)
     found = idx >= 0
@@ -60,8 +62,8 @@ def session_instants(dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     closes[found] = sched["close_ns"].to_numpy()[idx[found]]
     if (~found).any():
         local = dates[~found].tz_localize(TIMEZONE)
-        opens[~found] = (local + pd.Timedelta(hours=9, minutes=30)).tz_convert("UTC").asi8
-        closes[~found] = (local + pd.Timedelta(hours=16)).tz_convert("UTC").asi8
+        opens[~found] = (local + pd.Timedelta(hours=9, minutes=30)).tz_convert("UTC").as_unit("ns").asi8
+        closes[~found] = (local + pd.Timedelta(hours=16)).tz_convert("UTC").as_unit("ns").asi8
     return opens, closes
 
 
