@@ -1,0 +1,284 @@
+"""The data layer's public functions (what the engine, the extractor and the CLI call).
+
+* :func:`load_barset` — bars for many symbols, trying the configured sources in order
+  (``cache`` -> ``mirror`` -> ``yahoo`` by default); one unloadable symbol is recorded in
+  ``BarSet.missing`` with a one-line reason and never stops the others.
+* :func:`last_close_before` — the close people saw just before an article was published.
+* :func:`import_directory`, :func:`fetch`, :func:`list_cache` — bodies of ``backtest data ...``.
+
+Sources: :class:`~backtest.data.cache.CacheSource` (parquet under ``cache_dir``),
+:class:`~backtest.data.mirror.MirrorSource` (CSV/parquet directories),
+:class:`~backtest.data.yahoo.YahooSource` (yfinance, network). Heavy modules (pyarrow, yfinance,
+exchange_calendars) are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..errors import DataError
+from .bars import Bars, BarSet
+from .cache import CacheSource
+from .mirror import MirrorSource, read_bar_file, read_splits, SPLITS_FILE, MIRROR_BASIS
+from .sources import BarSource, clip
+from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
+from .yahoo import YahooSource
+
+__all__ = [
+    "BarSource", "CacheSource", "MirrorSource", "YahooSource",
+    "load_barset", "last_close_before", "import_directory", "fetch", "list_cache",
+    "make_sources", "symbol_to_stem", "stem_to_symbol",
+]
+
+
+def make_sources(config: Config) -> list[BarSource]:
+    """The configured sources, in the order they are tried."""
+    data = config.data
+    out: list[BarSource] = []
+    for name in data.sources:
+        if name == "cache":
+            out.append(CacheSource(data.cache_dir, interval=data.interval))
+        elif name == "mirror":
+            out.append(MirrorSource(data.mirrors))
+        elif name == "yahoo":
+            out.append(YahooSource(cache=CacheSource(data.cache_dir, interval=data.interval)))
+    return out
+
+
+def _missing_reason(symbol: str, tried: list[str]) -> str:
+    stem = symbol_to_stem(symbol)
+    return (f"{symbol}: no bars from any source (tried {'; '.join(tried) or 'no sources configured'}); "
+            f"run `backtest data fetch {symbol}` when online, or put {stem}.csv in a mirror directory "
+            f"and `backtest data import DIR`")
+
+
+def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars | None, str]:
+    """First source that has bars for ``symbol`` in the range; else (None, one-line reason)."""
+    tried = []
+    for source in sources:
+        try:
+            bars = source.load(symbol, start, end)
+        except DataError as exc:
+            tried.append(f"{source.name}: {exc.one_line()}")
+            continue
+        if bars is None:
+            tried.append(f"{source.describe()}: not found")
+            continue
+        if len(bars) == 0:
+            tried.append(f"{source.describe()}: no bars between {start or 'start'} and {end or 'end'}")
+            continue
+        return bars, ""
+    return None, _missing_reason(symbol, tried)
+
+
+def load_barset(
+    symbols: Iterable[str],
+    config: Config,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    as_of: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BarSet:
+    """Load every symbol's bars, trying ``config.data.sources`` in order for each.
+
+    ``start``/``end`` clip the series (inclusive); ``as_of`` guarantees no bar after that date is
+    returned (an as-of run must not see the future). Never raises for a single symbol: what cannot be
+    loaded lands in ``BarSet.missing[symbol]`` with a one-line reason naming the sources tried and
+    what to do. ``progress`` receives one short line per symbol.
+    """
+    if as_of is not None:
+        end = min(end, as_of) if end is not None else as_of
+    sources = make_sources(config)
+    result = BarSet()
+    seen: set[str] = set()
+    for raw_symbol in symbols:
+        try:
+            symbol = normalize_symbol(raw_symbol)
+        except ValueError as exc:
+            result.missing[str(raw_symbol)] = f"{raw_symbol!r}: {exc}"
+            continue
+        if symbol in seen:
+            continue
+        seen.add(symbol)
+        bars, reason = _load_one(symbol, sources, start, end)
+        if bars is None:
+            result.missing[symbol] = reason
+            if progress:
+                progress(f"{symbol}: missing")
+            continue
+        bars = bars.until(as_of)
+        result.bars[symbol] = bars
+        if progress:
+            progress(f"{symbol}: {len(bars)} bars {bars.first}..{bars.last} from {bars.source}")
+    return result
+
+
+# Per-process memo for last_close_before: (sources, dirs, symbol) -> Bars or None (misses are memoized too,
+# so an offline run does not retry the network for every article).
+_close_memo: dict[tuple, Bars | None] = {}
+
+
+def _memo_key(config: Config, symbol: str) -> tuple:
+    d = config.data
+    return (tuple(d.sources), str(d.cache_dir), tuple(str(m) for m in d.mirrors), d.interval, symbol)
+
+
+def clear_memo() -> None:
+    """Forget bars memoized by :func:`last_close_before` (called after the cache changes)."""
+    _close_memo.clear()
+
+
+def last_close_before(symbol: str, published: dt.datetime | dt.date, config: Config) -> tuple[dt.date, float] | None:
+    """(session date, close) of the last session that *closed* at or before ``published``.
+
+    A date-only publication means "some time that day": that day's session if it is one, else the last
+    session before it. The close is returned **as traded on that date** (split-adjusted bars are
+    multiplied back by later splits), because it is compared with the levels the article wrote.
+    Returns ``None`` when no source has the symbol or no session closed before publication.
+    A naive datetime raises ``ValueError`` (publication instants must be timezone-aware).
+    """
+    try:
+        symbol = normalize_symbol(symbol)
+    except ValueError:
+        return None
+    key = _memo_key(config, symbol)
+    if key not in _close_memo:
+        bars, _ = _load_one(symbol, make_sources(config), None, None)
+        _close_memo[key] = bars
+    bars = _close_memo[key]
+    if bars is None or len(bars) == 0:
+        return None
+    if isinstance(published, dt.datetime):
+        if published.tzinfo is None:
+            raise ValueError("publication instant must be timezone-aware")
+        ns = pd.Timestamp(published).tz_convert("UTC").as_unit("ns").value
+        pos = int(np.searchsorted(bars.frame["session_close_ns"].to_numpy(), ns, side="right")) - 1
+    else:
+        pos = int(np.searchsorted(bars.frame.index.to_numpy(), np.datetime64(published, "ns"), side="right")) - 1
+    if pos < 0:
+        return None
+    day = bars.frame.index[pos].date()
+    close = float(bars.frame["close"].iloc[pos])
+    if bars.basis == "split-adjusted":
+        for split in bars.splits:
+            if day < split.date <= (bars.last or split.date):
+                close *= split.ratio
+    return day, close
+
+
+# ------------------------------------------------------------------------------------ CLI bodies
+def import_directory(directory: Path, config: Config) -> list[dict]:
+    """Import every bar file of ``directory`` (mirror layout) into the parquet cache.
+
+    Each file replaces the symbol's cached series (re-importing a corrected file fixes the cache).
+    Returns one row per file: ``symbol, rows, first, last, dropped, note, error``; a bad file gets an
+    ``error`` (also shown as its note) and the others are still imported.
+    """
+    from ..errors import UserError
+    from .cache import store
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserError("not a directory", where=str(directory), hint="give the folder holding IWM.csv, RUT_INDEX.csv, ...")
+    mirror = MirrorSource([directory])
+    files = mirror.files()
+    if not files:
+        raise DataError("no bar files found", where=str(directory),
+                        hint="expected one CSV/parquet per symbol: IWM.csv, RUT_INDEX.csv for ^RUT, ...")
+    split_table, split_notes = ({}, ())
+    if (directory / SPLITS_FILE).is_file():
+        split_table, split_notes = read_splits(directory / SPLITS_FILE)
+    rows = []
+    for symbol, path in sorted(files.items(), key=lambda kv: kv[1].name):
+        row = {"symbol": symbol, "rows": None, "first": None, "last": None, "dropped": None, "note": "", "error": ""}
+        try:
+            clean = read_bar_file(path)
+            splits = [[e.date.isoformat(), e.ratio] for e in split_table.get(symbol, ())]
+            entry, notes = store(config.data.cache_dir, symbol, clean.frame, source=f"import:{directory}",
+                                 basis=MIRROR_BASIS, interval=config.data.interval, splits=splits, replace=True)
+        except DataError as exc:
+            row["error"] = row["note"] = exc.one_line()
+            rows.append(row)
+            continue
+        row.update(rows=len(entry.frame), first=entry.frame.index[0].date().isoformat(),
+                   last=entry.frame.index[-1].date().isoformat(), dropped=clean.dropped,
+                   note="; ".join(list(clean.notes) + notes + (["splits: " + ", ".join(f"{d} {r:g}:1" for d, r in splits)]
+                                                                if splits else [])))
+        rows.append(row)
+    if split_notes:
+        rows.append({"symbol": SPLITS_FILE, "rows": None, "first": None, "last": None, "dropped": None,
+                     "note": "; ".join(split_notes), "error": ""})
+    clear_memo()
+    return rows
+
+
+def fetch(symbols: list[str], start: dt.date | None, end: dt.date | None, config: Config) -> list[dict]:
+    """Download ``symbols`` from Yahoo into the cache, only the date ranges the cache lacks.
+
+    Returns one row per symbol: ``symbol, rows, first, last, fetched, note, error`` (``rows``/``first``/
+    ``last`` describe the cache after the refresh, ``fetched`` the bars downloaded now). A symbol that
+    cannot be fetched (offline, unknown) gets a one-line ``error``; the others still are.
+    """
+    from ..errors import UsageError
+
+    if "yahoo" not in config.data.sources:
+        raise UsageError("fetching needs the yahoo source, which is off (--offline or [data].sources)",
+                         hint="drop --offline or add \"yahoo\" to [data].sources in backtest.toml")
+    yahoo = YahooSource(cache=CacheSource(config.data.cache_dir, interval=config.data.interval))
+    rows = []
+    for raw_symbol in symbols:
+        row = {"symbol": str(raw_symbol), "rows": None, "first": None, "last": None, "fetched": 0, "note": "",
+               "error": ""}
+        try:
+            symbol = normalize_symbol(raw_symbol)
+            row["symbol"] = symbol
+            result = yahoo.refresh(symbol, start, end)
+        except ValueError as exc:
+            row["error"] = row["note"] = str(exc)
+        except DataError as exc:
+            row["error"] = row["note"] = exc.one_line()
+        else:
+            entry = result["entry"]
+            if entry is not None and len(entry.frame):
+                row.update(rows=len(entry.frame), first=entry.frame.index[0].date().isoformat(),
+                           last=entry.frame.index[-1].date().isoformat())
+            row["fetched"] = result["fetched"]
+            notes = list(result["notes"])
+            if not result["ranges"]:
+                notes.insert(0, "up to date")
+            row["note"] = "; ".join(notes)
+        rows.append(row)
+    clear_memo()
+    return rows
+
+
+def list_cache(config: Config) -> list[dict]:
+    """One row per cache file: ``symbol, first, last, rows, source, basis, note`` (unreadable files noted)."""
+    rows = []
+    for path, entry, error in CacheSource(config.data.cache_dir, interval=config.data.interval).entries():
+        if entry is None:
+            stem = path.stem.rsplit("_", 1)[0]
+            rows.append({"symbol": stem_to_symbol(stem), "first": None, "last": None, "rows": None,
+                         "source": None, "basis": None, "note": error})
+            continue
+        frame = entry.frame
+        notes = list(entry.clean.notes)
+        if entry.meta.get("splits"):
+            notes.append("splits: " + ", ".join(f"{d} {r:g}:1" for d, r in entry.meta["splits"]))
+        rows.append({
+            "symbol": entry.symbol,
+            "first": frame.index[0].date().isoformat(),
+            "last": frame.index[-1].date().isoformat(),
+            "rows": len(frame),
+            "source": entry.meta.get("source", "unknown"),
+            "basis": entry.meta.get("basis", "unknown"),
+            "note": "; ".join(notes),
+        })
+    return rows

@@ -1,0 +1,173 @@
+"""Offline mirrors: directories of CSV/parquet files, one per symbol.
+
+Layout (see ``docs/data.md``)::
+
+    IWM.csv            date,open,high,low,close,volume (volume may be empty for indices)
+    RUT_INDEX.csv      ^RUT: the caret is spelled out as the _INDEX suffix
+    XLK.parquet        same columns, parquet instead of CSV
+    SPLITS.csv         optional: symbol,date,ratio (2 = 2-for-1, effective at that session's open)
+
+Mirror prices are taken to be split-adjusted to the newest bar (as Yahoo's ``auto_adjust=False``
+delivers them), so ``Bars.basis`` is ``split-adjusted`` and ``Bars.splits`` comes from SPLITS.csv.
+Parsed files are memoized per process by (path, size, mtime), so repeated loads are free and an edited
+file is re-read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+from .bars import Bars, SplitEvent
+from .sources import clip
+from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
+from .validate import CleanResult, clean_bars
+
+SPLITS_FILE = "SPLITS.csv"
+SUFFIXES = (".csv", ".parquet")
+MIRROR_BASIS = "split-adjusted"
+
+_parsed: dict[tuple, CleanResult] = {}
+_splits_memo: dict[tuple, tuple[dict[str, tuple[SplitEvent, ...]], tuple[str, ...]]] = {}
+
+
+def _stamp(path: Path) -> tuple:
+    st = os.stat(path)
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def read_bar_file(path: Path) -> CleanResult:
+    """Read and validate one CSV/parquet bar file (memoized). Raises :class:`DataError` naming the file."""
+    key = _stamp(path)
+    hit = _parsed.get(key)
+    if hit is not None:
+        return hit
+    where = str(path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            raw = pd.read_parquet(path)
+            first_line = None
+        else:
+            # Everything as text: the validator parses and reports bad cells itself.
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+            first_line = 2
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot be read as a bar table: {reason}", where=where,
+                        hint="fix or remove the file") from None
+    except OSError as exc:
+        raise DataError(f"cannot be read: {exc.strerror or exc}", where=where, hint="check permissions") from None
+    except Exception as exc:  # pyarrow raises its own types for corrupt parquet
+        raise DataError(f"cannot be read as parquet: {type(exc).__name__}", where=where,
+                        hint="fix or remove the file") from None
+    result = clean_bars(raw, where, first_line=first_line)
+    _parsed[key] = result
+    return result
+
+
+def read_splits(path: Path) -> tuple[dict[str, tuple[SplitEvent, ...]], tuple[str, ...]]:
+    """Parse SPLITS.csv into {symbol: events}; bad lines are skipped and reported in the notes."""
+    key = _stamp(path)
+    if key in _splits_memo:
+        return _splits_memo[key]
+    where = str(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
+        result = ({}, (f"{where}: ignored, cannot be read ({str(exc).splitlines()[0] if str(exc) else exc!r})",))
+        _splits_memo[key] = result
+        return result
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if not {"symbol", "date", "ratio"} <= set(raw.columns):
+        result = ({}, (f"{where}: ignored, expected the header symbol,date,ratio",))
+        _splits_memo[key] = result
+        return result
+    events: dict[str, list[SplitEvent]] = {}
+    bad = []
+    for i, row in enumerate(raw.itertuples(index=False), start=2):
+        try:
+            symbol = normalize_symbol(row.symbol)
+            day = dt.date.fromisoformat(str(row.date).strip())
+            ratio = float(row.ratio)
+            if not ratio > 0 or ratio == 1:
+                raise ValueError("ratio")
+        except (ValueError, TypeError):
+            bad.append(str(i))
+            continue
+        events.setdefault(symbol, []).append(SplitEvent(day, ratio))
+    notes = (f"{where}: skipped bad line(s) {', '.join(bad)} (need symbol,YYYY-MM-DD,ratio>0)",) if bad else ()
+    result = ({s: tuple(sorted(set(e), key=lambda x: x.date)) for s, e in events.items()}, notes)
+    _splits_memo[key] = result
+    return result
+
+
+class MirrorSource:
+    """Bars from one or more mirror directories (first directory holding the symbol wins)."""
+
+    name = "mirror"
+
+    def __init__(self, directories: list[Path] | tuple[Path, ...]):
+        # normpath: show ../shared/market-data, not repo/../shared/market-data, in messages.
+        self.directories = tuple(Path(os.path.normpath(d)) for d in directories)
+
+    def describe(self) -> str:
+        return "mirror (" + (", ".join(str(d) for d in self.directories) or "no mirror directory configured") + ")"
+
+    def files(self) -> dict[str, Path]:
+        """{symbol: file} over all directories (earlier directories win)."""
+        found: dict[str, Path] = {}
+        for directory in self.directories:
+            for path, symbol in _directory_files(directory):
+                found.setdefault(symbol, path)
+        return found
+
+    def find(self, symbol: str) -> Path | None:
+        """The file holding ``symbol`` (``RUT_INDEX.csv`` or ``^RUT.csv`` for ``^RUT``), if any."""
+        symbol = normalize_symbol(symbol)
+        for directory in self.directories:
+            for path, file_symbol in _directory_files(directory):
+                if file_symbol == symbol:
+                    return path
+        return None
+
+    def splits_for(self, directory: Path, symbol: str) -> tuple[tuple[SplitEvent, ...], tuple[str, ...]]:
+        path = directory / SPLITS_FILE
+        if not path.is_file():
+            return (), ()
+        table, notes = read_splits(path)
+        return table.get(symbol, ()), notes
+
+    def load(self, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> Bars | None:
+        symbol = normalize_symbol(symbol)
+        path = self.find(symbol)
+        if path is None:
+            return None
+        result = read_bar_file(path)
+        splits, split_notes = self.splits_for(path.parent, symbol)
+        bars = Bars(symbol=symbol, frame=result.frame, source=f"mirror:{path.parent}", basis=MIRROR_BASIS,
+                    splits=splits, dropped_rows=result.dropped, notes=result.notes + split_notes)
+        return clip(bars, start, end)
+
+
+def _directory_files(directory: Path) -> list[tuple[Path, str]]:
+    """(path, symbol) for every bar file in ``directory`` (CSV before parquet for the same symbol)."""
+    if not directory.is_dir():
+        return []
+    out = []
+    for path in sorted(directory.iterdir(), key=lambda p: (p.stem.upper(), SUFFIXES.index(p.suffix.lower())
+                                                           if p.suffix.lower() in SUFFIXES else 9)):
+        if path.suffix.lower() not in SUFFIXES or path.name.upper() == SPLITS_FILE.upper() or not path.is_file():
+            continue
+        try:
+            symbol = normalize_symbol(stem_to_symbol(path.stem))
+        except ValueError:
+            continue
+        out.append((path, symbol))
+    return out
+
+
+__all__ = ["MirrorSource", "read_bar_file", "read_splits", "symbol_to_stem"]

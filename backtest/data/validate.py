@@ -1,0 +1,172 @@
+"""Turn a raw table of daily bars (CSV, parquet, yfinance) into a validated :class:`Bars` frame.
+
+Rules (each violation is counted and reported in one note naming the file and the first lines):
+
+* required columns ``date, open, high, low, close``; ``volume`` optional (empty/NaN for indices);
+  a missing column is an error for the whole file (nothing can be trusted);
+* a row is **dropped** when its date does not parse, a price is missing or not positive, or the
+  prices are inconsistent: ``high < low``, ``high < max(open, close)`` or ``low > min(open, close)``;
+* duplicate dates keep the last row (a later line is usually a correction); unsorted rows are sorted;
+* rows dated on a day that is not an XNYS session are **kept but flagged** (they get 09:30-16:00
+  New York instants, see :mod:`backtest.data.calendar`);
+* a negative volume becomes NaN.
+
+Prices that are float32 values widened to float64 (``265.0199890136719``, a common artefact of
+Yahoo-derived files) are snapped back to the decimal they stand for (``265.02``). Without this a stop
+written as 255.05 would not be "touched" by a low stored as 255.0500030517578 minus a rounding hair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .bars import COLUMNS
+
+REQUIRED = ("date", "open", "high", "low", "close")
+PRICES = ("open", "high", "low", "close")
+HEADER_HINT = "expected a header date,open,high,low,close,volume with ISO dates (YYYY-MM-DD)"
+# Relative slack for the OHLC consistency checks, far below a tick, so only real contradictions count.
+_EPS = 1e-9
+
+
+@dataclasses.dataclass
+class CleanResult:
+    """A validated frame (date index, float64 OHLCV, session instants) and what was dropped."""
+
+    frame: pd.DataFrame
+    dropped: int
+    notes: tuple[str, ...]
+
+
+def snap_float32(values: np.ndarray) -> np.ndarray:
+    """Replace float64 values that are exactly a float32 by the shortest decimal of that float32.
+
+    ``255.0500030517578`` (float32 of 255.05 printed as float64) becomes ``255.05``; a genuine float64
+    like ``138.5301`` is not exactly a float32 and is left alone.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    as32 = values.astype(np.float32)
+    exact = finite & (as32.astype(np.float64) == values)
+    if not exact.any():
+        return values
+    out = values.copy()
+    out[exact] = as32[exact].astype(str).astype(np.float64)
+    return out
+
+
+def _labels(positions: np.ndarray, first_line: int | None, limit: int = 3) -> str:
+    word = "line" if first_line is not None else "row"
+    base = first_line if first_line is not None else 0
+    shown = ", ".join(str(int(p) + base) for p in positions[:limit])
+    more = f", +{len(positions) - limit} more" if len(positions) > limit else ""
+    return f"{word}{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+def _dates(column: pd.Series) -> pd.Series:
+    """Session dates as tz-naive midnight timestamps (NaT where the text is not a date)."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        # yfinance gives midnight New York; the session date is the local calendar date.
+        return column.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
+    if pd.api.types.is_datetime64_dtype(column.dtype):
+        return column.dt.normalize()
+    text = column.astype("str").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("America/New_York").dt.tz_localize(None)
+    return parsed.dt.normalize()
+
+
+def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None) -> CleanResult:
+    """Validate ``raw`` (one row per bar, a ``date`` column or a date index) into a :class:`Bars` frame.
+
+    ``where`` names the input in messages (a file path, ``yahoo:IWM``); ``first_line`` is the file line
+    of the first data row (2 for a CSV with a header) so notes can point at lines.
+    Raises :class:`DataError` when the table is unusable as a whole (missing column, no valid row).
+    """
+    from .calendar import is_session, with_sessions
+
+    table = raw.copy()
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if "date" not in table.columns:
+        index_name = str(table.index.name or "").strip().lower()
+        if isinstance(table.index, pd.DatetimeIndex) or index_name in ("date", "datetime"):
+            table = table.reset_index(names="date")
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}", where=where, hint=HEADER_HINT)
+    if table.columns.duplicated().any():
+        raise DataError("duplicate column names in the header", where=where, hint=HEADER_HINT)
+    total = len(table)
+    if total == 0:
+        raise DataError("no rows", where=where, hint=HEADER_HINT)
+
+    dates = _dates(table["date"])
+    prices = {c: snap_float32(pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
+              for c in PRICES}
+    if "volume" in table.columns:
+        volume = pd.to_numeric(table["volume"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        volume = np.full(total, np.nan)
+
+    o, h, low, c = (prices[k] for k in PRICES)
+    slack = _EPS * np.nan_to_num(np.abs(h), nan=0.0)
+    bad_date = dates.isna().to_numpy()
+    missing_price = np.zeros(total, dtype=bool)
+    for k in PRICES:
+        missing_price |= ~np.isfinite(prices[k])
+    with np.errstate(invalid="ignore"):
+        not_positive = ~missing_price & ((o <= 0) | (h <= 0) | (low <= 0) | (c <= 0))
+        inconsistent = ~missing_price & ~not_positive & (
+            (h < low - slack) | (h < np.maximum(o, c) - slack) | (low > np.minimum(o, c) + slack)
+        )
+    problems = [
+        ("bad date", bad_date),
+        ("missing price", ~bad_date & missing_price),
+        ("price <= 0", ~bad_date & not_positive),
+        ("high/low inconsistent with open/close", ~bad_date & inconsistent),
+    ]
+    drop = bad_date | missing_price | not_positive | inconsistent
+    reasons = [f"{n} {name} ({_labels(np.flatnonzero(mask), first_line)})"
+               for name, mask in problems if (n := int(mask.sum()))]
+
+    frame = pd.DataFrame(
+        {"open": o, "high": h, "low": low, "close": c, "volume": volume},
+        index=pd.DatetimeIndex(dates, name="date"),
+    )[list(COLUMNS)]
+    frame = frame[~drop]
+    flags = []
+    negative_volume = frame["volume"] < 0
+    if negative_volume.any():
+        frame.loc[negative_volume, "volume"] = np.nan
+        flags.append(f"{int(negative_volume.sum())} negative volume(s) set to empty")
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
+        flags.append("rows were not in date order (sorted)")
+    duplicated = frame.index.duplicated(keep="last")
+    if duplicated.any():
+        n = int(duplicated.sum())
+        reasons.append(f"{n} duplicate date(s) (kept the last row for {frame.index[duplicated][0].date()}"
+                       f"{' and others' if n > 1 else ''})")
+        frame = frame[~duplicated]
+    if frame.empty:
+        detail = "; ".join(reasons) or "no rows"
+        raise DataError(f"no valid bars ({detail})", where=where, hint=HEADER_HINT)
+    frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
+    frame.index.name = "date"
+    off_calendar = ~is_session(frame.index)
+    if off_calendar.any():
+        days = ", ".join(str(d.date()) for d in frame.index[off_calendar][:3])
+        flags.append(f"{int(off_calendar.sum())} row(s) on non-XNYS-session dates kept ({days})")
+
+    dropped = total - len(frame)
+    notes = []
+    if dropped:
+        notes.append(f"{where}: dropped {dropped} of {total} rows: " + "; ".join(reasons))
+    if flags:
+        notes.append(f"{where}: " + "; ".join(flags))
+    return CleanResult(frame=with_sessions(frame), dropped=dropped, notes=tuple(notes))

@@ -1,0 +1,186 @@
+"""Yahoo Finance via yfinance: daily bars *as traded* (``auto_adjust=False``) plus split/dividend actions.
+
+``auto_adjust=False`` keeps ``Close`` as the price people saw (split-adjusted, not dividend-adjusted);
+``Adj Close`` is ignored. ``Dividends`` and ``Stock Splits`` (the yfinance "actions") are kept as events
+in the cache metadata, and splits fill :attr:`Bars.splits`.
+
+Every download goes through the module-level :func:`download` (inclusive ``start``/``end`` dates), which
+tests replace with a recorded frame. Refreshing is incremental: only dates the cache does not cover
+are requested; the last cached bar is re-requested when it was fetched before its session closed
+(a partial bar), and the whole range is re-downloaded when a new split makes the cached bars' basis
+stale. A bar whose session has not closed yet is never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .bars import Bars
+from .cache import CacheSource, CacheEntry, entry_to_bars, store
+from .sources import clip
+from .symbols import normalize_symbol
+from .validate import clean_bars
+
+BASIS = "split-adjusted"
+DEFAULT_YEARS = 2
+NY = "America/New_York"
+_COLUMN_MAP = {"open": "open", "high": "high", "low": "low", "close": "close", "volume": "volume",
+               "dividends": "dividends", "stock splits": "splits"}
+
+
+def download(symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """yfinance daily history for ``start``..``end`` inclusive, unadjusted, with actions."""
+    import yfinance as yf
+
+    return yf.Ticker(symbol).history(
+        start=start.isoformat(), end=(end + dt.timedelta(days=1)).isoformat(), interval="1d",
+        auto_adjust=False, actions=True, raise_errors=True,
+    )
+
+
+def now_utc() -> dt.datetime:
+    """The current instant (a function so tests can pin it)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
+def normalize_history(raw: pd.DataFrame) -> pd.DataFrame:
+    """yfinance columns (``Open``, ``Close``, ``Stock Splits``...) -> lower-case names; ``Adj Close`` dropped."""
+    frame = raw.copy()
+    if isinstance(frame.columns, pd.MultiIndex):  # yf.download style (field, ticker)
+        frame.columns = frame.columns.get_level_values(0)
+    renamed = {}
+    for col in frame.columns:
+        key = str(col).strip().lower()
+        if key in _COLUMN_MAP:
+            renamed[col] = _COLUMN_MAP[key]
+    frame = frame[list(renamed)].rename(columns=renamed)
+    frame.index.name = "date"
+    return frame
+
+
+def _events(frame: pd.DataFrame, dates: pd.DatetimeIndex, column: str) -> list:
+    if column not in frame.columns:
+        return []
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    keep = np.isfinite(values) & (values != 0)
+    return [[d.date().isoformat(), float(v)] for d, v in zip(dates[keep], values[keep])]
+
+
+class YahooSource:
+    """Loads from Yahoo and writes what it got into the cache (so the next run is offline)."""
+
+    name = "yahoo"
+
+    def __init__(self, cache: CacheSource):
+        self.cache = cache
+
+    def describe(self) -> str:
+        return "yahoo (network)"
+
+    def _get(self, symbol: str, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, list, list, tuple[str, ...]]:
+        """Download and validate one range: (OHLCV frame, splits, dividends, notes)."""
+        try:
+            raw = download(symbol, start, end)
+        except Exception as exc:  # yfinance raises many types (network, JSON, its own errors)
+            raise DataError(f"download failed: {_one_line(exc)}", where=f"yahoo:{symbol}",
+                            hint="check the network and the symbol's Yahoo spelling") from None
+        if raw is None or len(raw) == 0:
+            raise DataError(f"no bars returned for {start}..{end}", where=f"yahoo:{symbol}",
+                            hint="offline, unknown symbol, or no session in the range")
+        history = normalize_history(raw)
+        clean = clean_bars(history, f"yahoo:{symbol}")
+        frame = clean.frame
+        # Never keep a bar whose session is still open: its prices are not final.
+        closed = frame["session_close_ns"].to_numpy() <= pd.Timestamp(now_utc()).as_unit("ns").value
+        frame = frame[closed]
+        dates = pd.DatetimeIndex(history.index)
+        if isinstance(dates.dtype, pd.DatetimeTZDtype):
+            dates = dates.tz_convert(NY).tz_localize(None)
+        dates = dates.normalize()
+        return frame, _events(history, dates, "splits"), _events(history, dates, "dividends"), clean.notes
+
+    def missing_ranges(self, entry: CacheEntry | None, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+        """Date ranges (inclusive) not yet in the cache between ``start`` and ``end``."""
+        if entry is None or len(entry.frame) == 0:
+            return [(start, end)]
+        first = entry.frame.index[0].date()
+        last = entry.frame.index[-1].date()
+        ranges = []
+        if start < first:
+            ranges.append((start, first - dt.timedelta(days=1)))
+        fetched_at = entry.meta.get("fetched_at")
+        partial = False
+        if fetched_at:
+            fetched_ns = pd.Timestamp(fetched_at).tz_convert("UTC").as_unit("ns").value
+            partial = fetched_ns < int(entry.frame["session_close_ns"].iloc[-1])
+        resume = last if partial else last + dt.timedelta(days=1)
+        if end >= resume:
+            ranges.append((resume, end))  # from the cached end even if start is later: no holes
+        return [(a, b) for a, b in ranges if a <= b and _has_session(a, b)]
+
+    def refresh(self, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> dict:
+        """Bring the cache up to date for ``start``..``end``; returns a summary row (see :func:`api.fetch`)."""
+        symbol = normalize_symbol(symbol)
+        today = pd.Timestamp(now_utc()).tz_convert(NY).date()
+        end = min(end or today, today)
+        if start is None:
+            start = end - dt.timedelta(days=round(365.25 * DEFAULT_YEARS))
+        if start > end:
+            raise DataError(f"start {start} is after end {end}", where=f"yahoo:{symbol}", hint="swap --start/--end")
+        notes: list[str] = []
+        try:
+            entry = self.cache.entry(symbol)
+        except DataError as exc:
+            notes.append(exc.one_line())
+            entry = None
+        ranges = self.missing_ranges(entry, start, end)
+        if not ranges:
+            return {"symbol": symbol, "entry": entry, "fetched": 0, "ranges": [], "notes": notes}
+        frames, splits, dividends = [], [], []
+        for a, b in ranges:
+            frame, s, d, n = self._get(symbol, a, b)
+            frames.append(frame)
+            splits += s
+            dividends += d
+            notes += list(n)
+        replace = False
+        if entry is not None and len(entry.frame):
+            cached_last = entry.frame.index[-1].date()
+            if any(dt.date.fromisoformat(day) > cached_last for day, _ in splits):
+                # A new split re-based every older bar: the cached ones are stale, take the full range.
+                full_start = min(start, entry.frame.index[0].date())
+                frame, s, d, n = self._get(symbol, full_start, end)
+                frames, splits, dividends, replace = [frame], s, d, True
+                ranges = [(full_start, end)]
+                notes.append(f"{symbol}: new split after the cached bars, re-downloaded {full_start}..{end}")
+        fetched = pd.concat(frames) if len(frames) > 1 else frames[0]
+        fetched = fetched[~fetched.index.duplicated(keep="last")].sort_index()
+        if len(fetched) == 0:
+            return {"symbol": symbol, "entry": entry, "fetched": 0, "ranges": ranges, "notes": notes}
+        entry, store_notes = store(self.cache.cache_dir, symbol, fetched, source="yahoo", basis=BASIS,
+                                   interval=self.cache.interval, splits=splits, dividends=dividends,
+                                   replace=replace, fetched_at=now_utc())
+        return {"symbol": symbol, "entry": entry, "fetched": int(len(fetched)), "ranges": ranges,
+                "notes": notes + store_notes}
+
+    def load(self, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> Bars | None:
+        result = self.refresh(symbol, start, end)
+        entry = result["entry"]
+        if entry is None:
+            return None
+        return clip(entry_to_bars(entry), start, end)
+
+
+def _has_session(a: dt.date, b: dt.date) -> bool:
+    from .calendar import session_dates
+
+    return len(session_dates(a, b)) > 0
