@@ -1,0 +1,268 @@
+"""The vectorized simulation kernel: one numba loop over setups, early exit, no Python per setup.
+
+The rules are those of ``docs/semantics.md``; :mod:`backtest.engine.reference` states them again in plain
+Python and the tests check both agree exactly.
+
+Trick that keeps the loop small: a short is a long on negated prices. With ``sg = -1`` the bar becomes
+``open' = -open, high' = -low, low' = -high, close' = -close`` and every level ``L' = -L``, so "the low
+reaches the stop" is ``low' <= S'`` for both directions. Negation is exact in floating point, so the
+prices reported back (``sg * price'``) are the bars' own numbers.
+
+This module imports numba; import it lazily (``backtest.cli`` must not pay for it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .arrays import (CANCELLED, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, LIMIT, MARKET, NO_DATA, OPEN,
+                     SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, WORKING, KernelArrays, KernelResult, cost_fraction)
+
+# entry-bar modes: how much of the fill bar is known to come after the fill
+_WHOLE_BAR, _INSIDE_STOP_ENTRY, _INSIDE_LIMIT_ENTRY = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, targets, invalidation, window,
+            hold, scale_out, ambiguity, cost,
+            status, entry_bar, entry_price, exit_bar, exit_price, exit_reason, ret, mae, mfe, held, ambiguous,
+            n_tr, tr_bar, tr_price, tr_frac, tr_reason):
+    n = start.shape[0]
+    kmax = targets.shape[1]
+    for i in range(n):
+        s = start[i]
+        stop_at = end[i]
+        if s >= stop_at or s < 0:
+            status[i] = NO_DATA
+            continue
+        sg = 1.0 if direction[i] > 0 else -1.0
+        et = entry_type[i]
+        lvl = sg * entry_level[i]
+        sl = sg * stop[i]
+        inv = sg * invalidation[i]
+        has_stop = not np.isnan(sl)
+        has_inv = not np.isnan(inv)
+        nt = 0
+        for k in range(kmax):
+            if np.isnan(targets[i, k]):
+                break
+            nt += 1
+        if scale_out[i] == SCALE_FIRST and nt > 1:
+            nt = 1
+        target_first = ambiguity[i] == TARGET_FIRST
+
+        # ---- entry: first eligible bar, up to the window ----
+        last = s + window[i]
+        if et == MARKET:
+            last = s + 1
+        if last > stop_at:
+            last = stop_at
+        fill = -1
+        mode = _WHOLE_BAR
+        ep = np.nan
+        st = EXPIRED
+        for b in range(s, last):
+            if sg > 0:
+                bo = o[b]
+                bh = h[b]
+                bl = l[b]
+            else:
+                bo = -o[b]
+                bh = -l[b]
+                bl = -h[b]
+            if has_inv and bo <= inv:
+                st = CANCELLED
+                break
+            if et == MARKET:
+                fill = b
+                ep = bo
+                break
+            if et == STOP:
+                if bo >= lvl:
+                    fill = b
+                    ep = bo
+                    break
+                if bh >= lvl:
+                    if has_inv and bl <= inv:
+                        st = CANCELLED
+                        break
+                    fill = b
+                    ep = lvl
+                    mode = _INSIDE_STOP_ENTRY
+                    break
+            else:  # LIMIT
+                if bo <= lvl:
+                    fill = b
+                    ep = bo
+                    break
+                if bl <= lvl:
+                    if has_inv and inv >= lvl:
+                        st = CANCELLED
+                        break
+                    fill = b
+                    ep = lvl
+                    mode = _INSIDE_LIMIT_ENTRY
+                    break
+            if has_inv and bl <= inv:
+                st = CANCELLED
+                break
+        if fill < 0:
+            if st == EXPIRED and s + window[i] > stop_at:
+                st = WORKING
+            status[i] = st
+            continue
+
+        # ---- position: stop, targets, time exit, end of data ----
+        entry_bar[i] = fill
+        entry_price[i] = sg * ep
+        e_real = sg * ep
+        buy_cost = e_real * (1.0 + sg * cost)
+        j = 0
+        ntr = 0
+        amb = False
+        closed = False
+        min_low = np.inf
+        max_high = -np.inf
+        last_hold = fill + hold[i] - 1
+        b = fill
+        while b < stop_at:
+            if sg > 0:
+                bo = o[b]
+                bh = h[b]
+                bl = l[b]
+                bc = c[b]
+            else:
+                bo = -o[b]
+                bh = -l[b]
+                bl = -h[b]
+                bc = -c[b]
+            if bl < min_low:
+                min_low = bl
+            if bh > max_high:
+                max_high = bh
+            md = mode if b == fill else _WHOLE_BAR
+            stop_hit = False
+            tgt_hit = False
+            hi = bh  # the favourable extreme that target checks may use on this bar
+            if md == _WHOLE_BAR:
+                if has_stop and bo <= sl:  # gap through the stop: out at the open, before anything else
+                    tr_bar[i, ntr] = b
+                    tr_price[i, ntr] = sg * bo
+                    tr_frac[i, ntr] = (nt - j) / nt if nt > 0 else 1.0
+                    tr_reason[i, ntr] = EXIT_STOP
+                    ntr += 1
+                    closed = True
+                else:
+                    while j < nt and bo >= sg * targets[i, j]:  # gap through targets: filled at the open
+                        tr_bar[i, ntr] = b
+                        tr_price[i, ntr] = sg * bo
+                        tr_frac[i, ntr] = 1.0 / nt
+                        tr_reason[i, ntr] = TARGET0 + j
+                        ntr += 1
+                        j += 1
+                    if nt > 0 and j == nt:
+                        closed = True
+                    else:
+                        stop_hit = has_stop and bl <= sl
+                        tgt_hit = j < nt and bh >= sg * targets[i, j]
+                        if stop_hit and tgt_hit:
+                            amb = True
+            elif md == _INSIDE_STOP_ENTRY:
+                # the high came after the fill; the low may have come before it
+                touched = has_stop and bl <= sl
+                if touched:
+                    amb = True
+                if target_first:
+                    stop_hit = has_stop and bc <= sl
+                else:
+                    stop_hit = touched
+                tgt_hit = j < nt and bh >= sg * targets[i, j]
+            else:
+                # inside limit entry: the low came after the fill; the high may have come before it
+                stop_hit = has_stop and bl <= sl
+                if j < nt and bh >= sg * targets[i, j]:
+                    amb = True
+                if not target_first:
+                    hi = bc
+                tgt_hit = j < nt and hi >= sg * targets[i, j]
+            if not closed and (stop_hit or tgt_hit):
+                if tgt_hit and (target_first or not stop_hit):
+                    while j < nt and hi >= sg * targets[i, j]:
+                        tr_bar[i, ntr] = b
+                        tr_price[i, ntr] = targets[i, j]
+                        tr_frac[i, ntr] = 1.0 / nt
+                        tr_reason[i, ntr] = TARGET0 + j
+                        ntr += 1
+                        j += 1
+                    if j == nt:
+                        closed = True
+                if stop_hit and not closed:
+                    tr_bar[i, ntr] = b
+                    tr_price[i, ntr] = stop[i]
+                    tr_frac[i, ntr] = (nt - j) / nt if nt > 0 else 1.0
+                    tr_reason[i, ntr] = EXIT_STOP
+                    ntr += 1
+                    closed = True
+            if not closed and b == last_hold:
+                tr_bar[i, ntr] = b
+                tr_price[i, ntr] = sg * bc
+                tr_frac[i, ntr] = (nt - j) / nt if nt > 0 else 1.0
+                tr_reason[i, ntr] = EXIT_TIME
+                ntr += 1
+                closed = True
+            if closed:
+                break
+            b += 1
+        if closed:
+            status[i] = FILLED
+        else:
+            b = stop_at - 1
+            tr_bar[i, ntr] = b
+            tr_price[i, ntr] = c[b]
+            tr_frac[i, ntr] = (nt - j) / nt if nt > 0 else 1.0
+            tr_reason[i, ntr] = EXIT_END
+            ntr += 1
+            status[i] = OPEN
+
+        # ---- summary of the tranches ----
+        wsum = 0.0
+        psum = 0.0
+        rsum = 0.0
+        for k in range(ntr):
+            f = tr_frac[i, k]
+            p = tr_price[i, k]
+            wsum += f
+            psum += f * p
+            rsum += f * (sg * ((p * (1.0 - sg * cost)) / buy_cost - 1.0))
+        n_tr[i] = ntr
+        exit_bar[i] = tr_bar[i, ntr - 1]
+        exit_reason[i] = tr_reason[i, ntr - 1]
+        exit_price[i] = psum / wsum
+        ret[i] = 100.0 * rsum
+        mae[i] = sg * (min_low / ep - 1.0) * 100.0
+        mfe[i] = sg * (max_high / ep - 1.0) * 100.0
+        held[i] = exit_bar[i] - fill + 1
+        ambiguous[i] = amb
+
+
+def run_kernel(arrays: KernelArrays, config=None, *, cost: float | None = None) -> KernelResult:
+    """Simulate every setup in ``arrays``; ``config`` (a ``SimConfig``) supplies the per-side costs.
+
+    This is the hot path the benchmark measures: array in, array out, one compiled loop.
+    """
+    if cost is None:
+        cost = cost_fraction(config.commission_bps, config.slippage_bps) if config is not None else 0.0
+    n = len(arrays)
+    k = arrays.targets.shape[1]
+    out = KernelResult.empty(n, k)
+    a = arrays
+    _kernel(a.open, a.high, a.low, a.close, a.start, a.end, a.direction, a.entry_type, a.entry_level, a.stop,
+            a.targets, a.invalidation, a.entry_window, a.max_hold, a.scale_out, a.ambiguity, float(cost),
+            out.status, out.entry_bar, out.entry_price, out.exit_bar, out.exit_price, out.exit_reason,
+            out.return_pct, out.mae_pct, out.mfe_pct, out.sessions_held, out.ambiguous, out.n_tranches,
+            out.tranche_bar, out.tranche_price, out.tranche_fraction, out.tranche_reason)
+    return out
+
+
+__all__ = ["run_kernel", "MARKET", "STOP", "LIMIT"]
