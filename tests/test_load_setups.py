@@ -1,0 +1,182 @@
+"""The setup-file loader: every problem is one Skip naming file:line and field; the rest still loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backtest.errors import UsageError
+from backtest.setups.load import load_setups
+from backtest.setups.model import SetupFile
+
+GOOD = """\
+format: backtest.setups/1
+article:
+  id: {article}
+  published: 2026-02-09T14:00:00Z
+  stance: bullish
+  subject: [AAA]
+setups:
+  - id: {article}-1
+    symbol: AAA
+    direction: long
+    entry: {{type: stop, level: 101}}
+    stop: 95
+    targets: [110]
+  - id: {article}-2
+    symbol: AAA
+    stop: 90
+"""
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_line(reason: str) -> bool:
+    return "\n" not in reason and len(reason) < 400
+
+
+def test_good_directory_loads_every_file_in_order(tmp_path):
+    write(tmp_path, "b.yaml", GOOD.format(article="bbb"))
+    write(tmp_path, "a.yml", GOOD.format(article="aaa"))
+    files, skips = load_setups(tmp_path)
+    assert [f.article.id for f in files] == ["aaa", "bbb"]
+    assert [s.id for s in files[0].setups] == ["aaa-1", "aaa-2"]
+    assert files[0].setups[0].entry.level == 101
+    assert skips == []
+
+
+def test_single_file_path(tmp_path):
+    path = write(tmp_path, "a.yaml", GOOD.format(article="aaa"))
+    files, skips = load_setups(path)
+    assert len(files) == 1 and not skips
+
+
+def test_invalid_yaml_names_file_and_line_and_other_files_still_load(tmp_path):
+    write(tmp_path, "a.yaml", GOOD.format(article="aaa"))
+    bad = write(tmp_path, "broken.yaml", "article:\n  id: x\n  published: [2026-01-01\nsetups: []\n")
+    files, skips = load_setups(tmp_path)
+    assert [f.article.id for f in files] == ["aaa"]
+    assert len(skips) == 1
+    skip = skips[0]
+    assert skip.kind == "setup-file" and skip.item == str(bad)
+    assert skip.reason.startswith(f"{bad}:4: invalid YAML")
+    assert one_line(skip.reason)
+
+
+def test_unknown_field_skips_only_that_setup_with_line(tmp_path):
+    text = GOOD.format(article="aaa").replace("    stop: 90\n", "    stopp: 90\n")
+    path = write(tmp_path, "a.yaml", text)
+    files, skips = load_setups(tmp_path)
+    assert [s.id for s in files[0].setups] == ["aaa-1"]
+    assert len(skips) == 1
+    line = text.splitlines().index("    stopp: 90") + 1
+    assert skips[0].item == "aaa-2" and skips[0].kind == "setup"
+    assert skips[0].reason.startswith(f"{path}:{line}: setups[1].stopp: unknown field")
+    assert "spelling" in skips[0].reason and one_line(skips[0].reason)
+
+
+def test_wrong_type_names_field_and_value(tmp_path):
+    text = GOOD.format(article="aaa").replace("    stop: 95\n", "    stop: ninety-five\n")
+    path = write(tmp_path, "a.yaml", text)
+    files, skips = load_setups(tmp_path)
+    assert [s.id for s in files[0].setups] == ["aaa-2"]
+    line = text.splitlines().index("    stop: ninety-five") + 1
+    assert skips[0].reason.startswith(f"{path}:{line}: setups[0].stop: ")
+    assert "'ninety-five'" in skips[0].reason
+
+
+def test_missing_required_setup_field(tmp_path):
+    text = GOOD.format(article="aaa").replace("  - id: aaa-2\n", "  - note: no id here\n")
+    path = write(tmp_path, "a.yaml", text)
+    files, skips = load_setups(tmp_path)
+    assert [s.id for s in files[0].setups] == ["aaa-1"]
+    assert skips[0].item == "setups[1]"
+    assert f"{path}:" in skips[0].reason and "setups[1].id: required field is missing" in skips[0].reason
+
+
+def test_missing_article_field_skips_the_file(tmp_path):
+    write(tmp_path, "a.yaml", GOOD.format(article="aaa").replace("  published: 2026-02-09T14:00:00Z\n", ""))
+    write(tmp_path, "b.yaml", GOOD.format(article="bbb"))
+    files, skips = load_setups(tmp_path)
+    assert [f.article.id for f in files] == ["bbb"]
+    assert skips[0].kind == "setup-file"
+    assert "article.published: required field is missing" in skips[0].reason
+
+
+def test_naive_publication_time_is_refused_with_a_hint(tmp_path):
+    write(tmp_path, "a.yaml", GOOD.format(article="aaa").replace("14:00:00Z", "14:00:00"))
+    files, skips = load_setups(tmp_path)
+    assert files == []
+    assert "article.published" in skips[0].reason and "timezone" in skips[0].reason
+
+
+def test_unknown_top_level_field_names_its_line(tmp_path):
+    text = GOOD.format(article="aaa").replace("setups:\n", "setup:\n")
+    path = write(tmp_path, "a.yaml", text)
+    files, skips = load_setups(tmp_path)
+    assert files == []
+    line = text.splitlines().index("setup:") + 1
+    assert skips[0].reason.startswith(f"{path}:{line}: unknown top-level field 'setup'")
+
+
+def test_duplicate_setup_id_across_files_keeps_the_first(tmp_path):
+    first = write(tmp_path, "a.yaml", GOOD.format(article="aaa"))
+    second = write(tmp_path, "b.yaml", GOOD.format(article="bbb").replace("id: bbb-2", "id: aaa-1"))
+    files, skips = load_setups(tmp_path)
+    assert [s.id for s in files[0].setups] == ["aaa-1", "aaa-2"]
+    assert [s.id for s in files[1].setups] == ["bbb-1"]
+    assert len(skips) == 1 and skips[0].item == "aaa-1"
+    assert str(first) in skips[0].reason and str(second) in skips[0].reason
+
+
+def test_duplicate_setup_id_within_a_file(tmp_path):
+    write(tmp_path, "a.yaml", GOOD.format(article="aaa").replace("id: aaa-2", "id: aaa-1"))
+    files, skips = load_setups(tmp_path)
+    assert [s.id for s in files[0].setups] == ["aaa-1"]
+    assert "duplicate setup id 'aaa-1'" in skips[0].reason
+
+
+def test_empty_and_non_mapping_files_are_skipped(tmp_path):
+    write(tmp_path, "empty.yaml", "")
+    write(tmp_path, "list.yaml", "- 1\n- 2\n")
+    write(tmp_path, "a.yaml", GOOD.format(article="aaa"))
+    files, skips = load_setups(tmp_path)
+    assert len(files) == 1
+    reasons = sorted(s.reason for s in skips)
+    assert "file is empty" in reasons[0] and "a list, not a mapping" in reasons[1]
+
+
+def test_not_utf8_is_skipped(tmp_path):
+    (tmp_path / "bin.yaml").write_bytes(b"article:\n  id: \xff\xfe\n")
+    write(tmp_path, "a.yaml", GOOD.format(article="aaa"))
+    files, skips = load_setups(tmp_path)
+    assert len(files) == 1 and "not UTF-8" in skips[0].reason
+
+
+def test_empty_directory_is_a_usage_error(tmp_path):
+    (tmp_path / "notes.md").write_text("nothing here")
+    with pytest.raises(UsageError) as info:
+        load_setups(tmp_path)
+    assert str(tmp_path) in info.value.one_line() and info.value.exit_code == 2
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError):
+        load_setups(tmp_path / "nope")
+
+
+def test_json_dump_round_trip_keeps_a_date_only_publication(tmp_path):
+    """``model_dump(mode="json")`` writes a date as a quoted string; it must load back as a date."""
+    setup_file = SetupFile.model_validate({"article": {"id": "d", "published": dt.date(2026, 2, 20)}, "setups": []})
+    write(tmp_path, "d.yaml", yaml.safe_dump(setup_file.model_dump(mode="json"), sort_keys=False))
+    files, skips = load_setups(tmp_path)
+    assert skips == []
+    assert files[0].article.published == dt.date(2026, 2, 20)
+    assert files[0] == setup_file
