@@ -1,0 +1,236 @@
+"""Numbers in commentary: parse them, and tell price *levels* from everything else.
+
+Articles are full of numbers and most of them are not levels: "$62 billion" (a flow), "+2.3%" (a move),
+"14x" (a multiple), "RSI at 63" (an indicator reading), "VIX around 15" (a volatility reading), "the
+200-day moving average" (a period), "Pulse 74/100" (a score), "February 1, 2026" (a date), "the Dow past
+50,000" (a milestone being narrated), "$2,200 and $2,000 strikes" (option strikes). A level is what is
+left: "$2,080", "2,100", "1.35k", "$141.06", or a range "4,900–5,000".
+
+:func:`parse_number` turns one token into a float; :func:`find_numbers` scans a text and returns every
+number with its span and a ``kind``; ``NumberMention.is_level`` is what the extractor builds setups from.
+The classification is by the words glued to or right around the number, so it works on any author's prose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+#: Index names that contain digits; masked so "Russell 2000" is never read as a level of 2,000.
+NAME_WITH_DIGITS = re.compile(
+    r"\b(?:Russell\s+(?:1000|2000|3000|Microcap)|S\s*&\s*P\s*(?:500|400|600|100)|SP500|Nasdaq[\s-]*100|NDX\s*100|"
+    r"Dow\s+(?:Jones\s+)?(?:30|Industrials?\s+30)|FTSE\s+100|Nikkei\s+225|DAX\s+40|Stoxx\s+(?:50|600)|Euro\s+Stoxx\s+50|"
+    r"CAC\s+40|IBEX\s+35|ASX\s+200|TSX\s+60|MSCI\s+\w+\s+\d+|Top\s+\d+|Fortune\s+500|Covid-19|COVID-19|H\d|Q[1-4]|[1-4]Q)\b",
+    re.IGNORECASE,
+)
+
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+
+# One numeric token: optional sign and $, digits with optional thousands separators, decimals, k/m suffix.
+_NUMBER = re.compile(
+    r"(?<![\w.,/])(?P<sign>[+\-−])?(?P<dollar>\$)?\s?"
+    r"(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?"
+    r"(?P<suffix>[kKmM](?![a-zA-Z]))?"
+)
+# A range: "4,900–5,000", "$255-$265", "139 to 143" is handled by the extractor ("between X and Y").
+_RANGE_DASH = re.compile(r"^\s*[–—-]\s*\$?(?=\d)")
+
+_PERCENT_AFTER = re.compile(r"^\s?(?:%|percent\b|per\s?cent\b|pct\b|bps\b|basis\s+points?\b|percentage\s+points?\b)", re.I)
+_MULTIPLE_AFTER = re.compile(r"^(?:x\b|×|\s?times\b)", re.I)
+_AMOUNT_AFTER = re.compile(r"^\s?(?:billion|bn|million|mn|mln|trillion|tn|thousand|B\b|T\b)", re.I)
+_PERIOD_AFTER = re.compile(
+    r"^\s?-?\s?(?:day|week|month|year|yr|session|hour|minute|min|quarter|decade|bar|period|dma|sma|ema|d\b|w\b|mo\b)s?\b",
+    re.I,
+)
+_SCORE_AFTER = re.compile(r"^\s?/\s?\d+")
+_DECADE_AFTER = re.compile(r"^s\b")  # "the mid-50s", "the 1990s"
+_STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b", re.I)
+_POINTS_AFTER = re.compile(r"^\s?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
+_COUNT_AFTER = re.compile(
+    r"^\s?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
+    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of)\b",
+    re.I,
+)
+_INDICATOR_BEFORE = re.compile(
+    r"\b(?:RSI|relative\s+strength\s+index|stochastics?|MACD|ADX|CCI|Williams\s+%R|put/call|P/E|PE|multiple|"
+    r"overbought|oversold|breadth|advance/decline|Pulse|Threat\s+Level|score|rated|rating|grade|VIX|volatility\s+index|"
+    r"implied\s+volatility|IV|beta|yield|yields|rates?|inflation|CPI|PCE|GDP|unemployment|payrolls?)\b[^.;:!?]{0,40}$",
+    re.I,
+)
+_MILESTONE_BEFORE = re.compile(r"\b(?:past|surpass(?:es|ed|ing)?|eclips(?:e|es|ed|ing)|topp(?:ed|ing))\s+(?:the\s+)?$", re.I)
+_DATE_BEFORE = re.compile(_MONTHS + r"\.?\s+$", re.I)
+_DATE_AFTER = re.compile(r"^(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b|^\s*" + _MONTHS + r"\b", re.I)
+_YEAR_CONTEXT_BEFORE = re.compile(r"(?:\b(?:in|since|of|from|during|until|by|before|after|its|their|the|early|late|mid|pre|post|fiscal|FY|end\s+of)\s*-?\s*|-)$", re.I)
+_ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b", re.I)
+_MONEY_NOUN_AFTER = re.compile(
+    r"^\s?(?:loan|company|deal|fund|salary|budget|bonus|check|cheque|fine|settlement|valuation|market\s+cap|"
+    r"investment|buyback|stake|acquisition|raise|round|revenue|profit|loss|debt|contract|grant|mortgage)\b",
+    re.I,
+)
+
+#: Kinds returned by :func:`find_numbers`; only ``level`` and ``range`` are price levels.
+KINDS = (
+    "level", "range", "percent", "multiple", "amount", "period", "score", "date", "year", "indicator",
+    "milestone", "strike", "points", "count", "decade", "ordinal",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberMention:
+    """A number found in a text: ``[start, end)`` span, value (and ``high`` for a range), kind."""
+
+    start: int
+    end: int
+    value: float
+    kind: str
+    high: float | None = None
+    dollar: bool = False
+
+    @property
+    def is_level(self) -> bool:
+        """True for price levels (``level`` or ``range``); every other kind is context."""
+        return self.kind in ("level", "range")
+
+    @property
+    def values(self) -> list[float]:
+        return [self.value] if self.high is None else [self.value, self.high]
+
+
+def parse_number(token: str) -> float:
+    """``"$2,080"`` → 2080.0, ``"1.35k"`` → 1350.0, ``"2.1K"`` → 2100.0, ``"−3.5"`` → -3.5.
+
+    Raises ValueError for anything that is not one number (the error names the token).
+    """
+    match = _NUMBER.fullmatch(token.strip())
+    if not match:
+        raise ValueError(f"not a number: {token!r}")
+    return _value(match)
+
+
+def _value(match: re.Match) -> float:
+    value = float(match["digits"].replace(",", "") + (match["frac"] or ""))
+    suffix = (match["suffix"] or "").lower()
+    if suffix == "k":
+        value *= 1_000
+    elif suffix == "m":
+        value *= 1_000_000
+    if match["sign"] in ("-", "−"):
+        value = -value
+    return value
+
+
+def format_level(value: float) -> str:
+    """The way articles write levels: ``2080`` → ``"2,080"``, ``141.06`` → ``"141.06"``."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 1 else f"{value:g}"
+
+
+def mask_names(text: str) -> str:
+    """``text`` with digit-bearing index names ("Russell 2000", "S&P 500") blanked, same length."""
+    return NAME_WITH_DIGITS.sub(lambda m: re.sub(r"\d", "#", m.group(0)), text)
+
+
+def find_numbers(text: str) -> list[NumberMention]:
+    """Every number in ``text`` with its kind, in order. Never raises.
+
+    Index names containing digits are skipped; a dash between two numbers makes one ``range`` mention;
+    a unit shared by a list ("$2,200 and $2,000 strikes", "between 3 and 4%") applies to each member.
+    """
+    masked = mask_names(text)
+    raw: list[tuple[re.Match, float]] = []
+    for match in _NUMBER.finditer(masked):
+        try:
+            raw.append((match, _value(match)))
+        except (ValueError, OverflowError):  # pragma: no cover - regex guarantees digits
+            continue
+    mentions: list[NumberMention] = []
+    i = 0
+    while i < len(raw):
+        match, value = raw[i]
+        start, end = match.start(), match.end()
+        if match["sign"] and not match["dollar"] and start > 0 and masked[start - 1].isalnum():
+            start += 1  # "1-2" style; the dash is not a sign
+        kind = _classify(masked, match, value)
+        high = None
+        # "4,900–5,000": join into one range when both sides are levels.
+        if kind == "level" and i + 1 < len(raw):
+            nxt, nxt_value = raw[i + 1]
+            if re.fullmatch(r"\s?[–—-]\s?\$?", masked[end:nxt.start()]) and not nxt["sign"]:
+                nxt_kind = _classify(masked, nxt, nxt_value)
+                if nxt_kind == "level" and nxt_value > value > 0:
+                    high, end, kind = nxt_value, nxt.end(), "range"
+                    i += 1
+                elif nxt_kind in _SHARED_UNIT_KINDS:
+                    kind = nxt_kind  # "3-4%": the unit after the range applies to both ends
+        mentions.append(NumberMention(start, end, abs(value) if kind in ("level", "range") else value, kind, high,
+                                      bool(match["dollar"])))
+        i += 1
+    _share_units(masked, mentions)
+    return mentions
+
+
+_LIST_JOIN = re.compile(r"^\s*(?:,\s*|\band\b|\bor\b|,\s*and\b|,\s*or\b)\s*$", re.I)
+_SHARED_UNIT_KINDS = ("strike", "amount", "percent", "multiple", "points")
+
+
+def _share_units(text: str, mentions: list[NumberMention]) -> None:
+    """Give list members the unit of the list's last member: "$2,200 and $2,000 strikes"."""
+    for idx in range(len(mentions) - 2, -1, -1):
+        cur, nxt = mentions[idx], mentions[idx + 1]
+        if cur.kind == "level" and nxt.kind in _SHARED_UNIT_KINDS and _LIST_JOIN.match(text[cur.end:nxt.start]):
+            mentions[idx] = dataclasses.replace(cur, kind=nxt.kind)
+
+
+def _classify(text: str, match: re.Match, value: float) -> str:
+    start, end = match.start(), match.end()
+    after = text[end:end + 40]
+    before = text[max(0, start - 60):start]
+    has_dollar = bool(match["dollar"])
+    has_sep = "," in match["digits"]
+    has_suffix = bool(match["suffix"])
+    if _SCORE_AFTER.match(after):
+        return "score"
+    if _PERCENT_AFTER.match(after):
+        return "percent"
+    if _MULTIPLE_AFTER.match(after):
+        return "multiple"
+    if _AMOUNT_AFTER.match(after):
+        return "amount"
+    if _DECADE_AFTER.match(after):
+        return "decade"
+    if _PERIOD_AFTER.match(after):
+        return "period"
+    if _DATE_BEFORE.search(before) and not has_dollar and value < 32 and not match["frac"]:
+        return "date"
+    if not has_dollar and not has_sep and not match["frac"] and _DATE_AFTER.match(after) and value < 32:
+        return "date"
+    if _ORDINAL_AFTER.match(after):
+        return "ordinal"
+    if _STRIKE_AFTER.match(after):
+        return "strike"
+    if has_suffix and has_dollar and (_MONEY_NOUN_AFTER.match(after) or re.search(r"\b(?:an?|potential)\s+\$?$", before, re.I)):
+        return "amount"  # "a $50K loan", "a $9M deal"
+    if has_dollar and _MONEY_NOUN_AFTER.match(after):
+        return "amount"
+    if _POINTS_AFTER.match(after) and not has_dollar:
+        return "points"
+    if match["sign"] == "+":
+        return "points"  # "+25": a change, not a level
+    if (not has_dollar and not has_sep and not match["frac"] and not has_suffix and 1900 <= value <= 2100
+            and (_YEAR_CONTEXT_BEFORE.search(before) or not re.search(r"\b(?:at|above|below|to|near|under|over|toward|towards|around|through|of)\s+(?:the\s+)?$", before, re.I))):
+        return "year"
+    if _MILESTONE_BEFORE.search(before):
+        return "milestone"
+    if _INDICATOR_BEFORE.search(before) and not has_dollar:
+        return "indicator"
+    if _COUNT_AFTER.match(after) and not has_dollar:
+        return "count"
+    if value <= 0:
+        return "points"
+    if not has_dollar and not has_sep and not match["frac"] and not has_suffix and value < 10:
+        return "count"  # "3 names", "two" : single digits without $ are never levels here
+    return "level"
