@@ -24,9 +24,14 @@ _FIRST = "1990-01-02"
 
 @functools.lru_cache(maxsize=1)
 def _schedule() -> pd.DataFrame:
+    import warnings
+
     import exchange_calendars as xcals
 
-    calendar = xcals.get_calendar(CALENDAR_NAME, start=_FIRST)
+    with warnings.catch_warnings():
+        # exchange_calendars reads Series.values on tz-aware columns, deprecated in pandas 3.1 (not our code).
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=Warning)
+        calendar = xcals.get_calendar(CALENDAR_NAME, start=_FIRST)
     schedule = calendar.schedule[["open", "close"]]
     return pd.DataFrame(
         {
