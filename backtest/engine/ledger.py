@@ -27,6 +27,7 @@ TRADE_COLUMNS = (
     "instrument", "explicit", "invalidation", "incoherent", "first_session", "ref_date", "ref_close",
     "long_symbol", "short_symbol", "long_return_pct", "short_return_pct",
     "return_pct_stop_first", "return_pct_target_first",
+    "long_entry_price", "short_entry_price",
 )
 
 #: Columns of ``Ledger.exits``: one row per partial or full exit fill (tranche), per leg for pairs.
