@@ -1,0 +1,55 @@
+"""``report.md``: a one-screen summary for email or Slack (headline, stances, refused/skipped counts)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .build import Report
+
+
+def pct(value, digits: int = 2) -> str:
+    """``+1.23%`` or an en dash for missing."""
+    return "–" if value is None or value != value else f"{value:+.{digits}f}%"
+
+
+def num(value, digits: int = 2) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def rate(value) -> str:
+    return "–" if value is None or value != value else f"{100 * value:.0f}%"
+
+
+def render_markdown(report: "Report") -> str:
+    s = report.summary
+    cfg, totals, counts = s["config"], s["totals"], s["counts"]
+    run = s.get("run") or {}
+    lines = [
+        f"# Backtest report {run.get('id', '')}".rstrip(),
+        "",
+        f"{counts['articles']} articles, {counts['setups']} setups, {totals['filled']} entered; "
+        f"hit rate {rate(totals['hit_rate'])}, total return {pct(totals['total_return_pct'])}, "
+        f"mean R {num(totals['mean_r'])}.",
+        f"Ambiguous bars: {totals['ambiguous_trades']} trades (total {pct(totals['total_return_pct_stop_first'])} "
+        f"stop-first, {pct(totals['total_return_pct_target_first'])} target-first); policy **{cfg['ambiguity']}**, "
+        f"costs {cfg['costs_bps_per_side']:g} bps per side"
+        + (f", as of {cfg['as_of']}" if cfg.get("as_of") else "") + ".",
+        "",
+        "| stance | articles | setups | entered | hit rate | mean return | mean R |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in s["stances"]:
+        lines.append(
+            f"| {row['stance']} | {row['articles']} | {row['setups']} | {row['filled']} | {rate(row['hit_rate'])} "
+            f"| {pct(row['mean_return_pct'])} | {num(row['mean_r'])} |"
+        )
+    status = ", ".join(f"{k} {v}" for k, v in counts["by_status"].items()) or "none"
+    lines += ["", f"Status: {status}. Skipped inputs: {counts['skipped']}."]
+    if report.skipped:
+        lines.append("")
+        for skip in report.skipped[:5]:
+            lines.append(f"- {skip.reason}")
+        if len(report.skipped) > 5:
+            lines.append(f"- … {len(report.skipped) - 5} more in summary.json")
+    return "\n".join(lines) + "\n"

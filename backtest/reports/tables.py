@@ -1,0 +1,203 @@
+"""The report's tables: trades, per-article and per-stance aggregates, totals (pure pandas, no I/O).
+
+Vocabulary used in every table (and in ``docs/reports.md``):
+
+* *entered*: the setup's entry filled (status ``filled`` = exited, or ``open`` = still running at the end
+  of the data / ``--as-of`` and marked to that close);
+* *win* / *loss*: an entered trade whose ``return_pct`` is > 0 / <= 0 (costs included);
+* *hit rate*: wins / (wins + losses), empty when nothing was entered;
+* *directional call*: the article's stance applied to its subject symbol(s) from the first eligible
+  open, measured over each horizon in sessions (``Ledger.calls``); *excess* is versus the benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger
+from ..setups.model import SetupFile
+
+STANCES = ("bullish", "bearish", "neutral")
+ENTERED = ("filled", "open")
+#: The directional-call horizon used for the Pulse-vs-outcome correlation (sessions).
+PULSE_HORIZON = 20
+
+
+def trades_table(ledger: Ledger) -> pd.DataFrame:
+    """``Ledger.trades`` with every documented column present, in order, sorted by (published, setup_id)."""
+    trades = ledger.trades.copy()
+    for column in TRADE_COLUMNS:
+        if column not in trades.columns:
+            trades[column] = None
+    extra = [c for c in trades.columns if c not in TRADE_COLUMNS]
+    trades = trades[list(TRADE_COLUMNS) + extra]
+    if len(trades):
+        order = pd.DataFrame({"p": trades["published"].map(_sort_key), "s": trades["setup_id"].astype(str)})
+        trades = trades.iloc[np.lexsort((order["s"].to_numpy(), order["p"].to_numpy()))]
+    return trades.reset_index(drop=True)
+
+
+def calls_table(ledger: Ledger) -> pd.DataFrame:
+    calls = ledger.calls.copy()
+    for column in CALL_COLUMNS:
+        if column not in calls.columns:
+            calls[column] = None
+    if len(calls):
+        calls = calls.sort_values(["article_id", "symbol", "horizon"], kind="stable")
+    return calls.reset_index(drop=True)
+
+
+def _outcome(trades: pd.DataFrame) -> dict:
+    """Counts and return statistics of a group of trade rows."""
+    entered = trades[trades["status"].isin(ENTERED)]
+    returns = pd.to_numeric(entered["return_pct"], errors="coerce").dropna()
+    r_mult = pd.to_numeric(entered["r_multiple"], errors="coerce").dropna()
+    wins = int((returns > 0).sum())
+    losses = int((returns <= 0).sum())
+    return {
+        "setups": int(len(trades)),
+        "filled": int(len(entered)),
+        "wins": wins,
+        "losses": losses,
+        "hit_rate": _ratio(wins, wins + losses),
+        "total_return_pct": float(returns.sum()) if len(returns) else None,
+        "mean_return_pct": float(returns.mean()) if len(returns) else None,
+        "median_return_pct": float(returns.median()) if len(returns) else None,
+        "mean_r": float(r_mult.mean()) if len(r_mult) else None,
+    }
+
+
+def articles_table(files: list[SetupFile], trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
+    """One row per article that was loaded (also those with no tradable setup), in publication order."""
+    rows = []
+    for setup_file in sorted(files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id)):
+        meta = setup_file.article
+        mine = trades[trades["article_id"] == meta.id]
+        row = {
+            "article_id": meta.id,
+            "title": meta.title,
+            "published": meta.published_iso,
+            "stance": meta.stance,
+            "pulse": meta.pulse,
+            "threat": meta.threat,
+            "subject": ";".join(meta.subject),
+        }
+        outcome = _outcome(mine)
+        outcome.pop("median_return_pct")
+        row.update(outcome)
+        my_calls = calls[calls["article_id"] == meta.id]
+        for h in horizons:
+            at = my_calls[pd.to_numeric(my_calls["horizon"], errors="coerce") == h]
+            row[f"call_return_pct_{h}d"] = _mean(at["return_pct"])
+            row[f"call_excess_pct_{h}d"] = _mean(at["excess_pct"])
+            row[f"call_hit_{h}d"] = _mean(at["hit"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=_article_columns(horizons))
+
+
+def _article_columns(horizons) -> list[str]:
+    base = ["article_id", "title", "published", "stance", "pulse", "threat", "subject", "setups", "filled",
+            "wins", "losses", "hit_rate", "total_return_pct", "mean_return_pct", "mean_r"]
+    for h in horizons:
+        base += [f"call_return_pct_{h}d", f"call_excess_pct_{h}d", f"call_hit_{h}d"]
+    return base
+
+
+def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
+    """One row per stance (always bullish, bearish, neutral; ``unknown`` if some article has none) plus ``all``.
+
+    The ``pulse_*`` columns are the Pulse-vs-outcome summary: Spearman rank correlation of the article's
+    Pulse score with each entered trade's return, and with the directional call's excess return at
+    ``PULSE_HORIZON`` sessions, with the number of pairs (``n``); empty below 3 pairs.
+    """
+    stance_of = articles.set_index("article_id")["stance"].fillna("unknown").to_dict()
+    groups = list(STANCES)
+    if "unknown" in stance_of.values():
+        groups.append("unknown")
+    rows = []
+    for group in groups + ["all"]:
+        ids = [a for a, s in stance_of.items() if group == "all" or s == group]
+        mine = trades[trades["article_id"].isin(ids)]
+        my_calls = calls[calls["article_id"].isin(ids)]
+        row = {"stance": group, "articles": len(ids)}
+        row.update(_outcome(mine))
+        for h in horizons:
+            at = my_calls[pd.to_numeric(my_calls["horizon"], errors="coerce") == h]
+            excess = pd.to_numeric(at["excess_pct"], errors="coerce").dropna()
+            row[f"calls_{h}d"] = int(len(excess))
+            row[f"call_hit_rate_{h}d"] = _mean(at["hit"])
+            row[f"call_mean_excess_pct_{h}d"] = float(excess.mean()) if len(excess) else None
+        row.update(_pulse_summary(articles[articles["article_id"].isin(ids)], mine, my_calls))
+        rows.append(row)
+    columns = ["stance", "articles", "setups", "filled", "wins", "losses", "hit_rate", "total_return_pct",
+               "mean_return_pct", "median_return_pct", "mean_r"]
+    for h in horizons:
+        columns += [f"calls_{h}d", f"call_hit_rate_{h}d", f"call_mean_excess_pct_{h}d"]
+    columns += ["pulse_rho_return", "pulse_n_return", "pulse_rho_excess", "pulse_n_excess"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _pulse_summary(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame) -> dict:
+    pulse = articles.set_index("article_id")["pulse"]
+    entered = trades[trades["status"].isin(ENTERED)]
+    x = entered["article_id"].map(pulse)
+    rho_r, n_r = spearman(x, entered["return_pct"])
+    at = calls[pd.to_numeric(calls["horizon"], errors="coerce") == PULSE_HORIZON]
+    rho_e, n_e = spearman(at["article_id"].map(pulse), at["excess_pct"])
+    return {"pulse_rho_return": rho_r, "pulse_n_return": n_r, "pulse_rho_excess": rho_e, "pulse_n_excess": n_e}
+
+
+def spearman(x, y) -> tuple[float | None, int]:
+    """Spearman rank correlation of two aligned sequences (pairs with a missing value dropped) and n.
+
+    None when fewer than 3 pairs or when either side is constant (the correlation is undefined).
+    """
+    frame = pd.DataFrame({
+        "x": pd.to_numeric(pd.Series(list(x)), errors="coerce"),
+        "y": pd.to_numeric(pd.Series(list(y)), errors="coerce"),
+    }).dropna()
+    n = int(len(frame))
+    if n < 3:
+        return None, n
+    rx, ry = frame["x"].rank().to_numpy(), frame["y"].rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:
+        return None, n
+    return float(np.corrcoef(rx, ry)[0, 1]), n
+
+
+def totals(trades: pd.DataFrame) -> dict:
+    """Run totals, including both ambiguity bounds and the number of ambiguous trades."""
+    out = _outcome(trades)
+    entered = trades[trades["status"].isin(ENTERED)]
+    for bound in ("stop_first", "target_first"):
+        values = pd.to_numeric(entered.get(f"return_pct_{bound}"), errors="coerce").dropna()
+        out[f"total_return_pct_{bound}"] = float(values.sum()) if len(values) else None
+    out["ambiguous_trades"] = int(entered["ambiguous"].fillna(False).astype(bool).sum()) if len(entered) else 0
+    out["by_status"] = {s: int(n) for s, n in sorted(trades["status"].value_counts().items())}
+    return out
+
+
+def _mean(values) -> float | None:
+    numbers = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna()
+    return float(numbers.mean()) if len(numbers) else None
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def _sort_key(value) -> str:
+    """A sortable UTC string for a publication value (date, ISO string or timestamp)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return str(value)
+    if stamp.tzinfo is None:
+        # A date-only publication counts as after that day's close: sort it after that day's timed ones.
+        return stamp.strftime("%Y-%m-%dT23:59:59.999999")
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")

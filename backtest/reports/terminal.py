@@ -1,0 +1,74 @@
+"""What ``backtest run`` prints: a progress bar while loading bars and a short rich summary table.
+
+With ``quiet`` nothing is printed (errors are printed by the CLI). Progress goes to stderr and only
+when stderr is a terminal, so cron mails and captured output stay clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from .markdown import num, pct, rate
+
+if TYPE_CHECKING:
+    from .build import Report
+
+
+class Terminal:
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+
+    @contextlib.contextmanager
+    def progress(self, label: str, total: int) -> Iterator:
+        """A progress callback for the data layer: called with one short line per symbol loaded.
+
+        Yields None (no callback) when quiet or when stderr is not a terminal.
+        """
+        if self.quiet or not sys.stderr.isatty():
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(label, total=total)
+
+            def advance(line: str = "") -> None:
+                bar.update(task, advance=1, description=f"{label}: {line}"[:60])
+
+            yield advance
+
+    def summary(self, report: "Report", out_dir: Path, *, strict: bool) -> None:
+        if self.quiet:
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        s = report.summary
+        totals, counts, cfg = s["totals"], s["counts"], s["config"]
+        table = Table(title=f"{counts['articles']} articles, {counts['setups']} setups", title_justify="left")
+        for column in ("stance", "articles", "setups", "entered", "hit rate", "mean ret", "mean R"):
+            table.add_column(column, justify="left" if column == "stance" else "right")
+        for row in s["stances"]:
+            table.add_row(row["stance"], str(row["articles"]), str(row["setups"]), str(row["filled"]),
+                          rate(row["hit_rate"]), pct(row["mean_return_pct"]), num(row["mean_r"]))
+        console.print(table)
+        console.print(
+            f"total {pct(totals['total_return_pct'])} | ambiguous {totals['ambiguous_trades']} "
+            f"(policy {cfg['ambiguity']}) | costs {cfg['costs_bps_per_side']:g} bps/side"
+        )
+        console.print(f"report: {out_dir}", soft_wrap=True, markup=False)
+        if report.problems:
+            err = Console(stderr=True, highlight=False)
+            refused = report.problems - len(report.skipped)
+            word = "error" if strict else "warning"
+            tail = "; --strict: exit 1" if strict else ""
+            err.print(f"{word}: {len(report.skipped)} input(s) skipped, {refused} setup(s) refused "
+                      f"(reasons in the report){tail}", markup=False, soft_wrap=True)
+            for skip in report.skipped[:5]:
+                err.print(f"  {skip.reason}", markup=False, soft_wrap=True)

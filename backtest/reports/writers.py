@@ -1,0 +1,162 @@
+"""Writing the report directory: stable text formatting and an all-or-nothing directory swap.
+
+Determinism: the same inputs and options give byte-identical CSV and JSON. Floats are rounded to
+``DECIMALS`` places and written in Python's shortest round-trip form, timestamps as ISO 8601 in UTC,
+lists joined with ``;``, missing values as empty cells (CSV) or ``null`` (JSON). The only wall-clock
+values live in the ``run`` block of ``summary.json``.
+
+Atomicity: everything is written into a hidden sibling directory ``.<name>.tmp-<pid>`` and renamed into
+place at the end (a rename within one directory is atomic on POSIX). On any failure, including
+SIGINT/SIGTERM, the temporary directory is removed, the target is untouched and ``latest`` still points
+at the previous report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ReportError
+
+DECIMALS = 6
+
+
+def fmt_value(value: Any) -> Any:
+    """A JSON-safe, deterministic rendering of one cell (None for missing)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if math.isnan(f) or math.isinf(f):
+            return None
+        f = round(f, DECIMALS)
+        return 0.0 if f == 0 else f  # no "-0.0"
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        return value.tz_convert("UTC").isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [fmt_value(v) for v in value]
+    if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    value = fmt_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(_cell(v) for v in value)
+    if isinstance(value, float):
+        # Integral floats (counts that became floats next to missing values) print as integers.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def frame_to_csv(frame: pd.DataFrame) -> str:
+    """CSV text with the documented formatting (see module docstring)."""
+    text = frame.astype(object).map(_cell) if len(frame) else frame.astype(object)
+    return text.to_csv(index=False, lineterminator="\n")
+
+
+def frame_to_records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: fmt_value(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Parquet with typed numeric columns; text, times and lists as their CSV strings."""
+    out = pd.DataFrame(index=range(len(frame)))
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            out[column] = series.to_numpy()
+        else:
+            numeric = pd.to_numeric(series, errors="coerce")
+            if series.notna().sum() and numeric.notna().sum() == series.notna().sum() and not series.map(
+                lambda v: isinstance(v, (bool, str, list))
+            ).any():
+                out[column] = numeric.astype("float64").to_numpy()
+            else:
+                out[column] = pd.Series([(_cell(v) or None) for v in series], dtype=object).to_numpy()
+    out.to_parquet(path, index=False)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(_jsonable(data), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _jsonable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_jsonable(v) for v in data]
+    return fmt_value(data)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory that becomes ``target`` only if the block finishes.
+
+    An existing ``target`` (an explicit ``--out`` reused) is replaced as a whole, never merged.
+    """
+    target = Path(target)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create the report's parent directory: {exc.strerror or exc}",
+                          where=str(parent), hint="choose a writable --out") from None
+    tmp = parent / f".{target.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise ReportError(f"report directory is not writable: {exc.strerror or exc}",
+                          where=str(parent), hint="choose a writable --out or fix the permissions") from None
+    try:
+        yield tmp
+        if target.exists():
+            old = parent / f".{target.name}.old-{os.getpid()}"
+            os.rename(target, old)
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ReportError(f"could not write the report: {exc.strerror or exc}", where=str(target),
+                          hint="check free space and permissions; nothing was left half-written") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def point_latest(latest: Path, target: Path) -> None:
+    """Atomically make ``latest`` a symlink to ``target`` (relative when they share a directory)."""
+    link_to = target.name if target.parent.resolve() == latest.parent.resolve() else str(target.resolve())
+    tmp = latest.parent / f".{latest.name}.tmp-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(link_to, tmp)
+    os.replace(tmp, latest)

@@ -1,0 +1,153 @@
+"""Hand-built inputs for the report tests: invented bars, two setup files and a ledger written by hand.
+
+Nothing here is market data: prices are a deterministic made-up walk. The ledger rows are what an engine
+*could* produce for these setups; the report tests check aggregation and writing, not simulation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from backtest.data.bars import Bars, BarSet
+from backtest.data.calendar import session_dates, with_sessions
+from backtest.engine.ledger import CALL_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig, Skip
+from backtest.setups.model import SetupFile
+
+UTC = dt.timezone.utc
+
+
+def invented_bars(symbol: str, start_price: float, seed: int, start=dt.date(2026, 1, 2), end=dt.date(2026, 4, 30)) -> Bars:
+    dates = session_dates(start, end)
+    rng = np.random.default_rng(seed)
+    close = start_price * np.cumprod(1 + rng.normal(0, 0.01, len(dates)))
+    open_ = np.r_[start_price, close[:-1]]
+    high = np.maximum(open_, close) * 1.005
+    low = np.minimum(open_, close) * 0.995
+    frame = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close, "volume": 1e6},
+                         index=pd.DatetimeIndex(dates, name="date").as_unit("ns"))
+    return Bars(symbol=symbol, frame=with_sessions(frame), source="invented", basis="as-traded")
+
+
+def barset() -> BarSet:
+    return BarSet(
+        bars={"AAA": invented_bars("AAA", 100.0, 1), "BBB": invented_bars("BBB", 50.0, 2),
+              "SPY": invented_bars("SPY", 600.0, 3)},
+        missing={"ZZZ": "not in any source (cache, mirror)"},
+    )
+
+
+def setup_files() -> list[SetupFile]:
+    bull = {
+        "article": {"id": "art-bull", "title": "Bull case", "published": "2026-02-09T14:00:00Z",
+                    "stance": "bullish", "pulse": 70, "threat": 2, "subject": ["AAA"]},
+        "setups": [
+            {"id": "bull-1", "symbol": "AAA", "direction": "long", "entry": {"type": "stop", "level": 101},
+             "stop": 95, "targets": [110, 120]},
+            {"id": "bull-2", "symbol": "AAA", "direction": "long", "stop": 90, "targets": [130]},
+            {"id": "bull-3", "symbol": "ZZZ", "direction": "long", "stop": 5, "targets": [9]},
+        ],
+    }
+    bear = {
+        "article": {"id": "art-bear", "title": "Bear case", "published": dt.date(2026, 2, 20),
+                    "stance": "bearish", "pulse": 30, "threat": 4, "subject": ["BBB"]},
+        "setups": [
+            {"id": "bear-1", "symbol": "BBB", "direction": "short", "stop": 55, "targets": [45]},
+            {"id": "bear-2", "symbol": "BBB", "direction": "short", "entry": {"type": "limit", "level": 500},
+             "stop": 520, "targets": [480]},
+            {"id": "pair-1", "kind": "pair", "long": {"instrument": "spy", "symbol": "SPY"},
+             "short": {"instrument": "bbb", "symbol": "BBB"}},
+        ],
+    }
+    neutral = {
+        "article": {"id": "art-flat", "published": "2026-03-02T12:00:00Z", "stance": "neutral", "pulse": 50},
+        "setups": [],
+    }
+    return [SetupFile.model_validate(x) for x in (bull, bear, neutral)]
+
+
+def _trade(**values) -> dict:
+    row = {c: None for c in TRADE_COLUMNS}
+    row.update(values)
+    return row
+
+
+def ledger(config: SimConfig | None = None) -> Ledger:
+    t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    trades = pd.DataFrame([
+        _trade(setup_id="bull-1", article_id="art-bull", published="2026-02-09T14:00:00+00:00", stance="bullish",
+               pulse=70, threat=2, symbol="AAA", direction="long", kind="single", entry_type="stop", entry_level=101.0,
+               stop=95.0, targets=[110.0, 120.0], status="filled", reason=None, entry_time=t("2026-02-11 14:30"),
+               entry_price=101.0, exit_time=t("2026-02-25 21:00"), exit_price=110.0, exit_reason="target",
+               return_pct=8.910891089108912, r_multiple=1.5, mae_pct=-1.2, mfe_pct=9.5, sessions_held=10,
+               ambiguous=False, return_pct_stop_first=8.910891089108912, return_pct_target_first=8.910891089108912),
+        _trade(setup_id="bull-2", article_id="art-bull", published="2026-02-09T14:00:00+00:00", stance="bullish",
+               pulse=70, threat=2, symbol="AAA", direction="long", kind="single", entry_type="market",
+               stop=90.0, targets=[130.0], status="filled", entry_time=t("2026-02-10 14:30"), entry_price=100.0,
+               exit_time=t("2026-03-02 21:00"), exit_price=90.0, exit_reason="stop", return_pct=-10.0,
+               r_multiple=-1.0, mae_pct=-10.0, mfe_pct=2.0, sessions_held=13, ambiguous=True,
+               return_pct_stop_first=-10.0, return_pct_target_first=30.0),
+        _trade(setup_id="bull-3", article_id="art-bull", published="2026-02-09T14:00:00+00:00", stance="bullish",
+               pulse=70, threat=2, symbol="ZZZ", direction="long", kind="single", entry_type="market", stop=5.0,
+               targets=[9.0], status="no-data", reason="no bars for ZZZ: not in any source"),
+        _trade(setup_id="bear-1", article_id="art-bear", published="2026-02-20", stance="bearish", pulse=30,
+               threat=4, symbol="BBB", direction="short", kind="single", entry_type="market", stop=55.0,
+               targets=[45.0], status="open", entry_time=t("2026-02-23 14:30"), entry_price=50.0,
+               exit_time=t("2026-04-30 20:00"), exit_price=48.0, exit_reason="open", return_pct=4.0,
+               r_multiple=0.4, mae_pct=-3.0, mfe_pct=6.0, sessions_held=46, ambiguous=False,
+               return_pct_stop_first=4.0, return_pct_target_first=4.0),
+        _trade(setup_id="bear-2", article_id="art-bear", published="2026-02-20", stance="bearish", pulse=30,
+               threat=4, symbol="BBB", direction="short", kind="single", entry_type="limit", entry_level=500.0,
+               stop=520.0, targets=[480.0], status="rejected", incoherent=True,
+               reason="entry 500 is 900% from the last close 50 (limit 15%); --include-incoherent to simulate"),
+        _trade(setup_id="pair-1", article_id="art-bear", published="2026-02-20", stance="bearish", pulse=30,
+               threat=4, symbol="SPY/BBB", direction="long", kind="pair", entry_type="market", status="filled",
+               entry_time=t("2026-02-23 14:30"), exit_time=t("2026-04-30 20:00"), exit_reason="max-hold",
+               return_pct=-2.5, sessions_held=46, ambiguous=False, long_symbol="SPY", short_symbol="BBB",
+               long_return_pct=1.0, short_return_pct=-3.5, return_pct_stop_first=-2.5, return_pct_target_first=-2.5),
+    ], columns=list(TRADE_COLUMNS))
+    calls = pd.DataFrame([
+        {"article_id": a, "stance": s, "symbol": sym, "direction": d, "horizon": h,
+         "start_time": t("2026-02-10 14:30"), "start_price": 100.0, "end_time": t("2026-03-10 21:00"),
+         "end_price": 100.0 + r, "return_pct": r, "benchmark_return_pct": 1.0, "excess_pct": r - 1.0, "hit": r > 0}
+        for a, s, sym, d, rets in (("art-bull", "bullish", "AAA", "long", (0.5, 2.0, -1.0, 3.0)),
+                                   ("art-bear", "bearish", "BBB", "short", (-0.2, 1.5, 2.5, 4.0)))
+        for h, r in zip((1, 5, 20, 60), rets)
+    ], columns=list(CALL_COLUMNS))
+    exits = pd.DataFrame(columns=list(EXIT_COLUMNS))
+    coherence = pd.DataFrame(columns=["setup_id"])
+    return Ledger(trades=trades, exits=exits, calls=calls, coherence=coherence, config=config or SimConfig(),
+                  skipped=[Skip(item="ZZZ", reason="ZZZ: no bars in any source", kind="symbol")])
+
+
+class FakePortfolio:
+    """Shape of ``backtest.engine.portfolio.PortfolioView`` the report uses (equity, sharpe, max_drawdown)."""
+
+    def __init__(self):
+        index = pd.DatetimeIndex(session_dates(dt.date(2026, 2, 10), dt.date(2026, 4, 30)))
+        self.equity = pd.Series(np.linspace(1.0, 1.05, len(index)), index=index)
+        self.sharpe = 1.1
+        self.max_drawdown = -0.04
+        self.per_stance = {"bullish": self.equity * 1.01, "bearish": self.equity * 0.99}
+
+
+class FakePipeline:
+    """Stand-in stages for ``run_report`` tests that are about the run mechanics, not the engine."""
+
+    def __init__(self, fail_in=None):
+        self.fail_in = fail_in
+        self.bars_requested = None
+
+    def load_bars(self, symbols, config, *, as_of=None, progress=None):
+        self.bars_requested = (list(symbols), as_of)
+        if self.fail_in == "load_bars":
+            raise KeyboardInterrupt
+        return barset()
+
+    def simulate(self, files, bars, config):
+        return ledger(config)
+
+    def portfolio(self, led, bars):
+        return FakePortfolio()

@@ -1,0 +1,132 @@
+"""Report tables and files from a hand-made ledger (invented numbers; see reports_fixtures.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+import pytest
+
+import reports_fixtures as rf
+from backtest.engine.ledger import TRADE_COLUMNS, SimConfig
+from backtest.reports.build import build_report, write_report
+from backtest.reports.tables import spearman
+from backtest.reports.writers import frame_to_csv
+
+
+@pytest.fixture(scope="module")
+def report():
+    return build_report(rf.ledger(), rf.setup_files(), rf.barset(), portfolio=rf.FakePortfolio(),
+                        run_meta={"id": "test-run"})
+
+
+def rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_trades_keep_documented_columns_and_publication_order(report):
+    assert list(report.trades.columns[: len(TRADE_COLUMNS)]) == list(TRADE_COLUMNS)
+    assert list(report.trades["setup_id"]) == ["bull-1", "bull-2", "bull-3", "bear-1", "bear-2", "pair-1"]
+
+
+def test_trades_csv_formatting(report):
+    table = {r["setup_id"]: r for r in rows(frame_to_csv(report.trades))}
+    assert table["bull-1"]["targets"] == "110;120"
+    assert table["bull-1"]["return_pct"] == "8.910891"  # rounded to 6 places
+    assert table["bull-1"]["entry_time"] == "2026-02-11T14:30:00+00:00"
+    assert table["bull-2"]["ambiguous"] == "true"
+    assert table["bull-3"]["entry_time"] == "" and table["bull-3"]["reason"].startswith("no bars for ZZZ")
+    assert table["bear-2"]["entry_level"] == "500" and "900%" in table["bear-2"]["reason"]
+    assert table["pair-1"]["symbol"] == "SPY/BBB" and table["pair-1"]["long_symbol"] == "SPY"
+
+
+def test_articles_aggregate_entered_trades_only(report):
+    art = report.articles.set_index("article_id")
+    bull = art.loc["art-bull"]
+    # bull-1 +8.91 (win), bull-2 -10 (loss); bull-3 no-data does not count as entered.
+    assert (bull["setups"], bull["filled"], bull["wins"], bull["losses"]) == (3, 2, 1, 1)
+    assert bull["total_return_pct"] == pytest.approx(8.910891089108912 - 10.0)
+    assert bull["mean_r"] == pytest.approx(0.25)
+    assert bull["call_excess_pct_20d"] == pytest.approx(-2.0)
+    bear = art.loc["art-bear"]
+    # bear-1 open +4 (win), pair-1 -2.5 (loss); bear-2 rejected.
+    assert (bear["filled"], bear["wins"], bear["losses"]) == (2, 1, 1)
+    assert bear["mean_return_pct"] == pytest.approx(0.75)
+    flat = art.loc["art-flat"]
+    assert flat["setups"] == 0 and pd.isna(flat["hit_rate"])
+
+
+def test_stances_has_all_three_and_all(report):
+    st = report.stances.set_index("stance")
+    assert list(st.index) == ["bullish", "bearish", "neutral", "all"]
+    assert st.loc["neutral", "articles"] == 1 and st.loc["neutral", "setups"] == 0
+    assert st.loc["all", "filled"] == 4 and st.loc["all", "hit_rate"] == pytest.approx(0.5)
+    assert st.loc["all", "median_return_pct"] == pytest.approx(0.75)  # median of -10, -2.5, 4, 8.91
+    assert st.loc["bearish", "call_hit_rate_1d"] == 0.0 and st.loc["bearish", "call_mean_excess_pct_60d"] == 3.0
+    # Pulse 70 for both bull trades, 30 for both bear ones: ranks tie within article.
+    assert st.loc["all", "pulse_n_return"] == 4
+    assert st.loc["bullish", "pulse_n_return"] == 2 and pd.isna(st.loc["bullish", "pulse_rho_return"])
+
+
+def test_spearman():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == (pytest.approx(1.0), 4)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == (pytest.approx(-1.0), 4)
+    assert spearman([1, 2, None, 4], [1, 2, 3, None]) == (None, 2)
+    assert spearman([5, 5, 5], [1, 2, 3]) == (None, 3)
+
+
+def test_summary_totals_bounds_and_counts(report):
+    s = report.summary
+    assert s["counts"] == {"articles": 3, "setups": 6, "skipped": 1,
+                           "by_status": {"filled": 3, "no-data": 1, "open": 1, "rejected": 1}}
+    t = s["totals"]
+    assert t["ambiguous_trades"] == 1
+    # bull-2 is the ambiguous one: -10 stop-first, +30 target-first; the others agree in both bounds.
+    assert t["total_return_pct_target_first"] - t["total_return_pct_stop_first"] == pytest.approx(40.0)
+    assert s["data"]["missing"] == {"ZZZ": "not in any source (cache, mirror)"}
+    assert [c["symbol"] for c in s["data"]["coverage"]] == ["AAA", "BBB", "SPY"]
+    assert s["portfolio"]["sharpe"] == 1.1
+    assert report.problems == 3  # ZZZ skipped + bull-3 no-data + bear-2 rejected
+
+
+def test_costs_in_summary():
+    led = rf.ledger(SimConfig(commission_bps=3.0, slippage_bps=2.0, ambiguity="target-first"))
+    s = build_report(led, rf.setup_files(), rf.barset()).summary
+    assert s["config"]["costs_bps_per_side"] == 5.0 and s["config"]["ambiguity"] == "target-first"
+    assert s["portfolio"] is None
+
+
+def test_write_all_formats(report, tmp_path):
+    written = write_report(report, tmp_path, ("csv", "parquet", "json", "md", "html"))
+    assert written == ["articles.csv", "report.html", "report.md", "stances.csv", "summary.json", "trades.csv",
+                       "trades.parquet"]
+    parquet = pd.read_parquet(tmp_path / "trades.parquet")
+    assert list(parquet.columns) == list(report.trades.columns)
+    assert parquet["return_pct"].dtype == "float64" and parquet.loc[0, "targets"] == "110;120"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["run"] == {"id": "test-run"}
+    md = (tmp_path / "report.md").read_text()
+    assert len(md.splitlines()) < 30 and "stop-first" in md and "| bearish |" in md
+    html = (tmp_path / "report.html").read_text()
+    assert "<script src=" not in html and "<link" not in html  # self-contained: plotly.js is inlined
+    for div in ("chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb", "chart-pulse", "chart-equity"):
+        assert f'id="{div}"' in html
+    assert "900% from the last close" in html  # refused setup with its reason
+
+
+def test_only_requested_formats(report, tmp_path):
+    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "stances.csv", "trades.csv"]
+
+
+def test_rendering_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for target in (a, b):
+        target.mkdir()
+        rep = build_report(rf.ledger(), rf.setup_files(), rf.barset(), portfolio=rf.FakePortfolio(),
+                           run_meta={"id": "same"})
+        write_report(rep, target, ("csv", "json", "md", "html"))
+    for name in ("trades.csv", "articles.csv", "stances.csv", "summary.json", "report.md", "report.html"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
