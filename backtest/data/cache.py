@@ -69,7 +69,7 @@ def cache_path(cache_dir: Path, symbol: str, interval: str = "1d") -> Path:
 def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
     """Read and validate one cache file (memoized by size and mtime). Raises :class:`CorruptCacheError`."""
     st = os.stat(path)
-    key = (str(path), st.st_size, st.st_mtime_ns)
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # os.replace gives a new inode
     if key in _memo:
         return _memo[key]
     import pyarrow.parquet as pq

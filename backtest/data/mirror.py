@@ -115,7 +115,8 @@ class MirrorSource:
         self.directories = tuple(Path(os.path.normpath(d)) for d in directories)
 
     def describe(self) -> str:
-        return "mirror (" + (", ".join(str(d) for d in self.directories) or "no mirror directory configured") + ")"
+        dirs = [f"{d}{'' if d.is_dir() else ' [no such directory]'}" for d in self.directories]
+        return "mirror (" + (", ".join(dirs) or "no mirror directory configured") + ")"
 
     def files(self) -> dict[str, Path]:
         """{symbol: file} over all directories (earlier directories win)."""
