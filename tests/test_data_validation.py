@@ -161,3 +161,17 @@ def test_missing_column_error_is_a_data_error_naming_the_input():
     with pytest.raises(DataError) as info:
         clean_bars(raw, "some/file.csv")
     assert info.value.one_line().startswith("some/file.csv: missing column(s) close")
+
+
+def test_parquet_mirror_file_and_csv_precedence(tmp_path):
+    mirror = tmp_path / "m"
+    mirror.mkdir()
+    raw = pd.read_csv(pd.io.common.StringIO(HEADER + "\n".join(GOOD_ROWS)))
+    raw["date"] = pd.to_datetime(raw["date"])
+    raw.to_parquet(mirror / "PQ.parquet", index=False)
+    (raw.assign(close=raw["close"] + 100, high=raw["high"] + 100)).to_parquet(mirror / "BOTH.parquet", index=False)
+    _write(mirror, "BOTH.csv", GOOD_ROWS)
+    bars = load_barset(["PQ", "BOTH"], _config(tmp_path, mirror))
+    assert bars["PQ"].frame["close"].tolist() == [10.2, 10.8, 10.5, 10.1, 10.3]
+    assert str(bars["PQ"].frame.index.dtype) == "datetime64[ns]"
+    assert bars["BOTH"].frame["close"].iloc[0] == 10.2  # the CSV wins over the parquet
