@@ -1,0 +1,174 @@
+"""The "follow every call" portfolio: every entered setup gets the same notional, replayed in vectorbt.
+
+Each entered trade (status ``filled`` or ``open``) becomes its own vectorbt column (two for a pair: one per
+leg) holding :data:`NOTIONAL` of its symbol, bought (or sold short) at the ledger's exact entry price and
+closed at the ledger's exact exit prices, tranche by tranche. Costs are passed as vectorbt ``slippage``,
+which moves each fill price against the trader by the same fraction the engine uses, so vectorbt's
+trade P&L equals ``return_pct`` of the ledger (in percent of NOTIONAL) and a test checks it.
+
+Every session date gets two timestamps (09:30 and 16:00 New York, as naive times) so that a trade
+entered at the open and stopped out on the same day is two orders in two rows. The equity curve is
+read at the 16:00 stamps: ``NOTIONAL`` x trades-entered-so-far + cumulative P&L, i.e. the capital a
+follower needed plus what it earned. Sharpe uses daily returns of that curve (252 sessions a year).
+
+vectorbt is imported inside :func:`follow_every_call` (it is slow to import).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..data.bars import BarSet
+from .arrays import cost_fraction
+from .ledger import Ledger
+
+NOTIONAL = 100.0
+ENTERED = ("filled", "open")
+_OPEN_TIME = pd.Timedelta(hours=9, minutes=30)
+_CLOSE_TIME = pd.Timedelta(hours=16)
+
+
+@dataclasses.dataclass
+class StanceStats:
+    """One sub-portfolio (all trades of articles with one stance)."""
+
+    equity: pd.Series
+    sharpe: float
+    max_drawdown: float
+    total_return_pct: float
+    trades: int
+
+
+@dataclasses.dataclass
+class PortfolioView:
+    """Equity curve and headline statistics of following every entered setup.
+
+    ``trade_pnl`` maps setup id -> vectorbt's total trade P&L for it, in percent of NOTIONAL (comparable
+    with the ledger's ``return_pct``). ``max_drawdown`` is a negative percentage.
+    """
+
+    equity: pd.Series
+    sharpe: float
+    max_drawdown: float
+    total_return_pct: float
+    trades: int
+    per_stance: dict[str, StanceStats]
+    trade_pnl: pd.Series
+    notional: float = NOTIONAL
+
+
+def _stats(equity: pd.Series) -> tuple[float, float]:
+    """(annualised Sharpe of daily returns, max drawdown %) of an equity curve."""
+    if len(equity) < 2:
+        return math.nan, 0.0
+    values = equity.to_numpy(dtype=float)
+    prev = values[:-1]
+    rets = np.divide(np.diff(values), prev, out=np.zeros(len(prev)), where=prev > 0)
+    sd = rets.std(ddof=1) if len(rets) > 1 else 0.0
+    sharpe = float(rets.mean() / sd * math.sqrt(252)) if sd > 0 else math.nan
+    peak = np.maximum.accumulate(values)
+    dd = np.divide(values - peak, peak, out=np.zeros(len(values)), where=peak > 0)
+    return sharpe, float(dd.min() * 100.0)
+
+
+def _legs(ledger: Ledger) -> list[dict]:
+    """One dict per vectorbt column: symbol, side, entry (time, price), exits [(time, price, fraction)]."""
+    trades = ledger.trades
+    exits = ledger.exits
+    legs = []
+    for _, row in trades[trades["status"].isin(ENTERED)].iterrows():
+        mine = exits[exits["setup_id"] == row["setup_id"]]
+        if row["kind"] == "pair":
+            for leg, side in (("long", 1.0), ("short", -1.0)):
+                out = mine[mine["leg"] == leg]
+                legs.append(dict(setup_id=row["setup_id"], stance=row["stance"], symbol=row[f"{leg}_symbol"], side=side,
+                                 entry_time=row["entry_time"], entry_price=row[f"{leg}_entry_price"],
+                                 exits=list(zip(out["time"], out["price"], out["fraction"], out["reason"]))))
+        else:
+            legs.append(dict(setup_id=row["setup_id"], stance=row["stance"], symbol=row["symbol"],
+                             side=1.0 if row["direction"] == "long" else -1.0,
+                             entry_time=row["entry_time"], entry_price=row["entry_price"],
+                             exits=list(zip(mine["time"], mine["price"], mine["fraction"], mine["reason"]))))
+    return legs
+
+
+def _exit_stamp(time, reason) -> pd.Timestamp:
+    # every exit happens during or at the end of the session: stamp it at the close
+    return pd.Timestamp(time) + _CLOSE_TIME
+
+
+def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
+    """Replay every entered setup of ``ledger`` in vectorbt (``Portfolio.from_orders``) with exact fills."""
+    import vectorbt as vbt
+
+    legs = _legs(ledger)
+    cost = cost_fraction(ledger.config.commission_bps, ledger.config.slippage_bps)
+    if not legs:
+        empty = pd.Series(dtype=float)
+        return PortfolioView(empty, math.nan, 0.0, 0.0, 0, {}, empty)
+    symbols = sorted({leg["symbol"] for leg in legs})
+    days = pd.DatetimeIndex(sorted(set().union(*(bars[s].frame.index for s in symbols)))).as_unit("ns")
+    stamps = pd.DatetimeIndex(np.sort(np.concatenate([(days + _OPEN_TIME).to_numpy(), (days + _CLOSE_TIME).to_numpy()])))
+    columns = pd.RangeIndex(len(legs))
+    close = pd.DataFrame(np.nan, index=stamps, columns=columns)
+    size = pd.DataFrame(np.nan, index=stamps, columns=columns)
+    price = pd.DataFrame(np.nan, index=stamps, columns=columns)
+    for c, leg in enumerate(legs):
+        frame = bars[leg["symbol"]].frame
+        series = pd.Series(np.concatenate([frame["open"].to_numpy(), frame["close"].to_numpy()]),
+                           index=np.concatenate([(frame.index + _OPEN_TIME).to_numpy(), (frame.index + _CLOSE_TIME).to_numpy()]))
+        close[c] = series.sort_index().reindex(stamps).ffill().bfill().to_numpy()
+        # units bought so that the cost-adjusted entry is exactly NOTIONAL
+        units = NOTIONAL / (leg["entry_price"] * (1.0 + leg["side"] * cost))
+        t0 = pd.Timestamp(leg["entry_time"]) + _OPEN_TIME
+        size.at[t0, c] = leg["side"] * units
+        price.at[t0, c] = leg["entry_price"]
+        by_stamp: dict[pd.Timestamp, list[tuple[float, float]]] = {}
+        for time, px, fraction, reason in leg["exits"]:
+            by_stamp.setdefault(_exit_stamp(time, reason), []).append((float(px), float(fraction)))
+        for stamp, fills in by_stamp.items():
+            frac = sum(f for _, f in fills)
+            # several tranches in one session: one order at their fraction-weighted price (same P&L)
+            size.at[stamp, c] = -leg["side"] * units * frac
+            price.at[stamp, c] = sum(p * f for p, f in fills) / frac
+    pf = vbt.Portfolio.from_orders(close=close, size=size, price=price, slippage=cost, fees=0.0,
+                                   init_cash=np.inf, cash_sharing=False, size_type="amount", direction="both")
+    records = pf.trades.records
+    pnl_by_col = pd.Series(records["pnl"]).groupby(records["col"].to_numpy()).sum().reindex(columns, fill_value=0.0)
+    setup_ids = [leg["setup_id"] for leg in legs]
+    trade_pnl = pd.Series(pnl_by_col.to_numpy() / NOTIONAL * 100.0, index=setup_ids).groupby(level=0, sort=False).sum()
+    # realised + unrealised P&L per column over time; cash is infinite so use value changes of the position
+    pnl_path = _pnl_paths(pf, close)
+    entry_stamps = np.array([pd.Timestamp(leg["entry_time"]) + _OPEN_TIME for leg in legs], dtype="datetime64[ns]")
+    at_close = stamps[stamps.time == pd.Timestamp("16:00").time()]
+
+    def curve(cols) -> pd.Series:
+        capital = pd.Series([NOTIONAL * int((entry_stamps[cols] <= s.to_datetime64()).sum()) for s in at_close], index=at_close)
+        series = capital + pnl_path.loc[at_close, cols].sum(axis=1)
+        series.index = series.index.normalize()
+        return series[capital.to_numpy() > 0] if (capital > 0).any() else series
+
+    equity = curve(list(columns))
+    sharpe, mdd = _stats(equity)
+    stances = {}
+    stance_of = pd.Series([leg["stance"] or "none" for leg in legs])
+    for stance, idx in stance_of.groupby(stance_of).groups.items():
+        cols = list(idx)
+        eq = curve(cols)
+        s_sharpe, s_mdd = _stats(eq)
+        ids = {legs[c]["setup_id"] for c in cols}
+        stances[str(stance)] = StanceStats(eq, s_sharpe, s_mdd, float(trade_pnl[list(ids)].sum()), len(ids))
+    return PortfolioView(equity=equity, sharpe=sharpe, max_drawdown=mdd,
+                         total_return_pct=float(trade_pnl.sum()), trades=len(trade_pnl), per_stance=stances,
+                         trade_pnl=trade_pnl)
+
+
+def _pnl_paths(pf, close: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative P&L per column at every stamp: cash flows so far + position marked at the close."""
+    cash_flow = pf.cash_flow(group_by=False)
+    assets = pf.assets()
+    return cash_flow.cumsum() + assets * close.to_numpy()
