@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import datetime as dt
+import multiprocessing
+import os
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -107,8 +108,6 @@ def _writer(cache_dir: str, days: list[str], base: float) -> None:
 
 def _reader(path: str, rounds: int, queue) -> None:
     failures = 0
-    import os
-
     for _ in range(rounds):
         if os.path.exists(path):
             try:

@@ -26,7 +26,7 @@ from ..errors import DataError
 from .bars import Bars, BarSet
 from .cache import CacheSource
 from .mirror import MirrorSource, read_bar_file, read_splits, SPLITS_FILE, MIRROR_BASIS
-from .sources import BarSource, clip
+from .sources import BarSource
 from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
 from .yahoo import YahooSource
 

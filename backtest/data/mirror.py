@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import DataError
 from .bars import Bars, SplitEvent
 from .sources import clip
-from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
+from .symbols import normalize_symbol, stem_to_symbol
 from .validate import CleanResult, clean_bars
 
 SPLITS_FILE = "SPLITS.csv"
@@ -171,4 +171,4 @@ def _directory_files(directory: Path) -> list[tuple[Path, str]]:
     return out
 
 
-__all__ = ["MirrorSource", "read_bar_file", "read_splits", "symbol_to_stem"]
+__all__ = ["MirrorSource", "read_bar_file", "read_splits"]
