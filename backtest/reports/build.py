@@ -104,6 +104,13 @@ def _portfolio_summary(portfolio: Any) -> dict | None:
         if hasattr(portfolio, name):
             value = getattr(portfolio, name)
             out[name] = value() if callable(value) else value
+    per_stance = getattr(portfolio, "per_stance", None)
+    if isinstance(per_stance, dict):
+        out["per_stance"] = {
+            str(stance): {name: getattr(stats, name) for name in ("sharpe", "max_drawdown", "total_return_pct", "trades")
+                          if hasattr(stats, name)}
+            for stance, stats in sorted(per_stance.items())
+        }
     equity = getattr(portfolio, "equity", None)
     if isinstance(equity, pd.Series) and len(equity):
         out["equity_first"] = str(equity.index[0])[:10]

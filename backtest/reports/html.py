@@ -74,6 +74,8 @@ def _cell(value: Any) -> str:
 
     text = csv_cell(value)
     if len(text) >= 19 and text[10] == "T" and text[4] == "-":  # an ISO timestamp: minutes are enough
+        if text[10:19] == "T00:00:00" and len(text) == 19:
+            return text[:10]  # a session date
         text = text[:16].replace("T", " ") + ("Z" if text.endswith("+00:00") else "")
     return text
 
@@ -200,12 +202,14 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
     figure = go.Figure(go.Candlestick(x=x, open=window["open"], high=window["high"], low=window["low"],
                                       close=window["close"], name=symbol, showlegend=False))
     refused = set(rows.loc[rows["status"] == "rejected", "setup_id"].astype(str))
+    # Levels far from the market (typically why a setup was refused) are drawn but left outside the
+    # visible range, so they do not squash the candles; the legend still lists them.
     low, high = float(window["low"].min()), float(window["high"].max())
     span = high - low
     y_range = [low, high]
     for setup in setup_file.setups:
-        if setup.kind != "single" or setup.symbol != symbol or setup.id in refused:
-            continue  # refused setups are listed with their reasons; their levels may be far off the chart
+        if setup.kind != "single" or setup.symbol != symbol:
+            continue
         levels = [("entry", setup.entry.level), ("stop", setup.stop), ("invalidation", setup.invalidation)]
         levels += [(f"target {i + 1}" if len(setup.targets) > 1 else "target", t) for i, t in enumerate(setup.targets)]
         for name, level in levels:
@@ -215,8 +219,9 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
             if low - span <= value <= high + span:  # a level far from the market would squash the candles
                 y_range = [min(y_range[0], value), max(y_range[1], value)]
             figure.add_scatter(x=[x[0], x[-1]], y=[value, value], mode="lines",
-                               name=f"{setup.id} {name} {level:g}",
-                               line=dict(color=LEVEL_COLORS[name.split()[0]], dash="dash", width=1))
+                               name=f"{setup.id} {name} {level:g}" + (" (refused)" if setup.id in refused else ""),
+                               line=dict(color=LEVEL_COLORS[name.split()[0]], width=1,
+                                         dash="dot" if setup.id in refused else "dash"))
     pub_x = _day(pub_day)
     figure.add_shape(type="line", x0=pub_x, x1=pub_x, y0=0, y1=1, yref="paper",
                      line=dict(color="#444", dash="dot", width=1))
@@ -236,6 +241,7 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
                            marker=dict(symbol=symbol_marker, size=12, color=color))
     pad = 0.03 * (y_range[1] - y_range[0] or y_range[1] or 1.0)
     figure.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
+    figure.update_xaxes(rangebreaks=[dict(bounds=["sat", "mon"])])  # no empty weekend gaps
     figure.update_layout(title=f"{symbol} — {meta.id}", height=420, xaxis_rangeslider_visible=False,
                          legend=dict(font=dict(size=10)))
     return figure
