@@ -160,3 +160,13 @@ def test_last_close_before_is_as_traded_across_a_split(market_data_dir, tmp_path
     assert day == dt.date(2025, 11, 20)
     assert close == pytest.approx(2 * xlk.loc["2025-11-20", "close"])  # what people saw before the 2:1 split
     assert last_close_before("XLK", dt.date(2026, 2, 2), config)[1] == xlk.loc["2026-02-02", "close"]
+
+
+def test_changing_a_loaded_frame_does_not_change_the_next_load(market_data_dir, tmp_path):
+    config = _config(tmp_path, [market_data_dir])
+    frame = load_barset(["DIA"], config)["DIA"].frame
+    original = frame["close"].iloc[0]
+    frame["extra"] = 1.0
+    frame.loc[frame.index[0], "close"] = -1.0
+    again = load_barset(["DIA"], config)["DIA"].frame
+    assert "extra" not in again.columns and again["close"].iloc[0] == original

@@ -65,7 +65,8 @@ def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars |
         try:
             bars = source.load(symbol, start, end)
         except DataError as exc:
-            tried.append(f"{source.name}: {exc.one_line()}")
+            line = exc.one_line()
+            tried.append(line if line.startswith(source.name) else f"{source.name}: {line}")
             continue
         if bars is None:
             tried.append(f"{source.describe()}: not found")

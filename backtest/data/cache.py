@@ -222,6 +222,6 @@ class CacheSource:
 
 
 def entry_to_bars(entry: CacheEntry) -> Bars:
-    return Bars(symbol=entry.symbol, frame=entry.frame, source=f"cache:{entry.meta.get('source', 'unknown')}",
+    return Bars(symbol=entry.symbol, frame=entry.frame.copy(deep=False), source=f"cache:{entry.meta.get('source', 'unknown')}",
                 basis=entry.meta.get("basis", "split-adjusted"), splits=entry.splits,
                 dropped_rows=entry.clean.dropped, notes=entry.clean.notes)

@@ -149,8 +149,9 @@ class MirrorSource:
             return None
         result = read_bar_file(path)
         splits, split_notes = self.splits_for(path.parent, symbol)
-        bars = Bars(symbol=symbol, frame=result.frame, source=f"mirror:{path.parent}", basis=MIRROR_BASIS,
-                    splits=splits, dropped_rows=result.dropped, notes=result.notes + split_notes)
+        # A shallow (copy-on-write) copy: a caller adding columns must not change the memoized frame.
+        bars = Bars(symbol=symbol, frame=result.frame.copy(deep=False), source=f"mirror:{path.parent}",
+                    basis=MIRROR_BASIS, splits=splits, dropped_rows=result.dropped, notes=result.notes + split_notes)
         return clip(bars, start, end)
 
 

@@ -34,12 +34,21 @@ _COLUMN_MAP = {"open": "open", "high": "high", "low": "low", "close": "close", "
 
 def download(symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """yfinance daily history for ``start``..``end`` inclusive, unadjusted, with actions."""
+    import logging
+
     import yfinance as yf
 
-    return yf.Ticker(symbol).history(
-        start=start.isoformat(), end=(end + dt.timedelta(days=1)).isoformat(), interval="1d",
-        auto_adjust=False, actions=True, raise_errors=True,
-    )
+    # yfinance logs every network hiccup to stderr; we report one line ourselves instead.
+    logger = logging.getLogger("yfinance")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        return yf.Ticker(symbol).history(
+            start=start.isoformat(), end=(end + dt.timedelta(days=1)).isoformat(), interval="1d",
+            auto_adjust=False, actions=True, raise_errors=True,
+        )
+    finally:
+        logger.setLevel(level)
 
 
 def now_utc() -> dt.datetime:
@@ -49,6 +58,7 @@ def now_utc() -> dt.datetime:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text.split(" See https://", 1)[0]  # curl errors append a documentation link
     return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
