@@ -68,6 +68,7 @@ def test_truncated_cache_file_is_reported_in_one_line_and_others_load(imported_c
     with_mirror = load_barset(["IWM"], _config(imported_cache, [market_data_dir]))
     assert with_mirror["IWM"].frame.loc["2026-02-06", "close"] == 265.02
     assert with_mirror["IWM"].source.startswith("mirror:")
+    assert any(str(path) in n and "unreadable" in n for n in with_mirror["IWM"].notes)
 
     rows = {r["symbol"]: r for r in list_cache(_config(imported_cache))}
     assert len(rows) == 13 and rows["IWM"]["rows"] is None and "unreadable" in rows["IWM"]["note"]

@@ -83,6 +83,7 @@ def test_mirror_is_usable_directly_offline(market_data_dir, tmp_path):
     bars = load_barset(["iwm", "^VIX", "XLK"], _config(tmp_path / "empty", [market_data_dir]))
     assert set(bars) == {"IWM", "^VIX", "XLK"}
     assert bars["IWM"].source.startswith("mirror:")
+    assert bars["IWM"].notes == ()  # a plain cache miss is not worth a note
     assert bars["XLK"].basis == "split-adjusted"
     assert not (tmp_path / "empty").exists()
 

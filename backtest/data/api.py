@@ -14,6 +14,7 @@ exchange_calendars) are imported inside the functions that need them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Callable, Iterable
@@ -60,13 +61,15 @@ def _missing_reason(symbol: str, tried: list[str]) -> str:
 
 def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars | None, str]:
     """First source that has bars for ``symbol`` in the range; else (None, one-line reason)."""
-    tried = []
+    tried, failures = [], []
     for source in sources:
         try:
             bars = source.load(symbol, start, end)
         except DataError as exc:
             line = exc.one_line()
-            tried.append(line if line.startswith(source.name) else f"{source.name}: {line}")
+            line = line if line.startswith(source.name) else f"{source.name}: {line}"
+            tried.append(line)
+            failures.append(line)
             continue
         if bars is None:
             tried.append(f"{source.describe()}: not found")
@@ -74,6 +77,8 @@ def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars |
         if len(bars) == 0:
             tried.append(f"{source.describe()}: no bars between {start or 'start'} and {end or 'end'}")
             continue
+        if failures:  # say why an earlier source was passed over (e.g. a corrupt cache file)
+            bars = dataclasses.replace(bars, notes=bars.notes + tuple(f"skipped {f}" for f in failures))
         return bars, ""
     return None, _missing_reason(symbol, tried)
 
