@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .bars import Bars, BarSet
 from .cache import CacheSource
 from .mirror import MirrorSource, read_bar_file, read_splits, SPLITS_FILE, MIRROR_BASIS
@@ -41,6 +41,9 @@ __all__ = [
 def make_sources(config: Config) -> list[BarSource]:
     """The configured sources, in the order they are tried."""
     data = config.data
+    if data.interval != "1d":
+        raise ConfigError(f"[data].interval {data.interval!r} is not supported", where=str(config.path or "config"),
+                          hint="daily bars only: use \"1d\"")
     out: list[BarSource] = []
     for name in data.sources:
         if name == "cache":
@@ -108,7 +111,7 @@ def load_barset(
         try:
             symbol = normalize_symbol(raw_symbol)
         except ValueError as exc:
-            result.missing[str(raw_symbol)] = f"{raw_symbol!r}: {exc}"
+            result.missing[str(raw_symbol)] = str(exc)
             continue
         if symbol in seen:
             continue
@@ -174,7 +177,7 @@ def last_close_before(symbol: str, published: dt.datetime | dt.date, config: Con
     close = float(bars.frame["close"].iloc[pos])
     if bars.basis == "split-adjusted":
         for split in bars.splits:
-            if day < split.date <= (bars.last or split.date):
+            if day < split.date <= bars.last:  # a split after that session re-based its price
                 close *= split.ratio
     return day, close
 
