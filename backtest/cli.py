@@ -151,11 +151,14 @@ def extract(ctx, paths, out_dir, as_json, force):
     """Read articles (files or directories) and extract their setups into reviewable YAML files."""
     from .setups.api import extract_json_lines, extract_to_dir
 
+    config = _config(ctx)
     if as_json:
-        for line in extract_json_lines([Path(p) for p in paths]):
+        skipped = []
+        for line in extract_json_lines([Path(p) for p in paths], config=config,
+                                       on_skip=lambda reason: (skipped.append(reason), click.echo(f"skipped: {reason}", err=True))):
             click.echo(line)
         return
-    summary = extract_to_dir([Path(p) for p in paths], Path(out_dir), force=force)
+    summary = extract_to_dir([Path(p) for p in paths], Path(out_dir), force=force, config=config)
     click.echo(summary.render())
     if summary.failed and not summary.written and not summary.unchanged:
         sys.exit(1)
