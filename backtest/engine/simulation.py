@@ -31,6 +31,7 @@ from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXPIRED, CANCELLED, OPEN, SCALE_O
 from .ledger import CALL_COLUMNS, COHERENCE_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig, Skip
 
 ATR_WINDOW = 14
+_EPS = 1e-9  # a level exactly at the limit (85 vs 100 at 15 %) is not "beyond" it, whatever the rounding
 _TIME_COLUMNS = ("entry_time", "exit_time", "first_session", "ref_date")
 
 
@@ -146,7 +147,7 @@ def check_coherence(setup: Setup, levels: dict[str, float], written: dict[str, f
             verdict = "wrong-side"
         elif at_market and name == "stop" and sign * (level - ref_close) >= 0:
             verdict = "wrong-side"
-        elif abs(pct) > config.coherence_max_pct or (not math.isnan(in_atr) and abs(in_atr) > config.coherence_max_atr):
+        elif abs(pct) > config.coherence_max_pct + _EPS or (not math.isnan(in_atr) and abs(in_atr) > config.coherence_max_atr + _EPS):
             verdict = "far"
         rows.append({"setup_id": setup.id, "symbol": symbol, "level_name": name, "level": level,
                      "ref_date": ref_date, "ref_close": ref_close, "atr14": atr, "distance_pct": pct,
