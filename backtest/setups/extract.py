@@ -123,7 +123,8 @@ _REFERENT = re.compile(
 )
 _ACTION = re.compile(
     r"\b(?:buy(?:ing|s)?|sell(?:ing|s)?|short(?:ing)?(?!\s+squeeze)|go(?:ing)?\s+(?:long|short)|get\s+(?:long|short)|"
-    r"enter(?:ing)?|entry|add(?:ing)?\s+on|cover(?:ing)?|take\s+profits?|fade|long(?!er|\s+as)|trigger\s+to\s+get)\b",
+    r"enter(?:ing)?|entry|add(?:ing)?\s+on|cover(?:ing)?|take\s+profits?|fade|long(?!er|\s+as)|trigger\s+to\s+get|"
+    r"stop(?:[\s-]loss)?\s+(?:at|below|above|under|over))\b",
     re.I,
 )
 _HEDGE = re.compile(
