@@ -130,7 +130,7 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
     term = Terminal(quiet=options.quiet)
 
     with _interrupts_as_keyboard_interrupt():
-        files, load_skips = load_setups(Path(options.setups))
+        files, load_skips = load_setups(Path(options.setups), config=config)
         symbols = needed_symbols(files, sim.benchmark)
         with term.progress("loading bars", len(symbols)) as progress:
             bars = stages.load_bars(symbols, config, as_of=options.as_of, progress=progress)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .markdown import num, pct, rate
+from .tables import _sort_key
 
 if TYPE_CHECKING:
     from .build import Report
@@ -155,7 +156,7 @@ def article_charts(report: "Report") -> list[dict]:
     """One entry per article: its title and one candlestick chart per instrument it trades."""
     out = []
     trades = report.trades
-    for setup_file in sorted(report.files, key=lambda f: (f.article.published_iso, f.article.id)):
+    for setup_file in sorted(report.files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id)):
         meta = setup_file.article
         mine = trades[trades["article_id"] == meta.id]
         symbols: list[str] = []

@@ -33,12 +33,12 @@ _TOP_LEVEL = set(SetupFile.model_fields)
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def load_setups(path: Path) -> tuple[list[SetupFile], list[Skip]]:
+def load_setups(path: Path, *, config=None) -> tuple[list[SetupFile], list[Skip]]:
     """Every valid setup file under ``path`` (a directory or one file) and a Skip for every problem.
 
     Files are read in sorted path order, so "the first" of two duplicate ids is well defined.
     Raw articles (``*.txt``/``*.html``) are handed to ``backtest.setups.api.extract_setup_files`` when
-    the path holds no setup YAML. Raises :class:`UsageError` when there is nothing to load.
+    the path holds no setup YAML (``config`` is passed on for their price look-ups). Raises :class:`UsageError` when there is nothing to load.
     """
     path = Path(path)
     if not path.exists():
@@ -47,7 +47,7 @@ def load_setups(path: Path) -> tuple[list[SetupFile], list[Skip]]:
     if not setup_paths and article_paths:
         from .api import extract_setup_files  # the extraction stage; only needed for raw articles
 
-        files, skips = extract_setup_files(article_paths)
+        files, skips = extract_setup_files(article_paths, config=config)
         return _drop_duplicates([(f, Path(f.article.path or f.article.id)) for f in files], list(skips))
     if not setup_paths:
         raise UsageError(
