@@ -69,7 +69,7 @@ _TARGET = re.compile(
 )
 _TARGET_AFTER = re.compile(r"^\s*(?:is\s+|comes\s+|back\s+)?(?:in\s+play|into\s+play|on\s+the\s+table|is\s+the\s+(?:next\s+)?target)", re.I)
 _INVALID = re.compile(rf"\binvalidat\w*\b{_NO}{{0,30}}$|\b(?:thesis|setup|idea|view)\s+(?:is\s+)?(?:wrong|void|dead)\s+(?:on\s+a\s+\w+\s+)?(?:below|above|under|over)\s*$", re.I)
-_INVALID_AFTER = re.compile(r"^[^.;]{0,40}?\binvalidat", re.I)
+_INVALID_AFTER = re.compile(r"^[^.;,:$\d]{0,40}?\binvalidat", re.I)
 _LONG_STOP = re.compile(
     rf"(?:\b(?:buy(?:ing|s)?|long|go(?:ing)?\s+long|get\s+long|enter(?:ing)?(?:\s+long)?|add(?:ing)?|bid)\b{_NO}{{0,30}}"
     rf"\b(?:above|over|through|on\s+a\s+(?:break|close|move)\s+(?:above|over))\s*$"
