@@ -7,6 +7,7 @@ are about the run itself; the end-to-end tests in test_run_e2e.py use the real p
 from __future__ import annotations
 
 import dataclasses
+import json
 import datetime as dt
 import os
 import signal
@@ -156,3 +157,18 @@ def test_flags_beat_config_file(setups_dir, tmp_path):
     config = Config(run=dataclasses.replace(RunDefaults(out_dir=tmp_path / "r"), commission_bps=1.0, max_hold=30))
     sim = api.sim_config(RunOptions(setups=setups_dir, costs_bps=4.0, ambiguity="target-first"), config)
     assert (sim.commission_bps, sim.slippage_bps, sim.ambiguity, sim.max_hold) == (4.0, 0.0, "target-first", 30)
+
+
+def test_portfolio_failure_is_reported_not_fatal(setups_dir, config, capsys):
+    stages = rf.FakePipeline()
+
+    def broken(ledger, bars):
+        raise ValueError("shape mismatch\nsecond line")
+
+    pipeline = Pipeline(stages.load_bars, stages.simulate, broken)
+    result = run_report(RunOptions(setups=setups_dir, strict=True), config, pipeline=pipeline, now=NOW)
+    summary = json.loads((result.out_dir / "summary.json").read_text())
+    assert summary["portfolio"] == {"error": "follow-every-call portfolio failed: ValueError: shape mismatch"}
+    assert result.exit_code == 1
+    assert "warning: follow-every-call portfolio failed" in capsys.readouterr().err
+    assert "shape mismatch" in (result.out_dir / "report.html").read_text()

@@ -175,11 +175,25 @@ def _cut(bars, as_of: dt.date | None):
     return BarSet(bars={s: b.until(as_of) for s, b in bars.bars.items()}, missing=dict(bars.missing))
 
 
+@dataclasses.dataclass
+class PortfolioFailure:
+    """The follow-every-call view could not be computed: the report says why instead of losing the run."""
+
+    error: str
+
+
 def _portfolio(follow, ledger, bars):
-    """The follow-every-call view, or None when the engine does not provide one."""
+    """The follow-every-call view, None when the engine has none, or a :class:`PortfolioFailure`.
+
+    The portfolio is a secondary view of the ledger; a failure there must not throw away the trades,
+    so it is recorded (``summary.json`` -> ``portfolio.error``, a warning, ``--strict`` exit 1).
+    """
     if follow is None:
         return None
-    return follow(ledger, bars)
+    try:
+        return follow(ledger, bars)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, see docstring
+        return PortfolioFailure(f"follow-every-call portfolio failed: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
 def _version() -> str:

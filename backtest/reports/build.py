@@ -49,7 +49,11 @@ class Report:
     def problems(self) -> int:
         """Skipped inputs plus setups refused for data/coherence/resolution reasons (what --strict counts)."""
         refused = int(self.trades["status"].isin(("rejected", "no-data", "unresolved")).sum())
-        return len(self.skipped) + refused
+        return len(self.skipped) + refused + (1 if self.portfolio_error else 0)
+
+    @property
+    def portfolio_error(self) -> str | None:
+        return getattr(self.portfolio, "error", None)
 
 
 def build_report(
@@ -99,6 +103,8 @@ def build_report(
 def _portfolio_summary(portfolio: Any) -> dict | None:
     if portfolio is None:
         return None
+    if hasattr(portfolio, "error"):
+        return {"error": portfolio.error}
     out = {}
     for name in ("sharpe", "max_drawdown", "total_return_pct", "trades"):
         if hasattr(portfolio, name):

@@ -57,7 +57,9 @@ def render_html(report: "Report") -> str:
         stance_chart=_div(stance_figure(report), "chart-stances"),
         article_charts=article_charts(report),
         pulse_chart=_div(pulse_figure(report), "chart-pulse"),
-        equity_chart=_div(equity_figure(report), "chart-equity") if report.portfolio is not None else None,
+        equity_chart=_div(equity_figure(report), "chart-equity")
+        if report.portfolio is not None and not report.portfolio_error else None,
+        portfolio_error=report.portfolio_error,
         trade_columns=TRADE_VIEW,
         trades=[{c: row.get(c) for c in TRADE_VIEW} for row in report.trades.astype(object).to_dict("records")],
         refused=_refused(report),

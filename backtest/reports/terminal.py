@@ -65,7 +65,9 @@ class Terminal:
         console.print(f"report: {out_dir}", soft_wrap=True, markup=False)
         if report.problems:
             err = Console(stderr=True, highlight=False)
-            refused = report.problems - len(report.skipped)
+            if report.portfolio_error:
+                err.print(f"warning: {report.portfolio_error}", markup=False, soft_wrap=True)
+            refused = report.problems - len(report.skipped) - (1 if report.portfolio_error else 0)
             word = "error" if strict else "warning"
             tail = "; --strict: exit 1" if strict else ""
             err.print(f"{word}: {len(report.skipped)} input(s) skipped, {refused} setup(s) refused "
