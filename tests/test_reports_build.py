@@ -130,3 +130,15 @@ def test_rendering_is_deterministic(tmp_path):
         write_report(rep, target, ("csv", "json", "md", "html"))
     for name in ("trades.csv", "articles.csv", "stances.csv", "summary.json", "report.md", "report.html"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_open_without_entry_is_a_working_order_not_a_trade():
+    led = rf.ledger()
+    trades = led.trades.copy()
+    row = trades.index[trades["setup_id"] == "bear-2"][0]
+    trades.loc[row, ["status", "reason"]] = ["open", None]  # the limit order is still working
+    led.trades = trades
+    rep = build_report(led, rf.setup_files(), rf.barset())
+    bear = rep.articles.set_index("article_id").loc["art-bear"]
+    assert (bear["setups"], bear["filled"]) == (3, 2)
+    assert rep.summary["counts"]["by_status"]["open"] == 2

@@ -23,7 +23,7 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-@pytest.fixture(scope="module", params=["raw-articles"])
+@pytest.fixture(scope="module", params=["committed-setups", "raw-articles"])
 def seed_run(request, tmp_path_factory, articles_dir, market_data_dir):
     source = REPO / "setups" if request.param == "committed-setups" else articles_dir
     out = tmp_path_factory.mktemp(request.param)
@@ -70,11 +70,19 @@ def test_two_runs_identical(seed_run):
 
 def test_as_of_reads_no_later_bar(tmp_path, articles_dir, market_data_dir):
     args = ["--offline", "--mirror", str(market_data_dir), "--cache-dir", str(tmp_path / "cache"), "run",
-            str(articles_dir), "--as-of", "2026-03-01", "--out", str(tmp_path / "r"), "--format", "json,csv", "-q"]
+            str(REPO / "setups"), "--as-of", "2026-03-01", "--out", str(tmp_path / "r"), "--format", "json,csv", "-q"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["data"]["coverage"]
     assert all(c["last"] <= "2026-03-01" for c in summary["data"]["coverage"])
-    for row in read_csv(tmp_path / "r" / "trades.csv"):
+    trades = read_csv(tmp_path / "r" / "trades.csv")
+    for row in trades:
         assert row["exit_time"][:10] <= "2026-03-01"
+    running = [t for t in trades if t["status"] == "open" and t["entry_time"]]
+    assert running, "some seed trades are still running on 2026-03-01"
+    # Marked to the last session on or before the as-of date (Friday 2026-02-27).
+    assert {t["exit_time"][:10] for t in running} == {"2026-02-27"}
+    articles = {r["article_id"]: r for r in read_csv(tmp_path / "r" / "articles.csv")}
+    entered = sum(int(a["filled"]) for a in articles.values())
+    assert entered == len(running) + sum(t["status"] == "filled" for t in trades)

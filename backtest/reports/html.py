@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .markdown import num, pct, rate
-from .tables import _sort_key
+from .tables import _sort_key, entered_trades
 
 if TYPE_CHECKING:
     from .build import Report
@@ -118,7 +118,7 @@ def pulse_figure(report: "Report"):
     """Each entered trade's return against its article's Pulse score, coloured by stance."""
     import plotly.graph_objects as go
 
-    trades = report.trades[report.trades["status"].isin(("filled", "open"))]
+    trades = entered_trades(report.trades)
     figure = go.Figure()
     for stance, group in trades.groupby(trades["stance"].fillna("unknown"), sort=True):
         figure.add_scatter(

@@ -3,7 +3,7 @@
 Vocabulary used in every table (and in ``docs/reports.md``):
 
 * *entered*: the setup's entry filled (status ``filled`` = exited, or ``open`` = still running at the end
-  of the data / ``--as-of`` and marked to that close);
+  of the data / ``--as-of`` and marked to that close; an ``open`` row with no entry is a working order);
 * *win* / *loss*: an entered trade whose ``return_pct`` is > 0 / <= 0 (costs included);
 * *hit rate*: wins / (wins + losses), empty when nothing was entered;
 * *directional call*: the article's stance applied to its subject symbol(s) from the first eligible
@@ -50,9 +50,17 @@ def calls_table(ledger: Ledger) -> pd.DataFrame:
     return calls.reset_index(drop=True)
 
 
+def entered_trades(trades: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose entry filled: status ``filled``/``open`` *with* an entry time.
+
+    (An ``open`` row without an entry is an order still working when the data or ``--as-of`` ended.)
+    """
+    return trades[trades["status"].isin(ENTERED) & trades["entry_time"].notna()]
+
+
 def _outcome(trades: pd.DataFrame) -> dict:
     """Counts and return statistics of a group of trade rows."""
-    entered = trades[trades["status"].isin(ENTERED)]
+    entered = entered_trades(trades)
     returns = pd.to_numeric(entered["return_pct"], errors="coerce").dropna()
     r_mult = pd.to_numeric(entered["r_multiple"], errors="coerce").dropna()
     wins = int((returns > 0).sum())
@@ -142,7 +150,7 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
 
 def _pulse_summary(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame) -> dict:
     pulse = articles.set_index("article_id")["pulse"]
-    entered = trades[trades["status"].isin(ENTERED)]
+    entered = entered_trades(trades)
     x = entered["article_id"].map(pulse)
     rho_r, n_r = spearman(x, entered["return_pct"])
     at = calls[pd.to_numeric(calls["horizon"], errors="coerce") == PULSE_HORIZON]
@@ -171,7 +179,7 @@ def spearman(x, y) -> tuple[float | None, int]:
 def totals(trades: pd.DataFrame) -> dict:
     """Run totals, including both ambiguity bounds and the number of ambiguous trades."""
     out = _outcome(trades)
-    entered = trades[trades["status"].isin(ENTERED)]
+    entered = entered_trades(trades)
     for bound in ("stop_first", "target_first"):
         values = pd.to_numeric(entered.get(f"return_pct_{bound}"), errors="coerce").dropna()
         out[f"total_return_pct_{bound}"] = float(values.sum()) if len(values) else None
