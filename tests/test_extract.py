@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backtest.articles import parse_article_text, read_article
 from backtest.setups.extract import extract_article
@@ -152,6 +154,21 @@ def _one(sentence, published="datePublished: 2026-02-08 17:30 UTC"):
         ("Go long the S&P 500 here.", ("SPY", "ok", "long", "market", None, None, [], None, True)),
         ("Long IWM above $265, stop at $258, invalidation on a close below $250.",
          ("IWM", "ok", "long", "stop", 265.0, 258.0, [], 250.0, True)),
+        ("Our plan: buy SPY on a pullback to $680; stops go under $672. First target $700, second $715.",
+         ("SPY", "ok", "long", "limit", 680.0, 672.0, [700.0, 715.0], None, True)),
+        ("Traders could short the Dow below 49,000, targeting 47,500, with stops above 49,800.",
+         ("^DJI", "ok", "short", "stop", 49000.0, 49800.0, [47500.0], None, False)),
+        ("IWM: long above 262, stop 255, target 275.", ("IWM", "ok", "long", "stop", 262.0, 255.0, [275.0], None, True)),
+        ("We're sellers of SPY into a rally to $710, cover at $690, stop above $720.",
+         ("SPY", "ok", "short", "limit", 710.0, 720.0, [690.0], None, True)),
+        ("Long above $265 in IWM; stop below $258; targets $275, $285.",
+         ("IWM", "ok", "long", "stop", 265.0, 258.0, [275.0, 285.0], None, True)),
+        ("Buy the dip in IWM at $250-$252 with a stop at $244.",
+         ("IWM", "ok", "long", "limit", 252.0, 244.0, [], None, True)),
+        ("Short under 24,000 on the Nasdaq 100 with an initial target of 23,200.",
+         ("^NDX", "ok", "short", "stop", 24000.0, None, [23200.0], None, True)),
+        ("Bears want a close under 2,500 on the Russell, which would put 2,400 in play.",
+         ("^RUT", "ok", "short", "stop", 2500.0, None, [2400.0], None, False)),
     ],
 )
 def test_invented_phrasings(sentence, row):
@@ -200,6 +217,9 @@ def test_invented_pairs(sentence, pairs):
         "Small caps rose +2.3% and hit a 3-month high above the 200-day moving average.",
         "Keep stops tight and buy quality names on dips.",
         "The Russell could squeeze shorts if jobs surprise.",
+        "Gold broke above $3,000 last week and could run to $3,200.",
+        "Take profits at $150 on XLK longs.",
+        "VIX above 20 would be a warning for equities.",
     ],
 )
 def test_context_sentences_make_no_setups(sentence):
@@ -216,3 +236,22 @@ def test_article_without_any_date_is_refused_with_a_reason():
     article = parse_article_text(f"Desk Notes\n{FILL}\nBuy IWM above $262.\n{FILL}\n", "nodate")
     with pytest.raises(ValueError, match="publication date"):
         extract_article(article, lookup)
+
+
+def test_moving_average_levels_are_context_not_prices():
+    sf = _one("The S&P 500 is trading at 6,850, with the 50-day moving average at 6,700.")
+    assert sorted((w.symbol, w.kind, tuple(w.levels)) for w in sf.watch) == [
+        ("^GSPC", "level", (6700.0,)), ("^GSPC", "price", (6850.0,))]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([
+    "Buy IWM above $262.", "stop at $255", "targets $275 and $285.", "A break below puts $250 in play.",
+    "long S&P 500, short IWM.", "Support at 2,040.", "this level", "between $139 and", "4,900–5,000",
+    "could", "The Russell", "$62 billion", "RSI 63", "\n", "Strykr Watch\n", "invalidate", "1.35k", "Feb 8",
+]), max_size=25), st.text(max_size=200))
+def test_extraction_never_crashes_on_jumbled_commentary(parts, noise):
+    article = parse_article_text(" ".join(parts) + noise + "\ndatePublished: 2026-02-08 17:30 UTC\n", "fuzz")
+    sf = extract_article(article, lookup).setup_file
+    ids = [s.id for s in sf.setups]
+    assert len(ids) == len(set(ids))

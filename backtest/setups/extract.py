@@ -60,7 +60,7 @@ from .model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, S
 _NO = r"[^$\d#.;]"  # words between a cue and its number: no other number, no sentence end
 _STOP = re.compile(rf"\b(?:stop(?:s|ped)?(?:[\s-]loss(?:es)?)?|stop\s+out)\b{_NO}{{0,25}}$", re.I)
 _TARGET = re.compile(
-    rf"(?:\b(?:targets?|take[\s-]?profits?|profit[\s-]taking|objectives?|cover(?:ing)?|exit(?:ing)?|book\s+profits?|"
+    rf"(?:\b(?:targets?|targeting|take[\s-]?profits?|profit[\s-]taking|objectives?|cover(?:ing)?|exit(?:ing)?|book\s+profits?|"
     rf"price\s+target)\b{_NO}{{0,50}}$"
     rf"|\bopens?\s+(?:up\s+)?the\s+door\s+(?:to|for)\b{_NO}{{0,25}}$"
     rf"|\b(?:toward|towards|up\s+to|down\s+to|back\s+to|extend(?:s|ing)?\s+to|run\s+to|reach|retest\s+of)\s+(?:the\s+)?(?:\w+\s+)?(?:highs?|lows?|level|area)?\s*(?:near|at|of|around)?\s*$"
@@ -71,7 +71,7 @@ _TARGET_AFTER = re.compile(r"^\s*(?:is\s+|comes\s+|back\s+)?(?:in\s+play|into\s+
 _INVALID = re.compile(rf"\binvalidat\w*\b{_NO}{{0,30}}$|\b(?:thesis|setup|idea|view)\s+(?:is\s+)?(?:wrong|void|dead)\s+(?:on\s+a\s+\w+\s+)?(?:below|above|under|over)\s*$", re.I)
 _INVALID_AFTER = re.compile(r"^[^.;,:$\d]{0,40}?\binvalidat", re.I)
 _LONG_STOP = re.compile(
-    rf"(?:\b(?:buy(?:ing|s)?|long|go(?:ing)?\s+long|get\s+long|enter(?:ing)?(?:\s+long)?|add(?:ing)?|bid)\b{_NO}{{0,30}}"
+    rf"(?:\b(?:buy(?:ing|s|ers?)?|long|go(?:ing)?\s+long|get\s+long|enter(?:ing)?(?:\s+long)?|add(?:ing)?|bid)\b{_NO}{{0,30}}"
     rf"\b(?:above|over|through|on\s+a\s+(?:break|close|move)\s+(?:above|over))\s*$"
     rf"|\b(?:break(?:s|ing)?(?:\s*out)?|breakouts?|move[sd]?|moving|clos(?:e|es|ing)|push(?:es|ing)?|rall(?:y|ies|ying)|"
     rf"surg(?:e|es|ing)|run|sustained\s+move|reclaim(?:s|ing)?|thrust)\s+(?:back\s+)?(?:above|over|through)\s*$"
@@ -80,7 +80,7 @@ _LONG_STOP = re.compile(
     re.I,
 )
 _SHORT_STOP = re.compile(
-    rf"(?:\b(?:short(?:ing|s)?|sell(?:ing|s)?|go(?:ing)?\s+short|get\s+short|fade|enter(?:ing)?\s+short)\b{_NO}{{0,30}}"
+    rf"(?:\b(?:short(?:ing|s)?|sell(?:ing|s|ers?)?|go(?:ing)?\s+short|get\s+short|fade|enter(?:ing)?\s+short)\b{_NO}{{0,30}}"
     rf"\b(?:below|under|beneath|through|on\s+a\s+(?:break|close|move)\s+(?:below|under))\s*$"
     rf"|\b(?:break(?:s|ing)?(?:\s*down)?|breakdowns?|drop(?:s|ping)?|fall(?:s|ing)?|move[sd]?|moving|clos(?:e|es|ing)|"
     rf"slid(?:e|es|ing)|slip(?:s|ping)?|los(?:e|es|ing)|sink(?:s|ing)?|crack(?:s|ing)?|plunge[sd]?)\s+(?:back\s+)?(?:below|under|beneath|through)\s*$"
@@ -96,7 +96,7 @@ _LONG_LIMIT = re.compile(
     re.I,
 )
 _SHORT_LIMIT = re.compile(
-    rf"(?:\b(?:short(?:ing|s)?|sell(?:ing|s)?|fade)\b{_NO}{{0,25}}\b(?:at|near|around|into\s+(?:a\s+|any\s+)?(?:rally|rallies|bounce|strength|pop)\s+(?:to|toward|near)|on\s+(?:a\s+)?(?:rally|bounce)\s+to)\s*$)",
+    rf"(?:\b(?:short(?:ing|s)?|sell(?:ing|s|ers?)?|fade)\b{_NO}{{0,25}}\b(?:at|near|around|into\s+(?:a\s+|any\s+)?(?:rally|rallies|bounce|strength|pop)\s+(?:to|toward|near)|on\s+(?:a\s+)?(?:rally|bounce)\s+to)\s*$)",
     re.I,
 )
 _ENTRY_AFTER = re.compile(r"^\s*(?:is|as|would\s+be|could\s+be|offers?|marks?)?\s*(?:a|an|the)?\s*(?:\w+\s+){0,2}?(?:entry|buy(?:ing)?\s+(?:opportunity|point|zone)|buy\s+point)\b", re.I)
@@ -110,6 +110,8 @@ _BETWEEN = re.compile(rf"\b(?:between|from|range\s+of|range\s+between){_NO}{{0,5
 _PRICE = re.compile(r"\b(?:at|trading\s+at|trades\s+at|stuck\s+at|flat\s+at|sits\s+at|sitting\s+at|closed\s+at|closing\s+at|is\s+at|currently\s+at|priced\s+at|last\s+at|now\s+at|changing\s+hands\s+at)\s*$", re.I)
 _LEVEL_AFTER = re.compile(r"^\s*(?:level|mark|line|handle|area|zone|threshold|pivot)\b", re.I)
 _LIST_MORE = re.compile(r"^\s*(?:,\s*(?:and|then|or)?|and|then|or|/|&)\s*(?:then\s+)?(?:possibly\s+|eventually\s+|ultimately\s+|later\s+)?$", re.I)
+_NEXT_TARGET = re.compile(r"^[\s,;.]*(?:and\s+|then\s+)?(?:a\s+|the\s+)?(?:second|third|next|final|further|extended|stretch|ultimate)\b[^$\d#.;]{0,20}$", re.I)
+_MOVING_AVERAGE = re.compile(r"\b(?:moving\s+averages?|MAs?|[SE]MA|VWAP|trend\s*line|Bollinger)\b[^$\d#.;]{0,20}$", re.I)
 _BOUNDARY = re.compile(r"[,;:—–(]|\bwhile\b|\bbut\b|\bwhereas\b|\bwith\b(?=\s+(?:a|an|the|key|support|resistance|stops?|targets?)\b)", re.I)
 _AS_LONG_AS = re.compile(r"\bas\s+long\s+as\b", re.I)
 
@@ -336,14 +338,15 @@ class _Reader:
             bounds = [m.end() for m in _BOUNDARY.finditer(lead_full)] + [prev_end]
             lead = lead_full[max(bounds):]
             after = clean[n.end:n.end + 60]
-            role, direction, etype = self._role(lead, after, prev, lead_full)
+            between = clean[prev_end:n.start] if prev is not None else lead
+            role, direction, etype = self._role(lead, after, prev, between)
             if role == "range-start":
                 role = "range"
             lv = _Level(dataclasses.replace(n, start=n.start + s.start, end=n.end + s.start), role, direction, etype,
                         pos=s.start + n.start, span=(s.start, s.end),
                         condition=bool(_HOLDS_ABOVE.search(lead) or _HOLDS_BELOW.search(lead)))
             # "between $139 and $143": the second number closes the range opened by the first.
-            if prev is not None and prev.role == "range" and prev.num.high is None and _LIST_MORE.match(lead) and not role.startswith("entry"):
+            if prev is not None and prev.role == "range" and prev.num.high is None and _LIST_MORE.match(between) and not role.startswith("entry"):
                 prev.num = dataclasses.replace(prev.num, high=n.value, end=lv.num.end, kind="range")
                 prev_end = n.end
                 continue
@@ -352,9 +355,13 @@ class _Reader:
             prev, prev_end = lv, n.end
         return out
 
-    def _role(self, lead: str, after: str, prev: _Level | None, lead_full: str) -> tuple[str, str | None, str | None]:
-        if prev is not None and _LIST_MORE.match(lead) and prev.role in ("target", "support", "resistance", "level", "price"):
+    def _role(self, lead: str, after: str, prev: _Level | None, between: str) -> tuple[str, str | None, str | None]:
+        if prev is not None and _LIST_MORE.match(between) and prev.role in ("target", "support", "resistance", "level", "price"):
             return prev.role, prev.direction, prev.entry_type
+        if prev is not None and prev.role == "target" and _NEXT_TARGET.match(between):
+            return "target", None, None
+        if _MOVING_AVERAGE.search(lead):
+            return "level", None, None
         if _STOP.search(lead):
             return "stop", None, None
         if _INVALID.search(lead):
@@ -441,6 +448,8 @@ class _Reader:
             self.conditions.append(lv)
         value = lv.num.value
         if lv.role == "entry":
+            if lv.num.high is not None and lv.direction == "long":
+                value = lv.num.high  # a zone is reached at its top from above, and broken out of at its top
             self._open(lv.mention, lv.direction or "long", lv.entry_type or "stop", value, lv.pos, span, explicit)
         elif lv.role == "stop":
             if self.current is not None:
