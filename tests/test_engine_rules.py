@@ -395,3 +395,12 @@ def test_directional_calls_forward_returns_hits_and_excess():
     assert pd.isna(calls.loc[("flat", 1), "hit"])
     five = calls.loc[("bull", 5)]  # window runs past the data: start known, no end, no verdict
     assert pd.isna(five["end_time"]) and pd.isna(five["hit"]) and five["start_price"] == 100
+
+
+def test_symbols_are_matched_case_insensitively():
+    barset = BarSet({"TEST": make_bars("TEST", [LEAD_BAR, QUIET])})
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY, "stance": "bullish", "subject": ["test"]},
+                                     "setups": [{"id": "s", "symbol": " test "}]})
+    ledger = simulate([file], barset, SimConfig(horizons=(1,)))
+    assert ledger.trades.iloc[0]["entry_price"] == 101
+    assert ledger.calls.iloc[0]["start_price"] == 101

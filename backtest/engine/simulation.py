@@ -74,8 +74,24 @@ def _day(ts) -> str:
     return pd.Timestamp(ts).date().isoformat()
 
 
+class BySymbol(dict):
+    """Symbol -> Bars that also finds ``iwm`` or `` ^rut `` (setup files are hand-edited)."""
+
+    def key(self, symbol) -> str:
+        return symbol if dict.__contains__(self, symbol) else str(symbol).strip().upper()
+
+    def __contains__(self, symbol) -> bool:
+        return symbol is not None and dict.__contains__(self, self.key(symbol))
+
+    def __getitem__(self, symbol) -> Bars:
+        return dict.__getitem__(self, self.key(symbol))
+
+    def get(self, symbol, default=None):
+        return self[symbol] if symbol in self else default
+
+
 @dataclasses.dataclass
-class _Flat:
+class FlatBars:
     """All symbols' bars concatenated: the kernel's price arrays plus each symbol's offset."""
 
     open: np.ndarray
@@ -86,7 +102,7 @@ class _Flat:
     offset: dict[str, int]
 
     @classmethod
-    def of(cls, barsets: dict[str, Bars]) -> "_Flat":
+    def of(cls, barsets: dict[str, Bars]) -> "FlatBars":
         offset, pos = {}, 0
         parts = {k: [] for k in ("open", "high", "low", "close")}
         dates = []
@@ -173,8 +189,8 @@ def simulate(files: Sequence[SetupFile], bars: BarSet, config: SimConfig | None 
     ones included, with ``status`` and ``reason``), sorted by publication instant then setup id.
     """
     config = config or SimConfig()
-    usable = {sym: b.until(config.as_of) for sym, b in bars.bars.items()}
-    flat = _Flat.of(usable)
+    usable = BySymbol({sym: b.until(config.as_of) for sym, b in bars.bars.items()})
+    flat = FlatBars.of(usable)
     atr_cache: dict[str, np.ndarray] = {}
     cost = cost_fraction(config.commission_bps, config.slippage_bps)
 
@@ -185,7 +201,7 @@ def simulate(files: Sequence[SetupFile], bars: BarSet, config: SimConfig | None 
     plan: list[tuple[int, dict]] = []  # (row index, kernel inputs)
 
     def missing(symbol: str) -> str:
-        reason = bars.missing.get(symbol) or f"no bars loaded for {symbol}"
+        reason = bars.missing.get(symbol) or bars.missing.get(str(symbol).strip().upper()) or f"no bars loaded for {symbol}"
         skipped.setdefault(symbol, Skip(item=symbol, reason=reason, kind="symbol"))
         return reason if reason.startswith(symbol) else f"no bars for {symbol}: {reason}"
 
@@ -246,7 +262,7 @@ def simulate(files: Sequence[SetupFile], bars: BarSet, config: SimConfig | None 
                     row.update(status="rejected", reason=text)
                     continue
                 row.update(incoherent=True, reason=text + " [simulated anyway: --include-incoherent]")
-            off = flat.offset[symbol]
+            off = flat.offset[usable.key(symbol)]
             plan.append((len(rows) - 1, {
                 "start": off + first, "end": off + len(b),
                 "direction": 1 if setup.direction == "long" else -1,
@@ -289,7 +305,7 @@ def _base_row(meta: ArticleMeta, setup: Setup) -> dict:
     return row
 
 
-def _run_singles(plan, rows, flat: _Flat, exits: list[dict], cost: float, config: SimConfig) -> None:
+def _run_singles(plan, rows, flat: FlatBars, exits: list[dict], cost: float, config: SimConfig) -> None:
     """Build the kernel arrays for every planned setup, run the kernel, and fill the rows."""
     from .kernel import run_kernel
 
