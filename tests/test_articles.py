@@ -82,6 +82,13 @@ def test_stated_time_with_offset_and_iso_forms():
     assert a.published == dt.datetime(2026, 3, 2, 9, 15, tzinfo=UTC) and a.published_basis == "stated"
 
 
+def test_stated_time_in_words_with_new_york_time():
+    a = parse_article_text(_text("Published: February 9, 2026 at 10:15 AM ET\n"), "x")
+    assert a.published == dt.datetime(2026, 2, 9, 15, 15, tzinfo=UTC) and a.published_basis == "stated"
+    a = parse_article_text(_text("Published: March 3, 2026\n"), "x")
+    assert a.published == dt.date(2026, 3, 3) and a.published_basis == "stated"
+
+
 def test_year_from_past_year_mentions_when_sources_have_none():
     body = _text("Strykr Watch\nThe index is still below its 2024 highs.\nSources (1)\nA headline\n\nwsj.com·Mar 3\n")
     a = parse_article_text(body, "x")

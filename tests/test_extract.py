@@ -255,3 +255,10 @@ def test_extraction_never_crashes_on_jumbled_commentary(parts, noise):
     sf = extract_article(article, lookup).setup_file
     ids = [s.id for s in sf.setups]
     assert len(ids) == len(set(ids))
+
+
+def test_entry_window_in_sessions():
+    sf = _one("Buy IWM above $262 within the next five sessions, stop at $255.")
+    (setup,) = sf.setups
+    assert (setup.entry.type, setup.entry.level, setup.entry.window, setup.stop) == ("stop", 262.0, 5, 255.0)
+    assert _one("Buy IWM above $262 with a stop at $255.").setups[0].entry.window is None

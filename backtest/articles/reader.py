@@ -45,6 +45,12 @@ _STATED = re.compile(
     r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?",
     re.I | re.M,
 )
+_STATED_WORDS = re.compile(
+    r"^[ \t]*(?:date\s*published|published(?:\s+on)?|posted(?:\s+on)?|date)\s*[:=]?\s*(?:\w+day,?\s+)?"
+    + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})"
+    r"(?:,?\s+(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*(?P<tz>ET|EST|EDT|UTC|GMT|Z)?)?",
+    re.I | re.M,
+)
 _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I)
 _AS_OF = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?" + _FULL_DATE.pattern, re.I)
 _SOURCE_DATE = re.compile(r"^(?P<outlet>[^\n·]{1,80}?)\s*·\s*" + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*$", re.I)
@@ -280,6 +286,14 @@ def _month_day(m: re.Match) -> str:
 
 
 def _published(article: Article, work: str) -> None:
+    words = _STATED_WORDS.search(work)
+    if words and not _STATED.search(work):
+        try:
+            article.published = _stated_words_instant(words)
+            article.published_basis = "stated"
+            return
+        except ValueError as exc:
+            article.warnings.append(f"publication line {words.group(0).strip()!r} is not a valid date ({exc}); inferring instead")
     m = _STATED.search(work)
     if m:
         try:
@@ -335,6 +349,27 @@ def _stated_instant(m: re.Match) -> dt.datetime | dt.date:
         digits = tz_text[1:].replace(":", "")
         tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz)
+
+
+def _stated_words_instant(m: re.Match) -> dt.datetime | dt.date:
+    """"Published: February 8, 2026 at 10:30 AM ET" → aware datetime (ET = America/New_York); no time → date."""
+    day = dt.date(int(m["year"]), _MONTH_NUM[m["month"][:3].lower()], int(m["day"]))
+    if not m["hour"]:
+        return day
+    hour, minute = int(m["hour"]), int(m["minute"])
+    ampm = (m["ampm"] or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    tz_name = (m["tz"] or "UTC").upper()
+    if tz_name in ("ET", "EST", "EDT"):
+        from zoneinfo import ZoneInfo
+
+        tz: dt.tzinfo = ZoneInfo("America/New_York")
+    else:
+        tz = dt.timezone.utc
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(dt.timezone.utc)
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:

@@ -113,6 +113,11 @@ _LIST_MORE = re.compile(r"^\s*(?:,\s*(?:and|then|or)?|and|then|or|/|&)\s*(?:then
 _NEXT_TARGET = re.compile(r"^[\s,;.]*(?:and\s+|then\s+)?(?:a\s+|the\s+)?(?:second|third|next|final|further|extended|stretch|ultimate)\b[^$\d#.;]{0,20}$", re.I)
 _MOVING_AVERAGE = re.compile(r"\b(?:moving\s+averages?|MAs?|[SE]MA|VWAP|trend\s*line|Bollinger)\b[^$\d#.;]{0,20}$", re.I)
 _BOUNDARY = re.compile(r"[,;:—–(]|\bwhile\b|\bbut\b|\bwhereas\b|\bwith\b(?=\s+(?:a|an|the|key|support|resistance|stops?|targets?)\b)", re.I)
+_WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+             "ten": 10, "a couple of": 2, "a few": 3}
+_WINDOW = re.compile(
+    r"\b(?:within|in|over|during|for)\s+(?:the\s+)?(?:next\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple\s+of|a\s+few)"
+    r"\s+(?P<unit>(?:trading\s+)?(?:sessions?|days?)|weeks?)\b", re.I)
 _AS_LONG_AS = re.compile(r"\bas\s+long\s+as\b", re.I)
 
 _REFERENT = re.compile(
@@ -191,6 +196,7 @@ class _Draft:
     kind: str = "single"
     long: Mention | None = None
     short: Mention | None = None
+    window: int | None = None
     symbol: str | None = None
     status: str = "ok"
     resolution_note: str = ""
@@ -322,7 +328,19 @@ class _Reader:
             else:
                 self._referent_event(payload, s, text, span, explicit)  # type: ignore[arg-type]
         self._pairs(text, mentions, span, explicit)
+        self._window(text, span)
         self.context.extend(mentions)
+
+    def _window(self, text: str, span: tuple[int, int]) -> None:
+        """"within the next five sessions": how long the order opened in this sentence stays working."""
+        m = _WINDOW.search(text)
+        d = self.current
+        if not m or d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
+            return
+        raw = re.sub(r"\s+", " ", m["n"].lower())
+        n = int(raw) if raw.isdigit() else _WORD_NUM.get(raw)
+        if n:
+            d.window = n * 5 if m["unit"].lower().startswith("week") else n
 
     # -- roles -------------------------------------------------------------------------------------
     def _roles(self, s: _Sentence, text: str, masked: str, nums: list[NumberMention], mentions: list[Mention]) -> list[_Level]:
@@ -611,7 +629,7 @@ class _Reader:
         return Setup(
             id=setup_id, kind="single", instrument=d.mention.words if d.mention else "", symbol=d.symbol,
             status=d.status if d.symbol or d.status == "unresolved" else "unresolved",
-            direction=d.direction, entry=EntryOrder(type=d.entry_type, level=d.level),
+            direction=d.direction, entry=EntryOrder(type=d.entry_type, level=d.level, window=d.window),
             stop=d.stop, targets=targets, invalidation=d.invalidation, explicit=d.explicit, note=note,
             source=provenance,
         )
@@ -667,6 +685,8 @@ def _merge(drafts: list[_Draft]) -> list[_Draft]:
                     keep.targets.append(t)
             if keep.invalidation is None:
                 keep.invalidation = d.invalidation
+            if keep.window is None:
+                keep.window = d.window
             for n in d.notes:
                 if n not in keep.notes:
                     keep.notes.append(n)
