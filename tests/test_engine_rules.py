@@ -75,6 +75,8 @@ def day(text: str) -> pd.Timestamp:
 # ------------------------------------------------------------------------------------------------ tests
 import math  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 import pytest  # noqa: E402
 
 BOTH = pytest.mark.parametrize("side", ["long", "short"])
@@ -404,3 +406,17 @@ def test_symbols_are_matched_case_insensitively():
     ledger = simulate([file], barset, SimConfig(horizons=(1,)))
     assert ledger.trades.iloc[0]["entry_price"] == 101
     assert ledger.calls.iloc[0]["start_price"] == 101
+
+
+def test_flat_bars_eligible_range_matches_first_session_after():
+    from backtest.engine.simulation import FlatBars
+
+    a = make_bars("AAA", [QUIET] * 5, dt.date(2026, 2, 26))
+    b = make_bars("BBB", [QUIET] * 3, dt.date(2026, 3, 2))
+    flat = FlatBars.of({"AAA": a, "BBB": b})
+    published = [pd.Timestamp(SUNDAY), pd.Timestamp("2026-03-03T14:30:00Z"), pd.Timestamp("2026-03-10T00:00:00Z")]
+    for symbol, bars in (("AAA", a), ("BBB", b)):
+        start, end = flat.eligible_range(np.array([symbol] * 3), np.array([p.value for p in published]))
+        expected = [flat.offset[symbol] + bars.first_session_after(p.to_pydatetime()) for p in published]
+        assert list(start) == expected and set(end) == {flat.offset[symbol] + len(bars)}
+    assert flat.open[flat.offset["BBB"]] == 101

@@ -92,35 +92,60 @@ class BySymbol(dict):
 
 @dataclasses.dataclass
 class FlatBars:
-    """All symbols' bars concatenated: the kernel's price arrays plus each symbol's offset."""
+    """All symbols' bars concatenated: the kernel's price arrays plus each symbol's offset and length.
+
+    ``open_ns`` holds each bar's session-open instant (UTC ns), for :meth:`eligible_range`.
+    """
 
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
     dates: np.ndarray  # datetime64[ns]
+    open_ns: np.ndarray  # int64
     offset: dict[str, int]
+    length: dict[str, int]
 
     @classmethod
     def of(cls, barsets: dict[str, Bars]) -> "FlatBars":
-        offset, pos = {}, 0
-        parts = {k: [] for k in ("open", "high", "low", "close")}
+        offset, length, pos = {}, {}, 0
+        parts = {k: [] for k in ("open", "high", "low", "close", "session_open_ns")}
         dates = []
         for symbol, bars in barsets.items():
-            offset[symbol] = pos
+            offset[symbol], length[symbol] = pos, len(bars)
             pos += len(bars)
             for k in parts:
-                parts[k].append(bars.array(k).astype(np.float64))
+                parts[k].append(bars.array(k))
             dates.append(bars.frame.index.as_unit("ns").to_numpy())
 
         def cat(arrays, dtype):
             return np.ascontiguousarray(np.concatenate(arrays) if arrays else np.empty(0, dtype), dtype=dtype)
 
         return cls(*(cat(parts[k], np.float64) for k in ("open", "high", "low", "close")),
-                   dates=cat(dates, "datetime64[ns]"), offset=offset)
+                   dates=cat(dates, "datetime64[ns]"), open_ns=cat(parts["session_open_ns"], np.int64),
+                   offset=offset, length=length)
 
     def date(self, index: int):
         return self.dates[index] if index >= 0 else np.datetime64("NaT", "ns")
+
+    def eligible_range(self, symbols: np.ndarray, published_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorized ``(start, end)`` kernel inputs for many setups at once.
+
+        ``symbols``: each setup's symbol (a key of ``offset``); ``published_ns``: publication instants in
+        UTC ns (for a date-only publication pass that day's close). ``start`` is the first bar whose
+        session opens strictly after publication (``== end`` when there is none). One ``searchsorted``
+        per symbol, none per setup.
+        """
+        symbols = np.asarray(symbols)
+        published_ns = np.asarray(published_ns, dtype=np.int64)
+        start = np.empty(len(symbols), dtype=np.int64)
+        end = np.empty(len(symbols), dtype=np.int64)
+        for symbol in np.unique(symbols):
+            mine = symbols == symbol
+            lo, n = self.offset[symbol], self.length[symbol]
+            start[mine] = lo + np.searchsorted(self.open_ns[lo : lo + n], published_ns[mine], side="right")
+            end[mine] = lo + n
+        return start, end
 
 
 # ------------------------------------------------------------------------------------------ coherence
