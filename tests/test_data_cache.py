@@ -10,7 +10,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from pathlib import Path
 
+import backtest.data.cache as cache_module
 import backtest.data.yahoo as yahoo
 from backtest.cli import cli
 from backtest.config import Config, DataConfig
@@ -107,32 +109,40 @@ def _writer(cache_dir: str, days: list[str], base: float) -> None:
         store(cache_dir, "RACE", _frame([day], base), source="yahoo", basis="split-adjusted")
 
 
-def _reader(path: str, rounds: int, queue) -> None:
-    failures = 0
-    for _ in range(rounds):
+def _reader(path: str, writers_done, queue) -> None:
+    """Read the file as the loaders do, as often as possible until the writers are done."""
+    failures, reads = [], 0
+    while not writers_done.is_set():
         if os.path.exists(path):
+            cache_module._memo.clear()  # really re-read every time
             try:
-                pq.read_table(path)
-            except Exception:
-                failures += 1
-    queue.put(failures)
+                read_entry(Path(path))
+                reads += 1
+            except CorruptCacheError as exc:
+                failures.append(exc.one_line())
+    queue.put((reads, failures))
 
 
 def test_two_processes_writing_the_same_cache_file(tmp_path):
     sessions = [d.strftime("%Y-%m-%d") for d in pd.bdate_range("2025-06-02", periods=40)]
     first, second = sessions[0::2], sessions[1::2]
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters, like two cron runs
+    queue, writers_done = ctx.Queue(), ctx.Event()
     path = cache_path(tmp_path, "RACE")
-    procs = [ctx.Process(target=_writer, args=(str(tmp_path), first, 100.0)),
-             ctx.Process(target=_writer, args=(str(tmp_path), second, 200.0)),
-             ctx.Process(target=_reader, args=(str(path), 300, queue))]
-    for p in procs:
+    reader = ctx.Process(target=_reader, args=(str(path), writers_done, queue))
+    writers = [ctx.Process(target=_writer, args=(str(tmp_path), first, 100.0)),
+               ctx.Process(target=_writer, args=(str(tmp_path), second, 200.0))]
+    reader.start()
+    for p in writers:
         p.start()
-    for p in procs:
+    for p in writers:
         p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
-    assert queue.get(timeout=5) == 0  # a reader never saw a half-written file
+    writers_done.set()
+    reads, failures = queue.get(timeout=60)
+    reader.join(timeout=60)
+    assert [p.exitcode for p in writers + [reader]] == [0, 0, 0]
+    assert failures == []  # a reader never saw a half-written (or half-replaced) file
+    assert reads > 0
     entry = read_entry(path)
     assert [d.strftime("%Y-%m-%d") for d in entry.frame.index] == sessions  # no write was lost
     assert entry.meta["rows"] == 40

@@ -68,21 +68,24 @@ def cache_path(cache_dir: Path, symbol: str, interval: str = "1d") -> Path:
 
 def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
     """Read and validate one cache file (memoized by size and mtime). Raises :class:`CorruptCacheError`."""
-    st = os.stat(path)
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # os.replace gives a new inode
-    if key in _memo:
-        return _memo[key]
     import pyarrow.parquet as pq
 
     hint = "it will be re-fetched; delete the file if this repeats"
-    try:
-        table = pq.read_table(path)
-        raw_meta = (table.schema.metadata or {}).get(META_KEY)
-        meta = json.loads(raw_meta) if raw_meta else {}
-        raw = table.to_pandas()
-    except Exception as exc:  # pyarrow.ArrowInvalid, OSError, JSON errors: all mean "unreadable"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CorruptCacheError(f"unreadable cache file ({first})", where=str(path), hint=hint) from None
+    # One open file handle for everything: a writer may os.replace() the path meanwhile, and pyarrow
+    # reading *by path* can mix the old and the new file (seen as "Unexpected end of stream").
+    with open(path, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # os.replace gives a new inode
+        if key in _memo:
+            return _memo[key]
+        try:
+            table = pq.read_table(handle)
+            raw_meta = (table.schema.metadata or {}).get(META_KEY)
+            meta = json.loads(raw_meta) if raw_meta else {}
+            raw = table.to_pandas()
+        except Exception as exc:  # pyarrow.ArrowInvalid, OSError, JSON errors: all mean "unreadable"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CorruptCacheError(f"unreadable cache file ({first})", where=str(path), hint=hint) from None
     try:
         clean = clean_bars(raw, str(path))
     except DataError as exc:
