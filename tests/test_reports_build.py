@@ -142,3 +142,36 @@ def test_open_without_entry_is_a_working_order_not_a_trade():
     bear = rep.articles.set_index("article_id").loc["art-bear"]
     assert (bear["setups"], bear["filled"]) == (3, 2)
     assert rep.summary["counts"]["by_status"]["open"] == 2
+
+
+def test_markdown_lists_refusals(report, tmp_path):
+    write_report(report, tmp_path, ("md",))
+    md = (tmp_path / "report.md").read_text()
+    assert "- rejected `bear-2`: entry 500 is 900%" in md
+    assert "- no-data `bull-3`" in md and "- skipped: ZZZ: no bars in any source" in md
+
+
+def test_chart_fills_use_leg_prices_and_exit_tranches():
+    from backtest.reports.html import _fills
+
+    led = rf.ledger()
+    trades = led.trades.copy()
+    pair = trades.index[trades["setup_id"] == "pair-1"][0]
+    trades.loc[pair, "long_entry_price"] = 601.0
+    trades.loc[pair, "short_entry_price"] = 51.0
+    led.trades = trades
+    t = pd.Timestamp
+    led.exits = pd.DataFrame([
+        {"setup_id": "bull-1", "leg": "single", "tranche": 1, "fraction": 0.5, "time": t("2026-02-20"), "price": 110.0,
+         "reason": "target"},
+        {"setup_id": "bull-1", "leg": "single", "tranche": 2, "fraction": 0.5, "time": t("2026-02-25"), "price": 101.0,
+         "reason": "stop"},
+        {"setup_id": "pair-1", "leg": "short", "tranche": 1, "fraction": 1.0, "time": t("2026-04-30"), "price": 49.0,
+         "reason": "time"},
+    ])
+    rep = build_report(led, rf.setup_files(), rf.barset())
+    on_bbb = rep.trades[rep.trades["setup_id"] == "pair-1"]
+    assert _fills(rep, on_bbb, "BBB") == {"entry": [("2026-02-23", 51.0, "pair-1 (short leg)")],
+                                          "exit": [("2026-04-30", 49.0, "pair-1 (short leg) max-hold")]}
+    on_aaa = rep.trades[rep.trades["setup_id"] == "bull-1"]
+    assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-20", 110.0), ("2026-02-25", 101.0)]

@@ -229,25 +229,55 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
     figure.add_shape(type="line", x0=pub_x, x1=pub_x, y0=0, y1=1, yref="paper",
                      line=dict(color="#444", dash="dot", width=1))
     figure.add_annotation(x=pub_x, y=1, yref="paper", text="published", showarrow=False, yanchor="bottom")
-    for kind, time_col, price_col, symbol_marker, color in (
-        ("entry", "entry_time", "entry_price", "triangle-up", "#1f77b4"),
-        ("exit", "exit_time", "exit_price", "x", "#111"),
-    ):
-        points = rows[[time_col, price_col, "setup_id"]].copy()
-        if kind == "entry" and len(rows) and (rows["kind"] == "pair").any():
-            points = points[rows["kind"] != "pair"]  # a pair's prices are per leg, not this symbol's
-        points = points.dropna(subset=[time_col, price_col])
-        if not len(points):
+    for kind, points in _fills(report, rows, symbol).items():
+        if not points:
             continue
-        figure.add_scatter(x=[_naive_day(t) for t in points[time_col]], y=pd.to_numeric(points[price_col]),
-                           mode="markers", name=kind, text=points["setup_id"],
-                           marker=dict(symbol=symbol_marker, size=12, color=color))
+        marker = dict(symbol="triangle-up", size=12, color="#1f77b4") if kind == "entry" else \
+            dict(symbol="x", size=11, color="#111")
+        figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], text=[p[2] for p in points],
+                           mode="markers", name=kind, marker=marker,
+                           hovertemplate="%{text}<br>%{x}<br>%{y:.2f}<extra>" + kind + "</extra>")
     pad = 0.03 * (y_range[1] - y_range[0] or y_range[1] or 1.0)
     figure.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
     figure.update_xaxes(rangebreaks=[dict(bounds=["sat", "mon"])])  # no empty weekend gaps
     figure.update_layout(title=f"{symbol} — {meta.id}", height=420, xaxis_rangeslider_visible=False,
                          legend=dict(font=dict(size=10)))
     return figure
+
+
+def _fills(report: "Report", rows: pd.DataFrame, symbol: str) -> dict[str, list[tuple]]:
+    """Entry and exit points (day, price, label) of the trades on ``symbol``, pair legs included.
+
+    Exits come from ``Ledger.exits`` (one point per tranche and leg); a single without exit rows falls
+    back to its ``exit_time``/``exit_price``.
+    """
+    exits = report.ledger.exits
+    points: dict[str, list[tuple]] = {"entry": [], "exit": []}
+    for row in rows.astype(object).to_dict("records"):
+        if row.get("kind") == "pair":
+            leg = "long" if row.get("long_symbol") == symbol else "short"
+            entry_price = row.get(f"{leg}_entry_price")
+            label = f"{row['setup_id']} ({leg} leg)"
+        else:
+            leg, entry_price, label = "single", row.get("entry_price"), str(row["setup_id"])
+        day = _naive_day(row.get("entry_time"))
+        if day and _number(entry_price) is not None:
+            points["entry"].append((day, _number(entry_price), label))
+        mine = exits[(exits["setup_id"] == row["setup_id"]) & (exits["leg"] == leg)] if len(exits) else exits
+        fills = [(_naive_day(t), _number(p)) for t, p in zip(mine.get("time", []), mine.get("price", []))]
+        if not fills and leg == "single":
+            fills = [(_naive_day(row.get("exit_time")), _number(row.get("exit_price")))]
+        points["exit"] += [(d, p, f"{label} {row.get('exit_reason') or ''}".strip()) for d, p in fills
+                           if d and p is not None]
+    return points
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
 
 
 def _naive_day(value) -> str | None:

@@ -46,10 +46,17 @@ def render_markdown(report: "Report") -> str:
         )
     status = ", ".join(f"{k} {v}" for k, v in counts["by_status"].items()) or "none"
     lines += ["", f"Status: {status}. Skipped inputs: {counts['skipped']}."]
-    if report.skipped:
+    refused = report.trades[report.trades["status"].isin(("rejected", "unresolved", "no-data"))]
+    notes = [f"- skipped: {skip.reason}" for skip in report.skipped]
+    notes += [f"- {r['status']} `{r['setup_id']}`: {_short(r['reason'])}" for r in refused.astype(object).to_dict("records")]
+    if notes:
         lines.append("")
-        for skip in report.skipped[:5]:
-            lines.append(f"- {skip.reason}")
-        if len(report.skipped) > 5:
-            lines.append(f"- … {len(report.skipped) - 5} more in summary.json")
+        lines += notes[:6]
+        if len(notes) > 6:
+            lines.append(f"- … {len(notes) - 6} more in trades.csv / summary.json")
     return "\n".join(lines) + "\n"
+
+
+def _short(text, limit: int = 140) -> str:
+    text = "" if text is None or text != text else str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
