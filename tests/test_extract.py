@@ -262,3 +262,21 @@ def test_entry_window_in_sessions():
     (setup,) = sf.setups
     assert (setup.entry.type, setup.entry.level, setup.entry.window, setup.stop) == ("stop", 262.0, 5, 255.0)
     assert _one("Buy IWM above $262 with a stop at $255.").setups[0].entry.window is None
+
+
+def test_level_next_to_an_unknown_ticker_is_unresolved_not_credited_to_an_index():
+    sf = _one("Small caps lag while NVDA holds support at $180; buy NVDA above $190 with a stop at $182.")
+    assert [(s.instrument, s.symbol, s.status, s.entry.level) for s in sf.setups] == [("NVDA", None, "unresolved", 190.0)]
+    assert [(w.instrument, w.symbol) for w in sf.watch] == [("NVDA", None)]
+
+
+def test_nearest_instrument_that_fits_the_level_wins():
+    sf = _one("With the VIX near its lows, the Russell 2000 faces resistance at 2,750 and IWM support at $255.")
+    assert sorted((w.symbol, w.kind, tuple(w.levels)) for w in sf.watch) == [
+        ("IWM", "support", (255.0,)), ("^RUT", "resistance", (2750.0,))]
+
+
+def test_level_with_no_fitting_instrument_anywhere_stays_unresolved():
+    sf = _one("IWM was flat. Buy above $95,000 with a stop at $90,000.")
+    (setup,) = sf.setups
+    assert (setup.symbol, setup.status) == (None, "unresolved")

@@ -414,14 +414,27 @@ class _Reader:
 
     # -- instruments -------------------------------------------------------------------------------
     def _attribute(self, lv: _Level, mentions: list[Mention], s: _Sentence) -> Mention | None:
-        """The instrument a level belongs to: nearest before it in the sentence, else after, else by magnitude."""
-        before = [m for m in mentions if m.end <= lv.num.start]
-        if before:
-            return before[-1]
+        """The instrument a level belongs to.
+
+        The nearest mention before it in the sentence, else after it, skipping known instruments whose
+        price is nowhere near the level (the VIX is not at 2,150); with no mention in the sentence, the
+        recently mentioned instrument whose price fits.
+        """
+        before = [m for m in mentions if m.end <= lv.num.start][::-1]
         after = [m for m in mentions if m.start >= lv.num.end]
-        if after:
-            return after[0]
+        for m in before + after:
+            if not m.resolvable or self._fits(m, lv.num.value):
+                return m
+        if before or after:
+            return (before + after)[0]
         return self._by_magnitude(lv.num.value)
+
+    def _fits(self, m: Mention, level: float) -> bool:
+        import math
+
+        symbols = [m.pinned] if m.pinned else list(FAMILIES[m.family].candidates)
+        prices = [p for p in (self._price(sym) for sym in symbols) if p]
+        return not prices or any(abs(math.log(level / p)) < math.log(3) for p in prices)
 
     def _by_magnitude(self, level: float) -> Mention | None:
         """Among instruments mentioned so far, the one whose price is nearest the level (recent ones win ties)."""
@@ -445,8 +458,8 @@ class _Reader:
                 score = (round(dist, 1), len(self.context) - idx)
                 if best is None or score < best:
                     best, choice = score, m
-        if best is not None and best[0] > math.log(3):
-            return self.context[-1] if self.context else None
+        if best is None or best[0] > math.log(3):
+            return None  # nothing mentioned trades near this level: unresolved beats a wrong symbol
         return choice
 
     def _price(self, symbol: str) -> float | None:

@@ -59,6 +59,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
     Family("commodity", "commodity", (), None),
     Family("crypto", "crypto asset", (), None),
     Family("rates", "interest rate / bond yield", (), None),
+    Family("other", "a ticker with no series here", (), None),
 )}
 
 # (pattern, family key, pinned symbol). Case-sensitive unless the pattern says (?i); longest match wins
@@ -93,6 +94,19 @@ _ALIASES: list[tuple[str, str, str | None]] = [
     (r"(?i:bitcoin|ethereum|\bBTC\b|\bETH\b)", "crypto", None),
     (r"(?i:10-year\s+(?:Treasury\s+)?yield|Treasury\s+yields?|2-year\s+yield)", "rates", None),
 ]
+# Any other ticker-looking word ("NVDA", "$TSLA", "(KO)") is an instrument we have no series for: a level
+# next to it must not be credited to a known index. Common capitalised non-tickers are excluded.
+_NOT_TICKERS = {
+    "ETF", "ETFS", "US", "USA", "UK", "EU", "AI", "CEO", "CFO", "IPO", "GDP", "CPI", "PCE", "PPI", "FOMC", "FED", "RSI",
+    "MACD", "ADX", "EPS", "PE", "TGA", "QE", "QT", "ATH", "YTD", "YOY", "MOM", "FOMO", "YOLO", "OK", "TV", "CNBC",
+    "WSJ", "NYSE", "SEC", "IMF", "ECB", "BOJ", "BOE", "OPEC", "ISM", "PMI", "NFP", "USD", "EUR", "JPY", "GBP", "CNY",
+    "UTC", "GMT", "ET", "EST", "EDT", "AM", "PM", "AUM", "NAV", "IV", "VWAP", "SMA", "EMA", "MA", "DMA", "ROI", "IT",
+    "II", "III", "IV", "THE", "AND", "FOR", "NOT", "BUT", "ALL", "NEW", "NOW", "ONE", "TWO", "ARE", "DXY", "OTC", "CBOE",
+    "CME", "SPDR", "NASDAQ", "DOW", "MSCI", "FTSE", "DAX", "STOXX", "WTI", "BTC", "ETH", "SPX", "NDX", "RUT", "RTY",
+    "DJIA", "OI", "PT", "TP", "SL", "LONG", "SHORT", "BUY", "SELL", "HOLD", "RISK", "NOTE", "ESG", "REIT", "REITS",
+    "LLC", "INC", "CO", "LTD", "PLC", "COVID", "NATO", "WHO", "GOP", "DOJ", "FDA", "FTC", "EV", "EVS", "HFT", "CTA", "CTAS", "ADR", "SPAC", "BPS", "YOY", "QOQ", "ISM", "JOLTS", "ADP", "BLS", "CBO", "FDIC",
+}
+_ALIASES.append((r"(?<![\w^])\$?[A-Z]{2,5}(?![\w&-])", "other", None))
 _ALIAS_RES = [(re.compile(p), fam, pin) for p, fam, pin in _ALIASES]
 
 #: Rough closes (early 2026) used only when no bars are available, to tell an index from its ETF.
@@ -149,6 +163,8 @@ def find_mentions(text: str, offset: int = 0) -> list[Mention]:
         if start < last_end:
             continue
         words = text[start:end].strip()
+        if fam == "other" and words.lstrip("$").upper() in _NOT_TICKERS:
+            continue
         out.append(Mention(start + offset, end + offset, words, fam, pin))
         last_end = end
     return out
