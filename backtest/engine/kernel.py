@@ -43,6 +43,9 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
         inv = sg * invalidation[i]
         has_stop = not np.isnan(sl)
         has_inv = not np.isnan(inv)
+        # sentinels: "no stop" / "no invalidation" is a level no price reaches (saves a test per bar)
+        sl_chk = sl if has_stop else -np.inf
+        inv_chk = inv if has_inv else -np.inf
         nt = 0
         for k in range(kmax):
             if np.isnan(targets[i, k]):
@@ -71,7 +74,7 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
                 bo = -o[b]
                 bh = -l[b]
                 bl = -h[b]
-            if has_inv and bo <= inv:
+            if bo <= inv_chk:
                 st = CANCELLED
                 break
             if et == MARKET:
@@ -84,7 +87,7 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
                     ep = bo
                     break
                 if bh >= lvl:
-                    if has_inv and bl <= inv:
+                    if bl <= inv_chk:
                         st = CANCELLED
                         break
                     fill = b
@@ -97,14 +100,14 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
                     ep = bo
                     break
                 if bl <= lvl:
-                    if has_inv and inv >= lvl:
+                    if inv_chk >= lvl:
                         st = CANCELLED
                         break
                     fill = b
                     ep = lvl
                     mode = _INSIDE_LIMIT_ENTRY
                     break
-            if has_inv and bl <= inv:
+            if bl <= inv_chk:
                 st = CANCELLED
                 break
         if fill < 0:
@@ -125,6 +128,7 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
         min_low = np.inf
         max_high = -np.inf
         last_hold = fill + hold[i] - 1
+        next_t = sg * targets[i, 0] if nt > 0 else np.inf  # the next target, oriented
         b = fill
         while b < stop_at:
             if sg > 0:
@@ -142,6 +146,18 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
             if bh > max_high:
                 max_high = bh
             md = mode if b == fill else _WHOLE_BAR
+            if md == _WHOLE_BAR and bl > sl_chk and bh < next_t:
+                # fast path: the bar touches neither the stop nor the next target (nor gaps to them)
+                if b == last_hold:
+                    tr_bar[i, ntr] = b
+                    tr_price[i, ntr] = sg * bc
+                    tr_frac[i, ntr] = (nt - j) / nt if nt > 0 else 1.0
+                    tr_reason[i, ntr] = EXIT_TIME
+                    ntr += 1
+                    closed = True
+                    break
+                b += 1
+                continue
             stop_hit = False
             tgt_hit = False
             hi = bh  # the favourable extreme that target checks may use on this bar
@@ -204,6 +220,7 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
                     tr_reason[i, ntr] = EXIT_STOP
                     ntr += 1
                     closed = True
+            next_t = sg * targets[i, j] if j < nt else np.inf
             if not closed and b == last_hold:
                 tr_bar[i, ntr] = b
                 tr_price[i, ntr] = sg * bc
