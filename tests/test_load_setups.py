@@ -180,3 +180,22 @@ def test_json_dump_round_trip_keeps_a_date_only_publication(tmp_path):
     assert skips == []
     assert files[0].article.published == dt.date(2026, 2, 20)
     assert files[0] == setup_file
+
+
+def test_repeated_key_in_a_setup_skips_that_setup(tmp_path):
+    text = GOOD.format(article="aaa").replace("    stop: 95\n", "    stop: 95\n    stop: 96\n")
+    path = write(tmp_path, "a.yaml", text)
+    files, skips = load_setups(tmp_path)
+    assert [s.id for s in files[0].setups] == ["aaa-2"]
+    line = text.splitlines().index("    stop: 96") + 1
+    assert skips[0].item == "aaa-1"
+    assert skips[0].reason == f"{path}:{line}: setups[0].stop: key appears twice in the same block; keep one"
+
+
+def test_repeated_key_in_the_article_skips_the_file(tmp_path):
+    text = GOOD.format(article="aaa").replace("  stance: bullish\n", "  stance: bullish\n  stance: bearish\n")
+    path = write(tmp_path, "a.yaml", text)
+    files, skips = load_setups(tmp_path)
+    assert files == []
+    line = text.splitlines().index("  stance: bearish") + 1
+    assert skips[0].reason.startswith(f"{path}:{line}: article.stance: key appears twice")

@@ -86,6 +86,18 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
         kind = "empty" if raw is None else f"a {type(raw).__name__}, not a mapping"
         return None, [_file_skip(name, f"file is {kind}; a setup file has `article:` and `setups:` blocks", item=name)]
 
+    # YAML silently keeps the last of two equal keys (`stop: 95` ... `stop: 90`): treat that as an error,
+    # for the one setup it is in, or for the whole file when it is outside the setups.
+    duplicates = _duplicate_keys(root)
+    bad_setups: dict[int, str] = {}
+    for loc, line in duplicates:
+        where = f"{name}:{line}: {_dotted(loc)}: key appears twice in the same block; keep one"
+        if len(loc) >= 3 and loc[0] == "setups" and isinstance(loc[1], int):
+            bad_setups.setdefault(loc[1], where)
+        else:
+            return None, [_file_skip(f"{name}:{line}", f"{_dotted(loc)}: key appears twice in the same block; keep one",
+                                     item=name)]
+
     unknown = sorted(str(k) for k in raw if k not in _TOP_LEVEL)
     if unknown:
         key = unknown[0]
@@ -121,6 +133,9 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
         return None, [_file_skip(f"{name}:{_line(root, ('setups',))}", "`setups:` must be a list of setups", item=name)]
     for index, item in enumerate(raw_setups):
         label = _setup_label(item, index)
+        if index in bad_setups:
+            skips.append(Skip(item=label, reason=bad_setups[index], kind="setup"))
+            continue
         try:
             setup = Setup.model_validate(item)
         except ValidationError as exc:
@@ -240,6 +255,23 @@ def _describe(exc: ValidationError, root: yaml.Node | None, *, prefix: tuple, na
     if more:
         what += f" [+{more} more problem{'s' if more > 1 else ''} in this item]"
     return f"{name}:{_line(root, loc)}: {field}: {what}"
+
+
+def _duplicate_keys(node, loc: tuple = ()) -> list[tuple[tuple, int]]:
+    """``(path of the repeated key, its 1-based line)`` for every key repeated within one mapping."""
+    found: list[tuple[tuple, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                found.append((loc + (key,), key_node.start_mark.line + 1))
+            seen.add(key)
+            found += _duplicate_keys(value_node, loc + (key,))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found += _duplicate_keys(item, loc + (index,))
+    return found
 
 
 def _dotted(loc: tuple) -> str:
