@@ -135,8 +135,10 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
         with term.progress("loading bars", len(symbols)) as progress:
             bars = stages.load_bars(symbols, config, as_of=options.as_of, progress=progress)
         bars = _cut(bars, options.as_of)
-        ledger = stages.simulate(files, bars, sim)
-        portfolio = _portfolio(stages.portfolio, ledger, bars)
+        n_setups = sum(len(f.setups) for f in files)
+        with term.status(f"simulating {n_setups} setups from {len(files)} articles"):
+            ledger = stages.simulate(files, bars, sim)
+            portfolio = _portfolio(stages.portfolio, ledger, bars)
         run_meta = {
             "id": run_id,
             "created_utc": now.isoformat(timespec="seconds"),
@@ -147,7 +149,7 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
             "formats": list(formats),
         }
         report = build_report(ledger, files, bars, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
-        with atomic_directory(target) as tmp:
+        with term.status(f"writing {target}"), atomic_directory(target) as tmp:
             written = write_report(report, tmp, formats)
         if options.out_dir is None:
             point_latest(Path(config.run.out_dir) / "latest", target)

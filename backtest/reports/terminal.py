@@ -42,6 +42,17 @@ class Terminal:
 
             yield advance
 
+    @contextlib.contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        """A spinner on stderr for a long step (simulation, portfolio, writing); silent when not a terminal."""
+        if self.quiet or not sys.stderr.isatty():
+            yield
+            return
+        from rich.console import Console
+
+        with Console(stderr=True).status(message):
+            yield
+
     def summary(self, report: "Report", out_dir: Path, *, strict: bool) -> None:
         if self.quiet:
             return
