@@ -420,3 +420,18 @@ def test_flat_bars_eligible_range_matches_first_session_after():
         expected = [flat.offset[symbol] + bars.first_session_after(p.to_pydatetime()) for p in published]
         assert list(start) == expected and set(end) == {flat.offset[symbol] + len(bars)}
     assert flat.open[flat.offset["BBB"]] == 101
+
+
+def test_missing_series_for_a_call_or_a_pair_leg_is_recorded_not_fatal():
+    barset = BarSet({"TEST": make_bars("TEST", [LEAD_BAR, QUIET, QUIET])}, missing={"GONE": "GONE: not in any mirror"})
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY, "stance": "bearish",
+                                                 "subject": ["GONE", "TEST"]}, "setups": [
+        {"id": "p", "kind": "pair", "long": {"instrument": "t", "symbol": "TEST"}, "short": {"instrument": "g", "symbol": "GONE"}},
+        {"id": "s", "symbol": "TEST", "direction": "short", "stop": 105}]})
+    ledger = simulate([file], barset, SimConfig(horizons=(1,)))
+    by_id = ledger.trades.set_index("setup_id")
+    assert by_id.loc["p", "status"] == "no-data" and "GONE" in by_id.loc["p", "reason"]
+    assert by_id.loc["s", "status"] == "open"
+    calls = ledger.calls.set_index("symbol")
+    assert pd.isna(calls.loc["GONE", "start_time"]) and calls.loc["TEST", "direction"] == "short"
+    assert [(s.item, s.kind) for s in ledger.skipped] == [("GONE", "symbol")]
