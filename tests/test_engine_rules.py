@@ -435,3 +435,12 @@ def test_missing_series_for_a_call_or_a_pair_leg_is_recorded_not_fatal():
     calls = ledger.calls.set_index("symbol")
     assert pd.isna(calls.loc["GONE", "start_time"]) and calls.loc["TEST", "direction"] == "short"
     assert [(s.item, s.kind) for s in ledger.skipped] == [("GONE", "symbol")]
+
+
+def test_a_setup_that_cannot_be_evaluated_is_refused_alone():
+    barset = BarSet({"BAD": make_bars("BAD", [(0.0, 0.0, 0.0, 0.0), QUIET]), "TEST": make_bars("TEST", [LEAD_BAR, QUIET])})
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY}, "setups": [
+        {"id": "bad", "symbol": "BAD", "stop": 95}, {"id": "good", "symbol": "TEST", "stop": 95}]})
+    by_id = simulate([file], barset, SimConfig()).trades.set_index("setup_id")
+    assert by_id.loc["bad", "status"] == "rejected" and by_id.loc["bad", "reason"].startswith("BAD: could not evaluate")
+    assert by_id.loc["good", "status"] == "open"

@@ -251,56 +251,14 @@ def simulate(files: Sequence[SetupFile], bars: BarSet, config: SimConfig | None 
             if symbol not in usable:
                 row.update(status="no-data", reason=missing(symbol))
                 continue
-            b = usable[symbol]
-            first = b.first_session_after(meta.published)
-            ref = last_close_index(b, meta.published)
-            written = {"entry": setup.entry.level, "stop": setup.stop,
-                       **{f"target{k + 1}": t for k, t in enumerate(setup.targets)},
-                       "invalidation": setup.invalidation}
-            written = {k: float(v) for k, v in written.items() if v is not None}
-            levels = {k: to_bar_basis(v, meta.published, b) for k, v in written.items()}
-            if ref >= 0:
-                if symbol not in atr_cache:
-                    atr_cache[symbol] = average_true_range(b)
-                ref_date = b.frame.index[ref]
-                ref_close = float(b.array("close")[ref])
-                row.update(ref_date=ref_date, ref_close=ref_close)
-                coh = check_coherence(setup, levels, written, symbol, ref_date, ref_close,
-                                      float(atr_cache[symbol][ref]), config)
-                coherence_rows += coh.rows
-            else:
-                coh = None
-                for name, level in levels.items():
-                    coherence_rows.append({"setup_id": setup.id, "symbol": symbol, "level_name": name, "level": level,
-                                           "ref_date": pd.NaT, "ref_close": math.nan, "atr14": math.nan,
-                                           "distance_pct": math.nan, "distance_atr": math.nan,
-                                           "verdict": "no-reference"})
-            if first >= len(b):
-                last = b.last.isoformat() if b.last else "none"
-                row.update(status="no-data",
-                           reason=f"no {symbol} session after publication {meta.published_iso} (last bar {last})")
+            try:
+                kernel_inputs = _plan_single(row, setup, meta, usable[symbol], flat.offset[usable.key(symbol)],
+                                             config, atr_cache, coherence_rows)
+            except (ValueError, ArithmeticError) as exc:  # e.g. a zero close in corrupt data: refuse this one only
+                row.update(status="rejected", reason=f"{symbol}: could not evaluate the setup ({exc})")
                 continue
-            row["first_session"] = b.frame.index[first]
-            if coh is not None and coh.incoherent:
-                text = _incoherence_reason(symbol, coh, config)
-                if not config.include_incoherent:
-                    row.update(status="rejected", reason=text)
-                    continue
-                row.update(incoherent=True, reason=text + " [simulated anyway: --include-incoherent]")
-            off = flat.offset[usable.key(symbol)]
-            plan.append((len(rows) - 1, {
-                "start": off + first, "end": off + len(b),
-                "direction": 1 if setup.direction == "long" else -1,
-                "entry_type": ENTRY_TYPES[setup.entry.type],
-                "entry_level": levels.get("entry", math.nan),
-                "stop": levels.get("stop", math.nan),
-                "targets": [levels[f"target{k + 1}"] for k in range(len(setup.targets))],
-                "invalidation": levels.get("invalidation", math.nan),
-                "entry_window": setup.entry.window or config.entry_window,
-                "max_hold": setup.max_hold or config.max_hold,
-                "scale_out": SCALE_OUTS[setup.scale_out or config.scale_out],
-                "ambiguity": AMBIGUITIES[setup.ambiguity or config.ambiguity],
-            }))
+            if kernel_inputs is not None:
+                plan.append((len(rows) - 1, kernel_inputs))
 
     if plan:
         _run_singles(plan, rows, flat, exits, cost, config)
@@ -328,6 +286,57 @@ def _base_row(meta: ArticleMeta, setup: Setup) -> dict:
     if setup.kind == "pair":
         row.update(long_symbol=setup.long.symbol, short_symbol=setup.short.symbol)  # type: ignore[union-attr]
     return row
+
+
+def _plan_single(row: dict, setup: Setup, meta: ArticleMeta, b: Bars, offset: int, config: SimConfig,
+                 atr_cache: dict, coherence_rows: list[dict]) -> dict | None:
+    """Coherence and eligibility of one single setup: its kernel inputs, or None when refused (row updated)."""
+    symbol = b.symbol
+    first = b.first_session_after(meta.published)
+    ref = last_close_index(b, meta.published)
+    written = {"entry": setup.entry.level, "stop": setup.stop,
+               **{f"target{k + 1}": t for k, t in enumerate(setup.targets)},
+               "invalidation": setup.invalidation}
+    written = {k: float(v) for k, v in written.items() if v is not None}
+    levels = {k: to_bar_basis(v, meta.published, b) for k, v in written.items()}
+    coh = None
+    if ref >= 0:
+        if symbol not in atr_cache:
+            atr_cache[symbol] = average_true_range(b)
+        ref_date = b.frame.index[ref]
+        ref_close = float(b.array("close")[ref])
+        row.update(ref_date=ref_date, ref_close=ref_close)
+        coh = check_coherence(setup, levels, written, symbol, ref_date, ref_close, float(atr_cache[symbol][ref]), config)
+        coherence_rows += coh.rows
+    else:
+        for name, level in levels.items():
+            coherence_rows.append({"setup_id": setup.id, "symbol": symbol, "level_name": name, "level": level,
+                                   "ref_date": pd.NaT, "ref_close": math.nan, "atr14": math.nan,
+                                   "distance_pct": math.nan, "distance_atr": math.nan, "verdict": "no-reference"})
+    if first >= len(b):
+        last = b.last.isoformat() if b.last else "none"
+        row.update(status="no-data", reason=f"no {symbol} session after publication {meta.published_iso} (last bar {last})")
+        return None
+    row["first_session"] = b.frame.index[first]
+    if coh is not None and coh.incoherent:
+        text = _incoherence_reason(symbol, coh, config)
+        if not config.include_incoherent:
+            row.update(status="rejected", reason=text)
+            return None
+        row.update(incoherent=True, reason=text + " [simulated anyway: --include-incoherent]")
+    return {
+        "start": offset + first, "end": offset + len(b),
+        "direction": 1 if setup.direction == "long" else -1,
+        "entry_type": ENTRY_TYPES[setup.entry.type],
+        "entry_level": levels.get("entry", math.nan),
+        "stop": levels.get("stop", math.nan),
+        "targets": [levels[f"target{k + 1}"] for k in range(len(setup.targets))],
+        "invalidation": levels.get("invalidation", math.nan),
+        "entry_window": setup.entry.window or config.entry_window,
+        "max_hold": setup.max_hold or config.max_hold,
+        "scale_out": SCALE_OUTS[setup.scale_out or config.scale_out],
+        "ambiguity": AMBIGUITIES[setup.ambiguity or config.ambiguity],
+    }
 
 
 def _run_singles(plan, rows, flat: FlatBars, exits: list[dict], cost: float, config: SimConfig) -> None:
