@@ -123,7 +123,7 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     try:
         article = ArticleMeta.model_validate(article_raw)
     except ValidationError as exc:
-        return None, [_file_skip(name, _describe(exc, root, prefix=("article",), name=name), item=name)]
+        return None, [Skip(item=name, reason=_describe(exc, root, prefix=("article",), name=name), kind="setup-file")]
 
     skips: list[Skip] = []
     setups: list[Setup] = []
@@ -141,6 +141,17 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
         except ValidationError as exc:
             reason = _describe(exc, root, prefix=("setups", index), name=name)
             skips.append(Skip(item=label, reason=reason, kind="setup"))
+            continue
+        bad_symbol = _bad_symbol(setup)
+        if bad_symbol is not None:
+            field, value, problem = bad_symbol
+            skips.append(Skip(
+                item=setup.id,
+                reason=f"{name}:{_line(root, ('setups', index) + field)}: setups[{index}].{'.'.join(field)}: {problem}; "
+                       "put the words in `instrument:` and the ticker in `symbol:`, "
+                       "or set status: unresolved",
+                kind="setup",
+            ))
             continue
         if setup.id in seen:
             skips.append(Skip(
@@ -224,6 +235,26 @@ def _drop_duplicates(
             setup_file = setup_file.model_copy(update={"setups": kept})
         files.append(setup_file)
     return files, skips
+
+
+def _bad_symbol(setup: Setup) -> tuple[tuple[str, ...], str, str] | None:
+    """(field path, value, problem) of the first symbol that cannot be a ticker, else None.
+
+    Caught here, with the file and line, rather than later as a data-layer miss that names no file.
+    """
+    from ..data.symbols import normalize_symbol
+
+    fields = [(("symbol",), setup.symbol)]
+    if setup.kind == "pair":
+        fields = [((leg, "symbol"), getattr(setup, leg).symbol) for leg in ("long", "short")]
+    for field, value in fields:
+        if value is None:
+            continue
+        try:
+            normalize_symbol(value)
+        except ValueError as exc:
+            return field, value, str(exc)
+    return None
 
 
 def _file_skip(where: str, what: str, item: str | None = None) -> Skip:
