@@ -80,3 +80,20 @@ def test_same_session_entry_and_exits_replay_exactly():
     assert row["entry_time"] == row["exit_time"] == pd.Timestamp("2026-03-02") and len(ledger.exits) == 2
     view = follow_every_call(ledger, bars)
     assert view.trade_pnl["s"] == pytest.approx(row["return_pct"], rel=1e-12)
+
+
+def test_new_capital_is_not_counted_as_return():
+    """Flat prices, trades starting on different days: no P&L, so no return, no drawdown, no Sharpe."""
+    from backtest.data.bars import BarSet
+    from test_engine_rules import make_bars
+
+    flat = [(100.0, 100.0, 100.0, 100.0)] * 8
+    bars = BarSet({"TEST": make_bars("TEST", flat)})
+    files = [SetupFile.model_validate({"article": {"id": f"a{d}", "published": f"2026-03-0{d}T12:00:00Z",
+                                                   "stance": "bullish"},
+                                       "setups": [{"id": f"s{d}", "symbol": "TEST", "max_hold": 3}]}) for d in (2, 4)]
+    ledger = simulate(files, bars, SimConfig())
+    assert list(ledger.trades["status"]) == ["filled", "filled"]
+    view = follow_every_call(ledger, bars)
+    assert list(view.equity.iloc[[0, -1]]) == [100.0, 200.0]  # capital grew, P&L did not
+    assert (view.daily_returns == 0).all() and view.max_drawdown == 0 and np.isnan(view.sharpe)

@@ -8,8 +8,9 @@ trade P&L equals ``return_pct`` of the ledger (in percent of NOTIONAL) and a tes
 
 Every session date gets two timestamps (09:30 and 16:00 New York, as naive times) so that a trade
 entered at the open and stopped out on the same day is two orders in two rows. The equity curve is
-read at the 16:00 stamps: ``NOTIONAL`` x trades-entered-so-far + cumulative P&L, i.e. the capital a
-follower needed plus what it earned. Sharpe uses daily returns of that curve (252 sessions a year).
+read at the 16:00 stamps: ``NOTIONAL`` x legs-entered-so-far + cumulative P&L, i.e. the capital a
+follower needed plus what it earned. Sharpe (252 sessions a year) and drawdown use daily returns net of
+new capital: a day's P&L divided by the capital committed that day.
 
 vectorbt is imported inside :func:`follow_every_call` (it is slow to import).
 """
@@ -47,8 +48,10 @@ class StanceStats:
 class PortfolioView:
     """Equity curve and headline statistics of following every entered setup.
 
-    ``trade_pnl`` maps setup id -> vectorbt's total trade P&L for it, in percent of NOTIONAL (comparable
-    with the ledger's ``return_pct``). ``max_drawdown`` is a negative percentage.
+    ``equity`` is capital committed (NOTIONAL per leg entered so far) plus cumulative P&L, one value per
+    session close. ``trade_pnl`` maps setup id -> vectorbt's total trade P&L for it, in percent of
+    NOTIONAL (comparable with the ledger's ``return_pct``). ``sharpe`` and ``max_drawdown`` (a negative
+    percentage) come from ``daily_returns``: each day's P&L over the capital committed that day.
     """
 
     equity: pd.Series
@@ -58,21 +61,26 @@ class PortfolioView:
     trades: int
     per_stance: dict[str, StanceStats]
     trade_pnl: pd.Series
+    daily_returns: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
     notional: float = NOTIONAL
 
 
-def _stats(equity: pd.Series) -> tuple[float, float]:
-    """(annualised Sharpe of daily returns, max drawdown %) of an equity curve."""
-    if len(equity) < 2:
-        return math.nan, 0.0
-    values = equity.to_numpy(dtype=float)
-    prev = values[:-1]
-    rets = np.divide(np.diff(values), prev, out=np.zeros(len(prev)), where=prev > 0)
+def _stats(capital: pd.Series, pnl: pd.Series) -> tuple[float, float, pd.Series]:
+    """(annualised Sharpe, max drawdown %, daily returns) of following the calls.
+
+    A day's return is that day's P&L over the capital committed at its close, so money added when a new
+    trade starts is not counted as a gain. The drawdown is taken on the compounded daily returns.
+    """
+    if len(pnl) < 2:
+        return math.nan, 0.0, pd.Series(dtype=float)
+    base = capital.to_numpy(dtype=float)[1:]
+    change = np.diff(pnl.to_numpy(dtype=float))
+    rets = pd.Series(np.divide(change, base, out=np.zeros(len(change)), where=base > 0), index=pnl.index[1:])
     sd = rets.std(ddof=1) if len(rets) > 1 else 0.0
     sharpe = float(rets.mean() / sd * math.sqrt(252)) if sd > 0 else math.nan
-    peak = np.maximum.accumulate(values)
-    dd = np.divide(values - peak, peak, out=np.zeros(len(values)), where=peak > 0)
-    return sharpe, float(dd.min() * 100.0)
+    growth = np.cumprod(1.0 + rets.to_numpy())
+    peak = np.maximum.accumulate(np.concatenate(([1.0], growth)))[1:]
+    return sharpe, float(min(0.0, (growth / peak - 1.0).min()) * 100.0), rets
 
 
 def _legs(ledger: Ledger) -> list[dict]:
@@ -146,25 +154,28 @@ def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
     entry_stamps = np.array([pd.Timestamp(leg["entry_time"]) + _OPEN_TIME for leg in legs], dtype="datetime64[ns]")
     at_close = stamps[stamps.time == pd.Timestamp("16:00").time()]
 
-    def curve(cols) -> pd.Series:
-        capital = pd.Series([NOTIONAL * int((entry_stamps[cols] <= s.to_datetime64()).sum()) for s in at_close], index=at_close)
-        series = capital + pnl_path.loc[at_close, cols].sum(axis=1)
-        series.index = series.index.normalize()
-        return series[capital.to_numpy() > 0] if (capital > 0).any() else series
+    def curve(cols) -> tuple[pd.Series, pd.Series]:
+        """(capital committed, cumulative P&L) of some columns at each session close, from their first entry."""
+        capital = pd.Series([NOTIONAL * int((entry_stamps[cols] <= s.to_datetime64()).sum()) for s in at_close],
+                            index=at_close.normalize())
+        pnl = pd.Series(pnl_path.loc[at_close, cols].sum(axis=1).to_numpy(), index=capital.index)
+        live = capital.to_numpy() > 0
+        return capital[live], pnl[live]
 
-    equity = curve(list(columns))
-    sharpe, mdd = _stats(equity)
+    capital, pnl = curve(list(columns))
+    equity = capital + pnl
+    sharpe, mdd, daily = _stats(capital, pnl)
     stances = {}
     stance_of = pd.Series([leg["stance"] or "none" for leg in legs])
     for stance, idx in stance_of.groupby(stance_of).groups.items():
         cols = list(idx)
-        eq = curve(cols)
-        s_sharpe, s_mdd = _stats(eq)
+        s_capital, s_pnl = curve(cols)
+        s_sharpe, s_mdd, _ = _stats(s_capital, s_pnl)
         ids = {legs[c]["setup_id"] for c in cols}
-        stances[str(stance)] = StanceStats(eq, s_sharpe, s_mdd, float(trade_pnl[list(ids)].sum()), len(ids))
+        stances[str(stance)] = StanceStats(s_capital + s_pnl, s_sharpe, s_mdd, float(trade_pnl[list(ids)].sum()), len(ids))
     return PortfolioView(equity=equity, sharpe=sharpe, max_drawdown=mdd,
                          total_return_pct=float(trade_pnl.sum()), trades=len(trade_pnl), per_stance=stances,
-                         trade_pnl=trade_pnl)
+                         trade_pnl=trade_pnl, daily_returns=daily)
 
 
 def _pnl_paths(pf, close: pd.DataFrame) -> pd.DataFrame:
