@@ -72,7 +72,8 @@ def build_report(
     articles = tables.articles_table(files, trades, calls, config.horizons)
     stances = tables.stances_table(articles, trades, calls, config.horizons)
     skipped = list(load_skips) + list(ledger.skipped)
-    skipped += [Skip(item=s, reason=f"{s}: {r}", kind="symbol") for s, r in sorted(bars.missing.items())
+    skipped += [Skip(item=s, reason=r if r.startswith(s) else f"{s}: {r}", kind="symbol")
+                for s, r in sorted(bars.missing.items())
                 if not any(k.kind == "symbol" and k.item == s for k in skipped)]
     total = tables.totals(trades)
     summary = {
@@ -84,6 +85,9 @@ def build_report(
         "data": {
             "coverage": bars.coverage(),
             "missing": dict(sorted(bars.missing.items())),
+            # What the data layer repaired or flagged (dropped bad rows, re-sorted dates, a corrupt
+            # cache file passed over): the series was used, but the user should know.
+            "notes": {symbol: list(bars.bars[symbol].notes) for symbol in sorted(bars.bars) if bars.bars[symbol].notes},
         },
         "counts": {
             "articles": len(files),

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from .build import Report
 
 
+#: How many skipped/refused items and data notes are printed (all of them are in the report).
+SHOWN = 8
+
+
 class Terminal:
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
@@ -83,5 +87,18 @@ class Terminal:
             tail = "; --strict: exit 1" if strict else ""
             err.print(f"{word}: {len(report.skipped)} input(s) skipped, {refused} setup(s) refused "
                       f"(reasons in the report){tail}", markup=False, soft_wrap=True)
-            for skip in report.skipped[:5]:
-                err.print(f"  {skip.reason}", markup=False, soft_wrap=True)
+            lines = [skip.reason for skip in report.skipped]
+            refused_rows = report.trades[report.trades["status"].isin(("rejected", "no-data", "unresolved"))]
+            lines += [f"{row['setup_id']} ({row['status']}): {row['reason']}"
+                      for row in refused_rows.astype(object).to_dict("records")]
+            for line in lines[:SHOWN]:
+                err.print(f"  {line}", markup=False, soft_wrap=True)
+            if len(lines) > SHOWN:
+                err.print(f"  ... {len(lines) - SHOWN} more in summary.json / trades.csv", markup=False)
+        notes = [note for symbol_notes in report.summary["data"].get("notes", {}).values() for note in symbol_notes]
+        if notes:
+            err = Console(stderr=True, highlight=False)
+            for note in notes[:SHOWN]:
+                err.print(f"note: {note}", markup=False, soft_wrap=True)
+            if len(notes) > SHOWN:
+                err.print(f"note: ... {len(notes) - SHOWN} more in summary.json (data.notes)", markup=False)
