@@ -444,3 +444,12 @@ def test_a_setup_that_cannot_be_evaluated_is_refused_alone():
     by_id = simulate([file], barset, SimConfig()).trades.set_index("setup_id")
     assert by_id.loc["bad", "status"] == "rejected" and by_id.loc["bad", "reason"].startswith("BAD: could not evaluate")
     assert by_id.loc["good", "status"] == "open"
+
+
+def test_unresolved_pair_names_the_leg():
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY}, "setups": [
+        {"id": "p", "kind": "pair", "status": "unresolved", "long": {"instrument": "US large caps", "symbol": "SPY"},
+         "short": {"instrument": "European small caps"}}]})
+    row = simulate([file], BarSet({}), SimConfig()).trades.iloc[0]
+    assert row["status"] == "unresolved" and "'European small caps'" in row["reason"]
+    assert row["symbol"] == "SPY/?"

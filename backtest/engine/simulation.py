@@ -237,8 +237,7 @@ def simulate(files: Sequence[SetupFile], bars: BarSet, config: SimConfig | None 
             row = _base_row(meta, setup)
             rows.append(row)
             if setup.status == "unresolved":
-                row.update(status="unresolved",
-                           reason=f"instrument {setup.instrument or '(unnamed)'!r} has no symbol (status: unresolved); set symbol: in the setup file")
+                row.update(status="unresolved", reason=_unresolved_reason(setup))
                 continue
             problems = setup.ordering_problems()
             if problems:
@@ -272,6 +271,15 @@ def simulate(files: Sequence[SetupFile], bars: BarSet, config: SimConfig | None 
         config=config,
         skipped=list(skipped.values()),
     )
+
+
+def _unresolved_reason(setup: Setup) -> str:
+    if setup.kind == "pair":
+        names = [f"{leg.instrument!r}" for leg in (setup.long, setup.short) if leg is not None and not leg.symbol]
+        what = " and ".join(names) or "a leg"
+        return f"pair leg {what} has no symbol (status: unresolved); set long.symbol/short.symbol in the setup file"
+    return (f"instrument {setup.instrument or '(unnamed)'!r} has no symbol (status: unresolved); "
+            "set symbol: in the setup file")
 
 
 def _base_row(meta: ArticleMeta, setup: Setup) -> dict:
