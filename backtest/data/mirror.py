@@ -127,12 +127,24 @@ class MirrorSource:
         return found
 
     def find(self, symbol: str) -> Path | None:
-        """The file holding ``symbol`` (``RUT_INDEX.csv`` or ``^RUT.csv`` for ``^RUT``), if any."""
+        """The file holding ``symbol`` (``RUT_INDEX.csv`` or ``^RUT.csv`` for ``^RUT``), if any.
+
+        An unreadable directory does not hide the others; when no readable directory has the symbol,
+        the unreadable one is the reason (:class:`DataError`), not a silent "not found".
+        """
         symbol = normalize_symbol(symbol)
+        unreadable: DataError | None = None
         for directory in self.directories:
-            for path, file_symbol in _directory_files(directory):
+            try:
+                files = _directory_files(directory)
+            except DataError as exc:
+                unreadable = unreadable or exc
+                continue
+            for path, file_symbol in files:
                 if file_symbol == symbol:
                     return path
+        if unreadable is not None:
+            raise unreadable
         return None
 
     def splits_for(self, directory: Path, symbol: str) -> tuple[tuple[SplitEvent, ...], tuple[str, ...]]:
@@ -156,12 +168,20 @@ class MirrorSource:
 
 
 def _directory_files(directory: Path) -> list[tuple[Path, str]]:
-    """(path, symbol) for every bar file in ``directory`` (CSV before parquet for the same symbol)."""
+    """(path, symbol) for every bar file in ``directory`` (CSV before parquet for the same symbol).
+
+    Raises :class:`DataError` when the directory exists but cannot be listed (permissions, I/O error).
+    """
     if not directory.is_dir():
         return []
+    try:
+        entries = list(directory.iterdir())
+    except OSError as exc:
+        raise DataError(f"mirror directory cannot be listed: {exc.strerror or exc}", where=str(directory),
+                        hint="fix its permissions or remove it from [data].mirrors / --mirror") from None
     out = []
-    for path in sorted(directory.iterdir(), key=lambda p: (p.stem.upper(), SUFFIXES.index(p.suffix.lower())
-                                                           if p.suffix.lower() in SUFFIXES else 9)):
+    for path in sorted(entries, key=lambda p: (p.stem.upper(), SUFFIXES.index(p.suffix.lower())
+                                               if p.suffix.lower() in SUFFIXES else 9)):
         if path.suffix.lower() not in SUFFIXES or path.name.upper() == SPLITS_FILE.upper() or not path.is_file():
             continue
         try:
