@@ -16,6 +16,7 @@ its own, so one typo sinks one setup, not the other five.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -125,6 +126,8 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     except ValidationError as exc:
         return None, [Skip(item=name, reason=_describe(exc, root, prefix=("article",), name=name), kind="setup-file")]
 
+    if article.title is None:
+        article.title = _title_from_article(article, path)
     skips: list[Skip] = []
     setups: list[Setup] = []
     seen: dict[str, int] = {}
@@ -183,6 +186,33 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
 
 
 # ----------------------------------------------------------------------------------------- helpers
+def _title_from_article(article: ArticleMeta, setup_path: Path) -> str | None:
+    """The article's title, read from its file when it is at hand and unchanged (sha256 matches).
+
+    Setup files do not carry third-party text; reports still want the headline.
+    """
+    if not article.path:
+        return None
+    candidates = [Path(article.path), setup_path.parent / article.path, setup_path.parent.parent / article.path]
+    for candidate in candidates:
+        try:
+            if not candidate.is_file():
+                continue
+            data = candidate.read_bytes()
+        except OSError:
+            continue
+        if article.sha256 and hashlib.sha256(data).hexdigest() != article.sha256:
+            return None
+        from ..articles.reader import read_article
+        from ..errors import ArticleError
+
+        try:
+            return read_article(candidate).title
+        except ArticleError:
+            return None
+    return None
+
+
 def _discover(path: Path) -> tuple[list[Path], list[Path]]:
     if path.is_file():
         suffix = path.suffix.lower()

@@ -196,9 +196,9 @@ class WatchLevel(_Strict):
 
 
 class SourceRef(_Strict):
-    """One of the article's listed sources."""
+    """One of the article's listed sources (titles are filled at run time from the article, never committed)."""
 
-    title: str
+    title: str | None = None
     outlet: str | None = None
     date: str | None = None
 

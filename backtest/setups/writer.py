@@ -63,8 +63,9 @@ def _put(out: dict, key: str, value) -> None:
 
 
 def article_dict(meta: ArticleMeta) -> dict:
+    # Titles and source headlines are third-party text: the file points at the article (path + sha256)
+    # instead, and the loader reads the title from it when the article is at hand.
     out: dict = {"id": meta.id}
-    _put(out, "title", meta.title)
     _put(out, "path", meta.path)
     _put(out, "sha256", meta.sha256)
     out["published"] = _published(meta.published)
@@ -77,10 +78,11 @@ def article_dict(meta: ArticleMeta) -> dict:
     _put(out, "subject", list(meta.subject))
     sources = []
     for s in meta.sources:
-        item: dict = {"title": s.title}
+        item: dict = {}
         _put(item, "outlet", s.outlet)
         _put(item, "date", s.date)
-        sources.append(item)
+        if item:
+            sources.append(item)
     _put(out, "sources", sources)
     return out
 
