@@ -73,7 +73,12 @@ def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
     hint = "it will be re-fetched; delete the file if this repeats"
     # One open file handle for everything: a writer may os.replace() the path meanwhile, and pyarrow
     # reading *by path* can mix the old and the new file (seen as "Unexpected end of stream").
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:  # permissions, I/O error: the next source is tried, like for a corrupt file
+        raise CorruptCacheError(f"cache file cannot be opened: {exc.strerror or exc}", where=str(path),
+                                hint="fix its permissions or delete it") from None
+    with handle:
         st = os.fstat(handle.fileno())
         key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # os.replace gives a new inode
         if key in _memo:
