@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SETUPS = REPO / "setups"
 
 
-def _phrases(text: str, words: int = 6) -> set[str]:
+def _phrases(text: str, words: int = 8) -> set[str]:
     """Every run of ``words`` consecutive words (normalised), to find copied passages."""
     tokens = re.findall(r"[a-z0-9']+", text.lower())
     return {" ".join(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
