@@ -44,7 +44,7 @@ def test_loader_reads_title_from_the_article_when_unchanged(articles_dir, tmp_pa
 
     # A setup file whose article changed since extraction (sha256 mismatch) gets no title rather than a wrong one.
     text = (SETUPS / "002_1a3ddcab0d830ea8.yaml").read_text(encoding="utf-8")
-    altered = re.sub(r"sha256: [0-9a-f]{64}", "sha256: " + "0" * 64, text, count=1)
+    altered = re.sub(r"sha256: [0-9a-f]{64}", "sha256: " + "f" * 64, text, count=1)
     path = tmp_path / "002.yaml"
     path.write_text(altered.replace("path: ../shared", f"path: {REPO}/../shared"), encoding="utf-8")
     (loaded,), _ = load_setups(path)
