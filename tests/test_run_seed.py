@@ -76,6 +76,8 @@ def test_as_of_reads_no_later_bar(tmp_path, articles_dir, market_data_dir):
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["data"]["coverage"]
     assert all(c["last"] <= "2026-03-01" for c in summary["data"]["coverage"])
+    # Orders still working on the as-of date must not break the follow-every-call portfolio.
+    assert not summary["portfolio"].get("error"), summary["portfolio"]
     trades = read_csv(tmp_path / "r" / "trades.csv")
     for row in trades:
         assert row["exit_time"][:10] <= "2026-03-01"

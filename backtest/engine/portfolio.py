@@ -88,7 +88,9 @@ def _legs(ledger: Ledger) -> list[dict]:
     trades = ledger.trades
     exits = ledger.exits
     legs = []
-    for _, row in trades[trades["status"].isin(ENTERED)].iterrows():
+    # An `open` row with no entry time is an order still working when the data ended: nothing to replay.
+    entered = trades["status"].isin(ENTERED) & trades["entry_time"].notna()
+    for _, row in trades[entered].iterrows():
         mine = exits[exits["setup_id"] == row["setup_id"]]
         if row["kind"] == "pair":
             for leg, side in (("long", 1.0), ("short", -1.0)):
