@@ -199,3 +199,14 @@ def test_repeated_key_in_the_article_skips_the_file(tmp_path):
     assert files == []
     line = text.splitlines().index("  stance: bearish") + 1
     assert skips[0].reason.startswith(f"{path}:{line}: article.stance: key appears twice")
+
+
+def test_date_only_publication_string_is_a_date_not_naive_midnight():
+    """JSON or quoted YAML dates mean 'after that day's close', never a naive datetime."""
+    import datetime as dt
+
+    from backtest.setups.model import ArticleMeta
+
+    meta = ArticleMeta.model_validate_json('{"id": "a", "published": "2026-02-01"}')
+    assert meta.published == dt.date(2026, 2, 1) and not isinstance(meta.published, dt.datetime)
+    assert meta.published_iso == "2026-02-01"

@@ -225,6 +225,17 @@ class ArticleMeta(_Strict):
     subject: list[str] = Field(default_factory=list)
     sources: list[SourceRef] = Field(default_factory=list)
 
+    @field_validator("published", mode="before")
+    @classmethod
+    def _date_only_string_is_a_date(cls, value):
+        # "2026-02-01" means a date (published after that day's close), not a naive midnight datetime.
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return value
+        return value
+
     @field_validator("published")
     @classmethod
     def _aware(cls, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
