@@ -25,7 +25,7 @@ from ..config import Config
 from ..engine.ledger import SimConfig
 from ..errors import UsageError
 from .build import FORMATS, Report, build_report, write_report
-from .writers import atomic_directory, point_latest
+from .writers import atomic_directory, free_directory_name, point_latest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +139,9 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
         with term.status(f"simulating {n_setups} setups from {len(files)} articles"):
             ledger = stages.simulate(files, bars, sim)
             portfolio = _portfolio(stages.portfolio, ledger, bars)
+        if options.out_dir is None:  # never replace another run's report (same second, same options)
+            target = free_directory_name(target)
+            run_id = target.name
         run_meta = {
             "id": run_id,
             "created_utc": now.isoformat(timespec="seconds"),
@@ -149,8 +152,10 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
             "formats": list(formats),
         }
         report = build_report(ledger, files, bars, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
-        with term.status(f"writing {target}"), atomic_directory(target) as tmp:
+        writer = atomic_directory(target, replace=options.out_dir is not None)
+        with term.status(f"writing {target}"), writer as tmp:
             written = write_report(report, tmp, formats)
+        target = writer.final or target
         if options.out_dir is None:
             point_latest(Path(config.run.out_dir) / "latest", target)
 

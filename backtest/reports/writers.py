@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import math
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,43 +114,102 @@ def _jsonable(data: Any) -> Any:
     return fmt_value(data)
 
 
-@contextlib.contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a temporary directory that becomes ``target`` only if the block finishes.
+def free_directory_name(target: Path) -> Path:
+    """``target`` if nothing is there yet, else the first free ``target-2``, ``target-3``, ...
 
-    An existing ``target`` (an explicit ``--out`` reused) is replaced as a whole, never merged.
+    Two runs started in the same second with the same options get the same run id; the later one must
+    not replace the earlier one's report (they may have read different setups).
     """
     target = Path(target)
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReportError(f"cannot create the report's parent directory: {exc.strerror or exc}",
-                          where=str(parent), hint="choose a writable --out") from None
-    tmp = parent / f".{target.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir()
-    except OSError as exc:
-        raise ReportError(f"report directory is not writable: {exc.strerror or exc}",
-                          where=str(parent), hint="choose a writable --out or fix the permissions") from None
-    try:
-        yield tmp
-        if target.exists():
-            old = parent / f".{target.name}.old-{os.getpid()}"
-            os.rename(target, old)
-            os.rename(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ReportError(f"could not write the report: {exc.strerror or exc}", where=str(target),
-                          hint="check free space and permissions; nothing was left half-written") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    candidate, n = target, 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = target.with_name(f"{target.name}-{n}")
+    return candidate
+
+
+class atomic_directory:
+    """``with atomic_directory(target) as tmp:`` -- a temporary directory that becomes ``target`` only if
+    the block finishes.
+
+    ``replace=True`` (an explicit ``--out`` reused): an existing ``target`` is replaced as a whole, never
+    merged. ``replace=False`` (the default ``reports/<run-id>/``): an existing report is never touched;
+    if another run claimed ``target`` meanwhile, the report goes to the next free ``target-N`` (the
+    rename of a directory onto a non-empty one fails atomically, so the claim is race-free). Either
+    way the directory finally used is :attr:`final`.
+
+    Failures inside the block (disk full, SIGINT/SIGTERM turned into ``KeyboardInterrupt``) remove the
+    temporary directory and leave ``target`` as it was; an ``OSError`` becomes a one-line
+    :class:`ReportError`.
+    """
+
+    def __init__(self, target: Path, *, replace: bool = True):
+        self.target = Path(target)
+        self.replace = replace
+        self.final: Path | None = None
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        parent = self.target.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"cannot create the report's parent directory: {exc.strerror or exc}",
+                              where=str(parent), hint="choose a writable --out") from None
+        tmp = parent / f".{self.target.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise ReportError(f"report directory is not writable: {exc.strerror or exc}",
+                              where=str(parent), hint="choose a writable --out or fix the permissions") from None
+        self.tmp = tmp
+        return tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self.tmp is not None
+        if exc_type is None:
+            try:
+                self.final = self._publish()
+                return False
+            except OSError as error:
+                exc_type, exc = type(error), error
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if issubclass(exc_type, OSError):
+            raise ReportError(f"could not write the report: {exc.strerror or exc}", where=str(self.target),
+                              hint="check free space and permissions; nothing was left half-written") from None
+        return False  # anything else (KeyboardInterrupt included) propagates unchanged
+
+    def _publish(self) -> Path:
+        tmp, target = self.tmp, self.target
+        if not self.replace:
+            for n in range(1, 1000):
+                candidate = target if n == 1 else target.with_name(f"{target.name}-{n}")
+                try:
+                    os.rename(tmp, candidate)
+                    return candidate
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                        raise
+            raise OSError(errno.EEXIST, "no free report directory name", str(target))
+        olds = []
+        try:
+            for attempt in range(20):  # a concurrent run writing the same --out may swap in between
+                try:
+                    os.rename(tmp, target)
+                    return target
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+                old = target.parent / f".{target.name}.old-{os.getpid()}-{attempt}"
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(target, old)
+                    olds.append(old)
+            raise OSError(errno.EBUSY, "the report directory kept changing (another run writing it?)", str(target))
+        finally:
+            for old in olds:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def point_latest(latest: Path, target: Path) -> None:
