@@ -31,6 +31,7 @@ from .model import FORMAT_VERSION, ArticleMeta, Setup, SetupFile, WatchLevel
 SETUP_SUFFIXES = (".yaml", ".yml")
 ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
 _TOP_LEVEL = set(SetupFile.model_fields)
+MAX_SETUP_BYTES = 2 * 1024 * 1024
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -70,6 +71,11 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     """One YAML file: the valid part of it (or None if nothing usable) and the skips for the rest."""
     name = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SETUP_BYTES:  # YAML parsing is slow on huge inputs; no real setup file is this big
+            return None, [_file_skip(name, f"file is {size / 1e6:.1f} MB, more than the "
+                                           f"{MAX_SETUP_BYTES // (1024 * 1024)} MB limit for a setup file; "
+                                           "check that it is a setup file (one per article)")]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return None, [_file_skip(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
