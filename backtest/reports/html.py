@@ -205,8 +205,8 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
     figure = go.Figure(go.Candlestick(x=x, open=window["open"], high=window["high"], low=window["low"],
                                       close=window["close"], name=symbol, showlegend=False))
     refused = set(rows.loc[rows["status"] == "rejected", "setup_id"].astype(str))
-    # Levels far from the market (typically why a setup was refused) are drawn but left outside the
-    # visible range, so they do not squash the candles; the legend still lists them.
+    # Levels far from the market are usually why a setup was refused: show them (the distance is the
+    # explanation) unless they are so far that the candles would shrink to a line; the legend lists all.
     low, high = float(window["low"].min()), float(window["high"].max())
     span = high - low
     y_range = [low, high]
@@ -219,7 +219,7 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
             if level is None:
                 continue
             value = to_bar_basis(level, meta.published, bars)
-            if low - span <= value <= high + span:  # a level far from the market would squash the candles
+            if low - 2.5 * span <= value <= high + 2.5 * span:
                 y_range = [min(y_range[0], value), max(y_range[1], value)]
             figure.add_scatter(x=[x[0], x[-1]], y=[value, value], mode="lines",
                                name=f"{setup.id} {name} {level:g}" + (" (refused)" if setup.id in refused else ""),
