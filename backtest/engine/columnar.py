@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.bars import BarSet
-from .arrays import (AMBIGUITIES, ENTRY_TYPES, SCALE_OUTS, STOP, STOP_FIRST, TARGET0, TARGET_FIRST, KernelArrays,
+from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXIT_END, EXIT_TIME, SCALE_OUTS, STOP, STOP_FIRST, TARGET0, TARGET_FIRST, KernelArrays,
                      cost_fraction)
 from .ledger import SimConfig
 from .simulation import _EPS, FlatBars, average_true_range
@@ -279,34 +279,33 @@ def simulate_table(table: pd.DataFrame, bars: BarSet, config: SimConfig | None =
             risk = s[run] * (res.entry_price - stop_b[run]) / res.entry_price * 100.0
             out["r_multiple"][run] = np.where(risk > 0, res.return_pct / risk, np.nan)
 
-    # 10. pairs (few): both legs at the first eligible open, equal notional, held max_hold sessions
-    pairs = np.flatnonzero(kind_pair)
-    pair_times: dict[int, tuple] = {}
-    if len(pairs):
-        legs = symbol_codes("long_symbol"), symbol_codes("short_symbol")
-        for i in pairs:
-            pair_times[i] = _pair(i, legs, usable, names, pub[i], int(hold[i]), cost, status, out, held)
-
-    # results
+    # 10. pairs: both legs at the first eligible open, equal notional, held max_hold sessions
     entry_time = flat.dates[np.maximum(entry_bar, 0)]
     entry_time[entry_bar < 0] = np.datetime64("NaT")
     exit_time = flat.dates[np.maximum(exit_bar, 0)]
     exit_time[exit_bar < 0] = np.datetime64("NaT")
-    for i, (t_in, t_out) in pair_times.items():
-        entry_time[i], exit_time[i] = t_in, t_out
+    pairs = np.flatnonzero(kind_pair)
+    if len(pairs):
+        legs = symbol_codes("long_symbol")[pairs], symbol_codes("short_symbol")[pairs]
+        _pairs(pairs, legs, usable, names, offsets, lengths, flat, pub, hold, cost, status, out, held, reason,
+               entry_time, exit_time)
+
+    # results
     exit_reason = np.array(_REASONS + tuple(f"target{k + 1}" for k in range(targets.shape[1])), dtype=object)
     reason_index = np.where(reason >= TARGET0, reason - TARGET0 + len(_REASONS), reason)
-    for i in pair_times:
-        reason_index[i] = 3 if status[i] == _S["open"] else 2
     exit_reason = _categorical(reason_index, exit_reason)
+
+    def passthrough(name):
+        return table[name].array if name in table.columns else None  # no per-row Python objects
+
     frame = pd.DataFrame({
-        "setup_id": table["setup_id"].to_numpy(),
-        "article_id": table["article_id"].to_numpy(),
-        "published": table["published"].to_numpy(),
-        "stance": table["stance"].to_numpy() if "stance" in table.columns else None,
-        "pulse": table["pulse"].to_numpy() if "pulse" in table.columns else None,
+        "setup_id": table["setup_id"].array,
+        "article_id": table["article_id"].array,
+        "published": table["published"].array,
+        "stance": passthrough("stance"),
+        "pulse": passthrough("pulse"),
         "kind": np.where(kind_pair, "pair", "single"),
-        "symbol": table["symbol"].to_numpy() if "symbol" in table.columns else None,
+        "symbol": passthrough("symbol"),
         "direction": np.where(sign > 0, "long", "short"),
         "entry_type": pd.Categorical.from_codes(etype, categories=["market", "stop", "limit"]),
         "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
@@ -333,43 +332,59 @@ def _categorical(index: np.ndarray, names: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(np.where(index == 0, -1, index - 1).astype(np.int64), categories=list(names[1:]))
 
 
-def _pair(i, legs, usable, names, pub_ns, hold, cost, status, out, held):
-    """One pair row, exactly as :func:`backtest.engine.simulation._simulate_pair`; returns (entry, exit) times."""
+def _pairs(rows, legs, usable, names, offsets, lengths, flat, pub, hold, cost, status, out, held, reason,
+           entry_time, exit_time):
+    """All pair rows at once, with the rules of :func:`backtest.engine.simulation._simulate_pair`."""
+    long_code, short_code = legs
+    unresolved = (long_code == -2) | ((long_code != -1) & (short_code == -2))  # legs are checked long first
+    missing = ~unresolved & ((long_code == -1) | (short_code == -1))
+    status[rows[unresolved]] = _S["unresolved"]
+    status[rows[missing]] = _S["no-data"]
+    ok = ~unresolved & ~missing
     detail = {}
-    for leg, codes in zip(("long", "short"), legs):
-        code = codes[i]
-        if code == -2:
-            status[i] = _S["unresolved"]
-            return np.datetime64("NaT"), np.datetime64("NaT")
-        if code == -1:
-            status[i] = _S["no-data"]
-            return np.datetime64("NaT"), np.datetime64("NaT")
-    for leg, codes in zip(("long", "short"), legs):
-        b = usable[names[codes[i]]]
-        first = int(np.searchsorted(b.array("session_open_ns"), pub_ns, side="right"))
-        if first >= len(b):
-            status[i] = _S["no-data"]
-            return np.datetime64("NaT"), np.datetime64("NaT")
-        last_bar = first + hold - 1
-        ended = last_bar >= len(b)
-        exit_bar = len(b) - 1 if ended else last_bar
-        opens, closes = b.array("open"), b.array("close")
-        side = 1.0 if leg == "long" else -1.0
-        entry, exit_ = float(opens[first]), float(closes[exit_bar])
-        detail[leg] = dict(first=first, exit_bar=exit_bar, ended=ended, entry=entry,
-                           ret=(exit_ * (1.0 - side * cost)) / (entry * (1.0 + side * cost)) - 1.0,
-                           path=closes[first: exit_bar + 1] / entry - 1.0, dates=b.frame.index.as_unit("ns").to_numpy())
-    lg, sh = detail["long"], detail["short"]
-    m = min(len(lg["path"]), len(sh["path"]))
-    spread = (lg["path"][:m] - sh["path"][:m]) * 100.0
-    ended = lg["ended"] or sh["ended"]
-    status[i] = _S["open"] if ended else _S["filled"]
-    out["return_pct"][i] = out["return_pct_stop_first"][i] = out["return_pct_target_first"][i] = \
-        100.0 * (lg["ret"] - sh["ret"])
-    out["mae_pct"][i] = min(0.0, float(spread.min()))
-    out["mfe_pct"][i] = max(0.0, float(spread.max()))
-    held[i] = m
-    return lg["dates"][lg["first"]], max(lg["dates"][lg["exit_bar"]], sh["dates"][sh["exit_bar"]])
+    for leg, code, side in (("long", long_code, 1.0), ("short", short_code, -1.0)):
+        first = np.zeros(len(rows), dtype=np.int64)
+        for c in np.unique(code[ok]):
+            at = ok & (code == c)
+            first[at] = np.searchsorted(usable[names[c]].array("session_open_ns"), pub[rows[at]], side="right")
+        length = lengths[np.maximum(code, 0)]
+        offset = offsets[np.maximum(code, 0)]
+        last_bar = first + hold[rows] - 1
+        ended = last_bar >= length
+        exit_bar = np.where(ended, length - 1, last_bar)
+        detail[leg] = dict(first=first, no_session=first >= length, ended=ended, g_first=offset + first,
+                           g_exit=offset + exit_bar)
+    no_session = ok & (detail["long"]["no_session"] | detail["short"]["no_session"])
+    status[rows[no_session]] = _S["no-data"]
+    ok &= ~no_session
+    rows = rows[ok]
+    if len(rows) == 0:
+        return
+    lg = {k: v[ok] for k, v in detail["long"].items()}
+    sh = {k: v[ok] for k, v in detail["short"].items()}
+
+    def leg_return(d, side):
+        entry, exit_ = flat.open[d["g_first"]], flat.close[d["g_exit"]]
+        return (exit_ * (1.0 - side * cost)) / (entry * (1.0 + side * cost)) - 1.0
+
+    ret = 100.0 * (leg_return(lg, 1.0) - leg_return(sh, -1.0))
+    ended = lg["ended"] | sh["ended"]
+    status[rows] = np.where(ended, _S["open"], _S["filled"])
+    for name in ("return_pct", "return_pct_stop_first", "return_pct_target_first"):
+        out[name][rows] = ret
+    # the spread path over the sessions both legs are held: (long close / open - 1) - (short close / open - 1)
+    m = np.minimum(lg["g_exit"] - lg["g_first"], sh["g_exit"] - sh["g_first"]) + 1
+    steps = np.arange(int(m.max()))[None, :]
+    inside = steps < m[:, None]
+    path_l = flat.close[np.where(inside, lg["g_first"][:, None] + steps, 0)] / flat.open[lg["g_first"]][:, None]
+    path_s = flat.close[np.where(inside, sh["g_first"][:, None] + steps, 0)] / flat.open[sh["g_first"]][:, None]
+    spread = np.where(inside, ((path_l - 1.0) - (path_s - 1.0)) * 100.0, np.nan)
+    out["mae_pct"][rows] = np.minimum(0.0, np.nanmin(spread, axis=1))
+    out["mfe_pct"][rows] = np.maximum(0.0, np.nanmax(spread, axis=1))
+    held[rows] = m
+    reason[rows] = np.where(ended, EXIT_END, EXIT_TIME)
+    entry_time[rows] = flat.dates[lg["g_first"]]
+    exit_time[rows] = np.maximum(flat.dates[lg["g_exit"]], flat.dates[sh["g_exit"]])
 
 
 __all__ = ["TABLE_COLUMNS", "RESULT_COLUMNS", "setup_table", "simulate_table"]
