@@ -209,6 +209,9 @@ def table_to_files(table: pd.DataFrame):
     def num(x):
         return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
+    def text(x):
+        return None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
     files = []
     for article_id, group in table.groupby("article_id", sort=True):
         first = group.iloc[0]
@@ -217,11 +220,14 @@ def table_to_files(table: pd.DataFrame):
         setups = []
         for r in group.itertuples(index=False):
             if r.kind == "pair":
-                setups.append(Setup(id=r.setup_id, kind="pair", long=Leg(instrument=r.long_symbol, symbol=r.long_symbol),
-                                    short=Leg(instrument=r.short_symbol, symbol=r.short_symbol)))
+                legs = {side: Leg(instrument=text(s) or "?", symbol=text(s))
+                        for side, s in (("long", r.long_symbol), ("short", r.short_symbol))}
+                setups.append(Setup(id=r.setup_id, kind="pair", **legs))
                 continue
             targets = [t for t in (num(r.target1), num(r.target2)) if t is not None]
-            setups.append(Setup(id=r.setup_id, instrument=r.symbol, symbol=r.symbol,
+            symbol = text(r.symbol)
+            setups.append(Setup(id=r.setup_id, instrument=symbol or "?", symbol=symbol,
+                                status="ok" if symbol else "unresolved",
                                 direction="long" if r.direction > 0 else "short",
                                 entry=EntryOrder(type=types[int(r.entry_type)], level=num(r.entry_level)),
                                 stop=num(r.stop), targets=targets, invalidation=num(r.invalidation)))

@@ -138,7 +138,7 @@ def simulate_table(table: pd.DataFrame, bars: BarSet, config: SimConfig | None =
             return np.full(n, -2, dtype=np.int64)
         raw = table[name]
         known = raw.where(raw.isna() | raw.isin(names), raw.astype(str).str.strip().str.upper())
-        codes = pd.Categorical(known, categories=names).codes.astype(np.int64)
+        codes = pd.Index(names, dtype=object).get_indexer(known.astype(object)).astype(np.int64)
         codes[raw.isna().to_numpy()] = -2  # -2: no symbol (unresolved), -1: symbol without bars
         return codes
 
@@ -235,9 +235,10 @@ def simulate_table(table: pd.DataFrame, bars: BarSet, config: SimConfig | None =
     no_session = np.zeros(n, dtype=bool)
     no_session[live] = first[live] >= lengths[sym[live]]
     status[no_session] = _S["no-data"]
-    incoherent[bad & ~no_session] = True
-    if not config.include_incoherent:
-        status[incoherent] = _S["rejected"]
+    if config.include_incoherent:  # flagged and simulated anyway (as the ledger's ``incoherent`` column)
+        incoherent[bad & ~no_session] = True
+    else:
+        status[bad & ~no_session] = _S["rejected"]
 
     # 9. the kernel, on every single still undecided
     run = np.flatnonzero(single & (status < 0))
@@ -319,7 +320,7 @@ def simulate_table(table: pd.DataFrame, bars: BarSet, config: SimConfig | None =
         "r_multiple": out["r_multiple"],
         "mae_pct": out["mae_pct"],
         "mfe_pct": out["mfe_pct"],
-        "sessions_held": held,
+        "sessions_held": pd.arrays.IntegerArray(held, held == 0),  # Int64, NA without an entry (as the ledger)
         "ambiguous": ambiguous,
         "return_pct_stop_first": out["return_pct_stop_first"],
         "return_pct_target_first": out["return_pct_target_first"],
