@@ -15,7 +15,7 @@ Each size runs in two fresh subprocesses, so that peak RSS and start-up costs be
   ``backtest.data.api.load_barset``, :func:`backtest.engine.columnar.simulate_table` (triage, split basis,
   coherence, the kernel x 3 for the two ambiguity bounds, pairs) and the per-article / per-stance aggregates
   of :mod:`backtest.reports.aggregate`. Peak RSS is that process's ``VmHWM``. No HTML, no report files.
-* ``compare``: the kernel alone on the singles (best of 3, after JIT; ``compile_s`` is a cold compile of the
+* ``compare``: the kernel alone on the singles (best of 5 after JIT, median too; ``compile_s`` is a cold compile of the
   same function without numba's cache, ``first_call_s`` the first call with it), the plain-Python reference
   (S <= 100k), and vectorbt ``Portfolio.from_signals``: one column per setup over the full bar history of its
   instrument (S <= 10k) and a windowed variant, each column cut to the setup's own window (S <= 100k).
@@ -87,8 +87,12 @@ def end_to_end(table_path: Path, cache_dir: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ kernel & oracle
-def time_kernel(arrays, repeats: int = 3) -> tuple[float, float, float, object]:
-    """(compile_s cold, first_call_s with numba's cache, best-of-``repeats`` seconds, result)."""
+def time_kernel(arrays, repeats: int = 5) -> tuple[float, float, float, float, object]:
+    """(compile_s cold, first_call_s with numba's cache, best and median of ``repeats`` seconds, result).
+
+    Each call allocates its output buffers; the first calls also pay the page faults of that fresh memory
+    (about 0.15 s at 1M setups), hence best-of and median.
+    """
     from numba import njit
 
     from backtest.engine import kernel
@@ -102,12 +106,12 @@ def time_kernel(arrays, repeats: int = 3) -> tuple[float, float, float, object]:
     t = time.perf_counter()
     cold(*_kernel_args(small, out))
     compile_s = time.perf_counter() - t
-    best, result = np.inf, None
+    times, result = [], None
     for _ in range(repeats):
         t = time.perf_counter()
         result = kernel.run_kernel(arrays)
-        best = min(best, time.perf_counter() - t)
-    return compile_s, first_call, best, result
+        times.append(time.perf_counter() - t)
+    return compile_s, first_call, min(times), float(np.median(times)), result
 
 
 def synthetic_slice(arrays, n: int):
@@ -250,9 +254,9 @@ def compare(size: int, oracle_max: int, vbt_max: int, vbt_windowed_max: int, lib
     bars = synthetic.make_bars()
     table = synthetic.make_setup_table(size, bars)
     arrays, _ = synthetic.kernel_arrays(table, bars)
-    compile_s, first_call, kernel_s, res = time_kernel(arrays)
+    compile_s, first_call, kernel_s, kernel_median, res = time_kernel(arrays)
     out = {"kernel_s": kernel_s, "kernel_setups_per_s": len(arrays) / kernel_s, "compile_s": compile_s,
-           "first_call_s": first_call, "kernel_singles": len(arrays), "oracle_s": None, "vectorbt_s": None,
+           "first_call_s": first_call, "kernel_median_s": kernel_median, "kernel_singles": len(arrays), "oracle_s": None, "vectorbt_s": None,
            "vectorbt_windowed_s": None, "agree_oracle": None, "agree_vectorbt": None,
            "agree_vectorbt_windowed": None, "vectorbt_compared": None, "agree_library": None}
     if size <= oracle_max:
