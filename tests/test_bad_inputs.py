@@ -573,6 +573,20 @@ def test_read_only_output_is_one_line_error(workspace, tmp_path):
     assert "writable" in lines[0] and "Traceback" not in result.stderr
 
 
+def test_latest_that_is_not_a_symlink_is_one_line_error_and_the_report_is_kept(workspace, tmp_path):
+    reports = tmp_path / "reports"
+    (reports / "latest").mkdir(parents=True)  # a person copied a report there by hand
+    (reports / "latest" / "trades.csv").write_text("kept\n")
+    workspace.write_config(out_dir=reports)
+    result = CliRunner().invoke(cli, ["--config", str(workspace.config), "run", str(workspace.inputs), "--format", "csv"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {reports / 'latest'}: cannot point it at the new report")
+    assert "must be a symlink" in lines[0]
+    (written,) = [p for p in reports.iterdir() if p.name != "latest"]
+    assert (written / "trades.csv").is_file() and (reports / "latest" / "trades.csv").read_text() == "kept\n"
+
+
 # ------------------------------------------------------------------------------------- signals
 SLOW_WRITER = textwrap.dedent("""
     # Run the real CLI, but make the report writer pause half-way (one file written) until signalled.

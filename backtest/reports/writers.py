@@ -219,4 +219,10 @@ def point_latest(latest: Path, target: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     os.symlink(link_to, tmp)
-    os.replace(tmp, latest)
+    try:
+        os.replace(tmp, latest)
+    except OSError as exc:  # e.g. someone made ``latest`` a real directory
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ReportError(f"cannot point it at the new report {target.name}: {exc.strerror or exc}", where=str(latest),
+                          hint="the report itself was written; remove or rename this path (it must be a symlink)") from None
