@@ -153,10 +153,13 @@ def extract(ctx, paths, out_dir, as_json, force):
 
     config = _config(ctx)
     if as_json:
-        skipped = []
+        skipped, printed = [], 0
         for line in extract_json_lines([Path(p) for p in paths], config=config,
                                        on_skip=lambda reason: (skipped.append(reason), click.echo(f"skipped: {reason}", err=True))):
             click.echo(line)
+            printed += 1
+        if skipped and not printed:  # same rule as writing files: nothing readable at all is a failure
+            sys.exit(1)
         return
     summary = extract_to_dir([Path(p) for p in paths], Path(out_dir), force=force, config=config)
     click.echo(summary.render())

@@ -512,6 +512,48 @@ def test_debug_shows_the_traceback(workspace):
     assert isinstance(outcome.exception, ConfigError)  # re-raised, so the traceback is printed
 
 
+# ------------------------------------------------------------------------------------- extract, data import
+def test_extract_skips_every_bad_article_with_its_reason_and_writes_the_good_one(article_workspace, tmp_path):
+    ws = article_workspace
+    for name in ("binary.txt", "empty.txt", "latin1.txt", "too_short.txt", "no_publication_date.txt"):
+        ws.add(f"articles/{name}")
+    out = tmp_path / "setups"
+    result = CliRunner().invoke(cli, ["--config", str(ws.config), "extract", str(ws.inputs), "--out", str(out)])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["good_article.yaml"]
+    skipped = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("skipped")]
+    assert len(skipped) == 5
+    for name in ("binary.txt", "empty.txt", "latin1.txt", "too_short.txt", "no_publication_date.txt"):
+        assert any(line.startswith(f"skipped    {ws.inputs / name}: ") for line in skipped), name
+
+    only_bad = CliRunner().invoke(cli, ["--config", str(ws.config), "extract", str(ws.inputs / "binary.txt"), "--json"])
+    assert only_bad.exit_code == 1 and only_bad.stdout == ""
+    assert only_bad.stderr.strip() == f"skipped: {ws.inputs / 'binary.txt'}: binary file (contains NUL bytes), not a text article"
+
+
+def test_extract_on_a_directory_without_articles_is_a_usage_error(workspace, tmp_path):
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "image.png").write_bytes(b"\x89PNG")
+    result = CliRunner().invoke(cli, ["--config", str(workspace.config), "extract", str(empty)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"error: {empty}: directory holds no articles (*.txt, *.md, *.html) "
+                                     "(point at the articles directory or at article files)")
+
+
+def test_data_import_reports_each_bad_file_and_imports_the_rest(workspace):
+    for name in ("BALL.csv", "BCOL.csv", "BGRB.csv", "BPQT.parquet", "BNAN.csv"):
+        workspace.add_bars(f"bars/{name}")
+    result = CliRunner().invoke(cli, ["--config", str(workspace.config), "data", "import", str(workspace.mirror)])
+    assert result.exit_code == 1 and "Traceback" not in result.output  # some files failed: exit 1, table printed
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    for symbol in ("BALL", "BCOL", "BGRB", "BPQT"):
+        assert f"{workspace.mirror / symbol}." in rows[symbol], rows[symbol]
+    assert "dropped 2 of 19 rows" in rows["BNAN"]
+    imported = {p.name for p in workspace.cache.iterdir() if p.suffix == ".parquet"}
+    assert imported == {"IWM_1d.parquet", "SPY_1d.parquet", "RUT_INDEX_1d.parquet", "BNAN_1d.parquet"}
+
+
 # ------------------------------------------------------------------------------------- reports
 @pytest.fixture
 def tiny_disk(tmp_path):
