@@ -22,7 +22,8 @@ Each size runs in two fresh subprocesses, so that peak RSS and start-up costs be
 
 ``agree`` is true when every comparison that ran agrees: kernel == reference on every field (exactly);
 vectorbt's trade returns == the kernel's on the setups where their semantics coincide (entered, at most one
-target, no same-bar stop/target ambiguity, no exit on the entry bar, no exit at a gapped open, no costs); ``simulate_table`` == ``simulate()`` on
+target, no same-bar stop/target ambiguity, no exit on the entry bar, no exit at a gapped open, no exit at a level
+the bar touches exactly (float round-off of the fraction), no costs); ``simulate_table`` == ``simulate()`` on
 status and every number for the first 2,000 setups (pydantic setup files through the normal engine).
 """
 
@@ -157,7 +158,12 @@ def comparable(arrays, res) -> np.ndarray:
     simple_exit = np.isin(res.exit_reason, (EXIT_STOP, EXIT_TIME, EXIT_END, TARGET0))
     exit_at = np.maximum(res.exit_bar, 0)
     gap_exit = (res.exit_reason != EXIT_TIME) & (res.exit_reason != EXIT_END) & (res.exit_price == arrays.open[exit_at])
-    return entered & (n_targets <= 1) & ~res.ambiguous & simple_exit & ~gap_exit & (res.exit_bar > res.entry_bar)
+    # a level touched exactly (high == target): the fraction vectorbt gets back from the absolute level may
+    # round to a price a hair beyond it, so vectorbt sees no touch; the kernel compares the levels themselves
+    exact_touch = (res.exit_price == arrays.high[exit_at]) | (res.exit_price == arrays.low[exit_at])
+    exact_touch &= (res.exit_reason == EXIT_STOP) | (res.exit_reason == TARGET0)
+    return (entered & (n_targets <= 1) & ~res.ambiguous & simple_exit & ~gap_exit & ~exact_touch
+            & (res.exit_bar > res.entry_bar))
 
 
 def _vbt_columns(arrays, res, rows, first, length):
