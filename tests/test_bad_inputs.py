@@ -505,11 +505,24 @@ def test_bad_config_is_one_line_exit_1(workspace, fixture, fragment):
     assert fixture.split("/")[1] in line and fragment in line
 
 
-def test_debug_shows_the_traceback(workspace):
-    outcome = workspace.run("--debug", config=FIXTURES / "config/unknown_key.toml")
-    from backtest.errors import ConfigError
+@pytest.mark.parametrize("situation, error_class, exit_code", [
+    ("no-setups", "UsageError", 2), ("missing-path", "UsageError", 2), ("bad-config", "ConfigError", 1),
+])
+def test_debug_reraises_the_error_class_behind_the_one_line_message(workspace, situation, error_class, exit_code):
+    import backtest.errors as errors
 
-    assert isinstance(outcome.exception, ConfigError)  # re-raised, so the traceback is printed
+    config = None
+    if situation == "no-setups":
+        (workspace.inputs / "00_good.yaml").unlink()
+    elif situation == "missing-path":
+        shutil.rmtree(workspace.inputs)
+    else:
+        config = FIXTURES / "config/unknown_key.toml"
+    plain = workspace.run(config=config)
+    assert plain.exit_code == exit_code and plain.exception is None
+    debug = workspace.run("--debug", config=config)
+    assert type(debug.exception) is getattr(errors, error_class)  # re-raised: the traceback is printed
+    assert debug.exception.exit_code == exit_code and debug.exception.one_line() in plain.stderr
 
 
 # ------------------------------------------------------------------------------------- extract, data import
@@ -552,6 +565,17 @@ def test_data_import_reports_each_bad_file_and_imports_the_rest(workspace):
     assert "dropped 2 of 19 rows" in rows["BNAN"]
     imported = {p.name for p in workspace.cache.iterdir() if p.suffix == ".parquet"}
     assert imported == {"IWM_1d.parquet", "SPY_1d.parquet", "RUT_INDEX_1d.parquet", "BNAN_1d.parquet"}
+
+
+def test_real_process_prints_one_line_and_debug_prints_the_traceback(workspace):
+    base = [sys.executable, "-c", "from backtest.cli import main; main()"]
+    args = ["--config", str(FIXTURES / "config/unknown_key.toml"), "run", str(workspace.inputs)]
+    plain = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 1 and plain.stdout == ""
+    assert plain.stderr.count("\n") == 1 and plain.stderr.startswith("error: ") and "Traceback" not in plain.stderr
+    debug = subprocess.run(base + ["--debug"] + args, capture_output=True, text=True, timeout=120)
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr and "ConfigError" in debug.stderr
 
 
 # ------------------------------------------------------------------------------------- reports
