@@ -544,6 +544,28 @@ def test_extract_skips_every_bad_article_with_its_reason_and_writes_the_good_one
     assert only_bad.stderr.strip() == f"skipped: {ws.inputs / 'binary.txt'}: binary file (contains NUL bytes), not a text article"
 
 
+def test_a_crash_on_one_article_is_a_skip_and_the_others_are_extracted(article_workspace, monkeypatch):
+    """A bug that only one odd article triggers must not lose the run: it becomes that article's skip."""
+    from backtest.setups import extract
+
+    real = extract.extract_article
+
+    def fragile(article, lookup):
+        if article.id == "odd":
+            raise IndexError("list index out of range")
+        return real(article, lookup)
+
+    monkeypatch.setattr(extract, "extract_article", fragile)
+    ws = article_workspace
+    shutil.copy(FIXTURES / "good/good_article.txt", ws.inputs / "odd.txt")
+    outcome = ws.run()
+    assert outcome.exit_code == 0 and outcome.exception is None
+    assert_good_row_evaluated(outcome, GOOD_ARTICLE_SETUP)
+    (skip,) = outcome.skipped
+    assert skip["reason"] == (f"{ws.inputs / 'odd.txt'}: internal error while extracting (IndexError: list index out "
+                              "of range); this is a bug: please report it with this file, or write its setup file by hand")
+
+
 def test_extract_on_a_directory_without_articles_is_a_usage_error(workspace, tmp_path):
     empty = tmp_path / "nothing-here"
     empty.mkdir()

@@ -84,6 +84,10 @@ def extract_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = N
             result.error = exc.one_line()
         except ValueError as exc:  # no publication date, invalid model values
             result.error = f"{path}: {str(exc).splitlines()[0]}"
+        except Exception as exc:  # noqa: BLE001 - a bug on one odd article must not lose the others
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            result.error = (f"{path}: internal error while extracting ({type(exc).__name__}: {first}); "
+                            "this is a bug: please report it with this file, or write its setup file by hand")
         results.append(result)
     return results
 
