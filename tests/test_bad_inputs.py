@@ -365,6 +365,7 @@ CASES = [
     # --- bars ------------------------------------------------------------------------------------------
     bars_case("BNAN", Evaluated("setup-bnan", "2026-02-04", ("BNAN.csv: dropped 2 of 19 rows", "missing price (lines 7, 8)"))),
     bars_case("BSTR", Evaluated("setup-bstr", "2026-02-05", ("BSTR.csv: dropped 1 of 19 rows", "missing price (line 4)"))),
+    bars_case("BDAT", Evaluated("setup-bdat", "2026-02-04", ("BDAT.csv: dropped 2 of 19 rows: 2 bad date (lines 5, 9)",))),
     bars_case("BDUP", Evaluated("setup-bdup", "2026-02-04", ("1 duplicate date(s) (kept the last row for 2026-02-11)",))),
     bars_case("BUNS", Evaluated("setup-buns", "2026-02-04", ("BUNS.csv: rows were not in date order (sorted)",))),
     bars_case("BNEG", Evaluated("setup-bneg", "2026-02-04", ("2 price <= 0 (lines 6, 12)",))),
@@ -451,6 +452,27 @@ def test_bad_input_is_reported_and_the_rest_is_evaluated(case, tmp_path, bars_te
     assert_clean_output(strict)
     assert strict.exit_code == (1 if problems else 0), strict.stderr
     assert strict.trades.keys() == outcome.trades.keys()  # --strict fails the run, still writes the report
+
+
+def test_a_crash_loading_one_series_is_that_symbols_reason_and_the_others_load(workspace, monkeypatch):
+    from backtest.data import mirror
+
+    real = mirror.read_bar_file
+
+    def fragile(path):
+        if path.stem == "BNAN":
+            raise KeyError("volume")
+        return real(path)
+
+    monkeypatch.setattr(mirror, "read_bar_file", fragile)
+    workspace.add("bars/BNAN.yaml")
+    workspace.add_bars("bars/BNAN.csv")
+    outcome = workspace.run()
+    assert outcome.exit_code == 0 and outcome.exception is None
+    assert_good_row_evaluated(outcome)
+    (skip,) = outcome.skipped
+    assert skip["item"] == "BNAN" and "mirror: internal error loading BNAN (KeyError: 'volume')" in skip["reason"]
+    assert outcome.trades["setup-bnan"]["status"] == "no-data"
 
 
 def test_at_least_thirty_fixture_files():

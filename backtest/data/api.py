@@ -74,6 +74,13 @@ def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars |
             tried.append(line)
             failures.append(line)
             continue
+        except Exception as exc:  # noqa: BLE001 - a bug on one odd file must not stop the other symbols
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            line = (f"{source.name}: internal error loading {symbol} ({type(exc).__name__}: {first}); "
+                    "this is a bug: please report it with the file")
+            tried.append(line)
+            failures.append(line)
+            continue
         if bars is None:
             tried.append(f"{source.describe()}: not found")
             continue

@@ -29,6 +29,7 @@ from .bars import COLUMNS
 REQUIRED = ("date", "open", "high", "low", "close")
 PRICES = ("open", "high", "low", "close")
 HEADER_HINT = "expected a header date,open,high,low,close,volume with ISO dates (YYYY-MM-DD)"
+_FIRST_DATE, _END_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 # Relative slack for the OHLC consistency checks, far below a tick, so only real contradictions count.
 _EPS = 1e-9
 
@@ -68,17 +69,23 @@ def _labels(positions: np.ndarray, first_line: int | None, limit: int = 3) -> st
 
 
 def _dates(column: pd.Series) -> pd.Series:
-    """Session dates as tz-naive midnight timestamps (NaT where the text is not a date)."""
+    """Session dates as tz-naive midnight timestamps (NaT where the text is not a plausible date).
+
+    Dates outside 1900..2199 count as bad dates: they are typos (``1200-01-01``), and pandas 3 parses
+    them at a coarser unit that would overflow the nanosecond instants the engine works with.
+    """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         # yfinance gives midnight New York; the session date is the local calendar date.
-        return column.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
-    if pd.api.types.is_datetime64_dtype(column.dtype):
-        return column.dt.normalize()
-    text = column.astype("str").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("America/New_York").dt.tz_localize(None)
-    return parsed.dt.normalize()
+        dates = column.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
+    elif pd.api.types.is_datetime64_dtype(column.dtype):
+        dates = column.dt.normalize()
+    else:
+        text = column.astype("str").str.strip()
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_convert("America/New_York").dt.tz_localize(None)
+        dates = parsed.dt.normalize()
+    return dates.where((dates >= _FIRST_DATE) & (dates < _END_DATE))
 
 
 def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None) -> CleanResult:
