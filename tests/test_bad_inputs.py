@@ -366,6 +366,7 @@ CASES = [
     bars_case("BNAN", Evaluated("setup-bnan", "2026-02-04", ("BNAN.csv: dropped 2 of 19 rows", "missing price (lines 7, 8)"))),
     bars_case("BSTR", Evaluated("setup-bstr", "2026-02-05", ("BSTR.csv: dropped 1 of 19 rows", "missing price (line 4)"))),
     bars_case("BDAT", Evaluated("setup-bdat", "2026-02-04", ("BDAT.csv: dropped 2 of 19 rows: 2 bad date (lines 5, 9)",))),
+    bars_case("BTZS", Evaluated("setup-btzs", "2026-02-04")),  # dates with and without a UTC offset in one file
     bars_case("BDUP", Evaluated("setup-bdup", "2026-02-04", ("1 duplicate date(s) (kept the last row for 2026-02-11)",))),
     bars_case("BUNS", Evaluated("setup-buns", "2026-02-04", ("BUNS.csv: rows were not in date order (sorted)",))),
     bars_case("BNEG", Evaluated("setup-bneg", "2026-02-04", ("2 price <= 0 (lines 6, 12)",))),

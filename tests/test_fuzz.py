@@ -198,3 +198,43 @@ def test_whatever_the_loader_accepts_the_engine_simulates(scratch, setups, publi
     assert ledger.trades["status"].notna().all()
     refused = ledger.trades[ledger.trades["status"].isin(["rejected", "no-data", "unresolved"])]
     assert refused["reason"].map(lambda r: isinstance(r, str) and r and "\n" not in r).all()
+
+
+# ------------------------------------------------------------------------------------- bar files
+CELL = st.one_of(
+    st.sampled_from(["", "nan", "NaN", "null", "-", "n/a", "0", "-1", "1e308", "inf", "-inf", "1,5", "$10",
+                     "2026-02-02", "2026-02-31", "1200-01-01", "99999-01-01", "2026-02-03T10:00:00-05:00",
+                     "02/03/2026", "20260203", "\u00a0", '"', "'", "\\", ";"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10**12, 10**12).map(str),
+    st.dates(dt.date(1890, 1, 1), dt.date(2210, 1, 1)).map(str),
+    st.text(max_size=6),
+)
+HEADER = st.one_of(
+    st.just("date,open,high,low,close,volume"),
+    st.permutations(["date", "open", "high", "low", "close", "volume"]).map(",".join),
+    st.lists(st.sampled_from(["date", "Date", " open", "HIGH", "low", "close", "close", "adj close", "volume", "x", ""]),
+             max_size=7).map(",".join),
+)
+
+
+@FUZZ
+@given(HEADER, st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=25), st.sampled_from(["", "\r\n", "\x00"]))
+def test_any_csv_bar_file_gives_bars_or_a_one_line_data_error(scratch, header, rows, tail):
+    """Whatever a mirror file holds, the reader returns validated bars or a DataError naming the file."""
+    from backtest.data.mirror import read_bar_file
+    from backtest.errors import DataError
+
+    path = scratch / "FUZZ.csv"
+    body = "\n".join(",".join(cell.replace(",", " ").replace("\n", " ") for cell in row) for row in rows)
+    path.write_text(header + "\n" + body + tail, encoding="utf-8", errors="surrogatepass")
+    try:
+        result = read_bar_file(path)
+    except DataError as exc:
+        assert exc.one_line().startswith(str(path)) and "\n" not in exc.one_line()
+        return
+    frame = result.frame
+    assert len(frame) and frame.index.is_monotonic_increasing and not frame.index.has_duplicates
+    prices = frame[["open", "high", "low", "close"]].to_numpy()
+    assert (prices > 0).all() and (frame["high"] >= frame["low"]).all()
+    assert (frame["session_open_ns"] < frame["session_close_ns"]).all()

@@ -51,7 +51,8 @@ def snap_float32(values: np.ndarray) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
-    as32 = values.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range: not a float32 artefact, left alone below
+        as32 = values.astype(np.float32)
     exact = finite & (as32.astype(np.float64) == values)
     if not exact.any():
         return values
@@ -81,9 +82,15 @@ def _dates(column: pd.Series) -> pd.Series:
         dates = column.dt.normalize()
     else:
         text = column.astype("str").str.strip()
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_convert("America/New_York").dt.tz_localize(None)
+        # Offsets ("...T00:00:00-05:00", e.g. exported from yfinance) change with daylight saving, and
+        # pandas refuses a column of mixed offsets; so stamps with an offset are parsed apart, in UTC,
+        # and read as New York calendar dates, and plain dates as they are.
+        aware = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+        parsed = pd.to_datetime(text.where(~aware), errors="coerce", format="ISO8601")
+        if aware.any():
+            stamped = pd.to_datetime(text.where(aware), errors="coerce", format="ISO8601", utc=True)
+            local = stamped.dt.tz_convert("America/New_York").dt.tz_localize(None).astype(parsed.dtype)
+            parsed = parsed.where(~aware, local)
         dates = parsed.dt.normalize()
     return dates.where((dates >= _FIRST_DATE) & (dates < _END_DATE))
 
