@@ -325,6 +325,8 @@ CASES = [
          expect=(Skipped("setup", "pair_missing_leg.yaml:5", ("needs both `long:` and `short:` legs",)),)),
     Case("setup-setups-not-a-list", ("setups/setups_not_a_list.yaml",),
          expect=(Skipped("setup-file", "setups_not_a_list.yaml:4", ("must be a list",)),)),
+    Case("setup-impossible-date", ("setups/impossible_date.yaml",),
+         expect=(Skipped("setup-file", "impossible_date.yaml:3", ("'2026-02-31' is not a real date/time", "fix it")),)),
     Case("setup-naive-publication-time", ("setups/naive_publication_time.yaml",),
          expect=(Skipped("setup-file", "naive_publication_time.yaml:3", ("needs a timezone", "2026-02-08T17:30:00Z")),)),
     Case("setup-unsupported-format", ("setups/unsupported_format.yaml",),

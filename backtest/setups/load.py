@@ -81,6 +81,7 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
         return None, [_file_skip(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
     except OSError as exc:
         return None, [_file_skip(name, f"cannot read: {exc.strerror or exc}; check the path and permissions")]
+    root = None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)
@@ -89,6 +90,12 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [_file_skip(f"{name}{line}", f"invalid YAML: {problem}; fix the syntax", item=name)]
+    except ValueError as exc:  # a value shaped like a date that is none (2026-02-31): PyYAML raises plain ValueError
+        node = _impossible_timestamp(root)
+        where = f"{name}:{node.start_mark.line + 1}" if node is not None else name
+        shown = f"{node.value!r} " if node is not None else ""
+        return None, [_file_skip(where, f"{shown}is not a real date/time ({exc}); fix it (YYYY-MM-DD or "
+                                        "2026-02-08T17:30:00Z)", item=name)]
     if not isinstance(raw, dict):
         kind = "empty" if raw is None else f"a {type(raw).__name__}, not a mapping"
         return None, [_file_skip(name, f"file is {kind}; a setup file has `article:` and `setups:` blocks", item=name)]
@@ -290,6 +297,25 @@ def _bad_symbol(setup: Setup) -> tuple[tuple[str, ...], str, str] | None:
             normalize_symbol(value)
         except ValueError as exc:
             return field, value, str(exc)
+    return None
+
+
+def _impossible_timestamp(node: yaml.Node | None) -> yaml.ScalarNode | None:
+    """The first scalar YAML resolves as a timestamp but that is no real date (``2026-02-31``), if any."""
+    if node is None:
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader(node.value).construct_yaml_timestamp(node)
+            except ValueError:
+                return node
+        return None
+    children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+    for child in children:
+        found = _impossible_timestamp(child)
+        if found is not None:
+            return found
     return None
 
 
