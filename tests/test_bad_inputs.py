@@ -709,7 +709,9 @@ SLOW_WRITER = textwrap.dedent("""
     marker = pathlib.Path(sys.argv[1])
     def slow_write(report, directory, formats):
         (directory / "trades.csv").write_text("partial")
-        marker.write_text(str(directory))  # tell the test we are mid-write
+        partial = marker.with_suffix(".partial")
+        partial.write_text(str(directory))
+        partial.replace(marker)  # tell the test we are mid-write (atomically: it reads the path at once)
         time.sleep(60)
         return real_write(report, directory, formats)
     api.write_report = slow_write
