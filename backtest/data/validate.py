@@ -133,7 +133,7 @@ def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None) 
     missing_price = np.zeros(total, dtype=bool)
     for k in PRICES:
         missing_price |= ~np.isfinite(prices[k])
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         not_positive = ~missing_price & ((o <= 0) | (h <= 0) | (low <= 0) | (c <= 0))
         inconsistent = ~missing_price & ~not_positive & (
             (h < low - slack) | (h < np.maximum(o, c) - slack) | (low > np.minimum(o, c) + slack)
