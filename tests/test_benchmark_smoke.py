@@ -194,3 +194,30 @@ def test_aggregates_equal_report_tables(frames):
     np.testing.assert_allclose(got_stances[columns].astype(float).to_numpy(),
                                expected_stances[columns].astype(float).to_numpy(), rtol=1e-12, equal_nan=True)
     assert got_stances.loc["all", "setups"] == len(table)
+
+
+def test_setup_table_of_the_seed_setups_equals_simulate(market_data_dir, tmp_path):
+    """The committed seed setup files on the real mirror bars: the fast path reproduces simulate()."""
+    from backtest.config import Config, DataConfig
+    from backtest.data.api import load_barset
+    from backtest.engine.columnar import setup_table
+    from backtest.reports.api import needed_symbols
+    from backtest.setups.load import load_setups
+
+    files, _ = load_setups(REPO / "setups")
+    config = Config(data=DataConfig(sources=("mirror",), cache_dir=tmp_path, mirrors=(market_data_dir,)))
+    bars = load_barset(needed_symbols(files, "SPY"), config)
+    statuses = []
+    for sim in (SimConfig(), SimConfig(include_incoherent=True, ambiguity="target-first", commission_bps=2.0)):
+        fast = simulate_table(setup_table(files), bars, sim)
+        statuses.append(set(fast["status"].astype(object)))
+        slow = simulate(files, bars, sim).trades.set_index("setup_id").loc[fast["setup_id"]]
+        assert len(fast) == sum(len(f.setups) for f in files) > 5
+        assert list(slow["status"]) == list(fast["status"].astype(object))
+        for name in ("entry_price", "exit_price", "return_pct", "r_multiple", "mae_pct", "mfe_pct",
+                     "return_pct_stop_first", "return_pct_target_first"):
+            np.testing.assert_array_equal(slow[name].to_numpy(dtype=float), fast[name].to_numpy(dtype=float),
+                                          err_msg=name)
+        assert list(slow["incoherent"]) == list(fast["incoherent"])
+    assert statuses[0] >= {"filled", "rejected"}  # real trades and real refusals (incoherent seed setups)
+    assert fast["incoherent"].any()  # ... which --include-incoherent simulates, flagged
