@@ -293,6 +293,9 @@ CASES = [
          expect=(Skipped("article", "data_table.txt", ("not an article",)),)),
     Case("article-no-date", ("articles/no_publication_date.txt",), mode="articles",
          expect=(Skipped("article", "no_publication_date.txt", ("no publication date", "add a 'datePublished")),)),
+    Case("article-absurd-publication-year", ("articles/published_year_9999.txt",), mode="articles",
+         expect=(Skipped("article", "published_year_9999.txt", ("article.published: publication year 9999 is outside "
+                                                                "1900..2199; check the year",)),)),
     Case("article-duplicate-id", mode="articles", prepare=_duplicate_article_stem,
          expect=(Skipped("article", "good_article.txt", ("duplicate article id 'good_article'", "rename one")),)),
     # --- setup files -------------------------------------------------------------------------------
@@ -354,6 +357,8 @@ CASES = [
          expect=(Refused("unresolved-setup", "unresolved", ("an invented frontier index", "set symbol:")),)),
     Case("setup-published-after-last-bar", ("setups/published_after_last_bar.yaml",),
          expect=(Refused("future-setup", "no-data", ("no IWM session after publication 2027-06-01", "last bar 2026-04-30")),)),
+    Case("setup-absurd-publication-year", ("setups/published_year_9999.yaml",),  # was: entered in 2025 (wrap-around)
+         expect=(Skipped("setup-file", "published_year_9999.yaml:3", ("publication year 9999 is outside 1900..2199",)),)),
     Case("setup-published-on-weekend", ("setups/published_on_weekend.yaml",),
          expect=(Evaluated("weekend-setup", "2026-02-09"),)),  # Saturday -> Monday's open
     Case("setup-published-on-holiday", ("setups/published_on_holiday.yaml",),

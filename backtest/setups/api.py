@@ -83,13 +83,25 @@ def extract_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = N
         except ArticleError as exc:
             result.error = exc.one_line()
         except ValueError as exc:  # no publication date, invalid model values
-            result.error = f"{path}: {str(exc).splitlines()[0]}"
+            result.error = f"{path}: {_value_error_line(exc)}"
         except Exception as exc:  # noqa: BLE001 - a bug on one odd article must not lose the others
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             result.error = (f"{path}: internal error while extracting ({type(exc).__name__}: {first}); "
                             "this is a bug: please report it with this file, or write its setup file by hand")
         results.append(result)
     return results
+
+
+def _value_error_line(exc: ValueError) -> str:
+    """One line for a ValueError; a pydantic error says which field and why (not "1 validation error")."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        prefix = {"ArticleMeta": "article", "Setup": "setup", "SetupFile": "file"}.get(exc.title, exc.title)
+        field = ".".join([prefix, *(str(part) for part in error.get("loc", ()))])
+        return f"{field}: {error.get('msg', 'invalid value').removeprefix('Value error, ')}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def extract_setup_files(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None):

@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FORMAT_VERSION = "backtest.setups/1"
+#: Publication years accepted (end exclusive): anything else is a typo, and outside the bars' time range.
+PUBLISHED_YEARS = (1900, 2200)
 
 Direction = Literal["long", "short"]
 EntryType = Literal["market", "stop", "limit"]
@@ -241,6 +243,11 @@ class ArticleMeta(_Strict):
     def _aware(cls, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             raise ValueError("a publication time needs a timezone, e.g. 2026-02-08T17:30:00Z")
+        # A typo'd year (9999, 1026) must not reach the engine: it cannot be placed among the bars'
+        # nanosecond session instants, and a wrapped-around instant would let a setup act before it existed.
+        if not PUBLISHED_YEARS[0] <= value.year < PUBLISHED_YEARS[1]:
+            raise ValueError(f"publication year {value.year} is outside {PUBLISHED_YEARS[0]}..{PUBLISHED_YEARS[1] - 1}; "
+                             "check the year")
         return value
 
     @property
