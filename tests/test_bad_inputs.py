@@ -514,6 +514,14 @@ def test_missing_input_path_is_a_usage_error(workspace):
     assert str(workspace.inputs) in _one_error_line(outcome)
 
 
+@pytest.mark.parametrize("as_of", ["9999-12-31", "1000-01-01"])
+def test_absurd_as_of_is_a_usage_error(workspace, as_of):
+    outcome = workspace.run("--as-of", as_of)
+    assert outcome.exit_code == 2
+    assert _one_error_line(outcome) == (f"error: --as-of: --as-of {as_of} is outside 1900..2199 "
+                                        "(give the date to evaluate as of, e.g. --as-of 2026-03-01)")
+
+
 def test_unsupported_input_file_is_a_usage_error(workspace):
     target = workspace.inputs / "setups.json"
     target.write_text("{}")

@@ -87,6 +87,9 @@ def sim_config(options: RunOptions, config: Config) -> SimConfig:
     else:
         commission, slippage = float(run.commission_bps), float(run.slippage_bps)
     ambiguity = options.ambiguity or run.ambiguity
+    if options.as_of is not None and not 1900 <= options.as_of.year < 2200:
+        raise UsageError(f"--as-of {options.as_of.isoformat()} is outside 1900..2199", where="--as-of",
+                         hint="give the date to evaluate as of, e.g. --as-of 2026-03-01")
     if ambiguity not in ("stop-first", "target-first"):
         raise UsageError(f"unknown ambiguity policy {ambiguity!r}", where="[run].ambiguity",
                          hint="use stop-first or target-first")
