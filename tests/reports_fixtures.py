@@ -111,9 +111,13 @@ def ledger(config: SimConfig | None = None) -> Ledger:
     calls = pd.DataFrame([
         {"article_id": a, "stance": s, "symbol": sym, "direction": d, "horizon": h,
          "start_time": t("2026-02-10 14:30"), "start_price": 100.0, "end_time": t("2026-03-10 21:00"),
-         "end_price": 100.0 + r, "return_pct": r, "benchmark_return_pct": 1.0, "excess_pct": r - 1.0, "hit": r > 0}
-        for a, s, sym, d, rets in (("art-bull", "bullish", "AAA", "long", (0.5, 2.0, -1.0, 3.0)),
-                                   ("art-bear", "bearish", "BBB", "short", (-0.2, 1.5, 2.5, 4.0)))
+         "end_price": 100.0 + r, "return_pct": r, "benchmark_return_pct": 1.0, "excess_pct": r - 1.0, "hit": r > 0,
+         "primary": primary}
+        for a, s, sym, d, rets, primary in (("art-bull", "bullish", "AAA", "long", (0.5, 2.0, -1.0, 3.0), True),
+                                            ("art-bear", "bearish", "BBB", "short", (-0.2, 1.5, 2.5, 4.0), True),
+                                            # the same opinion measured on a second subject symbol: it is
+                                            # reported but must not be counted a second time
+                                            ("art-bull", "bullish", "AAA_INDEX", "long", (50.0,) * 4, False))
         for h, r in zip((1, 5, 20, 60), rets)
     ], columns=list(CALL_COLUMNS))
     exits = pd.DataFrame(columns=list(EXIT_COLUMNS))

@@ -100,7 +100,7 @@ def test_costs_in_summary():
 
 def test_write_all_formats(report, tmp_path):
     written = write_report(report, tmp_path, ("csv", "parquet", "json", "md", "html"))
-    assert written == ["articles.csv", "report.html", "report.md", "stances.csv", "summary.json", "trades.csv",
+    assert written == ["articles.csv", "calls.csv", "report.html", "report.md", "stances.csv", "summary.json", "trades.csv",
                        "trades.parquet"]
     parquet = pd.read_parquet(tmp_path / "trades.parquet")
     assert list(parquet.columns) == list(report.trades.columns)
@@ -117,8 +117,8 @@ def test_write_all_formats(report, tmp_path):
 
 
 def test_only_requested_formats(report, tmp_path):
-    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "stances.csv", "trades.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "stances.csv", "trades.csv"]
+    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
 
 
 def test_rendering_is_deterministic(tmp_path):

@@ -80,7 +80,7 @@ def test_explicit_out_dir_replaces_whole_and_leaves_latest_alone(setups_dir, con
     (out / "stale.txt").write_text("old")
     result = run(setups_dir, config, out_dir=out, formats=("csv",))
     assert result.out_dir == out
-    assert sorted(p.name for p in out.iterdir()) == ["articles.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
     assert not (config.run.out_dir / "latest").exists()
 
 

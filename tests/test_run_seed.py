@@ -88,3 +88,22 @@ def test_as_of_reads_no_later_bar(tmp_path, articles_dir, market_data_dir):
     articles = {r["article_id"]: r for r in read_csv(tmp_path / "r" / "articles.csv")}
     entered = sum(int(a["filled"]) for a in articles.values())
     assert entered == len(running) + sum(t["status"] == "filled" for t in trades)
+
+
+def test_each_article_is_one_directional_call(seed_run):
+    """Small-cap articles are measured on IWM and ^RUT, but counted once (on IWM, the primary symbol)."""
+    calls = read_csv(seed_run[0] / "calls.csv")
+    one_day = [c for c in calls if c["horizon"] == "1"]
+    by_article: dict[str, list[dict]] = {}
+    for c in one_day:
+        by_article.setdefault(c["article_id"], []).append(c)
+    small_caps = by_article["003_99540e02251797ad"]
+    assert {c["symbol"] for c in small_caps} == {"IWM", "^RUT"}
+    assert [c["symbol"] for c in small_caps if c["primary"] == "true"] == ["IWM"]
+    # The bearish article is a short call on IWM: its hit is whether IWM fell over the first session.
+    iwm = next(c for c in small_caps if c["symbol"] == "IWM")
+    assert iwm["direction"] == "short"
+    assert iwm["hit"] == str(float(iwm["end_price"]) < float(iwm["start_price"])).lower()
+    stances = {r["stance"]: r for r in read_csv(seed_run[0] / "stances.csv")}
+    for stance in ("bullish", "bearish", "neutral"):
+        assert int(stances[stance]["calls_1d"]) == int(stances[stance]["articles"])

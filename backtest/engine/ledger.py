@@ -34,9 +34,13 @@ TRADE_COLUMNS = (
 EXIT_COLUMNS = ("setup_id", "leg", "tranche", "fraction", "time", "price", "reason")
 
 #: Columns of ``Ledger.calls``: directional calls, one row per article x subject symbol x horizon.
+#: ``primary`` marks the article's first subject symbol: aggregates count each article's call once, on it
+#: (IWM and ^RUT are one call about small caps, not two).
 CALL_COLUMNS = (
     "article_id", "stance", "symbol", "direction", "horizon", "start_time", "start_price", "end_time",
     "end_price", "return_pct", "benchmark_return_pct", "excess_pct", "hit",
+    # additions
+    "primary",
 )
 
 #: Columns of ``Ledger.coherence``: every level of every single setup against the last close before publication.

@@ -488,7 +488,7 @@ def directional_calls(files: Sequence[SetupFile], usable: dict[str, Bars], bars:
             continue
         direction = {"bullish": "long", "bearish": "short"}.get(meta.stance, "neutral")
         sign = {"long": 1.0, "short": -1.0}.get(direction, 1.0)
-        for symbol in meta.subject:
+        for rank, symbol in enumerate(meta.subject):
             b = usable.get(symbol)
             if b is None and skipped is not None:
                 reason = bars.missing.get(symbol) or f"no bars loaded for {symbol}"
@@ -496,7 +496,7 @@ def directional_calls(files: Sequence[SetupFile], usable: dict[str, Bars], bars:
             for h in config.horizons:
                 row = dict.fromkeys(CALL_COLUMNS)
                 row.update(article_id=meta.id, stance=meta.stance, symbol=symbol, direction=direction, horizon=h,
-                           hit=pd.NA)
+                           hit=pd.NA, primary=rank == 0)
                 rows.append(row)
                 window = _window(b, meta.published, h)
                 if window is None:

@@ -22,7 +22,7 @@ from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
 FORMATS = ("html", "csv", "parquet", "json", "md")
 #: Which data file(s) each format produces.
 FORMAT_FILES = {
-    "csv": ("trades.csv", "articles.csv", "stances.csv"),
+    "csv": ("trades.csv", "articles.csv", "stances.csv", "calls.csv"),
     "parquet": ("trades.parquet",),
     "json": ("summary.json",),
     "md": ("report.md",),
@@ -134,7 +134,7 @@ def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> l
     written: list[str] = []
     if "csv" in formats:
         for name, frame in (("trades.csv", report.trades), ("articles.csv", report.articles),
-                            ("stances.csv", report.stances)):
+                            ("stances.csv", report.stances), ("calls.csv", report.calls)):
             (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
             written.append(name)
     if "parquet" in formats:

@@ -78,6 +78,16 @@ def _outcome(trades: pd.DataFrame) -> dict:
     }
 
 
+def primary_calls(calls: pd.DataFrame) -> pd.DataFrame:
+    """One directional call per article and horizon: the one on the article's primary (first) subject symbol.
+
+    An article about small caps lists IWM and ^RUT; counting both would count one opinion twice.
+    """
+    if "primary" not in calls.columns or not len(calls):
+        return calls
+    return calls[calls["primary"].fillna(False).astype(bool)]
+
+
 def articles_table(files: list[SetupFile], trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
     """One row per article that was loaded (also those with no tradable setup), in publication order."""
     rows = []
@@ -96,7 +106,7 @@ def articles_table(files: list[SetupFile], trades: pd.DataFrame, calls: pd.DataF
         outcome = _outcome(mine)
         outcome.pop("median_return_pct")
         row.update(outcome)
-        my_calls = calls[calls["article_id"] == meta.id]
+        my_calls = primary_calls(calls)[lambda c: c["article_id"] == meta.id]
         for h in horizons:
             at = my_calls[pd.to_numeric(my_calls["horizon"], errors="coerce") == h]
             row[f"call_return_pct_{h}d"] = _mean(at["return_pct"])
@@ -129,7 +139,7 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
     for group in groups + ["all"]:
         ids = [a for a, s in stance_of.items() if group == "all" or s == group]
         mine = trades[trades["article_id"].isin(ids)]
-        my_calls = calls[calls["article_id"].isin(ids)]
+        my_calls = primary_calls(calls)[lambda c: c["article_id"].isin(ids)]
         row = {"stance": group, "articles": len(ids)}
         row.update(_outcome(mine))
         for h in horizons:
