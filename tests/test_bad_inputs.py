@@ -483,6 +483,28 @@ def test_a_crash_loading_one_series_is_that_symbols_reason_and_the_others_load(w
     assert outcome.trades["setup-bnan"]["status"] == "no-data"
 
 
+def test_cache_disk_full_while_storing_a_download_is_that_symbols_reason(workspace, monkeypatch, tiny_disk):
+    """Yahoo delivers, but the cache (on a full disk) cannot store it: one line for that symbol, the rest runs."""
+    from backtest.data import yahoo
+
+    workspace.add("setups/unknown_symbol.yaml")
+    (tiny_disk / "filler").write_bytes(b"x" * (60 * 1024))  # leave too little room for a parquet file
+    big = pd.DataFrame({"Open": 10.0, "High": 11.0, "Low": 9.0, "Close": 10.5, "Volume": 1.0},
+                       index=pd.DatetimeIndex(pd.bdate_range("2025-01-02", "2026-02-27"), name="Date"))
+    monkeypatch.setattr(yahoo, "download", lambda symbol, start, end: big.loc[str(start):str(end)])
+    monkeypatch.setattr(yahoo, "now_utc", lambda: dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc))
+    workspace.write_config(sources=("mirror", "yahoo"))
+    config = workspace.config.read_text().replace(json.dumps(str(workspace.cache)), json.dumps(str(tiny_disk / "cache")))
+    workspace.config.write_text(config)
+    outcome = workspace.run()
+    assert outcome.exit_code == 0 and outcome.exception is None
+    assert_good_row_evaluated(outcome)
+    (skip,) = outcome.skipped
+    assert skip["item"] == "QZXW" and "yahoo: " in skip["reason"] and "No space left on device" in skip["reason"]
+    assert "check free space and permissions" in skip["reason"] and "bug" not in skip["reason"]
+    assert not [p for p in (tiny_disk / "cache").iterdir() if p.suffix == ".tmp"]  # no half-written cache file
+
+
 def test_at_least_thirty_fixture_files():
     files = [p for p in FIXTURES.rglob("*") if p.is_file() and p.name != "README.md"]
     assert len(files) >= 30

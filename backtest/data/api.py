@@ -76,8 +76,12 @@ def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars |
             continue
         except Exception as exc:  # noqa: BLE001 - a bug on one odd file must not stop the other symbols
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            line = (f"{source.name}: internal error loading {symbol} ({type(exc).__name__}: {first}); "
-                    "this is a bug: please report it with the file")
+            if isinstance(exc, OSError):  # e.g. the disk filled while the cache was written
+                where = f"{exc.filename}: " if exc.filename else ""
+                line = f"{source.name}: {where}{exc.strerror or first} (check free space and permissions)"
+            else:
+                line = (f"{source.name}: internal error loading {symbol} ({type(exc).__name__}: {first}); "
+                        "this is a bug: please report it with the file")
             tried.append(line)
             failures.append(line)
             continue
