@@ -356,7 +356,7 @@ CASES = [
     Case("setup-unresolved-symbol", ("setups/unresolved_symbol.yaml",),
          expect=(Refused("unresolved-setup", "unresolved", ("an invented frontier index", "set symbol:")),)),
     Case("setup-published-after-last-bar", ("setups/published_after_last_bar.yaml",),
-         expect=(Refused("future-setup", "no-data", ("no IWM session after publication 2027-06-01", "last bar 2026-04-30")),)),
+         expect=(Refused("future-setup", "no-data", ("no IWM session after publication 2027-06-01", "last bar 2026-04-30", "backtest data fetch IWM")),)),
     Case("setup-absurd-publication-year", ("setups/published_year_9999.yaml",),  # was: entered in 2025 (wrap-around)
          expect=(Skipped("setup-file", "published_year_9999.yaml:3", ("publication year 9999 is outside 1900..2199",)),)),
     Case("setup-published-on-weekend", ("setups/published_on_weekend.yaml",),

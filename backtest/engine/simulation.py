@@ -323,7 +323,7 @@ def _plan_single(row: dict, setup: Setup, meta: ArticleMeta, b: Bars, offset: in
                                    "distance_pct": math.nan, "distance_atr": math.nan, "verdict": "no-reference"})
     if first >= len(b):
         last = b.last.isoformat() if b.last else "none"
-        row.update(status="no-data", reason=f"no {symbol} session after publication {meta.published_iso} (last bar {last})")
+        row.update(status="no-data", reason=_after_last_bar(symbol, meta.published_iso, last))
         return None
     row["first_session"] = b.frame.index[first]
     if coh is not None and coh.incoherent:
@@ -437,7 +437,7 @@ def _simulate_pair(row, setup: Setup, meta: ArticleMeta, usable: dict[str, Bars]
         first = b.first_session_after(meta.published)
         if first >= len(b):
             last = b.last.isoformat() if b.last else "none"
-            row.update(status="no-data", reason=f"no {symbol} session after publication {meta.published_iso} (last bar {last})")
+            row.update(status="no-data", reason=_after_last_bar(symbol, meta.published_iso, last))
             return
         last_bar = first + hold - 1
         ended = last_bar >= len(b)
@@ -514,6 +514,12 @@ def directional_calls(files: Sequence[SetupFile], usable: dict[str, Bars], bars:
                 if direction != "neutral":
                     row["hit"] = bool(sign * ret > 0)
     return rows
+
+
+def _after_last_bar(symbol: str, published: str, last) -> str:
+    """Reason for a setup published after the symbol's last bar: nothing to simulate yet."""
+    return (f"no {symbol} session after publication {published} (last bar {last}); "
+            f"update the data (`backtest data fetch {symbol}`) or check the publication date")
 
 
 def _window(b: Bars | None, published, horizon: int):
