@@ -529,6 +529,21 @@ def test_directory_without_setups_or_articles_is_a_usage_error(workspace):
     assert not outcome.out.exists()
 
 
+def test_every_input_skipped_writes_the_report_and_exits_1(workspace):
+    """A scheduled run that evaluated nothing must fail, yet still say why in its report."""
+    (workspace.inputs / "00_good.yaml").unlink()
+    bad = workspace.add("setups/invalid_yaml.yaml")
+    outcome = workspace.run()
+    assert_clean_output(outcome)
+    assert outcome.exit_code == 1
+    assert "nothing was evaluated, all 1 input(s) were skipped" in outcome.stderr
+    summary = json.loads((outcome.out / "summary.json").read_text())
+    assert [s["item"] for s in summary["skipped"]] == [str(bad)]
+    # One good file beside the bad one: evaluated, so exit 0 again (skips alone are warnings).
+    workspace.add("good/00_good.yaml")
+    assert workspace.run(out="out2").exit_code == 0
+
+
 def test_missing_input_path_is_a_usage_error(workspace):
     shutil.rmtree(workspace.inputs)
     outcome = workspace.run()

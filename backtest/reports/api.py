@@ -162,8 +162,17 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
         if options.out_dir is None:
             point_latest(Path(config.run.out_dir) / "latest", target)
 
-    exit_code = 1 if (options.strict and report.problems) else 0
+    # Nothing loaded at all (every setup file or article was skipped) is a failed run, even without
+    # --strict: a scheduled job must not look green when it evaluated nothing. The report still lists why.
+    evaluated_nothing = not files and bool(load_skips)
+    exit_code = 1 if (evaluated_nothing or (options.strict and report.problems)) else 0
     term.summary(report, target, strict=options.strict)
+    if evaluated_nothing:
+        import sys
+
+        print(f"error: {options.setups}: nothing was evaluated, all {len(load_skips)} input(s) were skipped "
+              f"(reasons in {target / 'summary.json'} and on the lines above); fix them and run again",
+              file=sys.stderr)
     return RunResult(run_id=run_id, out_dir=target, files=written, report=report, exit_code=exit_code)
 
 
