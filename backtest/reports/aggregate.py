@@ -16,6 +16,7 @@ import pandas as pd
 STANCES = ("bullish", "bearish", "neutral")
 OUTCOME_COLUMNS = ("setups", "filled", "wins", "losses", "hit_rate", "total_return_pct", "mean_return_pct",
                    "mean_r")
+COUNT_COLUMNS = ("setups", "filled", "wins", "losses")
 
 
 def _entered(results: pd.DataFrame) -> np.ndarray:

@@ -89,31 +89,41 @@ def primary_calls(calls: pd.DataFrame) -> pd.DataFrame:
 
 
 def articles_table(files: list[SetupFile], trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
-    """One row per article that was loaded (also those with no tradable setup), in publication order."""
-    rows = []
-    for setup_file in sorted(files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id)):
-        meta = setup_file.article
-        mine = trades[trades["article_id"] == meta.id]
-        row = {
-            "article_id": meta.id,
-            "title": meta.title,
-            "published": meta.published_iso,
-            "stance": meta.stance,
-            "pulse": meta.pulse,
-            "threat": meta.threat,
-            "subject": ";".join(meta.subject),
-        }
-        outcome = _outcome(mine)
-        outcome.pop("median_return_pct")
-        row.update(outcome)
-        my_calls = primary_calls(calls)[lambda c: c["article_id"] == meta.id]
-        for h in horizons:
-            at = my_calls[pd.to_numeric(my_calls["horizon"], errors="coerce") == h]
-            row[f"call_return_pct_{h}d"] = _mean(at["return_pct"])
-            row[f"call_excess_pct_{h}d"] = _mean(at["excess_pct"])
-            row[f"call_hit_{h}d"] = _mean(at["hit"])
-        rows.append(row)
-    return pd.DataFrame(rows, columns=_article_columns(horizons))
+    """One row per article that was loaded (also those with no tradable setup), in publication order.
+
+    Outcomes come from one group-by over all trades (:func:`backtest.reports.aggregate.article_outcomes`),
+    so a corpus of thousands of articles costs no more than a few pandas calls.
+    """
+    from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes
+
+    metas = [f.article for f in sorted(files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id))]
+    table = pd.DataFrame({
+        "article_id": [m.id for m in metas],
+        "title": [m.title for m in metas],
+        "published": [m.published_iso for m in metas],
+        "stance": [m.stance for m in metas],
+        "pulse": [m.pulse for m in metas],
+        "threat": [m.threat for m in metas],
+        "subject": [";".join(m.subject) for m in metas],
+    }, columns=["article_id", "title", "published", "stance", "pulse", "threat", "subject"])
+    outcomes = article_outcomes(trades).set_index("article_id") if len(trades) else None
+    for column in OUTCOME_COLUMNS:
+        values = table["article_id"].map(outcomes[column]) if outcomes is not None else pd.Series(np.nan, index=table.index)
+        table[column] = values.fillna(0).astype(np.int64) if column in COUNT_COLUMNS else values.astype(float)
+    primary = primary_calls(calls)
+    horizon = pd.to_numeric(primary["horizon"], errors="coerce")
+    for h in horizons:
+        at = primary[horizon == h]
+        by_article = pd.DataFrame({
+            "article_id": at["article_id"].to_numpy(),
+            "return_pct": pd.to_numeric(at["return_pct"], errors="coerce").to_numpy(dtype=float),
+            "excess_pct": pd.to_numeric(at["excess_pct"], errors="coerce").to_numpy(dtype=float),
+            "hit": pd.array(at["hit"], dtype="boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        }).groupby("article_id").mean()
+        for name in ("return_pct", "excess_pct", "hit"):
+            column = f"call_{name}_{h}d"
+            table[column] = table["article_id"].map(by_article[name]) if len(by_article) else np.nan
+    return table[_article_columns(horizons)]
 
 
 def _article_columns(horizons) -> list[str]:
