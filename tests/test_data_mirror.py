@@ -115,6 +115,33 @@ def test_split_basis_from_mirror_splits_csv(market_data_dir, tmp_path):
     assert load_barset(["XLU"], _config(tmp_path, [market_data_dir]))["XLU"].splits == ()
 
 
+def test_split_basis_holds_when_the_bars_are_cut_before_the_split(market_data_dir, tmp_path):
+    """An --as-of cut does not un-adjust the prices: a split after the cut still converts old levels."""
+    config = _config(tmp_path, [market_data_dir])
+    for cut in (load_barset(["XLK"], config, as_of=dt.date(2025, 11, 30))["XLK"],
+                load_barset(["XLK"], config)["XLK"].until(dt.date(2025, 11, 30))):
+        assert cut.last == dt.date(2025, 11, 28)
+        assert cut.frame["close"].iloc[-1] < 150  # adjusted prices, although the split is after the cut
+        assert to_bar_basis(290.0, dt.date(2025, 11, 20), cut) == 145.0
+        # An instant on the split day before the open still saw pre-split prices; one after the open did not.
+        assert to_bar_basis(290.0, dt.datetime(2025, 12, 5, 14, 0, tzinfo=dt.timezone.utc), cut) == 145.0
+        assert to_bar_basis(145.0, dt.datetime(2025, 12, 5, 15, 0, tzinfo=dt.timezone.utc), cut) == 145.0
+
+
+def test_a_split_listed_after_the_last_bar_is_not_applied(tmp_path):
+    """A source whose prices end before a listed split cannot reflect it: not applied, and said so."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    rows = ["date,open,high,low,close,volume"] + [
+        f"2026-03-{d:02d},100,101,99,100.5,1000" for d in (2, 3, 4, 5, 6)]
+    (mirror / "ABC.csv").write_text("\n".join(rows) + "\n")
+    (mirror / "SPLITS.csv").write_text("symbol,date,ratio\nABC,2026-03-20,2\n")
+    abc = load_barset(["ABC"], _config(tmp_path, [mirror]))["ABC"]
+    assert abc.splits == ()
+    assert any("after the last bar" in note for note in abc.notes)
+    assert to_bar_basis(100.0, dt.date(2026, 3, 2), abc) == 100.0
+
+
 def test_split_events_survive_the_cache(imported):
     cache, _ = imported
     xle = load_barset(["XLE"], _config(cache, sources=("cache",)))["XLE"]

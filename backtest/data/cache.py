@@ -33,6 +33,7 @@ from ..errors import CorruptCacheError, DataError
 from .bars import COLUMNS, Bars, SplitEvent
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
+from .splits import reflected_splits
 from .validate import CleanResult, clean_bars
 
 META_KEY = b"backtest"
@@ -230,6 +231,8 @@ class CacheSource:
 
 
 def entry_to_bars(entry: CacheEntry) -> Bars:
+    last = entry.frame.index[-1].date() if len(entry.frame) else None
+    splits, unreflected = reflected_splits(entry.splits, last)
     return Bars(symbol=entry.symbol, frame=entry.frame.copy(deep=False), source=f"cache:{entry.meta.get('source', 'unknown')}",
-                basis=entry.meta.get("basis", "split-adjusted"), splits=entry.splits,
-                dropped_rows=entry.clean.dropped, notes=entry.clean.notes)
+                basis=entry.meta.get("basis", "split-adjusted"), splits=splits,
+                dropped_rows=entry.clean.dropped, notes=tuple(entry.clean.notes) + unreflected)

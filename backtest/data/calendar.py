@@ -81,6 +81,19 @@ def with_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def publication_instant(published: dt.datetime | dt.date) -> pd.Timestamp:
+    """A publication as an instant (UTC, ns): a date-only publication counts as that day's 16:00 New York.
+
+    Every rule treats the two alike: the first session that opens after either is the next day's.
+    """
+    if isinstance(published, dt.datetime):
+        if published.tzinfo is None:
+            raise ValueError("publication instant must be timezone-aware")
+        return pd.Timestamp(published).tz_convert("UTC").as_unit("ns")
+    local = pd.Timestamp(published).tz_localize(TIMEZONE) + pd.Timedelta(hours=16)
+    return local.tz_convert("UTC").as_unit("ns")
+
+
 def first_session_open_after(instant: dt.datetime | dt.date) -> pd.Timestamp:
     """The open (UTC) of the first XNYS session that opens strictly after ``instant``.
 

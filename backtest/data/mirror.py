@@ -25,6 +25,7 @@ from ..errors import DataError
 from .bars import Bars, SplitEvent
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol
+from .splits import reflected_splits
 from .validate import CleanResult, clean_bars
 
 SPLITS_FILE = "SPLITS.csv"
@@ -161,6 +162,9 @@ class MirrorSource:
             return None
         result = read_bar_file(path)
         splits, split_notes = self.splits_for(path.parent, symbol)
+        last = result.frame.index[-1].date() if len(result.frame) else None
+        splits, unreflected = reflected_splits(splits, last)
+        split_notes += unreflected
         # A shallow (copy-on-write) copy: a caller adding columns must not change the memoized frame.
         bars = Bars(symbol=symbol, frame=result.frame.copy(deep=False), source=f"mirror:{path.parent}",
                     basis=MIRROR_BASIS, splits=splits, dropped_rows=result.dropped, notes=result.notes + split_notes)

@@ -9,6 +9,10 @@ A split "takes effect after publication" when its session (split date, effective
 strictly after the publication instant, the same rule that decides which sessions a setup may act on.
 A date-only publication counts as after that day's close, so a split dated the same day took effect
 *before* publication (the article saw post-split prices).
+
+Which splits the prices reflect is decided once, when a source loads the series
+(:func:`reflected_splits`): a split dated after the source's last bar cannot be in its prices. Cutting
+the bars later (``--as-of``) does not un-adjust them, so those splits still apply.
 """
 
 from __future__ import annotations
@@ -16,45 +20,48 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
+import numpy as np
+import pandas as pd
+
 from .bars import Bars, SplitEvent
 
 
-def _split_after(split: SplitEvent, published: dt.datetime | dt.date) -> bool:
-    if isinstance(published, dt.datetime):
-        from .calendar import first_session_open_after
-
-        # The split's session opens after publication iff the split date is on/after the first session
-        # that opens after publication.
-        return split.date >= first_session_open_after(published).tz_convert("America/New_York").date()
-    return split.date > published
-
-
-def split_factor(published: dt.datetime | dt.date, splits: Iterable[SplitEvent], until: dt.date | None = None) -> float:
-    """Product of split ratios effective after ``published`` (and on/before ``until`` if given)."""
-    factor = 1.0
+def reflected_splits(splits: Iterable[SplitEvent], last: dt.date | None) -> tuple[tuple[SplitEvent, ...], tuple[str, ...]]:
+    """The splits a split-adjusted series ending on ``last`` can reflect, and a note per one left out."""
+    kept, notes = [], []
     for split in splits:
-        if until is not None and split.date > until:
-            continue
-        if _split_after(split, published):
-            factor *= split.ratio
-    return factor
+        if last is not None and split.date > last:
+            notes.append(f"split {split.date.isoformat()} {split.ratio:g}:1 is after the last bar {last.isoformat()}: "
+                         "the prices cannot reflect it yet, so it is not applied")
+        else:
+            kept.append(split)
+    return tuple(kept), tuple(notes)
+
+
+def split_factors(published_ns: np.ndarray, bars: Bars) -> np.ndarray:
+    """Per publication instant (UTC ns), the product of the ratios of the splits whose session opens after it.
+
+    Divide a level written at that instant by its factor to put it in the bars' basis. For as-traded bars
+    (no adjustment) every factor is 1.
+    """
+    published_ns = np.asarray(published_ns, dtype=np.int64)
+    factors = np.ones(len(published_ns))
+    if bars.basis == "as-traded" or not bars.splits:
+        return factors
+    from .calendar import session_instants
+
+    opens, _ = session_instants(pd.DatetimeIndex([s.date for s in bars.splits]))
+    for split, split_open in zip(bars.splits, opens):
+        factors[published_ns < split_open] *= split.ratio
+    return factors
 
 
 def to_bar_basis(level: float, published: dt.datetime | dt.date, bars: Bars) -> float:
-    """Convert an article's level (publication-date basis) to the basis of ``bars``.
+    """Convert one level written at ``published`` (publication-date basis) to the basis of ``bars``.
 
-    For split-adjusted bars: divide by every split after publication up to the last bar.
-    For as-traded bars nothing changes (the bars themselves jump at the split).
-
-    >>> from backtest.data.bars import Bars, SplitEvent
-    >>> import pandas as pd, datetime as dt
-    >>> xlk = Bars("XLK", pd.DataFrame(index=pd.DatetimeIndex(["2026-01-02"])),
-    ...            splits=(SplitEvent(dt.date(2025, 12, 5), 2.0),))
-    >>> to_bar_basis(290.0, dt.date(2025, 11, 20), xlk)
-    145.0
-    >>> to_bar_basis(145.0, dt.date(2026, 2, 1), xlk)
-    145.0
+    Example: XLK split 2:1 on 2025-12-05; a level of 290 written on 2025-11-20 is 145 on the
+    split-adjusted bars, one written on 2026-02-01 stays 290 (``tests/test_data_mirror.py``).
     """
-    if bars.basis == "as-traded" or not bars.splits:
-        return level
-    return level / split_factor(published, bars.splits, until=bars.last)
+    from .calendar import publication_instant
+
+    return level / float(split_factors(np.array([publication_instant(published).value]), bars)[0])

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.bars import BarSet
+from ..data.splits import split_factors
 from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXIT_END, EXIT_TIME, SCALE_OUTS, STOP, STOP_FIRST, TARGET0, TARGET_FIRST, KernelArrays,
                      cost_fraction)
 from .ledger import SimConfig
@@ -197,14 +198,7 @@ def simulate_table(table: pd.DataFrame, bars: BarSet, config: SimConfig | None =
         opens_ns, closes_ns = b.array("session_open_ns"), b.array("session_close_ns")
         first[rows] = np.searchsorted(opens_ns, pub[rows], side="right")
         ref[rows] = np.searchsorted(closes_ns, pub[rows], side="right") - 1
-        if b.basis != "as-traded" and b.splits and len(b):
-            dates = b.frame.index.as_unit("ns").to_numpy()
-            for split in b.splits:
-                if split.date > b.last:
-                    continue
-                at = int(np.searchsorted(dates, np.datetime64(split.date, "ns")))
-                split_open = opens_ns[at] if at < len(b) else np.iinfo(np.int64).max
-                factor[rows[pub[rows] < split_open]] *= split.ratio
+        factor[rows] = split_factors(pub[rows], b)
         has_ref = ref[rows] >= 0
         ref_close[rows[has_ref]] = b.array("close")[ref[rows[has_ref]]]
         atr[rows[has_ref]] = average_true_range(b)[ref[rows[has_ref]]]

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.bars import Bars, BarSet
+from ..data.calendar import publication_instant
 from ..data.splits import to_bar_basis
 from ..setups.model import ArticleMeta, Setup, SetupFile
 from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXPIRED, CANCELLED, OPEN, SCALE_OUTS, STATUS_NAMES, STOP_FIRST,
@@ -38,9 +39,7 @@ _TIME_COLUMNS = ("entry_time", "exit_time", "first_session", "ref_date")
 # ------------------------------------------------------------------------------------------ helpers
 def published_instant(meta: ArticleMeta) -> pd.Timestamp:
     """Sort key: the publication instant in UTC (a date-only publication counts as that day's close)."""
-    if isinstance(meta.published, dt.datetime):
-        return pd.Timestamp(meta.published).tz_convert("UTC")
-    return pd.Timestamp(meta.published).tz_localize("America/New_York") + pd.Timedelta(hours=16)
+    return publication_instant(meta.published)
 
 
 def last_close_index(bars: Bars, published: dt.datetime | dt.date) -> int:
