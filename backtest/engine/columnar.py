@@ -52,7 +52,8 @@ from ..data.splits import split_factors
 from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXIT_END, EXIT_TIME, SCALE_OUTS, STOP, STOP_FIRST, TARGET0, TARGET_FIRST, KernelArrays,
                      cost_fraction)
 from .ledger import SimConfig
-from .simulation import _EPS, FlatBars, average_true_range
+from .coherence import OK, enters_at_market, verdicts
+from .simulation import FlatBars, average_true_range
 
 TABLE_COLUMNS = ("setup_id", "article_id", "published", "stance", "pulse", "kind", "symbol", "long_symbol",
                  "short_symbol", "direction", "entry_type", "entry_level", "stop", "target1", "target2",
@@ -205,23 +206,13 @@ def simulate_table(table: pd.DataFrame, bars: BarSet, config: SimConfig | None =
     entry_b, stop_b, inv_b = entry / factor, stop / factor, inv / factor
     targets_b = targets / factor[:, None]
 
-    # 6. coherence against the reference close (only where there is one)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ahead = s * (entry_b - ref_close) > 0
-        at_market = np.where(np.isnan(entry_b), True, np.where(etype == STOP, ~ahead, ahead))
-        max_pct, max_atr = config.coherence_max_pct + _EPS, config.coherence_max_atr + _EPS
-        safe_atr = np.where(atr > 0, atr, np.nan)
-
-        def far(level):
-            pct = np.abs((level / ref_close - 1.0) * 100.0)
-            in_atr = np.abs((level - ref_close) / safe_atr)
-            return ~np.isnan(level) & ((pct > max_pct) | (~np.isnan(in_atr) & (in_atr > max_atr)))
-
-        wrong = at_market & (s * (stop_b - ref_close) >= 0)
-        wrong |= at_market & (s[:, None] * (targets_b - ref_close[:, None]) <= 0).any(axis=1)
-        bad = wrong | far(entry_b) | far(stop_b) | far(inv_b)
-        for j in range(targets_b.shape[1]):
-            bad |= far(targets_b[:, j])
+    # 6. coherence against the reference close (only where there is one): the rule is in engine/coherence.py
+    at_market = enters_at_market(s, etype, entry_b, ref_close)
+    limits = (config.coherence_max_pct, config.coherence_max_atr)
+    bad = np.zeros(n, dtype=bool)
+    for role, level in (("entry", entry_b), ("stop", stop_b), ("invalidation", inv_b),
+                        *(("target", targets_b[:, j]) for j in range(targets_b.shape[1]))):
+        bad |= verdicts(role, level, s, at_market, ref_close, atr, *limits) != OK
     bad &= ref >= 0
     bad[status >= 0] = False
     bad[kind_pair] = False

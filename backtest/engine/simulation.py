@@ -29,10 +29,10 @@ from ..data.splits import to_bar_basis
 from ..setups.model import ArticleMeta, Setup, SetupFile
 from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXPIRED, CANCELLED, OPEN, SCALE_OUTS, STATUS_NAMES, STOP_FIRST,
                      TARGET_FIRST, WORKING, KernelArrays, cost_fraction, reason_name)
+from .coherence import VERDICT_NAMES, enters_at_market, verdicts
 from .ledger import CALL_COLUMNS, COHERENCE_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig, Skip
 
 ATR_WINDOW = 14
-_EPS = 1e-9  # a level exactly at the limit (85 vs 100 at 15 %) is not "beyond" it, whatever the rounding
 _TIME_COLUMNS = ("entry_time", "exit_time", "first_session", "ref_date")
 
 
@@ -173,22 +173,14 @@ def check_coherence(setup: Setup, levels: dict[str, float], written: dict[str, f
     ``wrong-side``. Either verdict makes the setup incoherent.
     """
     sign = 1.0 if setup.direction == "long" else -1.0
-    entry = levels.get("entry")
-    at_market = entry is None
-    if entry is not None:
-        ahead = sign * (entry - ref_close) > 0  # level above the market for a long
-        at_market = (not ahead) if setup.entry.type == "stop" else ahead
+    at_market = bool(enters_at_market(sign, ENTRY_TYPES[setup.entry.type], levels.get("entry", math.nan), ref_close))
     rows, problems = [], []
     for name, level in levels.items():
         pct = (level / ref_close - 1.0) * 100.0
         in_atr = (level - ref_close) / atr if atr and atr > 0 else math.nan
-        verdict = "ok"
-        if at_market and name.startswith("target") and sign * (level - ref_close) <= 0:
-            verdict = "wrong-side"
-        elif at_market and name == "stop" and sign * (level - ref_close) >= 0:
-            verdict = "wrong-side"
-        elif abs(pct) > config.coherence_max_pct + _EPS or (not math.isnan(in_atr) and abs(in_atr) > config.coherence_max_atr + _EPS):
-            verdict = "far"
+        role = "target" if name.startswith("target") else name
+        verdict = VERDICT_NAMES[int(verdicts(role, level, sign, at_market, ref_close, atr,
+                                             config.coherence_max_pct, config.coherence_max_atr))]
         rows.append({"setup_id": setup.id, "symbol": symbol, "level_name": name, "level": level,
                      "ref_date": ref_date, "ref_close": ref_close, "atr14": atr, "distance_pct": pct,
                      "distance_atr": in_atr, "verdict": verdict})
