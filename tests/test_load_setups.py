@@ -210,3 +210,17 @@ def test_date_only_publication_string_is_a_date_not_naive_midnight():
     meta = ArticleMeta.model_validate_json('{"id": "a", "published": "2026-02-01"}')
     assert meta.published == dt.date(2026, 2, 1) and not isinstance(meta.published, dt.datetime)
     assert meta.published_iso == "2026-02-01"
+
+
+@pytest.mark.parametrize("published, expected", [
+    ("'2026-02-09'", dt.date(2026, 2, 9)),  # a quoted date is a date (published after that day's close)
+    ("'2026-02-31'", None),                 # an impossible quoted date is a skip naming the field, no traceback
+])
+def test_quoted_publication_date(tmp_path, published, expected):
+    path = write(tmp_path, "a.yaml", GOOD.format(article="aaa").replace("2026-02-09T14:00:00Z", published))
+    files, skips = load_setups(path)
+    if expected is not None:
+        assert [f.article.published for f in files] == [expected] and not skips
+    else:
+        assert files == [] and len(skips) == 1
+        assert skips[0].reason.startswith(f"{path}:4: article.published") and one_line(skips[0].reason)

@@ -15,9 +15,7 @@ its own, so one typo sinks one setup, not the other five.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -32,7 +30,6 @@ SETUP_SUFFIXES = (".yaml", ".yml")
 ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
 _TOP_LEVEL = set(SetupFile.model_fields)
 MAX_SETUP_BYTES = 2 * 1024 * 1024
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def load_setups(path: Path, *, config=None) -> tuple[list[SetupFile], list[Skip]]:
@@ -129,11 +126,6 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     if "article" not in raw:
         return None, [_file_skip(name, "missing required `article:` block (id, published, ...); add it", item=name)]
     article_raw = raw["article"]
-    if isinstance(article_raw, dict) and isinstance(article_raw.get("published"), str):
-        # A quoted date (as `model_dump(mode="json")` + YAML writes it) means a date, not midnight UTC-less.
-        published = article_raw["published"].strip()
-        if _DATE_ONLY.fullmatch(published):
-            article_raw = {**article_raw, "published": dt.date.fromisoformat(published)}
     try:
         article = ArticleMeta.model_validate(article_raw)
     except ValidationError as exc:
@@ -216,11 +208,11 @@ def _title_from_article(article: ArticleMeta, setup_path: Path) -> str | None:
             continue
         if article.sha256 and hashlib.sha256(data).hexdigest() != article.sha256:
             return None
-        from ..articles.reader import read_article
+        from ..articles.reader import parse_article_bytes
         from ..errors import ArticleError
 
         try:
-            return read_article(candidate).title
+            return parse_article_bytes(data, candidate.stem, str(candidate)).title
         except ArticleError:
             return None
     return None
