@@ -169,6 +169,15 @@ def _one(sentence, published="datePublished: 2026-02-08 17:30 UTC"):
          ("^NDX", "ok", "short", "stop", 24000.0, None, [23200.0], None, True)),
         ("Bears want a close under 2,500 on the Russell, which would put 2,400 in play.",
          ("^RUT", "ok", "short", "stop", 2500.0, None, [2400.0], None, False)),
+        # Index names with digits between the cue and its level ("buy the Russell 2000 above ...").
+        ("Buy the Russell 2000 above 2,700, stop at 2,600, target 2,850.",
+         ("^RUT", "ok", "long", "stop", 2700.0, 2600.0, [2850.0], None, True)),
+        ("Buy the S&P 500 above 7,000, stop at 6,900, target 7,200.",
+         ("^GSPC", "ok", "long", "stop", 7000.0, 6900.0, [7200.0], None, True)),
+        ("Short the Nasdaq 100 below 24,000, stop at 24,500, target 23,000.",
+         ("^NDX", "ok", "short", "stop", 24000.0, 24500.0, [23000.0], None, True)),
+        ("Add on a pullback to 6,800 in the S&P 500, stop below 6,700.",
+         ("^GSPC", "ok", "long", "limit", 6800.0, 6700.0, [], None, True)),
     ],
 )
 def test_invented_phrasings(sentence, row):

@@ -130,8 +130,13 @@ def format_level(value: float) -> str:
 
 
 def mask_names(text: str) -> str:
-    """``text`` with digit-bearing index names ("Russell 2000", "S&P 500") blanked, same length."""
-    return NAME_WITH_DIGITS.sub(lambda m: re.sub(r"\d", "#", m.group(0)), text)
+    """``text`` with the digits of index names blanked, same length: "Russell 2000" → "Russell NNNN".
+
+    The digits become a *letter* so the name stays a plain word to the cue patterns: "Buy the Russell
+    2000 above 2,700" must still read as "buy ... above 2,700" (a symbol like ``#`` would look like a
+    number standing between the cue and its level).
+    """
+    return NAME_WITH_DIGITS.sub(lambda m: re.sub(r"\d", "N", m.group(0)), text)
 
 
 def find_numbers(text: str) -> list[NumberMention]:

@@ -57,7 +57,7 @@ from .instruments import (
 from .model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
 
 # ------------------------------------------------------------------------------------- cue patterns
-_NO = r"[^$\d#.;]"  # words between a cue and its number: no other number, no sentence end
+_NO = r"[^$\d.;]"  # words between a cue and its number: no other number, no sentence end
 _STOP = re.compile(rf"\b(?:stop(?:s|ped)?(?:[\s-]loss(?:es)?)?|stop\s+out)\b{_NO}{{0,25}}$", re.I)
 _TARGET = re.compile(
     rf"(?:\b(?:targets?|targeting|take[\s-]?profits?|profit[\s-]taking|objectives?|cover(?:ing)?|exit(?:ing)?|book\s+profits?|"
@@ -110,8 +110,8 @@ _BETWEEN = re.compile(rf"\b(?:between|from|range\s+of|range\s+between){_NO}{{0,5
 _PRICE = re.compile(r"\b(?:at|trading\s+at|trades\s+at|stuck\s+at|flat\s+at|sits\s+at|sitting\s+at|closed\s+at|closing\s+at|is\s+at|currently\s+at|priced\s+at|last\s+at|now\s+at|changing\s+hands\s+at)\s*$", re.I)
 _LEVEL_AFTER = re.compile(r"^\s*(?:level|mark|line|handle|area|zone|threshold|pivot)\b", re.I)
 _LIST_MORE = re.compile(r"^\s*(?:,\s*(?:and|then|or)?|and|then|or|/|&)\s*(?:then\s+)?(?:possibly\s+|eventually\s+|ultimately\s+|later\s+)?$", re.I)
-_NEXT_TARGET = re.compile(r"^[\s,;.]*(?:and\s+|then\s+)?(?:a\s+|the\s+)?(?:second|third|next|final|further|extended|stretch|ultimate)\b[^$\d#.;]{0,20}$", re.I)
-_MOVING_AVERAGE = re.compile(r"\b(?:moving\s+averages?|MAs?|[SE]MA|VWAP|trend\s*line|Bollinger)\b[^$\d#.;]{0,20}$", re.I)
+_NEXT_TARGET = re.compile(r"^[\s,;.]*(?:and\s+|then\s+)?(?:a\s+|the\s+)?(?:second|third|next|final|further|extended|stretch|ultimate)\b[^$\d.;]{0,20}$", re.I)
+_MOVING_AVERAGE = re.compile(r"\b(?:moving\s+averages?|MAs?|[SE]MA|VWAP|trend\s*line|Bollinger)\b[^$\d.;]{0,20}$", re.I)
 _BOUNDARY = re.compile(r"[,;:—–(]|\bwhile\b|\bbut\b|\bwhereas\b|\bwith\b(?=\s+(?:a|an|the|key|support|resistance|stops?|targets?)\b)", re.I)
 _WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
              "ten": 10, "a couple of": 2, "a few": 3}
