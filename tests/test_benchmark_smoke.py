@@ -12,7 +12,6 @@ Bars here are invented (seeded random walks); no timing is asserted.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys

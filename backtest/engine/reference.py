@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .arrays import (CANCELLED, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, LIMIT, MARKET, NO_DATA, OPEN,
+from .arrays import (CANCELLED, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, MARKET, NO_DATA, OPEN,
                      SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, WORKING, KernelArrays, KernelResult, cost_fraction)
 
 

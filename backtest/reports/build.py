@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
 from ..data.bars import BarSet
 from ..engine.ledger import Ledger, Skip
 from ..setups.model import SetupFile
