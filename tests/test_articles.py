@@ -89,6 +89,38 @@ def test_stated_time_in_words_with_new_york_time():
     assert a.published == dt.date(2026, 3, 3) and a.published_basis == "stated"
 
 
+@pytest.mark.parametrize(
+    "line, utc",
+    [
+        ("datePublished: 2026-02-09 10:00 ET", dt.datetime(2026, 2, 9, 15, 0, tzinfo=UTC)),  # EST: UTC-5
+        ("datePublished: 2026-07-09 10:00 EDT", dt.datetime(2026, 7, 9, 14, 0, tzinfo=UTC)),  # EDT: UTC-4
+        ("datePublished: 2026-07-09 10:00 ET", dt.datetime(2026, 7, 9, 14, 0, tzinfo=UTC)),  # daylight saving
+        ("datePublished: 2026-02-09 10:00 EST", dt.datetime(2026, 2, 9, 15, 0, tzinfo=UTC)),
+        ("datePublished: 2026-02-09 03:30 PM ET", dt.datetime(2026, 2, 9, 20, 30, tzinfo=UTC)),
+        ("datePublished: 2026-02-09 10:00 (New York time)", dt.datetime(2026, 2, 9, 15, 0, tzinfo=UTC)),
+    ],
+)
+def test_new_york_times_are_not_read_as_utc(line, utc):
+    a = parse_article_text(_text(line + "\n"), "x")
+    assert (a.published, a.published_basis) == (utc, "stated")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["datePublished: 2026-02-09 10:00", "datePublished: 2026-02-09T10:00:00", "Published: February 9, 2026 at 10:15 AM"],
+)
+def test_time_without_zone_keeps_only_the_date_and_says_so(line):
+    """10:00 in an unknown zone could be up to a day off; the date alone (after that close) cannot look ahead."""
+    a = parse_article_text(_text(line + "\n"), "x")
+    assert (a.published, a.published_basis) == (dt.date(2026, 2, 9), "stated")
+    assert "no time zone" in a.published_note and "after that day's close" in a.published_note
+
+
+def test_zone_on_the_next_line_is_not_taken_for_the_stated_time():
+    a = parse_article_text(_text("datePublished: 2026-02-09 10:00\nET futures rose on the news.\n"), "x")
+    assert a.published == dt.date(2026, 2, 9)
+
+
 def test_year_from_past_year_mentions_when_sources_have_none():
     body = _text("Strykr Watch\nThe index is still below its 2024 highs.\nSources (1)\nA headline\n\nwsj.com·Mar 3\n")
     a = parse_article_text(body, "x")

@@ -11,7 +11,9 @@ Other authors' commentary without these markers still reads: the whole text is t
 publication date comes from a ``datePublished``/``Published:`` line or the dates in the text.
 
 **Publication time** (what the no-look-ahead rule hangs on): ``stated`` from a ``datePublished`` line
-(``2026-02-08 17:30 UTC`` or ``2026-02-08T22:00:00Z``); otherwise ``inferred`` as the latest of the
+(``2026-02-08 17:30 UTC``, ``2026-02-08T22:00:00Z``, ``-05:00``, or New York time: ``10:00 ET``/``EST``/
+``EDT``) or a "Published: February 8, 2026 at 10:30 AM ET" line. A time with no zone keeps only its
+date (after that day's close; said in ``published_note``): reading it as UTC could look ahead. Otherwise ``inferred`` as the latest of the
 sources' dates and "As of February 1, 2026"-style dates. An inferred date has no time, so the article
 counts as published after that day's close. A source date without a year ("·Feb 8") takes its year from
 full dates in the text, else from years the text treats as past ("its 2025 highs" → 2026); how the year
@@ -39,16 +41,18 @@ _MONTH_NUM = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 
+# A time zone after a stated time: UTC forms, numeric offsets, or New York time (ET/EST/EDT, "New York").
+_TZ = r"\(?(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|ET|EST|EDT|America/New_York|New\s+York(?:\s+time)?)\)?(?![\w/])"
 _STATED = re.compile(
     r"^[ \t]*(?:datePublished|date\s*published|published(?:\s+on|\s+at)?|date)\s*[:=]\s*"
-    r"(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?\s*"
-    r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?",
+    r"(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?"
+    r"(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?[ \t]*(?:" + _TZ + ")?",
     re.I | re.M,
 )
 _STATED_WORDS = re.compile(
     r"^[ \t]*(?:date\s*published|published(?:\s+on)?|posted(?:\s+on)?|date)\s*[:=]?\s*(?:\w+day,?\s+)?"
     + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})"
-    r"(?:,?\s+(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*(?P<tz>ET|EST|EDT|UTC|GMT|Z)?)?",
+    r"(?:,?\s+(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?[ \t]*(?:" + _TZ + ")?)?",
     re.I | re.M,
 )
 _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I)
@@ -287,21 +291,15 @@ def _month_day(m: re.Match) -> str:
 
 def _published(article: Article, work: str) -> None:
     words = _STATED_WORDS.search(work)
-    if words and not _STATED.search(work):
-        try:
-            article.published = _stated_words_instant(words)
-            article.published_basis = "stated"
-            return
-        except ValueError as exc:
-            article.warnings.append(f"publication line {words.group(0).strip()!r} is not a valid date ({exc}); inferring instead")
     m = _STATED.search(work)
-    if m:
+    stated, what = (words, "publication line") if words and not m else (m, "datePublished")
+    if stated:
         try:
-            article.published = _stated_instant(m)
+            article.published, article.published_note = _stated_instant(stated)
             article.published_basis = "stated"
             return
         except ValueError as exc:
-            article.warnings.append(f"datePublished {m.group(0).strip()!r} is not a valid date ({exc}); inferring instead")
+            article.warnings.append(f"{what} {stated.group(0).strip()!r} is not a valid date ({exc}); inferring instead")
     # Inferred: latest of the "as of" dates and the sources' dates (an article cites sources already out).
     candidates: list[tuple[dt.date, str]] = []
     for fm in _AS_OF.finditer(work):
@@ -335,41 +333,55 @@ def _published(article: Article, work: str) -> None:
                                   f"from the latest dated item: {why}")
 
 
-def _stated_instant(m: re.Match) -> dt.datetime | dt.date:
-    day = dt.date.fromisoformat(m["date"])
-    if not m["time"]:
-        return day
-    parts = [int(p) for p in m["time"].split(":")]
-    hour, minute, second = (parts + [0, 0])[:3]
-    tz_text = (m["tz"] or "UTC").upper()
-    if tz_text in ("Z", "UTC", "GMT"):
-        tz = dt.timezone.utc
+def _stated_instant(m: re.Match) -> tuple[dt.datetime | dt.date, str | None]:
+    """A ``_STATED`` or ``_STATED_WORDS`` match → (publication instant in UTC, or a date; note or None).
+
+    ``2026-02-08 17:30 UTC`` / ``…T22:00:00Z`` / ``…-05:00`` / ``February 9, 2026 at 10:15 AM ET``
+    (ET, EST, EDT and "New York" mean America/New_York, daylight saving included). A time *without* a
+    zone is ambiguous by up to a day's worth of hours, so only the date is kept: the article then counts
+    as published after that day's close, which can delay a setup but never lets it see the future.
+    """
+    if "date" in m.re.groupindex:
+        day = dt.date.fromisoformat(m["date"])
+        if not m["time"]:
+            return day, None
+        parts = [int(p) for p in m["time"].split(":")]
+        hour, minute, second = (parts + [0, 0])[:3]
     else:
-        sign = 1 if tz_text[0] == "+" else -1
-        digits = tz_text[1:].replace(":", "")
-        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz)
-
-
-def _stated_words_instant(m: re.Match) -> dt.datetime | dt.date:
-    """"Published: February 8, 2026 at 10:30 AM ET" → aware datetime (ET = America/New_York); no time → date."""
-    day = dt.date(int(m["year"]), _MONTH_NUM[m["month"][:3].lower()], int(m["day"]))
-    if not m["hour"]:
-        return day
-    hour, minute = int(m["hour"]), int(m["minute"])
+        day = dt.date(int(m["year"]), _MONTH_NUM[m["month"][:3].lower()], int(m["day"]))
+        if not m["hour"]:
+            return day, None
+        hour, minute, second = int(m["hour"]), int(m["minute"]), 0
     ampm = (m["ampm"] or "").lower().replace(".", "")
+    if ampm and not 1 <= hour <= 12:
+        raise ValueError(f"hour {hour} with {ampm.upper()}")
     if ampm == "pm" and hour < 12:
         hour += 12
     elif ampm == "am" and hour == 12:
         hour = 0
-    tz_name = (m["tz"] or "UTC").upper()
-    if tz_name in ("ET", "EST", "EDT"):
+    clock = f"{hour:02d}:{minute:02d}"
+    tz = _zone(m["tz"])
+    if tz is None:
+        dt.time(hour, minute, second)  # still refuse an impossible time
+        return day, (f"stated time {clock} has no time zone; kept only the date {day.isoformat()} "
+                     "(counts as after that day's close, so no look-ahead)")
+    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz).astimezone(dt.timezone.utc), None
+
+
+def _zone(tz_text: str | None) -> dt.tzinfo | None:
+    """The tzinfo a stated zone names; None when no zone was written."""
+    if not tz_text:
+        return None
+    tz_text = re.sub(r"\s+", " ", tz_text.strip()).upper()
+    if tz_text in ("Z", "UTC", "GMT"):
+        return dt.timezone.utc
+    if tz_text in ("ET", "EST", "EDT", "AMERICA/NEW_YORK", "NEW YORK", "NEW YORK TIME"):
         from zoneinfo import ZoneInfo
 
-        tz: dt.tzinfo = ZoneInfo("America/New_York")
-    else:
-        tz = dt.timezone.utc
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(dt.timezone.utc)
+        return ZoneInfo("America/New_York")
+    sign = 1 if tz_text[0] == "+" else -1
+    digits = tz_text[1:].replace(":", "")
+    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
