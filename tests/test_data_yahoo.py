@@ -79,8 +79,9 @@ def test_fetch_maps_columns_keeps_unadjusted_close_and_actions(tmp_path, monkeyp
     fake = FakeYahoo({"IWM": recorded_history(splits={"2026-01-12": 2.0}, dividends={"2026-01-07": 0.55})})
     monkeypatch.setattr(yahoo, "download", fake)
     config = _config(tmp_path)
+    pinned_now["now"] = dt.datetime(2026, 1, 17, 12, 0, tzinfo=dt.timezone.utc)
     [row] = fetch(["IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 16), config)
-    assert fake.calls == [("IWM", dt.date(2026, 1, 5), dt.date(2026, 1, 16))]
+    assert fake.calls == [("IWM", dt.date(2026, 1, 5), dt.date(2026, 1, 17))]
     assert not row["error"] and row["fetched"] == 10 and row["rows"] == 10
     assert (row["first"], row["last"]) == ("2026-01-05", "2026-01-16")
 
@@ -95,25 +96,28 @@ def test_fetch_maps_columns_keeps_unadjusted_close_and_actions(tmp_path, monkeyp
     meta = CacheSource(config.data.cache_dir).entry("IWM").meta
     assert meta["dividends"] == [["2026-01-07", 0.55]] and meta["splits"] == [["2026-01-12", 2.0]]
     assert meta["source"] == "yahoo" and meta["basis"] == "split-adjusted"
-    assert meta["fetched_at"].startswith("2026-01-24T12:00")
+    assert meta["fetched_at"].startswith("2026-01-17T12:00")
 
 
 def test_incremental_refresh_asks_only_for_missing_dates(tmp_path, monkeypatch, pinned_now):
     fake = FakeYahoo({"IWM": recorded_history()})
     monkeypatch.setattr(yahoo, "download", fake)
     config = _config(tmp_path)
+    pinned_now["now"] = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc)
     fetch(["IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 9), config)
-    fetch(["IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 16), config)      # later end: only the tail
+    pinned_now["now"] = dt.datetime(2026, 1, 17, 12, 0, tzinfo=dt.timezone.utc)  # a week later: only the tail
+    fetch(["IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 16), config)
     fetch(["IWM"], dt.date(2025, 12, 29), dt.date(2026, 1, 16), config)    # earlier start: only the head
     [row] = fetch(["IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 16), config)  # covered: no call at all
     assert fake.calls == [
-        ("IWM", dt.date(2026, 1, 5), dt.date(2026, 1, 9)),
-        ("IWM", dt.date(2026, 1, 10), dt.date(2026, 1, 16)),
+        ("IWM", dt.date(2026, 1, 5), dt.date(2026, 1, 10)),
+        ("IWM", dt.date(2026, 1, 10), dt.date(2026, 1, 17)),
         ("IWM", dt.date(2025, 12, 29), dt.date(2026, 1, 4)),
     ]
     assert row["fetched"] == 0 and row["note"].startswith("up to date")
     assert row["rows"] == 14 and row["first"] == "2025-12-29"
-    # Saturday/Sunday/holiday-only ranges are not requested either.
+    # Saturday/Sunday/holiday-only ranges are not requested either (Monday 01-19 is a holiday).
+    pinned_now["now"] = dt.datetime(2026, 1, 19, 20, 0, tzinfo=dt.timezone.utc)
     fetch(["IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 18), config)
     assert len(fake.calls) == 3
 
@@ -127,7 +131,7 @@ def test_partial_bar_is_never_stored_and_is_fetched_again(tmp_path, monkeypatch,
     assert row["last"] == "2026-01-15"  # Friday's bar was still forming
     pinned_now["now"] = dt.datetime(2026, 1, 17, 12, 0, tzinfo=dt.timezone.utc)
     [row] = fetch(["IWM"], dt.date(2026, 1, 12), dt.date(2026, 1, 16), config)
-    assert fake.calls[-1] == ("IWM", dt.date(2026, 1, 16), dt.date(2026, 1, 16))
+    assert fake.calls[-1] == ("IWM", dt.date(2026, 1, 16), dt.date(2026, 1, 17))  # through today
     assert row["last"] == "2026-01-16"
 
 
@@ -142,13 +146,15 @@ def test_bar_cached_before_its_close_is_refetched(tmp_path, monkeypatch, pinned_
     store(config.data.cache_dir, "SPY", early, source="yahoo", basis="split-adjusted",
           fetched_at=dt.datetime(2026, 1, 9, 15, 0, tzinfo=dt.timezone.utc))  # 10:00 New York on the 9th
     fetch(["SPY"], dt.date(2026, 1, 5), dt.date(2026, 1, 12), config)
-    assert fake.calls == [("SPY", dt.date(2026, 1, 9), dt.date(2026, 1, 12))]
+    assert fake.calls == [("SPY", dt.date(2026, 1, 9), dt.date(2026, 1, 24))]  # from the partial bar to today
 
 
 def test_new_split_after_cached_bars_redownloads_everything(tmp_path, monkeypatch, pinned_now):
     config = _config(tmp_path)
     monkeypatch.setattr(yahoo, "download", FakeYahoo({"XLK": recorded_history()}))
+    pinned_now["now"] = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc)
     fetch(["XLK"], dt.date(2026, 1, 5), dt.date(2026, 1, 9), config)
+    pinned_now["now"] = dt.datetime(2026, 1, 24, 12, 0, tzinfo=dt.timezone.utc)
     # Yahoo now reports a 2:1 split on the 12th and has halved every earlier bar.
     after = recorded_history(splits={"2026-01-12": 2.0})
     before = after.index < pd.Timestamp("2026-01-12", tz=NY)
@@ -156,8 +162,8 @@ def test_new_split_after_cached_bars_redownloads_everything(tmp_path, monkeypatc
     fake = FakeYahoo({"XLK": after})
     monkeypatch.setattr(yahoo, "download", fake)
     [row] = fetch(["XLK"], dt.date(2026, 1, 5), dt.date(2026, 1, 16), config)
-    assert fake.calls == [("XLK", dt.date(2026, 1, 10), dt.date(2026, 1, 16)),
-                          ("XLK", dt.date(2026, 1, 5), dt.date(2026, 1, 16))]
+    assert fake.calls == [("XLK", dt.date(2026, 1, 10), dt.date(2026, 1, 24)),
+                          ("XLK", dt.date(2026, 1, 5), dt.date(2026, 1, 24))]
     frame = load_barset(["XLK"], config)["XLK"].frame
     assert frame.loc["2026-01-05", "close"] == 52.0  # re-based, not the stale 104
     assert "new split" in row["note"]
@@ -169,7 +175,7 @@ def test_offline_yfinance_error_is_one_line_and_others_continue(tmp_path, monkey
     config = _config(tmp_path)
     rows = {r["symbol"]: r for r in fetch(["NOPE", "IWM"], dt.date(2026, 1, 5), dt.date(2026, 1, 9), config)}
     assert "no bars returned" in rows["NOPE"]["error"] and "yahoo:NOPE" in rows["NOPE"]["error"]
-    assert rows["IWM"]["rows"] == 5 and not rows["IWM"]["error"]
+    assert rows["IWM"]["rows"] == 14 and not rows["IWM"]["error"]  # 01-05 through today (01-23)
 
     monkeypatch.setattr(yahoo, "download", FakeYahoo({}, error=ConnectionError("Failed to resolve host\nmore")))
     bars = load_barset(["QQQ", "IWM"], config, end=dt.date(2026, 1, 9))
@@ -192,6 +198,7 @@ def test_yahoo_fallback_fills_the_cache(tmp_path, monkeypatch, pinned_now):
 
 
 def test_fetch_cli_prints_a_table_and_exits_1_on_failure(tmp_path, monkeypatch, pinned_now):
+    pinned_now["now"] = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc)
     monkeypatch.setattr(yahoo, "download", FakeYahoo({"IWM": recorded_history()}))
     result = CliRunner().invoke(cli, ["--cache-dir", str(tmp_path / "c"), "--source", "cache", "--source", "yahoo",
                                       "data", "fetch", "IWM", "NOPE", "--start", "2026-01-05", "--end", "2026-01-09"])
@@ -205,3 +212,44 @@ def test_fetch_cli_prints_a_table_and_exits_1_on_failure(tmp_path, monkeypatch, 
 def test_fetch_refuses_offline(tmp_path):
     result = CliRunner().invoke(cli, ["--cache-dir", str(tmp_path), "--offline", "data", "fetch", "IWM"])
     assert result.exit_code == 2 and "offline" in result.output and "Traceback" not in result.output
+
+
+def _split_history(ratio: float = 2.0, day: str = "2026-01-12") -> pd.DataFrame:
+    """What Yahoo returns after a split: every earlier bar already divided by the ratio (for any window)."""
+    after = recorded_history(splits={day: ratio})
+    before = after.index < pd.Timestamp(day, tz=NY)
+    after.loc[before, ["Open", "High", "Low", "Close"]] /= ratio
+    return after
+
+
+def test_split_after_the_requested_end_still_rebases_the_cache(tmp_path, monkeypatch, pinned_now):
+    """Yahoo's Close is adjusted for every split up to the download day, whatever window is asked for.
+
+    The cache holds 01-05..01-09 from before the 2:1 split of 01-12; a later fetch ending 01-02 gets
+    halved prices. The split must be seen (the tail is always downloaded) and the cache re-based.
+    """
+    config = _config(tmp_path)
+    monkeypatch.setattr(yahoo, "download", FakeYahoo({"XLK": recorded_history()}))
+    pinned_now["now"] = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc)  # the cache is written before the split
+    fetch(["XLK"], dt.date(2026, 1, 5), dt.date(2026, 1, 9), config)
+    pinned_now["now"] = dt.datetime(2026, 1, 24, 12, 0, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(yahoo, "download", FakeYahoo({"XLK": _split_history()}))
+    [row] = fetch(["XLK"], dt.date(2025, 12, 29), dt.date(2026, 1, 2), config)
+    assert not row["error"] and "new split" in row["note"]
+    bars = load_barset(["XLK"], config)["XLK"]
+    closes = bars.frame["close"]
+    # One basis: 12-29 (50) .. 01-09 (54) all halved, 01-12 onwards as traded (109).
+    assert closes.loc["2025-12-29"] == 50.0 and closes.loc["2026-01-09"] == 54.0
+    assert closes.loc["2026-01-12"] == 109.0
+    assert [(s.date, s.ratio) for s in bars.splits] == [(dt.date(2026, 1, 12), 2.0)]
+
+
+def test_load_with_an_as_of_before_a_split_keeps_the_split(tmp_path, monkeypatch, pinned_now):
+    """load_barset(as_of=...) through Yahoo: the bars stop at as_of but the split they reflect is listed."""
+    fake = FakeYahoo({"XLK": _split_history()})
+    monkeypatch.setattr(yahoo, "download", fake)
+    config = _config(tmp_path, sources=("yahoo",))
+    bars = load_barset(["XLK"], config, start=dt.date(2026, 1, 5), as_of=dt.date(2026, 1, 9))["XLK"]
+    assert bars.last == dt.date(2026, 1, 9) and bars.frame["close"].iloc[-1] == 54.0
+    assert [(s.date, s.ratio) for s in bars.splits] == [(dt.date(2026, 1, 12), 2.0)]
+    assert fake.calls == [("XLK", dt.date(2026, 1, 5), dt.date(2026, 1, 24))]

@@ -9,6 +9,12 @@ tests replace with a recorded frame. Refreshing is incremental: only dates the c
 are requested; the last cached bar is re-requested when it was fetched before its session closed
 (a partial bar), and the whole range is re-downloaded when a new split makes the cached bars' basis
 stale. A bar whose session has not closed yet is never stored.
+
+Downloads always run through *today*, whatever ``end`` the caller asked for: Yahoo's ``Close`` is
+adjusted for every split up to the download day, even in a window that ends before the split. Only
+a download reaching today can report such a split, so the cache never mixes bases and always ends
+at its latest download (the rule :func:`backtest.data.splits.reflected_splits` relies on). ``end``
+only clips what :meth:`YahooSource.load` returns.
 """
 
 from __future__ import annotations
@@ -138,7 +144,11 @@ class YahooSource:
         return [(a, b) for a, b in ranges if a <= b and _has_session(a, b)]
 
     def refresh(self, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> dict:
-        """Bring the cache up to date for ``start``..``end``; returns a summary row (see :func:`api.fetch`)."""
+        """Bring the cache up to date from ``start`` through today; returns a summary row (see :func:`api.fetch`).
+
+        ``end`` (default today) only sets the default ``start`` (two years before it) and is checked
+        against ``start``: the download still runs through today (see the module docstring).
+        """
         symbol = normalize_symbol(symbol)
         today = pd.Timestamp(now_utc()).tz_convert(NY).date()
         end = min(end or today, today)
@@ -152,7 +162,7 @@ class YahooSource:
         except DataError as exc:
             notes.append(exc.one_line())
             entry = None
-        ranges = self.missing_ranges(entry, start, end)
+        ranges = self.missing_ranges(entry, start, today)
         if not ranges:
             return {"symbol": symbol, "entry": entry, "fetched": 0, "ranges": [], "notes": notes}
         frames, splits, dividends = [], [], []
@@ -168,10 +178,10 @@ class YahooSource:
             if any(dt.date.fromisoformat(day) > cached_last for day, _ in splits):
                 # A new split re-based every older bar: the cached ones are stale, take the full range.
                 full_start = min(start, entry.frame.index[0].date())
-                frame, s, d, n = self._get(symbol, full_start, end)
+                frame, s, d, n = self._get(symbol, full_start, today)
                 frames, splits, dividends, replace = [frame], s, d, True
-                ranges = [(full_start, end)]
-                notes.append(f"{symbol}: new split after the cached bars, re-downloaded {full_start}..{end}")
+                ranges = [(full_start, today)]
+                notes.append(f"{symbol}: new split after the cached bars, re-downloaded {full_start}..{today}")
         fetched = pd.concat(frames) if len(frames) > 1 else frames[0]
         fetched = fetched[~fetched.index.duplicated(keep="last")].sort_index()
         if len(fetched) == 0:
