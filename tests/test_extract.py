@@ -176,6 +176,9 @@ def _one(sentence, published="datePublished: 2026-02-08 17:30 UTC"):
          ("^GSPC", "ok", "long", "stop", 7000.0, 6900.0, [7200.0], None, True)),
         ("Short the Nasdaq 100 below 24,000, stop at 24,500, target 23,000.",
          ("^NDX", "ok", "short", "stop", 24000.0, 24500.0, [23000.0], None, True)),
+        # Levels between 1900 and 2100 written without a comma are not years when a level cue is next to them.
+        ("Buy the Russell 2000 above 2050, stop 1980, target 2150.",
+         ("^RUT", "ok", "long", "stop", 2050.0, 1980.0, [2150.0], None, True)),
         ("Add on a pullback to 6,800 in the S&P 500, stop below 6,700.",
          ("^GSPC", "ok", "long", "limit", 6800.0, 6700.0, [], None, True)),
     ],

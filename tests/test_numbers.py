@@ -75,6 +75,32 @@ def test_dates_and_years_are_not_levels():
     assert kinds == ["date", "year", "year", "year", "date"]
 
 
+@pytest.mark.parametrize(
+    "text, levels",
+    [
+        ("buy above 2050, stop 1980, target 2150", [[2050.0], [1980.0], [2150.0]]),
+        ("a test of the 2100 level", [[2100.0]]),
+        ("resistance 2080, support 1950", [[2080.0], [1950.0]]),
+        ("stop at 1980, a target of 2050, support near 1950", [[1980.0], [2050.0], [1950.0]]),
+        ("stop-loss 1990 and entry 2010", [[1990.0], [2010.0]]),
+        ("a floor at 1920 and a ceiling of 2090", [[1920.0], [2090.0]]),
+    ],
+)
+def test_year_shaped_levels_with_a_level_cue_are_levels(text, levels):
+    """1900-2100 without a comma is a level when a level word is right before or after it."""
+    assert _levels(text) == levels
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the rally in 2025 was broad", "still 7% below its 2025 highs", "flat since early 2025",
+     "As of February 1, 2026, breadth improved", "the index closed above 2025 highs", "the 2008 crisis"],
+)
+def test_years_in_prose_stay_years(text):
+    years = [m.value for m in find_numbers(text) if m.kind == "year"]
+    assert years and not _levels(text), [(m.kind, m.value) for m in find_numbers(text)]
+
+
 def test_both_strikes_share_the_unit():
     assert [m.kind for m in find_numbers("the $2,200 and $2,000 strikes")] == ["strike", "strike"]
 

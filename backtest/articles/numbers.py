@@ -64,6 +64,16 @@ _MILESTONE_BEFORE = re.compile(r"\b(?:past|surpass(?:es|ed|ing)?|eclips(?:e|es|e
 _DATE_BEFORE = re.compile(_MONTHS + r"\.?\s+$", re.I)
 _DATE_AFTER = re.compile(r"^(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b|^\s*" + _MONTHS + r"\b", re.I)
 _YEAR_CONTEXT_BEFORE = re.compile(r"(?:\b(?:in|since|of|from|during|until|by|before|after|its|their|the|early|late|mid|pre|post|fiscal|FY|end\s+of)\s*-?\s*|-)$", re.I)
+#: Words after a number that make it a price level: "the 2,100 level", "the 2050 pivot".
+LEVEL_AFTER = re.compile(r"^\s*(?:level|mark|line|handle|area|zone|threshold|pivot)\b", re.I)
+# Level words right before a year-shaped number: "stop 1980", "target of 2050", "support near 1950".
+_LEVEL_CUE_BEFORE = re.compile(
+    r"\b(?:stop(?:s|[\s-]loss)?|targets?|support|resistance|floors?|ceilings?|entry|above|below|at)(?:\s*:)?\s+"
+    r"(?:(?:at|of|near)\s+)?(?:the\s+)?$",
+    re.I,
+)
+# Words after a year-shaped number that make it a year whatever came before: "above 2025 highs", "2025's".
+_YEAR_AFTER = re.compile(r"^(?:'s\b|’s\b|\s+(?:highs?|lows?|peaks?|bottoms?|rally|selloff|sell-off|crash|crisis|election)\b)", re.I)
 _ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b", re.I)
 _MONEY_NOUN_AFTER = re.compile(
     r"^\s?(?:loan|company|deal|fund|salary|budget|bonus|check|cheque|fine|settlement|valuation|market\s+cap|"
@@ -225,9 +235,13 @@ def _classify(text: str, match: re.Match, value: float) -> str:
         return "points"
     if match["sign"] == "+":
         return "points"  # "+25": a change, not a level
-    if (not has_dollar and not has_sep and not match["frac"] and not has_suffix and 1900 <= value <= 2100
-            and (_YEAR_CONTEXT_BEFORE.search(before) or not re.search(r"\b(?:at|above|below|to|near|under|over|toward|towards|around|through|of)\s+(?:the\s+)?$", before, re.I))):
-        return "year"
+    if not has_dollar and not has_sep and not match["frac"] and not has_suffix and 1900 <= value <= 2100:
+        # Year or level? A level word next to it ("stop 1980", "the 2100 level") makes it a level unless
+        # a year noun follows ("above 2025 highs"); otherwise year context or no price preposition → year.
+        level_cue = LEVEL_AFTER.match(after) or _LEVEL_CUE_BEFORE.search(before)
+        price_prep = re.search(r"\b(?:at|above|below|to|near|under|over|toward|towards|around|through|of)\s+(?:the\s+)?$", before, re.I)
+        if _YEAR_AFTER.match(after) or (not level_cue and (_YEAR_CONTEXT_BEFORE.search(before) or not price_prep)):
+            return "year"
     if _MILESTONE_BEFORE.search(before):
         return "milestone"
     if _INDICATOR_BEFORE.search(before) and not has_dollar:

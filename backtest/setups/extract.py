@@ -42,7 +42,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from ..articles.numbers import NumberMention, find_numbers, format_level, mask_names
+from ..articles.numbers import LEVEL_AFTER, NumberMention, find_numbers, format_level, mask_names
 from ..articles.reader import Article
 from .instruments import (
     FAMILIES,
@@ -108,7 +108,6 @@ _SUPPORT_AFTER = re.compile(r"^\s*(?:is|as|remains|acts\s+as|serves\s+as)?\s*(?:
 _RESIST_AFTER = re.compile(r"^\s*(?:is|as|remains|acts\s+as)?\s*(?:the\s+|a\s+|key\s+|major\s+)*(?:resistance|ceiling)\b", re.I)
 _BETWEEN = re.compile(rf"\b(?:between|from|range\s+of|range\s+between){_NO}{{0,5}}$", re.I)
 _PRICE = re.compile(r"\b(?:at|trading\s+at|trades\s+at|stuck\s+at|flat\s+at|sits\s+at|sitting\s+at|closed\s+at|closing\s+at|is\s+at|currently\s+at|priced\s+at|last\s+at|now\s+at|changing\s+hands\s+at)\s*$", re.I)
-_LEVEL_AFTER = re.compile(r"^\s*(?:level|mark|line|handle|area|zone|threshold|pivot)\b", re.I)
 _LIST_MORE = re.compile(r"^\s*(?:,\s*(?:and|then|or)?|and|then|or|/|&)\s*(?:then\s+)?(?:possibly\s+|eventually\s+|ultimately\s+|later\s+)?$", re.I)
 _NEXT_TARGET = re.compile(r"^[\s,;.]*(?:and\s+|then\s+)?(?:a\s+|the\s+)?(?:second|third|next|final|further|extended|stretch|ultimate)\b[^$\d.;]{0,20}$", re.I)
 _MOVING_AVERAGE = re.compile(r"\b(?:moving\s+averages?|MAs?|[SE]MA|VWAP|trend\s*line|Bollinger)\b[^$\d.;]{0,20}$", re.I)
@@ -406,7 +405,7 @@ class _Reader:
             return "support", None, None
         if _HOLDS_BELOW.search(lead) or _RESIST.search(lead) or _RESIST_AFTER.match(after):
             return "resistance", None, None
-        if _LEVEL_AFTER.match(after):
+        if LEVEL_AFTER.match(after):
             return "level", None, None
         if _PRICE.search(lead):
             return "price", None, None
