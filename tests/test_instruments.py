@@ -76,6 +76,18 @@ def test_no_prices_falls_back_to_typical_magnitudes_and_says_so():
     assert symbol == "^RUT" and "typical magnitude" in note
 
 
+def test_candidates_without_a_close_use_typical_magnitudes_not_drop_out():
+    """Only IWM cached: an index level of 2,080 is still the index, compared with its typical close."""
+    only_iwm = {"IWM": 262.0}
+    res = resolve(family_of("the Russell"), 2080.0, PUBLISHED, lambda s, p: only_iwm.get(s))
+    assert (res.symbol, res.status) == ("^RUT", "ok")
+    assert "typical magnitude for ^RUT" in res.note and "last close" in res.note
+    symbol, note = nearest_by_magnitude(255.0, ["^RUT", "IWM"], PUBLISHED, lambda s, p: only_iwm.get(s))
+    assert symbol == "IWM" and "typical magnitude for ^RUT" in note
+    # A candidate with neither a close nor a typical price drops out instead of failing the comparison.
+    assert nearest_by_magnitude(2080.0, ["NOPE", "^RUT"], PUBLISHED, lambda s, p: None)[0] == "^RUT"
+
+
 def test_a_failing_lookup_does_not_stop_resolution():
     def broken(symbol, published):
         raise RuntimeError("disk on fire")

@@ -11,8 +11,9 @@ Families without a series here ("MSCI Europe Small Cap index", "FTSE 100", gold 
 
 Prices come from an injected ``price_lookup(symbol, published) -> close | None`` so tests pass lambdas;
 :func:`market_price_lookup` adapts :func:`backtest.data.api.last_close_before` (offline sources only).
-When no close is available for any candidate, :data:`TYPICAL_CLOSE` (rough early-2026 magnitudes) is
-used instead, which is enough to tell an index from its ETF (they differ ~10x) and is said in the note.
+A candidate with no close available is compared at its :data:`TYPICAL_CLOSE` (rough early-2026
+magnitudes) instead, which is enough to tell an index from its ETF (they differ ~10x); the note says
+which prices were typical.
 """
 
 from __future__ import annotations
@@ -217,10 +218,17 @@ def nearest_by_magnitude(
                 close = None
             if close is not None and close > 0 and math.isfinite(close):
                 closes[symbol] = float(close)
-    basis = "last close before publication"
-    if not closes:
-        closes = {s: TYPICAL_CLOSE[s] for s in candidates if s in TYPICAL_CLOSE}
+    # A candidate without a close is compared at its typical price, never left out: with only IWM
+    # cached, 2,080 must not go to IWM just because ^RUT had no bars.
+    typical = [s for s in candidates if s not in closes and s in TYPICAL_CLOSE]
+    for symbol in typical:
+        closes[symbol] = TYPICAL_CLOSE[symbol]
+    if not typical:
+        basis = "last close before publication"
+    elif len(typical) == len(closes):
         basis = "typical magnitude (no bars available)"
+    else:
+        basis = f"last close before publication; typical magnitude for {', '.join(typical)} (no bars available)"
     if not closes:
         return candidates[0], "no price to compare with; took the first candidate"
     best = min(closes, key=lambda s: abs(math.log(level / closes[s])))
