@@ -4,6 +4,11 @@ Lookup order for the file: ``--config PATH`` > ``$BACKTEST_CONFIG`` > ``./backte
 Relative directories in the file are resolved against the file's own directory, so a cron job run from
 anywhere with ``--config /path/to/repo/backtest.toml`` sees the same cache and mirrors.
 
+Every value is checked when the file is read, so a typo fails once, in one line naming the file and
+the key, instead of deep inside a run: sections are tables, ``sources``/``mirrors`` lists of strings,
+``interval`` is ``"1d"``, ``[run]`` values have the type of their default (``entry_window``/``max_hold``
+whole numbers >= 1, costs and thresholds numbers >= 0, ``ambiguity`` stop-first or target-first).
+
 Example::
 
     [data]
@@ -114,34 +119,87 @@ def load_config(explicit: str | Path | None = None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path), hint="fix the syntax") from None
     base = path.resolve().parent
-    data_raw = raw.get("data", {}) or {}
-    run_raw = raw.get("run", {}) or {}
+    where = str(path)
     unknown = set(raw) - {"data", "run"}
     if unknown:
-        raise ConfigError(f"unknown section(s) {sorted(unknown)}", where=str(path), hint="use [data] and [run]")
+        raise ConfigError(f"unknown section(s) {sorted(unknown)}", where=where, hint="use [data] and [run]")
+    data_raw = _table(raw, "data", where)
+    run_raw = _table(raw, "run", where)
     data = DataConfig()
     run = RunDefaults()
     for key, value in data_raw.items():
         if key == "sources":
-            data.sources = _check_sources(value, f"{path} [data].sources")
+            data.sources = _check_sources(_strings(value, "[data].sources", where), f"{where}: [data].sources")
         elif key == "cache_dir":
-            data.cache_dir = _resolve(base, value)
+            data.cache_dir = _resolve(base, _string(value, "[data].cache_dir", where))
         elif key == "mirrors":
-            data.mirrors = tuple(_resolve(base, v) for v in value)
+            data.mirrors = tuple(_resolve(base, v) for v in _strings(value, "[data].mirrors", where))
         elif key == "interval":
-            data.interval = str(value)
+            if value != "1d":
+                raise ConfigError(f"[data].interval {value!r} is not supported", where=where,
+                                  hint='daily bars only: use "1d"')
+            data.interval = value
         else:
-            raise ConfigError(f"unknown key [data].{key}", where=str(path), hint="see backtest/config.py for the keys")
+            raise ConfigError(f"unknown key [data].{key}", where=where, hint="see backtest/config.py for the keys")
     for key, value in run_raw.items():
         if not hasattr(run, key):
-            raise ConfigError(f"unknown key [run].{key}", where=str(path), hint="see backtest/config.py for the keys")
-        current = getattr(run, key)
-        if isinstance(current, Path):
-            value = _resolve(base, value)
-        elif isinstance(current, (int, float)) and not isinstance(value, (int, float)):
-            raise ConfigError(f"[run].{key} must be a number, got {value!r}", where=str(path))
-        setattr(run, key, value)
+            raise ConfigError(f"unknown key [run].{key}", where=where, hint="see backtest/config.py for the keys")
+        setattr(run, key, _run_value(key, value, getattr(run, key), base, where))
     return Config(data=data, run=run, path=path)
+
+
+# [run] keys with a narrower range than their type: sessions are counted from 1, choices are fixed.
+_AT_LEAST_ONE = ("entry_window", "max_hold")
+_CHOICES = {"ambiguity": ("stop-first", "target-first")}
+
+
+def _table(raw: dict, name: str, where: str) -> dict:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table, got {type(value).__name__} {value!r}", where=where,
+                          hint=f"write a [{name}] section header with key = value lines under it")
+    return value
+
+
+def _string(value, key: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r}", where=where, hint=f'write {key.split(".")[-1]} = "..."')
+    return value
+
+
+def _strings(value, key: str, where: str) -> list[str]:
+    """A TOML list of strings (a bare string is refused: it would be read character by character)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of strings, got {value!r}", where=where,
+                          hint=f'write {key.split(".")[-1]} = ["...", "..."]')
+    return value
+
+
+def _run_value(key: str, value, default, base: Path, where: str):
+    """``value`` checked against the type of the built-in default (int is not bool; floats accept ints)."""
+    name = f"[run].{key}"
+    if isinstance(default, Path):
+        return _resolve(base, _string(value, name, where))
+    if isinstance(default, str):
+        value = _string(value, name, where)
+        choices = _CHOICES.get(key)
+        if choices and value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}", where=where)
+        return value
+    if isinstance(default, int):  # bool is an int in Python, but `max_hold = true` is a mistake
+        hint = "a whole number of sessions, at least 1" if key in _AT_LEAST_ONE else "a whole number"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a number, got {value!r}", where=where, hint=hint)
+        if key in _AT_LEAST_ONE and value < 1:
+            raise ConfigError(f"{name} must be at least 1, got {value}", where=where, hint=hint)
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, got {value!r}", where=where, hint="a number >= 0")
+        if not value >= 0:  # also refuses nan
+            raise ConfigError(f"{name} must be >= 0, got {value!r}", where=where)
+        return float(value)
+    return value
 
 
 def _resolve(base: Path, value: str) -> Path:
