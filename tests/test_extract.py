@@ -250,6 +250,11 @@ def test_article_without_any_date_is_refused_with_a_reason():
         extract_article(article, lookup)
 
 
+def test_spaced_hyphen_range_is_one_zone():
+    sf = _one("The S&P 500 faces resistance in the 4,900 - 5,000 zone.")
+    assert [(w.symbol, w.kind, tuple(w.levels)) for w in sf.watch] == [("^GSPC", "resistance", (4900.0, 5000.0))]
+
+
 def test_moving_average_levels_are_context_not_prices():
     sf = _one("The S&P 500 is trading at 6,850, with the 50-day moving average at 6,700.")
     assert sorted((w.symbol, w.kind, tuple(w.levels)) for w in sf.watch) == [

@@ -34,6 +34,9 @@ def _levels(text):
         ("buying above $2,080 with a stop at $2,000", [[2080.0], [2000.0]]),
         ("key resistance at the 4,900–5,000 level", [[4900.0, 5000.0]]),  # en dash
         ("a range of 4,900-5,000 for now", [[4900.0, 5000.0]]),  # hyphen
+        ("key resistance at the 4,900 - 5,000 zone", [[4900.0, 5000.0]]),  # spaced hyphen, not -5,000
+        ("key resistance at the 4,900 − 5,000 zone", [[4900.0, 5000.0]]),  # spaced minus sign
+        ("a $255 - $265 range", [[255.0, 265.0]]),
         ("between $139 and $143", [[139.0], [143.0]]),
         ("a breakout at 1.35k on the index", [[1350.0]]),
         ("stuck in neutral at $141.06", [[141.06]]),

@@ -171,15 +171,20 @@ def find_numbers(text: str) -> list[NumberMention]:
             start += 1  # "1-2" style; the dash is not a sign
         kind = _classify(masked, match, value)
         high = None
-        # "4,900–5,000": join into one range when both sides are levels.
+        # "4,900–5,000", "4,900 - 5,000": join into one range when both sides are levels. A hyphen with
+        # spaces on both sides was read as the next number's sign ("-5,000"); it is the range dash.
         if kind == "level" and i + 1 < len(raw):
             nxt, nxt_value = raw[i + 1]
-            if re.fullmatch(r"\s?[–—-]\s?\$?", masked[end:nxt.start()]) and not nxt["sign"]:
+            gap = masked[end:nxt.start()]
+            spaced_dash = (nxt["sign"] in ("-", "−") and gap.isspace() and 0 < len(gap) <= 2
+                           and masked[nxt.start() + 1:nxt.start() + 2].isspace())
+            if spaced_dash or (re.fullmatch(r"\s?[–—-]\s?\$?", gap) and not nxt["sign"]):
+                nxt_value = abs(nxt_value)
                 nxt_kind = _classify(masked, nxt, nxt_value)
                 if nxt_kind == "level" and nxt_value > value > 0:
                     high, end, kind = nxt_value, nxt.end(), "range"
                     i += 1
-                elif nxt_kind in _SHARED_UNIT_KINDS:
+                elif nxt_kind in _SHARED_UNIT_KINDS and not spaced_dash:
                     kind = nxt_kind  # "3-4%": the unit after the range applies to both ends
         mentions.append(NumberMention(start, end, abs(value) if kind in ("level", "range") else value, kind, high,
                                       bool(match["dollar"])))
