@@ -147,3 +147,16 @@ def test_cli_only_bad_files_exits_1_without_traceback(tmp_path):
     (folder / "x.txt").write_bytes(b"")
     result = CliRunner().invoke(cli, ["--offline", "extract", str(folder), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "empty" in result.output and "Traceback" not in result.output
+
+
+def test_article_suffixes_are_defined_once_in_the_reader(tmp_path):
+    """extract (and the run loader) take the reader's one tuple of article suffixes."""
+    from backtest.articles.reader import ARTICLE_SUFFIXES
+    from backtest.setups import api
+
+    assert api.ARTICLE_SUFFIXES is ARTICLE_SUFFIXES
+    assert {".txt", ".md", ".text", ".html", ".htm"} <= set(ARTICLE_SUFFIXES)
+    for name in ("a.txt", "b.MD", "c.text", "d.html", "e.htm", "f.yaml", "g.csv", ".hidden.txt"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    files, missing = api.discover_articles([tmp_path])
+    assert [p.name for p in files] == ["a.txt", "b.MD", "c.text", "d.html", "e.htm"] and not missing

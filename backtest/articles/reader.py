@@ -34,6 +34,8 @@ from pathlib import Path
 from ..errors import ArticleError
 from ..setups.model import SourceRef
 
+#: File suffixes read as articles when a directory is given (extract and run use this one tuple).
+ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")
 MAX_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 30
 

@@ -6,7 +6,8 @@
 * :func:`extract_to_dir` — one YAML file per article under ``out_dir``, idempotent, never overwriting a
   file a person edited unless ``force``; returns an :class:`ExtractSummary`.
 
-Paths may be files or directories (directories are read non-recursively, ``*.txt``/``*.md``/``*.html``).
+Paths may be files or directories (directories are read non-recursively, the suffixes in
+:data:`backtest.articles.reader.ARTICLE_SUFFIXES`).
 One bad article never stops the others: it becomes a one-line reason.
 """
 
@@ -20,11 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from ..articles.reader import ARTICLE_SUFFIXES
 from ..errors import ArticleError, UsageError
 from .instruments import PriceLookup, market_price_lookup
 from .model import SetupFile
-
-ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")
 
 
 @dataclasses.dataclass
