@@ -198,3 +198,30 @@ def test_changing_a_loaded_frame_does_not_change_the_next_load(market_data_dir, 
     frame.loc[frame.index[0], "close"] = -1.0
     again = load_barset(["DIA"], config)["DIA"].frame
     assert "extra" not in again.columns and again["close"].iloc[0] == original
+
+
+def test_bars_last_close_and_first_session_share_one_publication_rule(market_data_dir, tmp_path):
+    """Bars.last_close_index / first_session_after: a date-only publication is that day's 16:00 New York."""
+    iwm = load_barset(["IWM"], _config(tmp_path, [market_data_dir]))["IWM"]
+    day = lambda i: iwm.frame.index[i].date()  # noqa: E731
+    for published in (dt.date(2026, 2, 6), dt.datetime(2026, 2, 6, 16, 0, tzinfo=NY)):
+        assert day(iwm.last_close_index(published)) == dt.date(2026, 2, 6)
+        assert day(iwm.first_session_after(published)) == dt.date(2026, 2, 9)
+    # Friday 15:00: Thursday is the last close, Friday had already opened -> Monday.
+    friday_3pm = dt.datetime(2026, 2, 6, 15, 0, tzinfo=NY)
+    assert day(iwm.last_close_index(friday_3pm)) == dt.date(2026, 2, 5)
+    assert day(iwm.first_session_after(friday_3pm)) == dt.date(2026, 2, 9)
+    # Half day after Thanksgiving closed at 13:00: by 14:00 it is the last close.
+    assert day(iwm.last_close_index(dt.datetime(2025, 11, 28, 14, 0, tzinfo=NY))) == dt.date(2025, 11, 28)
+    assert iwm.last_close_index(dt.date(2000, 1, 3)) == -1
+    assert iwm.first_session_after(dt.date(2100, 1, 4)) == len(iwm)
+    with pytest.raises(ValueError):
+        iwm.last_close_index(dt.datetime(2026, 2, 6, 15, 0))
+
+
+def test_last_close_before_on_the_split_day_is_already_post_split(market_data_dir, tmp_path):
+    """XLK split 2:1 at the open of 2025-12-05: that day's close needs no factor, the day before's does."""
+    config = _config(tmp_path, [market_data_dir])
+    xlk = load_barset(["XLK"], config)["XLK"].frame
+    assert last_close_before("XLK", dt.date(2025, 12, 5), config) == (dt.date(2025, 12, 5), xlk.loc["2025-12-05", "close"])
+    assert last_close_before("XLK", dt.date(2025, 12, 4), config)[1] == pytest.approx(2 * xlk.loc["2025-12-04", "close"])

@@ -19,15 +19,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
-import pandas as pd
-
 from ..config import Config
 from ..errors import ConfigError, DataError
 from .bars import Bars, BarSet
 from .cache import CacheSource
 from .mirror import MirrorSource, read_bar_file, read_splits, SPLITS_FILE, MIRROR_BASIS
 from .sources import BarSource
+from .splits import split_factors
 from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
 from .yahoo import YahooSource
 
@@ -175,22 +173,12 @@ def last_close_before(symbol: str, published: dt.datetime | dt.date, config: Con
     bars = _close_memo[key]
     if bars is None or len(bars) == 0:
         return None
-    if isinstance(published, dt.datetime):
-        if published.tzinfo is None:
-            raise ValueError("publication instant must be timezone-aware")
-        ns = pd.Timestamp(published).tz_convert("UTC").as_unit("ns").value
-        pos = int(np.searchsorted(bars.frame["session_close_ns"].to_numpy(), ns, side="right")) - 1
-    else:
-        pos = int(np.searchsorted(bars.frame.index.to_numpy(), np.datetime64(published, "ns"), side="right")) - 1
+    pos = bars.last_close_index(published)
     if pos < 0:
         return None
-    day = bars.frame.index[pos].date()
-    close = float(bars.frame["close"].iloc[pos])
-    if bars.basis == "split-adjusted":
-        for split in bars.splits:
-            if day < split.date <= bars.last:  # a split after that session re-based its price
-                close *= split.ratio
-    return day, close
+    # Back to the price as traded that day: a split counts when its session opens after that close.
+    factor = split_factors(bars.array("session_close_ns")[pos:pos + 1], bars)[0]
+    return bars.frame.index[pos].date(), float(bars.array("close")[pos] * factor)
 
 
 # ------------------------------------------------------------------------------------ CLI bodies

@@ -69,16 +69,25 @@ class Bars:
     def first_session_after(self, instant: dt.datetime | dt.date) -> int:
         """Index of the first bar whose session *opens strictly after* ``instant``.
 
-        A date (no time) means "published after that day's close": the first bar dated after it.
-        Returns ``len(self)`` when there is no such bar.
+        A date (no time) means "published after that day's close" (see
+        :func:`backtest.data.calendar.publication_instant`): the first bar dated after it.
+        Returns ``len(self)`` when there is no such bar; a naive datetime raises ``ValueError``.
         """
-        if isinstance(instant, dt.datetime):
-            if instant.tzinfo is None:
-                raise ValueError("publication instant must be timezone-aware")
-            ns = pd.Timestamp(instant).tz_convert("UTC").value
-            return int(np.searchsorted(self.frame["session_open_ns"].to_numpy(), ns, side="right"))
-        day = np.datetime64(instant, "ns")
-        return int(np.searchsorted(self.frame.index.to_numpy(), day, side="right"))
+        from .calendar import publication_instant
+
+        ns = publication_instant(instant).value
+        return int(np.searchsorted(self.array("session_open_ns"), ns, side="right"))
+
+    def last_close_index(self, published: dt.datetime | dt.date) -> int:
+        """Index of the last bar whose session *closed at or before* ``published`` (-1 if none).
+
+        The same publication rule as :meth:`first_session_after`: a date-only publication counts as
+        that day's close, so that day's bar (if it is a session) is the last one closed.
+        """
+        from .calendar import publication_instant
+
+        ns = publication_instant(published).value
+        return int(np.searchsorted(self.array("session_close_ns"), ns, side="right")) - 1
 
     def until(self, as_of: dt.date | None) -> "Bars":
         """The bars dated on or before ``as_of`` (no later bar is ever read in an as-of run)."""

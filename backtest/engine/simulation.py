@@ -16,7 +16,6 @@ The rules themselves are written in ``docs/semantics.md``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 from typing import Sequence
 
@@ -40,18 +39,6 @@ _TIME_COLUMNS = ("entry_time", "exit_time", "first_session", "ref_date")
 def published_instant(meta: ArticleMeta) -> pd.Timestamp:
     """Sort key: the publication instant in UTC (a date-only publication counts as that day's close)."""
     return publication_instant(meta.published)
-
-
-def last_close_index(bars: Bars, published: dt.datetime | dt.date) -> int:
-    """Index of the last bar whose session closed at or before publication (-1 if none).
-
-    A date-only publication counts as after that day's close, so that day's bar is the reference.
-    """
-    if isinstance(published, dt.datetime):
-        ns = pd.Timestamp(published).tz_convert("UTC").as_unit("ns").value
-        return int(np.searchsorted(bars.array("session_close_ns"), ns, side="right")) - 1
-    day = np.datetime64(published, "ns")
-    return int(np.searchsorted(bars.frame.index.as_unit("ns").to_numpy(), day, side="right")) - 1
 
 
 def average_true_range(bars: Bars, window: int = ATR_WINDOW) -> np.ndarray:
@@ -292,7 +279,7 @@ def _plan_single(row: dict, setup: Setup, meta: ArticleMeta, b: Bars, offset: in
     """Coherence and eligibility of one single setup: its kernel inputs, or None when refused (row updated)."""
     symbol = b.symbol
     first = b.first_session_after(meta.published)
-    ref = last_close_index(b, meta.published)
+    ref = b.last_close_index(meta.published)
     written = {"entry": setup.entry.level, "stop": setup.stop,
                **{f"target{k + 1}": t for k, t in enumerate(setup.targets)},
                "invalidation": setup.invalidation}
