@@ -46,16 +46,8 @@ class DataError(UserError):
     """Bars cannot be loaded or are unusable for a symbol."""
 
 
-class SymbolNotFound(DataError):
-    """No configured source has the symbol."""
-
-
 class CorruptCacheError(DataError):
     """A cache file could not be read; it will be re-fetched or skipped."""
-
-
-class SetupFileError(UserError):
-    """A setup file is invalid (YAML syntax, unknown field, wrong type, impossible levels)."""
 
 
 class ArticleError(UserError):

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 from ..config import Config
 from ..errors import ConfigError, DataError
 from .bars import Bars, BarSet
-from .cache import CacheSource
+from .cache import CacheSource, _symbol_from_path
 from .mirror import MirrorSource, read_bar_file, read_splits, SPLITS_FILE, MIRROR_BASIS
 from .sources import BarSource
 from .splits import split_factors
@@ -131,8 +131,7 @@ def load_barset(
             if progress:
                 progress(f"{symbol}: missing")
             continue
-        bars = bars.until(as_of)
-        result.bars[symbol] = bars
+        result.bars[symbol] = bars  # already cut at as_of: end was clamped to it above
         if progress:
             progress(f"{symbol}: {len(bars)} bars {bars.first}..{bars.last} from {bars.source}")
     return result
@@ -272,8 +271,7 @@ def list_cache(config: Config) -> list[dict]:
     rows = []
     for path, entry, error in CacheSource(config.data.cache_dir, interval=config.data.interval).entries():
         if entry is None:
-            stem = path.stem.rsplit("_", 1)[0]
-            rows.append({"symbol": stem_to_symbol(stem), "first": None, "last": None, "rows": None,
+            rows.append({"symbol": _symbol_from_path(path), "first": None, "last": None, "rows": None,
                          "source": None, "basis": None, "note": error})
             continue
         frame = entry.frame

@@ -92,17 +92,3 @@ def publication_instant(published: dt.datetime | dt.date) -> pd.Timestamp:
         return pd.Timestamp(published).tz_convert("UTC").as_unit("ns")
     local = pd.Timestamp(published).tz_localize(TIMEZONE) + pd.Timedelta(hours=16)
     return local.tz_convert("UTC").as_unit("ns")
-
-
-def first_session_open_after(instant: dt.datetime | dt.date) -> pd.Timestamp:
-    """The open (UTC) of the first XNYS session that opens strictly after ``instant``.
-
-    A date means "after that day's close": the first session dated after it.
-    """
-    sched = _schedule()
-    if isinstance(instant, dt.datetime):
-        ns = pd.Timestamp(instant).tz_convert("UTC").value
-        pos = int(np.searchsorted(sched["open_ns"].to_numpy(), ns, side="right"))
-    else:
-        pos = int(np.searchsorted(sched.index.to_numpy(), np.datetime64(instant, "ns"), side="right"))
-    return pd.Timestamp(int(sched["open_ns"].to_numpy()[pos]), tz="UTC")
