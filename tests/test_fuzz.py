@@ -45,7 +45,7 @@ WORDS = st.sampled_from([
     "IWM", "SPY", "QQQ", "^RUT", "Russell", "2000", "S&P", "500", "small", "caps", "long", "short", "buy", "sell",
     "above", "below", "under", "over", "stop", "target", "targets", "invalidation", "at", "$262", "255", "2,650",
     "2.7k", "1e9", "-5", "0", "%", "pair", "vs", "versus", "and", "the", "a", "datePublished:", "2026-02-08",
-    "17:30", "UTC", "Feb", "8,", "2026", "Strykr", "Watch", "Take", "Analysis", "Pulse", "74/100", "Threat",
+    "17:30", "UTC", "ET", "EDT", "PM", "New York", "Feb", "8,", "2026", "Strykr", "Watch", "Take", "Analysis", "Pulse", "74/100", "Threat",
     "Level", "3/5", "Sources", "(3)", "·", "\n", ".", ",", ";", "—", "\u00a0", "\r\n", "#tag",
 ])
 
@@ -61,6 +61,8 @@ def test_any_bytes_read_as_an_article_or_a_one_line_article_error(raw):
         assert article.text == raw.decode("utf-8")
         for start, end in article.sections.values():
             assert 0 <= start <= end <= len(article.text)
+        # parse_article_text catches every exception into this warning: a crash is only visible here.
+        assert not any(w.startswith("reader stopped early") for w in article.warnings), article.warnings
 
 
 NUMBER = st.one_of(st.integers(0, 30000).map(str), st.integers(1, 3000).map(lambda n: f"${n}"),
@@ -87,6 +89,7 @@ def test_extraction_of_any_commentary_gives_setups_or_a_reason(scratch, words, p
     path = scratch / "fuzz_article.txt"
     path.write_bytes((text + extra).encode("utf-8", "surrogatepass") if extra != "\xff" else text.encode() + b"\xff")
     (result,) = extract_articles([path], price_lookup=lambda symbol, published: 100.0)
+    assert not any(w.startswith("reader stopped early") for w in result.warnings), result.warnings
     if result.setup_file is None:
         assert result.error and "\n" not in result.error and str(path) in result.error
     else:

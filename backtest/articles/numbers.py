@@ -81,16 +81,14 @@ _MONEY_NOUN_AFTER = re.compile(
     re.I,
 )
 
-#: Kinds returned by :func:`find_numbers`; only ``level`` and ``range`` are price levels.
-KINDS = (
-    "level", "range", "percent", "multiple", "amount", "period", "score", "date", "year", "indicator",
-    "milestone", "strike", "points", "count", "decade", "ordinal",
-)
-
-
 @dataclasses.dataclass(frozen=True)
 class NumberMention:
-    """A number found in a text: ``[start, end)`` span, value (and ``high`` for a range), kind."""
+    """A number found in a text: ``[start, end)`` span, value (and ``high`` for a range), kind.
+
+    ``kind`` is ``level`` or ``range`` (price levels) or what else the number is: ``percent``,
+    ``multiple``, ``amount``, ``period``, ``score``, ``date``, ``year``, ``indicator``, ``milestone``,
+    ``strike``, ``points``, ``count``, ``decade``, ``ordinal``.
+    """
 
     start: int
     end: int

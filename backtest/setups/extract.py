@@ -39,7 +39,6 @@ Level ordering is checked with :meth:`Setup.ordering_problems` and reported as w
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 
 from ..articles.numbers import LEVEL_AFTER, NumberMention, find_numbers, format_level, mask_names
@@ -100,8 +99,8 @@ _SHORT_LIMIT = re.compile(
     re.I,
 )
 _ENTRY_AFTER = re.compile(r"^\s*(?:is|as|would\s+be|could\s+be|offers?|marks?)?\s*(?:a|an|the)?\s*(?:\w+\s+){0,2}?(?:entry|buy(?:ing)?\s+(?:opportunity|point|zone)|buy\s+point)\b", re.I)
-_HOLDS_ABOVE = re.compile(rf"\b(?:holds?|holding|stays?|staying|remains?|trades?|trading|keeps?)\s+(?:firmly\s+)?(?:above|over)\s*$", re.I)
-_HOLDS_BELOW = re.compile(rf"\b(?:holds?|holding|stays?|staying|remains?|trades?|trading|keeps?|capped)\s+(?:firmly\s+)?(?:below|under|beneath)\s*$", re.I)
+_HOLDS_ABOVE = re.compile(r"\b(?:holds?|holding|stays?|staying|remains?|trades?|trading|keeps?)\s+(?:firmly\s+)?(?:above|over)\s*$", re.I)
+_HOLDS_BELOW = re.compile(r"\b(?:holds?|holding|stays?|staying|remains?|trades?|trading|keeps?|capped)\s+(?:firmly\s+)?(?:below|under|beneath)\s*$", re.I)
 _SUPPORT = re.compile(rf"\b(?:support(?:s|ed)?|floor|base|demand\s+zone)\b{_NO}{{0,30}}$", re.I)
 _RESIST = re.compile(rf"\b(?:resistance|ceiling|cap|supply\s+zone|overhead)\b{_NO}{{0,30}}$", re.I)
 _SUPPORT_AFTER = re.compile(r"^\s*(?:is|as|remains|acts\s+as|serves\s+as)?\s*(?:the\s+|a\s+|key\s+|critical\s+|major\s+)*(?:support|floor)\b", re.I)
@@ -212,10 +211,6 @@ class Extraction:
 
     setup_file: SetupFile
     warnings: list[str]
-
-    @property
-    def unresolved(self) -> list[Setup]:
-        return [s for s in self.setup_file.setups if s.status == "unresolved"]
 
 
 # --------------------------------------------------------------------------------------- entry point
