@@ -175,3 +175,21 @@ def test_parquet_mirror_file_and_csv_precedence(tmp_path):
     assert bars["PQ"].frame["close"].tolist() == [10.2, 10.8, 10.5, 10.1, 10.3]
     assert str(bars["PQ"].frame.index.dtype) == "datetime64[ns]"
     assert bars["BOTH"].frame["close"].iloc[0] == 10.2  # the CSV wins over the parquet
+
+
+def test_notes_name_the_real_file_line_when_the_csv_has_blank_lines(tmp_path):
+    """Blank lines are skipped when reading, but a note must still point at the line to fix."""
+    mirror = tmp_path / "m"
+    mirror.mkdir()
+    text = ("\n"                                        # line 1: blank before the header
+            + HEADER                                    # line 2
+            + GOOD_ROWS[0] + "\n"                       # line 3
+            + "\n   \n"                                 # lines 4-5: blank, whitespace only
+            + "2026-01-06,10.2,10.9,10.1,-10.8,1100\n"  # line 6: negative close
+            + GOOD_ROWS[2] + "\r\n\r\n"                 # line 7, line 8 blank (CRLF)
+            + "2026-13-45,10.5,10.6,10.0,10.1,5\n")     # line 9: bad date
+    (mirror / "GAPS.csv").write_text(text, encoding="utf-8", newline="")
+    bars = load_barset(["GAPS"], _config(tmp_path, mirror))["GAPS"]
+    assert len(bars) == 2 and bars.dropped_rows == 2
+    [note] = bars.notes
+    assert "1 bad date (line 9)" in note and "1 price <= 0 (line 6)" in note

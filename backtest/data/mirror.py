@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,7 @@ def read_bar_file(path: Path) -> CleanResult:
         return hit
     where = str(path)
     try:
+        lines = None
         if path.suffix.lower() == ".parquet":
             raw = pd.read_parquet(path)
             first_line = None
@@ -56,6 +58,7 @@ def read_bar_file(path: Path) -> CleanResult:
             # Everything as text: the validator parses and reports bad cells itself.
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
             first_line = 2
+            lines = data_line_numbers(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot be read as a bar table: {reason}", where=where,
@@ -65,9 +68,22 @@ def read_bar_file(path: Path) -> CleanResult:
     except Exception as exc:  # pyarrow raises its own types for corrupt parquet
         raise DataError(f"cannot be read as parquet: {type(exc).__name__}", where=where,
                         hint="fix or remove the file") from None
-    result = clean_bars(raw, where, first_line=first_line)
+    result = clean_bars(raw, where, first_line=first_line, lines=lines)
     _parsed[key] = result
     return result
+
+
+def data_line_numbers(path: Path) -> list[int]:
+    """The file line (1-based) of each data row of a CSV, as ``read_csv(skip_blank_lines=True)`` sees them.
+
+    Blank and whitespace-only lines are skipped by the reader, so row ``i`` is not line ``i + 2``; the
+    first non-blank line is the header. (If the count disagrees with the parsed rows, e.g. a quoted
+    field spanning lines, :func:`clean_bars` falls back to ``first_line``.)
+    """
+    with open(path, "rb") as handle:
+        text = handle.read()
+    numbers = [i for i, line in enumerate(re.split(rb"\r\n|\r|\n", text), start=1) if line.strip()]
+    return numbers[1:]
 
 
 def read_splits(path: Path) -> tuple[dict[str, tuple[SplitEvent, ...]], tuple[str, ...]]:

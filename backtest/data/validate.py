@@ -19,6 +19,7 @@ written as 255.05 would not be "touched" by a low stored as 255.0500030517578 mi
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,10 +62,13 @@ def snap_float32(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _labels(positions: np.ndarray, first_line: int | None, limit: int = 3) -> str:
-    word = "line" if first_line is not None else "row"
-    base = first_line if first_line is not None else 0
-    shown = ", ".join(str(int(p) + base) for p in positions[:limit])
+def _labels(positions: np.ndarray, first_line: int | None, lines: np.ndarray | None = None, limit: int = 3) -> str:
+    word = "line" if first_line is not None or lines is not None else "row"
+    if lines is not None:
+        shown = ", ".join(str(int(lines[p])) for p in positions[:limit])
+    else:
+        base = first_line if first_line is not None else 0
+        shown = ", ".join(str(int(p) + base) for p in positions[:limit])
     more = f", +{len(positions) - limit} more" if len(positions) > limit else ""
     return f"{word}{'s' if len(positions) > 1 else ''} {shown}{more}"
 
@@ -95,11 +99,13 @@ def _dates(column: pd.Series) -> pd.Series:
     return dates.where((dates >= _FIRST_DATE) & (dates < _END_DATE))
 
 
-def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None) -> CleanResult:
+def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None,
+               lines: Sequence[int] | None = None) -> CleanResult:
     """Validate ``raw`` (one row per bar, a ``date`` column or a date index) into a :class:`Bars` frame.
 
     ``where`` names the input in messages (a file path, ``yahoo:IWM``); ``first_line`` is the file line
-    of the first data row (2 for a CSV with a header) so notes can point at lines.
+    of the first data row (2 for a CSV with a header) so notes can point at lines. ``lines`` gives
+    each row's file line instead, when rows are not consecutive lines (a CSV with blank lines).
     Raises :class:`DataError` when the table is unusable as a whole (missing column, no valid row).
     """
     from .calendar import is_session, with_sessions
@@ -145,7 +151,8 @@ def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None) 
         ("high/low inconsistent with open/close", ~bad_date & inconsistent),
     ]
     drop = bad_date | missing_price | not_positive | inconsistent
-    reasons = [f"{n} {name} ({_labels(np.flatnonzero(mask), first_line)})"
+    line_numbers = np.asarray(lines) if lines is not None and len(lines) == total else None
+    reasons = [f"{n} {name} ({_labels(np.flatnonzero(mask), first_line, line_numbers)})"
                for name, mask in problems if (n := int(mask.sum()))]
 
     frame = pd.DataFrame(
