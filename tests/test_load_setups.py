@@ -161,7 +161,7 @@ def test_not_utf8_is_skipped(tmp_path):
 
 
 def test_empty_directory_is_a_usage_error(tmp_path):
-    (tmp_path / "notes.md").write_text("nothing here")
+    (tmp_path / "notes.json").write_text("{}")  # neither a setup file nor an article
     with pytest.raises(UsageError) as info:
         load_setups(tmp_path)
     assert str(tmp_path) in info.value.one_line() and info.value.exit_code == 2

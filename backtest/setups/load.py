@@ -22,21 +22,23 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
+from ..articles.reader import ARTICLE_SUFFIXES
 from ..engine.ledger import Skip
 from ..errors import UsageError
 from .model import FORMAT_VERSION, ArticleMeta, Setup, SetupFile, WatchLevel
 
 SETUP_SUFFIXES = (".yaml", ".yml")
-ARTICLE_SUFFIXES = (".txt", ".html", ".htm")
 _TOP_LEVEL = set(SetupFile.model_fields)
 MAX_SETUP_BYTES = 2 * 1024 * 1024
 
+
+_ARTICLE_GLOBS = ", ".join(f"*{suffix}" for suffix in ARTICLE_SUFFIXES)
 
 def load_setups(path: Path, *, config=None) -> tuple[list[SetupFile], list[Skip]]:
     """Every valid setup file under ``path`` (a directory or one file) and a Skip for every problem.
 
     Files are read in sorted path order, so "the first" of two duplicate ids is well defined.
-    Raw articles (``*.txt``/``*.html``) are handed to ``backtest.setups.api.extract_setup_files`` when
+    Raw articles (:data:`~backtest.articles.reader.ARTICLE_SUFFIXES`) are handed to ``backtest.setups.api.extract_setup_files`` when
     the path holds no setup YAML (``config`` is passed on for their price look-ups). Raises :class:`UsageError` when there is nothing to load.
     """
     path = Path(path)
@@ -50,7 +52,7 @@ def load_setups(path: Path, *, config=None) -> tuple[list[SetupFile], list[Skip]
         return _drop_duplicates([(f, Path(f.article.path or f.article.id)) for f in files], list(skips))
     if not setup_paths:
         raise UsageError(
-            "no setup files (*.yaml, *.yml) or articles (*.txt, *.html) found",
+            f"no setup files (*.yaml, *.yml) or articles ({_ARTICLE_GLOBS}) found",
             where=str(path),
             hint="run `backtest extract ARTICLES --out setups/` first or point at the right directory",
         )
@@ -228,7 +230,7 @@ def _discover(path: Path) -> tuple[list[Path], list[Path]]:
         raise UsageError(
             f"unsupported file type {suffix or '(none)'}",
             where=str(path),
-            hint="give a setup file (*.yaml, *.yml), an article (*.txt, *.html) or a directory",
+            hint=f"give a setup file (*.yaml, *.yml), an article ({_ARTICLE_GLOBS}) or a directory",
         )
     files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
     setup_paths = [p for p in files if p.suffix.lower() in SETUP_SUFFIXES]

@@ -219,7 +219,7 @@ class ArticleMeta(_Strict):
     sha256: str | None = None
     published: dt.datetime | dt.date
     published_basis: PublishedBasis = "manual"
-    published_note: str | None = Field(default=None, description="how an inferred publication date was chosen")
+    published_note: str | None = Field(default=None, description="how the publication was read when not stated exactly (an inferred date, a time without zone)")
     stance: Stance | None = None
     pulse: int | None = Field(default=None, ge=0, le=100)
     threat: int | None = Field(default=None, ge=0, le=5)
