@@ -111,7 +111,8 @@ def data_import(ctx, directory):
 @data.command("fetch")
 @click.argument("symbols", nargs=-1, required=True)
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First date (default: 2 years back).")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last date (default: today).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last date to report (the cache is always refreshed through today, see docs/data.md).")
 @click.pass_context
 @handle_errors
 def data_fetch(ctx, symbols, start, end):
