@@ -175,3 +175,22 @@ def test_chart_fills_use_leg_prices_and_exit_tranches():
                                           "exit": [("2026-04-30", 49.0, "pair-1 (short leg) max-hold")]}
     on_aaa = rep.trades[rep.trades["setup_id"] == "bull-1"]
     assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-20", 110.0), ("2026-02-25", 101.0)]
+
+
+@pytest.mark.parametrize("with_missing", [False, True])
+def test_parquet_times_are_their_csv_strings(tmp_path, with_missing):
+    """Time columns are ISO strings in parquet whether or not they hold a NaT (never epoch numbers)."""
+    from backtest.reports.writers import frame_to_parquet
+
+    days = pd.Series(pd.to_datetime(["2026-02-10", "2026-02-11"]).as_unit("ns"))
+    if with_missing:
+        days = pd.Series(pd.to_datetime(["2026-02-10", None]).as_unit("ns"))
+    frame = pd.DataFrame({"setup_id": ["a", "b"], "entry_time": days, "exit_time": days.astype(object),
+                          "first_session": days, "ref_date": days, "return_pct": [1.5, None]})
+    frame_to_parquet(frame, tmp_path / "t.parquet")
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    csv_rows = rows(frame_to_csv(frame))
+    for column in ("entry_time", "exit_time", "first_session", "ref_date"):
+        assert [v if isinstance(v, str) else "" for v in back[column]] == [r[column] for r in csv_rows], column
+        assert back[column].iloc[0] == "2026-02-10T00:00:00"
+    assert back["return_pct"].dtype == "float64"

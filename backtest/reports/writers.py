@@ -85,21 +85,29 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict]:
 
 
 def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Parquet with typed numeric columns; text, times and lists as their CSV strings."""
+    """Parquet with typed numeric and boolean columns; text, times and lists as their CSV strings.
+
+    A column is numeric only when every non-missing value is a number: times (``entry_time``,
+    ``first_session``, ...) are always ISO strings, whether or not some are missing (a ``datetime64``
+    column must not turn into epoch numbers just because it has no NaT).
+    """
     out = pd.DataFrame(index=range(len(frame)))
     for column in frame.columns:
         series = frame[column]
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
             out[column] = series.to_numpy()
+        elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
+            out[column] = pd.to_numeric(series).astype("float64").to_numpy()
         else:
-            numeric = pd.to_numeric(series, errors="coerce")
-            if series.notna().sum() and numeric.notna().sum() == series.notna().sum() and not series.map(
-                lambda v: isinstance(v, (bool, str, list))
-            ).any():
-                out[column] = numeric.astype("float64").to_numpy()
-            else:
-                out[column] = pd.Series([(_cell(v) or None) for v in series], dtype=object).to_numpy()
+            out[column] = pd.Series([(_cell(v) or None) for v in series], dtype=object).to_numpy()
     out.to_parquet(path, index=False)
+
+
+def _all_numbers(series: pd.Series) -> bool:
+    """True when the column has values and all of them are plain numbers (not bools, strings, times, lists)."""
+    values = [v for v in series if not (v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)))]
+    return bool(values) and all(isinstance(v, (int, float, np.integer, np.floating))
+                                and not isinstance(v, (bool, np.bool_)) for v in values)
 
 
 def to_json(data: Any) -> str:
