@@ -97,3 +97,20 @@ def test_new_capital_is_not_counted_as_return():
     view = follow_every_call(ledger, bars)
     assert list(view.equity.iloc[[0, -1]]) == [100.0, 200.0]  # capital grew, P&L did not
     assert (view.daily_returns == 0).all() and view.max_drawdown == 0 and np.isnan(view.sharpe)
+
+
+def test_first_day_move_counts_in_drawdown_and_returns():
+    """Entered at the open, down 10 % by the first close, then flat: a -10 % drawdown on day one."""
+    from backtest.data.bars import BarSet
+    from test_engine_rules import make_bars
+
+    bars = BarSet({"TEST": make_bars("TEST", [(100.0, 100.0, 100.0, 100.0), (100.0, 100.0, 90.0, 90.0)]
+                                     + [(90.0, 90.0, 90.0, 90.0)] * 6)})
+    file = SetupFile.model_validate({"article": {"id": "a", "published": "2026-03-01T12:00:00Z", "stance": "bullish"},
+                                    "setups": [{"id": "s", "symbol": "TEST", "max_hold": 4}]})
+    ledger = simulate([file], bars, SimConfig())
+    assert ledger.trades.iloc[0]["entry_price"] == 100.0
+    view = follow_every_call(ledger, bars)
+    assert view.max_drawdown == pytest.approx(-10.0)
+    assert view.daily_returns.iloc[0] == pytest.approx(-0.1)
+    assert view.per_stance["bullish"].max_drawdown == pytest.approx(-10.0)

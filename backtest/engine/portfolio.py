@@ -69,13 +69,14 @@ def _stats(capital: pd.Series, pnl: pd.Series) -> tuple[float, float, pd.Series]
     """(annualised Sharpe, max drawdown %, daily returns) of following the calls.
 
     A day's return is that day's P&L over the capital committed at its close, so money added when a new
-    trade starts is not counted as a gain. The drawdown is taken on the compounded daily returns.
+    trade starts is not counted as a gain. The first day counts too: its P&L runs from the entry at the
+    open to that close (the curve starts with no P&L). The drawdown is taken on the compounded daily returns.
     """
-    if len(pnl) < 2:
+    if not len(pnl):
         return math.nan, 0.0, pd.Series(dtype=float)
-    base = capital.to_numpy(dtype=float)[1:]
-    change = np.diff(pnl.to_numpy(dtype=float))
-    rets = pd.Series(np.divide(change, base, out=np.zeros(len(change)), where=base > 0), index=pnl.index[1:])
+    base = capital.to_numpy(dtype=float)
+    change = np.diff(pnl.to_numpy(dtype=float), prepend=0.0)
+    rets = pd.Series(np.divide(change, base, out=np.zeros(len(change)), where=base > 0), index=pnl.index)
     sd = rets.std(ddof=1) if len(rets) > 1 else 0.0
     sharpe = float(rets.mean() / sd * math.sqrt(252)) if sd > 0 else math.nan
     growth = np.cumprod(1.0 + rets.to_numpy())
