@@ -99,6 +99,23 @@ def test_new_capital_is_not_counted_as_return():
     assert (view.daily_returns == 0).all() and view.max_drawdown == 0 and np.isnan(view.sharpe)
 
 
+def test_trades_of_articles_without_a_stance_are_kept_as_unknown():
+    """A missing stance (NaN in a pandas-3 str column) is its own sub-portfolio, not dropped by the group-by."""
+    from backtest.data.bars import BarSet
+    from test_engine_rules import make_bars
+
+    bars = BarSet({"TEST": make_bars("TEST", [(100.0, 101.0, 99.0, 100.0 + i) for i in range(8)])})
+    files = [SetupFile.model_validate({"article": {"id": name, "published": "2026-03-02T12:00:00Z", **stance},
+                                       "setups": [{"id": f"s-{name}", "symbol": "TEST", "max_hold": 3}]})
+             for name, stance in (("with", {"stance": "bullish"}), ("without", {}))]
+    ledger = simulate(files, bars, SimConfig())
+    assert list(ledger.trades["status"]) == ["filled", "filled"]
+    view = follow_every_call(ledger, bars)
+    assert set(view.per_stance) == {"bullish", "unknown"}
+    assert view.per_stance["unknown"].trades == 1
+    assert sum(s.total_return_pct for s in view.per_stance.values()) == pytest.approx(view.total_return_pct)
+
+
 def test_first_day_move_counts_in_drawdown_and_returns():
     """Entered at the open, down 10 % by the first close, then flat: a -10 % drawdown on day one."""
     from backtest.data.bars import BarSet

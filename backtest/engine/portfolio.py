@@ -169,7 +169,8 @@ def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
     equity = capital + pnl
     sharpe, mdd, daily = _stats(capital, pnl)
     stances = {}
-    stance_of = pd.Series([leg["stance"] or "none" for leg in legs])
+    # a missing stance is NaN in pandas 3's str column (truthy, and dropped by group-by): name it as stances.csv does
+    stance_of = pd.Series([leg["stance"] if isinstance(leg["stance"], str) else "unknown" for leg in legs])
     for stance, idx in stance_of.groupby(stance_of).groups.items():
         cols = list(idx)
         s_capital, s_pnl = curve(cols)
