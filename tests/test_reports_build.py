@@ -194,3 +194,20 @@ def test_parquet_times_are_their_csv_strings(tmp_path, with_missing):
         assert [v if isinstance(v, str) else "" for v in back[column]] == [r[column] for r in csv_rows], column
         assert back[column].iloc[0] == "2026-02-10T00:00:00"
     assert back["return_pct"].dtype == "float64"
+
+
+def test_neutral_calls_are_reported_but_not_counted_in_all():
+    """A neutral call has its own row; the ``all`` row and its Pulse-vs-excess use directional calls only."""
+    led = rf.ledger()
+    neutral = [{"article_id": "art-flat", "stance": "neutral", "symbol": "SPY", "direction": "neutral", "horizon": h,
+                "start_time": pd.Timestamp("2026-03-03"), "start_price": 600.0, "end_time": pd.Timestamp("2026-04-01"),
+                "end_price": 660.0, "return_pct": 10.0, "benchmark_return_pct": 0.0, "excess_pct": 10.0, "hit": None,
+                "primary": True} for h in (1, 5, 20, 60)]
+    led.calls = pd.concat([led.calls, pd.DataFrame(neutral)], ignore_index=True)
+    st = build_report(led, rf.setup_files(), rf.barset()).stances.set_index("stance")
+    assert st.loc["neutral", "calls_20d"] == 1 and st.loc["neutral", "call_mean_excess_pct_20d"] == pytest.approx(10.0)
+    assert st.loc["neutral", "pulse_n_excess"] == 1
+    # bullish -1 - 1 = -2 excess, bearish 2.5 - 1 = +1.5; the neutral +10 stays out
+    assert st.loc["all", "calls_20d"] == 2
+    assert st.loc["all", "call_mean_excess_pct_20d"] == pytest.approx(-0.25)
+    assert st.loc["all", "pulse_n_excess"] == 2

@@ -137,6 +137,9 @@ def _article_columns(horizons) -> list[str]:
 def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
     """One row per stance (always bullish, bearish, neutral; ``unknown`` if some article has none) plus ``all``.
 
+    The ``all`` row's call columns and Pulse-vs-excess use directional calls only: neutral calls are
+    reported on the ``neutral`` row and nowhere else.
+
     The ``pulse_*`` columns are the Pulse-vs-outcome summary: Spearman rank correlation of the article's
     Pulse score with each entered trade's return, and with the directional call's excess return at
     ``PULSE_HORIZON`` sessions, with the number of pairs (``n``); empty below 3 pairs.
@@ -150,6 +153,9 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
         ids = [a for a, s in stance_of.items() if group == "all" or s == group]
         mine = trades[trades["article_id"].isin(ids)]
         my_calls = primary_calls(calls)[lambda c: c["article_id"].isin(ids)]
+        if group == "all":
+            # neutral calls are reported (their own row) but have no direction to score: not in the total
+            my_calls = my_calls[my_calls["direction"] != "neutral"]
         row = {"stance": group, "articles": len(ids)}
         row.update(_outcome(mine))
         for h in horizons:
