@@ -94,6 +94,30 @@ def test_quiet_prints_nothing(setups_dir, config, capsys):
     assert capsys.readouterr() == ("", "")
 
 
+def test_quiet_strict_failure_still_says_why(setups_dir, config, capsys):
+    """--quiet --strict exiting 1 prints the one error line (no table, no item list)."""
+    result = run(setups_dir, config, quiet=True, strict=True)
+    assert result.exit_code == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.splitlines() == ["error: 1 input(s) skipped, 2 setup(s) refused (reasons in the report); "
+                                    "--strict: exit 1"]
+
+
+def test_quiet_strict_prints_the_portfolio_failure(setups_dir, config, capsys):
+    stages = rf.FakePipeline()
+
+    def broken(ledger, bars):
+        raise ValueError("shape mismatch")
+
+    pipeline = Pipeline(stages.load_bars, stages.simulate, broken)
+    result = run_report(RunOptions(setups=setups_dir, strict=True, quiet=True), config, pipeline=pipeline, now=NOW)
+    assert result.exit_code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "warning: follow-every-call portfolio failed: ValueError: shape mismatch"
+    assert err[1].startswith("error: 1 input(s) skipped, 2 setup(s) refused") and len(err) == 2
+
+
 def test_failure_while_writing_leaves_no_report_and_latest_unchanged(setups_dir, config, monkeypatch):
     first = run(setups_dir, config)
 

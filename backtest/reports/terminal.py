@@ -1,6 +1,7 @@
 """What ``backtest run`` prints: a progress bar while loading bars and a short rich summary table.
 
-With ``quiet`` nothing is printed (errors are printed by the CLI). Progress goes to stderr and only
+With ``quiet`` only what makes the run fail is printed: under ``--strict``, the portfolio failure and
+the one ``error:`` line that explains the exit code (other errors are printed by the CLI). Progress goes to stderr and only
 when stderr is a terminal, so cron mails and captured output stay clean.
 """
 
@@ -59,6 +60,8 @@ class Terminal:
 
     def summary(self, report: "Report", out_dir: Path, *, strict: bool) -> None:
         if self.quiet:
+            if strict and report.problems:  # the run exits 1: say why, even when quiet
+                self._problems(report, strict=True, details=False)
             return
         from rich.console import Console
         from rich.table import Table
@@ -79,22 +82,7 @@ class Terminal:
         )
         console.print(f"report: {out_dir}", soft_wrap=True, markup=False)
         if report.problems:
-            err = Console(stderr=True, highlight=False)
-            if report.portfolio_error:
-                err.print(f"warning: {report.portfolio_error}", markup=False, soft_wrap=True)
-            refused = report.problems - len(report.skipped) - (1 if report.portfolio_error else 0)
-            word = "error" if strict else "warning"
-            tail = "; --strict: exit 1" if strict else ""
-            err.print(f"{word}: {len(report.skipped)} input(s) skipped, {refused} setup(s) refused "
-                      f"(reasons in the report){tail}", markup=False, soft_wrap=True)
-            lines = [skip.reason for skip in report.skipped]
-            refused_rows = report.trades[report.trades["status"].isin(("rejected", "no-data", "unresolved"))]
-            lines += [f"{row['setup_id']} ({row['status']}): {row['reason']}"
-                      for row in refused_rows.astype(object).to_dict("records")]
-            for line in lines[:SHOWN]:
-                err.print(f"  {line}", markup=False, soft_wrap=True)
-            if len(lines) > SHOWN:
-                err.print(f"  ... {len(lines) - SHOWN} more in summary.json / trades.csv", markup=False)
+            self._problems(report, strict=strict, details=True)
         notes = [note for symbol_notes in report.summary["data"].get("notes", {}).values() for note in symbol_notes]
         if notes:
             err = Console(stderr=True, highlight=False)
@@ -102,3 +90,26 @@ class Terminal:
                 err.print(f"note: {note}", markup=False, soft_wrap=True)
             if len(notes) > SHOWN:
                 err.print(f"note: ... {len(notes) - SHOWN} more in summary.json (data.notes)", markup=False)
+
+    def _problems(self, report: "Report", *, strict: bool, details: bool) -> None:
+        """The portfolio failure, the skipped/refused count line and (with ``details``) the first items, on stderr."""
+        from rich.console import Console
+
+        err = Console(stderr=True, highlight=False)
+        word = "error" if strict else "warning"
+        if report.portfolio_error:
+            err.print(f"warning: {report.portfolio_error}", markup=False, soft_wrap=True)
+        refused = report.problems - len(report.skipped) - (1 if report.portfolio_error else 0)
+        tail = "; --strict: exit 1" if strict else ""
+        err.print(f"{word}: {len(report.skipped)} input(s) skipped, {refused} setup(s) refused "
+                  f"(reasons in the report){tail}", markup=False, soft_wrap=True)
+        if not details:
+            return
+        lines = [skip.reason for skip in report.skipped]
+        refused_rows = report.trades[report.trades["status"].isin(("rejected", "no-data", "unresolved"))]
+        lines += [f"{row['setup_id']} ({row['status']}): {row['reason']}"
+                  for row in refused_rows.astype(object).to_dict("records")]
+        for line in lines[:SHOWN]:
+            err.print(f"  {line}", markup=False, soft_wrap=True)
+        if len(lines) > SHOWN:
+            err.print(f"  ... {len(lines) - SHOWN} more in summary.json / trades.csv", markup=False)
