@@ -87,27 +87,32 @@ def _stats(capital: pd.Series, pnl: pd.Series) -> tuple[float, float, pd.Series]
 def _legs(ledger: Ledger) -> list[dict]:
     """One dict per vectorbt column: symbol, side, entry (time, price), exits [(time, price, fraction)]."""
     trades = ledger.trades
-    exits = ledger.exits
-    legs = []
     # An `open` row with no entry time is an order still working when the data ended: nothing to replay.
-    entered = trades["status"].isin(ENTERED) & trades["entry_time"].notna()
-    for _, row in trades[entered].iterrows():
-        mine = exits[exits["setup_id"] == row["setup_id"]]
+    entered = trades[trades["status"].isin(ENTERED) & trades["entry_time"].notna()]
+    # exit fills grouped once by setup, in ledger order (not one filter of the whole exits frame per trade)
+    fills: dict[str, list[tuple]] = {}
+    exits = ledger.exits
+    for setup_id, leg, time, px, fraction in zip(exits["setup_id"], exits["leg"], exits["time"], exits["price"],
+                                                 exits["fraction"]):
+        fills.setdefault(setup_id, []).append((leg, time, px, fraction))
+    legs = []
+    for row in entered.astype(object).to_dict("records"):
+        setup_id = row["setup_id"]
+        mine = fills.get(setup_id, [])
         if row["kind"] == "pair":
             for leg, side in (("long", 1.0), ("short", -1.0)):
-                out = mine[mine["leg"] == leg]
-                legs.append(dict(setup_id=row["setup_id"], stance=row["stance"], symbol=row[f"{leg}_symbol"], side=side,
+                legs.append(dict(setup_id=setup_id, stance=row["stance"], symbol=row[f"{leg}_symbol"], side=side,
                                  entry_time=row["entry_time"], entry_price=row[f"{leg}_entry_price"],
-                                 exits=list(zip(out["time"], out["price"], out["fraction"], out["reason"]))))
+                                 exits=[f[1:] for f in mine if f[0] == leg]))
         else:
-            legs.append(dict(setup_id=row["setup_id"], stance=row["stance"], symbol=row["symbol"],
+            legs.append(dict(setup_id=setup_id, stance=row["stance"], symbol=row["symbol"],
                              side=1.0 if row["direction"] == "long" else -1.0,
                              entry_time=row["entry_time"], entry_price=row["entry_price"],
-                             exits=list(zip(mine["time"], mine["price"], mine["fraction"], mine["reason"]))))
+                             exits=[f[1:] for f in mine]))
     return legs
 
 
-def _exit_stamp(time, reason) -> pd.Timestamp:
+def _exit_stamp(time) -> pd.Timestamp:
     # every exit happens during or at the end of the session: stamp it at the close
     return pd.Timestamp(time) + _CLOSE_TIME
 
@@ -125,27 +130,32 @@ def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
     days = pd.DatetimeIndex(sorted(set().union(*(bars[s].frame.index for s in symbols)))).as_unit("ns")
     stamps = pd.DatetimeIndex(np.sort(np.concatenate([(days + _OPEN_TIME).to_numpy(), (days + _CLOSE_TIME).to_numpy()])))
     columns = pd.RangeIndex(len(legs))
-    close = pd.DataFrame(np.nan, index=stamps, columns=columns)
-    size = pd.DataFrame(np.nan, index=stamps, columns=columns)
-    price = pd.DataFrame(np.nan, index=stamps, columns=columns)
+    close = np.full((len(stamps), len(legs)), np.nan)
+    size = np.full_like(close, np.nan)
+    price = np.full_like(close, np.nan)
+    marks: dict[str, np.ndarray] = {}  # one open/close price path per symbol, shared by all its legs
     for c, leg in enumerate(legs):
-        frame = bars[leg["symbol"]].frame
-        series = pd.Series(np.concatenate([frame["open"].to_numpy(), frame["close"].to_numpy()]),
-                           index=np.concatenate([(frame.index + _OPEN_TIME).to_numpy(), (frame.index + _CLOSE_TIME).to_numpy()]))
-        close[c] = series.sort_index().reindex(stamps).ffill().bfill().to_numpy()
+        if leg["symbol"] not in marks:
+            frame = bars[leg["symbol"]].frame
+            series = pd.Series(np.concatenate([frame["open"].to_numpy(), frame["close"].to_numpy()]),
+                               index=np.concatenate([(frame.index + _OPEN_TIME).to_numpy(),
+                                                     (frame.index + _CLOSE_TIME).to_numpy()]))
+            marks[leg["symbol"]] = series.sort_index().reindex(stamps).ffill().bfill().to_numpy()
+        close[:, c] = marks[leg["symbol"]]
         # units bought so that the cost-adjusted entry is exactly NOTIONAL
         units = NOTIONAL / (leg["entry_price"] * (1.0 + leg["side"] * cost))
-        t0 = pd.Timestamp(leg["entry_time"]) + _OPEN_TIME
-        size.at[t0, c] = leg["side"] * units
-        price.at[t0, c] = leg["entry_price"]
+        t0 = _row(stamps, pd.Timestamp(leg["entry_time"]) + _OPEN_TIME)
+        size[t0, c] = leg["side"] * units
+        price[t0, c] = leg["entry_price"]
         by_stamp: dict[pd.Timestamp, list[tuple[float, float]]] = {}
-        for time, px, fraction, reason in leg["exits"]:
-            by_stamp.setdefault(_exit_stamp(time, reason), []).append((float(px), float(fraction)))
+        for time, px, fraction in leg["exits"]:
+            by_stamp.setdefault(_exit_stamp(time), []).append((float(px), float(fraction)))
         for stamp, fills in by_stamp.items():
             frac = sum(f for _, f in fills)
             # several tranches in one session: one order at their fraction-weighted price (same P&L)
-            size.at[stamp, c] = -leg["side"] * units * frac
-            price.at[stamp, c] = sum(p * f for p, f in fills) / frac
+            size[_row(stamps, stamp), c] = -leg["side"] * units * frac
+            price[_row(stamps, stamp), c] = sum(p * f for p, f in fills) / frac
+    close, size, price = (pd.DataFrame(a, index=stamps, columns=columns) for a in (close, size, price))
     pf = vbt.Portfolio.from_orders(close=close, size=size, price=price, slippage=cost, fees=0.0,
                                    init_cash=np.inf, cash_sharing=False, size_type="amount", direction="both")
     records = pf.trades.records
@@ -156,12 +166,13 @@ def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
     pnl_path = _pnl_paths(pf, close)
     entry_stamps = np.array([pd.Timestamp(leg["entry_time"]) + _OPEN_TIME for leg in legs], dtype="datetime64[ns]")
     at_close = stamps[stamps.time == pd.Timestamp("16:00").time()]
+    pnl_at_close = pnl_path.loc[at_close]
 
     def curve(cols) -> tuple[pd.Series, pd.Series]:
         """(capital committed, cumulative P&L) of some columns at each session close, from their first entry."""
-        capital = pd.Series([NOTIONAL * int((entry_stamps[cols] <= s.to_datetime64()).sum()) for s in at_close],
-                            index=at_close.normalize())
-        pnl = pd.Series(pnl_path.loc[at_close, cols].sum(axis=1).to_numpy(), index=capital.index)
+        entered_by = np.searchsorted(np.sort(entry_stamps[cols]), at_close.to_numpy(), side="right")
+        capital = pd.Series(NOTIONAL * entered_by.astype(float), index=at_close.normalize())
+        pnl = pd.Series(pnl_at_close[cols].sum(axis=1).to_numpy(), index=capital.index)
         live = capital.to_numpy() > 0
         return capital[live], pnl[live]
 
@@ -180,6 +191,14 @@ def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
     return PortfolioView(equity=equity, sharpe=sharpe, max_drawdown=mdd,
                          total_return_pct=float(trade_pnl.sum()), trades=len(trade_pnl), per_stance=stances,
                          trade_pnl=trade_pnl, daily_returns=daily)
+
+
+def _row(stamps: pd.DatetimeIndex, stamp: pd.Timestamp) -> int:
+    """Row of ``stamp`` in the order grid (every fill is on a session of its symbol, so it is there)."""
+    row = stamps.get_loc(stamp)
+    if not isinstance(row, (int, np.integer)):
+        raise ValueError(f"fill time {stamp} is not one order stamp of the grid")
+    return int(row)
 
 
 def _pnl_paths(pf, close: pd.DataFrame) -> pd.DataFrame:

@@ -35,6 +35,18 @@ STANCE_COLORS = {"bullish": "#2ca02c", "bearish": "#d62728", "neutral": "#7f7f7f
 
 
 def render_html(report: "Report") -> str:
+    import plotly.io as pio
+
+    # One template for every chart, set once (a template per figure costs more than drawing it);
+    # the caller's default is restored afterwards.
+    previous, pio.templates.default = pio.templates.default, "plotly_white"
+    try:
+        return _render(report)
+    finally:
+        pio.templates.default = previous
+
+
+def _render(report: "Report") -> str:
     import jinja2
     from plotly.offline import get_plotlyjs
 
@@ -92,7 +104,7 @@ def _refused(report: "Report") -> list[dict]:
 
 
 def _div(figure, div_id: str) -> str:
-    figure.update_layout(template="plotly_white", margin=dict(l=50, r=20, t=40, b=40))
+    figure.update_layout(margin=dict(l=50, r=20, t=40, b=40))  # template: see render_html
     return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
                           config={"displaylogo": False, "responsive": True})
 
@@ -158,9 +170,11 @@ def article_charts(report: "Report") -> list[dict]:
     """One entry per article: its title and one candlestick chart per instrument it trades."""
     out = []
     trades = report.trades
+    by_article = dict(iter(trades.groupby("article_id", sort=False))) if len(trades) else {}
+    fills = exit_fills(report.ledger.exits)
     for setup_file in sorted(report.files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id)):
         meta = setup_file.article
-        mine = trades[trades["article_id"] == meta.id]
+        mine = by_article.get(meta.id, trades.iloc[:0])
         symbols: list[str] = []
         for setup in setup_file.setups:
             symbols += [s for s in setup.symbols if s not in symbols]
@@ -170,7 +184,7 @@ def article_charts(report: "Report") -> list[dict]:
         for symbol in symbols:
             if symbol not in report.bars:
                 continue
-            figure = candle_figure(report, setup_file, symbol, mine)
+            figure = candle_figure(report, setup_file, symbol, mine, fills)
             if figure is not None:
                 charts.append(_div(figure, f"chart-{_slug(meta.id)}-{_slug(symbol)}"))
         out.append({"id": meta.id, "title": meta.title or meta.id, "published": meta.published_iso,
@@ -178,7 +192,7 @@ def article_charts(report: "Report") -> list[dict]:
     return out
 
 
-def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFrame):
+def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFrame, fills: dict | None = None):
     import plotly.graph_objects as go
 
     from ..data.splits import to_bar_basis
@@ -229,7 +243,7 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
     figure.add_shape(type="line", x0=pub_x, x1=pub_x, y0=0, y1=1, yref="paper",
                      line=dict(color="#444", dash="dot", width=1))
     figure.add_annotation(x=pub_x, y=1, yref="paper", text="published", showarrow=False, yanchor="bottom")
-    for kind, points in _fills(report, rows, symbol).items():
+    for kind, points in _fills(report, rows, symbol, fills).items():
         if not points:
             continue
         marker = dict(symbol="triangle-up", size=12, color="#1f77b4") if kind == "entry" else \
@@ -245,13 +259,24 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
     return figure
 
 
-def _fills(report: "Report", rows: pd.DataFrame, symbol: str) -> dict[str, list[tuple]]:
+def exit_fills(exits: pd.DataFrame) -> dict[tuple[str, str], list[tuple]]:
+    """``Ledger.exits`` grouped once: (setup id, leg) -> [(time, price), ...] in ledger order."""
+    out: dict[tuple[str, str], list[tuple]] = {}
+    if len(exits):
+        for setup_id, leg, time, price in zip(exits["setup_id"], exits["leg"], exits["time"], exits["price"]):
+            out.setdefault((setup_id, leg), []).append((time, price))
+    return out
+
+
+def _fills(report: "Report", rows: pd.DataFrame, symbol: str, by_leg: dict | None = None) -> dict[str, list[tuple]]:
     """Entry and exit points (day, price, label) of the trades on ``symbol``, pair legs included.
 
-    Exits come from ``Ledger.exits`` (one point per tranche and leg); a single without exit rows falls
-    back to its ``exit_time``/``exit_price``.
+    Exits come from ``Ledger.exits`` (one point per tranche and leg; ``by_leg`` is :func:`exit_fills`
+    of it, computed here when not given); a single without exit rows falls back to its
+    ``exit_time``/``exit_price``.
     """
-    exits = report.ledger.exits
+    if by_leg is None:
+        by_leg = exit_fills(report.ledger.exits)
     points: dict[str, list[tuple]] = {"entry": [], "exit": []}
     for row in rows.astype(object).to_dict("records"):
         if row.get("kind") == "pair":
@@ -263,8 +288,7 @@ def _fills(report: "Report", rows: pd.DataFrame, symbol: str) -> dict[str, list[
         day = _naive_day(row.get("entry_time"))
         if day and _number(entry_price) is not None:
             points["entry"].append((day, _number(entry_price), label))
-        mine = exits[(exits["setup_id"] == row["setup_id"]) & (exits["leg"] == leg)] if len(exits) else exits
-        fills = [(_naive_day(t), _number(p)) for t, p in zip(mine.get("time", []), mine.get("price", []))]
+        fills = [(_naive_day(t), _number(p)) for t, p in by_leg.get((row["setup_id"], leg), [])]
         if not fills and leg == "single":
             fills = [(_naive_day(row.get("exit_time")), _number(row.get("exit_price")))]
         points["exit"] += [(d, p, f"{label} {row.get('exit_reason') or ''}".strip()) for d, p in fills
