@@ -186,8 +186,9 @@ def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
         cols = list(idx)
         s_capital, s_pnl = curve(cols)
         s_sharpe, s_mdd, _ = _stats(s_capital, s_pnl)
-        ids = {legs[c]["setup_id"] for c in cols}
-        stances[str(stance)] = StanceStats(s_capital + s_pnl, s_sharpe, s_mdd, float(trade_pnl[list(ids)].sum()), len(ids))
+        # in ledger order: summing in a set's order made the float total depend on the hash seed
+        ids = list(dict.fromkeys(legs[c]["setup_id"] for c in cols))
+        stances[str(stance)] = StanceStats(s_capital + s_pnl, s_sharpe, s_mdd, float(trade_pnl[ids].sum()), len(ids))
     return PortfolioView(equity=equity, sharpe=sharpe, max_drawdown=mdd,
                          total_return_pct=float(trade_pnl.sum()), trades=len(trade_pnl), per_stance=stances,
                          trade_pnl=trade_pnl, daily_returns=daily)
