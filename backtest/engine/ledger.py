@@ -16,6 +16,10 @@ import pandas as pd
 
 #: Status of a setup after simulation. ``open`` = still running when the data (or --as-of) ended.
 STATUSES = ("filled", "open", "expired", "cancelled", "rejected", "unresolved", "no-data")
+#: Statuses whose entry may have filled: ``filled`` (exited) or ``open`` (see :func:`entered_mask`).
+ENTERED = ("filled", "open")
+#: Statuses of setups that were refused before simulation (data, coherence, resolution): what --strict counts.
+REFUSED = ("rejected", "no-data", "unresolved")
 
 #: Columns of ``Ledger.trades`` in order (public interface; see docs/reports.md).
 TRADE_COLUMNS = (
@@ -48,6 +52,15 @@ COHERENCE_COLUMNS = (
     "setup_id", "symbol", "level_name", "level", "ref_date", "ref_close", "atr14", "distance_pct",
     "distance_atr", "verdict",
 )
+
+
+def entered_mask(trades: pd.DataFrame) -> pd.Series:
+    """Rows of a trades table whose entry filled: status ``filled``/``open`` *with* an entry time.
+
+    An ``open`` row without an entry time is an entry order still working when the data (or --as-of)
+    ended: not a trade. The one definition of *entered* for the portfolio and every report table.
+    """
+    return trades["status"].isin(ENTERED) & trades["entry_time"].notna()
 
 
 @dataclasses.dataclass(frozen=True)

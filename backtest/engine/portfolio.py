@@ -25,10 +25,9 @@ import pandas as pd
 
 from ..data.bars import BarSet
 from .arrays import cost_fraction
-from .ledger import Ledger
+from .ledger import Ledger, entered_mask
 
 NOTIONAL = 100.0
-ENTERED = ("filled", "open")
 _OPEN_TIME = pd.Timedelta(hours=9, minutes=30)
 _CLOSE_TIME = pd.Timedelta(hours=16)
 
@@ -88,7 +87,7 @@ def _legs(ledger: Ledger) -> list[dict]:
     """One dict per vectorbt column: symbol, side, entry (time, price), exits [(time, price, fraction)]."""
     trades = ledger.trades
     # An `open` row with no entry time is an order still working when the data ended: nothing to replay.
-    entered = trades[trades["status"].isin(ENTERED) & trades["entry_time"].notna()]
+    entered = trades[entered_mask(trades)]
     # exit fills grouped once by setup, in ledger order (not one filter of the whole exits frame per trade)
     fills: dict[str, list[tuple]] = {}
     exits = ledger.exits

@@ -1,6 +1,6 @@
 """Per-article and per-stance outcomes of a results table, with group-bys instead of a filter per article.
 
-The figures are those of :func:`backtest.reports.tables._outcome` (same vocabulary: *entered* = status
+The report tables use the same figures (:func:`outcome_row`; same vocabulary: *entered* = status
 ``filled``/``open`` with an entry time; *win* = entered with ``return_pct`` > 0, *loss* <= 0; hit rate =
 wins / (wins + losses)), computed for all groups at once so that a million setups over a few hundred thousand
 articles aggregate in well under a second. Input: :func:`backtest.engine.columnar.simulate_table`'s results
@@ -13,19 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine.ledger import entered_mask
+
 STANCES = ("bullish", "bearish", "neutral")
 OUTCOME_COLUMNS = ("setups", "filled", "wins", "losses", "hit_rate", "total_return_pct", "mean_return_pct",
                    "mean_r")
 COUNT_COLUMNS = ("setups", "filled", "wins", "losses")
 
 
-def _entered(results: pd.DataFrame) -> np.ndarray:
-    return (results["status"].isin(("filled", "open")) & results["entry_time"].notna()).to_numpy()
-
-
 def _outcomes(results: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Outcome columns per distinct key (sorted by key)."""
-    entered = _entered(results)
+    entered = entered_mask(results).to_numpy()
     ret = results["return_pct"].to_numpy(dtype=np.float64)
     rmul = results["r_multiple"].to_numpy(dtype=np.float64)
     counted = entered & ~np.isnan(ret)
@@ -53,6 +51,27 @@ def _outcomes(results: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     return out
 
 
+def outcome_row(results: pd.DataFrame) -> dict:
+    """The outcome columns of one group of rows (all of ``results``) plus ``median_return_pct``.
+
+    Counts are ints; a figure that is undefined (nothing entered) is None.
+    """
+    frame = results.assign(return_pct=pd.to_numeric(results["return_pct"], errors="coerce").astype(np.float64),
+                           r_multiple=pd.to_numeric(results["r_multiple"], errors="coerce").astype(np.float64))
+    row = _outcomes(frame, pd.Series(np.zeros(len(frame)), index=frame.index)).iloc[0] if len(frame) else {}
+    out = {}
+    for column in OUTCOME_COLUMNS:
+        value = row.get(column) if len(frame) else None
+        if column in COUNT_COLUMNS:
+            out[column] = int(value or 0)
+        else:
+            out[column] = None if value is None or np.isnan(value) else float(value)
+    ret = frame["return_pct"].to_numpy()
+    picked = ret[entered_mask(frame).to_numpy() & ~np.isnan(ret)]
+    out["median_return_pct"] = float(np.median(picked)) if len(picked) else None
+    return out
+
+
 def article_outcomes(results: pd.DataFrame) -> pd.DataFrame:
     """One row per article id: its stance and the outcome of its setups."""
     out = _outcomes(results, results["article_id"])
@@ -70,7 +89,7 @@ def stance_outcomes(results: pd.DataFrame) -> pd.DataFrame:
     stance = results["stance"].astype(object).where(results["stance"].notna(), "unknown")
     per = _outcomes(results, stance)
     groups = list(STANCES) + (["unknown"] if "unknown" in per.index else [])
-    entered = _entered(results)
+    entered = entered_mask(results).to_numpy()
     ret = results["return_pct"].to_numpy(dtype=np.float64)
     rows = []
     articles = results.groupby(stance.to_numpy())["article_id"].nunique()

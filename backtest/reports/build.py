@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..data.bars import BarSet
-from ..engine.ledger import Ledger, Skip
+from ..engine.ledger import REFUSED, Ledger, Skip
 from ..setups.model import SetupFile
 from . import tables
 from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
@@ -47,7 +47,7 @@ class Report:
     @property
     def problems(self) -> int:
         """Skipped inputs plus setups refused for data/coherence/resolution reasons (what --strict counts)."""
-        refused = int(self.trades["status"].isin(("rejected", "no-data", "unresolved")).sum())
+        refused = int(self.trades["status"].isin(REFUSED).sum())
         return len(self.skipped) + refused + (1 if self.portfolio_error else 0)
 
     @property

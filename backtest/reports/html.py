@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..engine.ledger import REFUSED
 from .markdown import num, pct, rate
 from .tables import _sort_key, entered_trades
 
@@ -96,7 +97,7 @@ def _cell(value: Any) -> str:
 
 
 def _refused(report: "Report") -> list[dict]:
-    refused = report.trades[~report.trades["status"].isin(("filled", "open", "expired", "cancelled"))]
+    refused = report.trades[report.trades["status"].isin(REFUSED)]
     return [
         {"setup_id": r["setup_id"], "symbol": r["symbol"], "status": r["status"], "reason": r["reason"] or ""}
         for r in refused.astype(object).to_dict("records")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..engine.ledger import REFUSED
+
 if TYPE_CHECKING:
     from .build import Report
 
@@ -46,7 +48,7 @@ def render_markdown(report: "Report") -> str:
         )
     status = ", ".join(f"{k} {v}" for k, v in counts["by_status"].items()) or "none"
     lines += ["", f"Status: {status}. Skipped inputs: {counts['skipped']}."]
-    refused = report.trades[report.trades["status"].isin(("rejected", "unresolved", "no-data"))]
+    refused = report.trades[report.trades["status"].isin(REFUSED)]
     notes = [f"- skipped: {skip.reason}" for skip in report.skipped]
     notes += [f"- {r['status']} `{r['setup_id']}`: {_short(r['reason'])}" for r in refused.astype(object).to_dict("records")]
     if notes:

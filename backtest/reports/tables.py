@@ -17,11 +17,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger
+from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger, entered_mask
 from ..setups.model import SetupFile
+from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes, outcome_row
 
 STANCES = ("bullish", "bearish", "neutral")
-ENTERED = ("filled", "open")
 #: The directional-call horizon used for the Pulse-vs-outcome correlation (sessions).
 PULSE_HORIZON = 20
 
@@ -55,27 +55,12 @@ def entered_trades(trades: pd.DataFrame) -> pd.DataFrame:
 
     (An ``open`` row without an entry is an order still working when the data or ``--as-of`` ended.)
     """
-    return trades[trades["status"].isin(ENTERED) & trades["entry_time"].notna()]
+    return trades[entered_mask(trades)]
 
 
 def _outcome(trades: pd.DataFrame) -> dict:
-    """Counts and return statistics of a group of trade rows."""
-    entered = entered_trades(trades)
-    returns = pd.to_numeric(entered["return_pct"], errors="coerce").dropna()
-    r_mult = pd.to_numeric(entered["r_multiple"], errors="coerce").dropna()
-    wins = int((returns > 0).sum())
-    losses = int((returns <= 0).sum())
-    return {
-        "setups": int(len(trades)),
-        "filled": int(len(entered)),
-        "wins": wins,
-        "losses": losses,
-        "hit_rate": _ratio(wins, wins + losses),
-        "total_return_pct": float(returns.sum()) if len(returns) else None,
-        "mean_return_pct": float(returns.mean()) if len(returns) else None,
-        "median_return_pct": float(returns.median()) if len(returns) else None,
-        "mean_r": float(r_mult.mean()) if len(r_mult) else None,
-    }
+    """Counts and return statistics of a group of trade rows (:func:`backtest.reports.aggregate.outcome_row`)."""
+    return outcome_row(trades)
 
 
 def primary_calls(calls: pd.DataFrame) -> pd.DataFrame:
@@ -94,8 +79,6 @@ def articles_table(files: list[SetupFile], trades: pd.DataFrame, calls: pd.DataF
     Outcomes come from one group-by over all trades (:func:`backtest.reports.aggregate.article_outcomes`),
     so a corpus of thousands of articles costs no more than a few pandas calls.
     """
-    from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes
-
     metas = [f.article for f in sorted(files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id))]
     table = pd.DataFrame({
         "article_id": [m.id for m in metas],
@@ -217,10 +200,6 @@ def totals(trades: pd.DataFrame) -> dict:
 def _mean(values) -> float | None:
     numbers = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna()
     return float(numbers.mean()) if len(numbers) else None
-
-
-def _ratio(a: int, b: int) -> float | None:
-    return a / b if b else None
 
 
 def _sort_key(value) -> str:

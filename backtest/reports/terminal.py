@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from ..engine.ledger import REFUSED
 from .markdown import num, pct, rate
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class Terminal:
         if not details:
             return
         lines = [skip.reason for skip in report.skipped]
-        refused_rows = report.trades[report.trades["status"].isin(("rejected", "no-data", "unresolved"))]
+        refused_rows = report.trades[report.trades["status"].isin(REFUSED)]
         lines += [f"{row['setup_id']} ({row['status']}): {row['reason']}"
                   for row in refused_rows.astype(object).to_dict("records")]
         for line in lines[:SHOWN]:
