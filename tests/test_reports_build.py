@@ -35,7 +35,8 @@ def test_trades_csv_formatting(report):
     table = {r["setup_id"]: r for r in rows(frame_to_csv(report.trades))}
     assert table["bull-1"]["targets"] == "110;120"
     assert table["bull-1"]["return_pct"] == "8.910891"  # rounded to 6 places
-    assert table["bull-1"]["entry_time"] == "2026-02-11T14:30:00+00:00"
+    assert table["bull-1"]["entry_time"] == "2026-02-11T00:00:00"  # a session date
+    assert table["bull-1"]["published"] == "2026-02-09T14:00:00+00:00" and table["bear-1"]["exit_reason"] == "end-of-data"
     assert table["bull-2"]["ambiguous"] == "true"
     assert table["bull-3"]["entry_time"] == "" and table["bull-3"]["reason"].startswith("no bars for ZZZ")
     assert table["bear-2"]["entry_level"] == "500" and "900%" in table["bear-2"]["reason"]
@@ -154,28 +155,16 @@ def test_markdown_lists_refusals(report, tmp_path):
 def test_chart_fills_use_leg_prices_and_exit_tranches():
     from backtest.reports.html import _fills
 
-    led = rf.ledger()
-    trades = led.trades.copy()
-    pair = trades.index[trades["setup_id"] == "pair-1"][0]
-    trades.loc[pair, "long_entry_price"] = 601.0
-    trades.loc[pair, "short_entry_price"] = 51.0
-    led.trades = trades
-    t = pd.Timestamp
-    led.exits = pd.DataFrame([
-        {"setup_id": "bull-1", "leg": "single", "tranche": 1, "fraction": 0.5, "time": t("2026-02-20"), "price": 110.0,
-         "reason": "target"},
-        {"setup_id": "bull-1", "leg": "single", "tranche": 2, "fraction": 0.5, "time": t("2026-02-25"), "price": 101.0,
-         "reason": "stop"},
-        {"setup_id": "pair-1", "leg": "short", "tranche": 1, "fraction": 1.0, "time": t("2026-04-30"), "price": 49.0,
-         "reason": "time"},
-    ])
-    rep = build_report(led, rf.setup_files(), rf.barset())
+    rep = build_report(rf.ledger(), rf.setup_files(), rf.barset())
     on_bbb = rep.trades[rep.trades["setup_id"] == "pair-1"]
-    assert _fills(rep, on_bbb, "BBB") == {"entry": [("2026-02-23", 51.0, "pair-1 (short leg)")],
-                                          "exit": [("2026-04-30", 49.0, "pair-1 (short leg) max-hold")]}
+    assert _fills(rep, on_bbb, "BBB") == {"entry": [("2026-02-23", 50.0, "pair-1 (short leg)")],
+                                          "exit": [("2026-04-29", 51.75, "pair-1 (short leg) time")]}
+    assert _fills(rep, on_bbb, "SPY")["entry"] == [("2026-02-23", 600.0, "pair-1 (long leg)")]
     on_aaa = rep.trades[rep.trades["setup_id"] == "bull-1"]
-    assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-20", 110.0), ("2026-02-25", 101.0)]
-
+    # one point per tranche (target1, then the time exit), not the trade's single averaged exit
+    assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-18", 110.0), ("2026-02-25", 110.0)]
+    rep.ledger.exits = rep.ledger.exits.iloc[:0]  # a single without exit rows falls back to its exit columns
+    assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-25", 110.0)]
 
 @pytest.mark.parametrize("with_missing", [False, True])
 def test_parquet_times_are_their_csv_strings(tmp_path, with_missing):
@@ -211,3 +200,22 @@ def test_neutral_calls_are_reported_but_not_counted_in_all():
     assert st.loc["all", "calls_20d"] == 2
     assert st.loc["all", "call_mean_excess_pct_20d"] == pytest.approx(-0.25)
     assert st.loc["all", "pulse_n_excess"] == 2
+
+
+def test_fixture_ledger_has_the_engine_shapes():
+    """The hand-made ledger uses the engine's dtypes and vocabulary, so the report tests test real inputs."""
+    from backtest.engine import simulate
+
+    fake, real = rf.ledger(), simulate(rf.setup_files(), rf.barset(), SimConfig())
+    for column in ("entry_time", "exit_time", "first_session", "ref_date"):
+        assert fake.trades[column].dtype == real.trades[column].dtype == "datetime64[ns]", column
+        days = fake.trades[column].dropna()
+        assert (days == days.dt.normalize()).all() and days.dt.tz is None, column
+    assert fake.exits["time"].dtype == real.exits["time"].dtype
+    assert list(fake.exits.columns) == list(real.exits.columns)
+    reasons = set(fake.trades["exit_reason"].dropna()) | set(fake.exits["reason"])
+    assert reasons <= {"stop", "time", "end-of-data", "target1", "target2"}
+    assert set(fake.trades.loc[fake.trades["status"] == "open", "exit_reason"]) == {"end-of-data"}
+    assert set(real.trades.loc[real.trades["status"] == "open", "exit_reason"]) <= {"end-of-data"}
+    # every entered trade's tranches add up to the whole position
+    assert fake.exits.groupby(["setup_id", "leg"])["fraction"].sum().eq(1.0).all()
