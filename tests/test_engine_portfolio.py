@@ -131,3 +131,17 @@ def test_first_day_move_counts_in_drawdown_and_returns():
     assert view.max_drawdown == pytest.approx(-10.0)
     assert view.daily_returns.iloc[0] == pytest.approx(-0.1)
     assert view.per_stance["bullish"].max_drawdown == pytest.approx(-10.0)
+
+
+@pytest.mark.parametrize("targets", [None, [], np.empty((0, 2))])
+def test_kernel_accepts_zero_setups(targets):
+    """An empty batch (e.g. every setup refused) is an empty result, not a reshape error."""
+    from backtest.engine.arrays import KernelArrays
+    from backtest.engine.kernel import run_kernel
+
+    prices = np.array([100.0, 101.0, 102.0])
+    arrays = KernelArrays.build(prices, prices, prices, prices, start=np.array([], dtype=np.int64),
+                                end=np.array([], dtype=np.int64), direction=1, entry_type=0, targets=targets)
+    assert len(arrays) == 0 and arrays.targets.shape[0] == 0
+    result = run_kernel(arrays)
+    assert len(result.status) == 0 and len(result.return_pct) == 0

@@ -96,7 +96,10 @@ class KernelArrays:
 
         if targets is None:
             targets = np.full((n, 0), np.nan)
-        targets = np.ascontiguousarray(np.asarray(targets, dtype=np.float64).reshape(n, -1))
+        targets = np.asarray(targets, dtype=np.float64)
+        # (n, K); with no setups there is nothing to infer K from, so keep a given width or use 0
+        width = targets.shape[-1] if targets.ndim == 2 else 0
+        targets = np.ascontiguousarray(targets.reshape(n, -1) if n else targets.reshape(0, width))
         return cls(
             open=np.ascontiguousarray(open, dtype=np.float64),
             high=np.ascontiguousarray(high, dtype=np.float64),
