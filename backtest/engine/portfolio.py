@@ -61,7 +61,6 @@ class PortfolioView:
     per_stance: dict[str, StanceStats]
     trade_pnl: pd.Series
     daily_returns: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
-    notional: float = NOTIONAL
 
 
 def _stats(capital: pd.Series, pnl: pd.Series) -> tuple[float, float, pd.Series]:

@@ -72,10 +72,8 @@ class Pipeline:
         if simulate is None:
             from ..engine import simulate
         if portfolio is None:
-            try:
-                from ..engine.portfolio import follow_every_call as portfolio
-            except ImportError:
-                portfolio = None
+            # (vectorbt, the slow import, is imported inside follow_every_call, not here)
+            from ..engine.portfolio import follow_every_call as portfolio
         return Pipeline(load_bars, simulate, portfolio)
 
 
@@ -202,13 +200,11 @@ class PortfolioFailure:
 
 
 def _portfolio(follow, ledger, bars):
-    """The follow-every-call view, None when the engine has none, or a :class:`PortfolioFailure`.
+    """The follow-every-call view, or a :class:`PortfolioFailure`.
 
     The portfolio is a secondary view of the ledger; a failure there must not throw away the trades,
     so it is recorded (``summary.json`` -> ``portfolio.error``, a warning, ``--strict`` exit 1).
     """
-    if follow is None:
-        return None
     try:
         return follow(ledger, bars)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, see docstring

@@ -19,14 +19,6 @@ from . import tables
 from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
 
 FORMATS = ("html", "csv", "parquet", "json", "md")
-#: Which data file(s) each format produces.
-FORMAT_FILES = {
-    "csv": ("trades.csv", "articles.csv", "stances.csv", "calls.csv"),
-    "parquet": ("trades.parquet",),
-    "json": ("summary.json",),
-    "md": ("report.md",),
-    "html": ("report.html",),
-}
 
 
 @dataclasses.dataclass
