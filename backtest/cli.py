@@ -171,7 +171,8 @@ def extract(ctx, paths, out_dir, as_json, force):
 # ----------------------------------------------------------------------------------------------- run
 @cli.command()
 @click.argument("setups", type=click.Path())
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Report directory (default reports/<run-id>/).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Report folder (default reports/<run-id>/): a new or empty folder, or an earlier report's.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate as if on this date: no later bar is read.")
 @click.option("--entry-window", type=click.IntRange(min=1), help="Sessions an entry order stays working (default 20).")
 @click.option("--max-hold", type=click.IntRange(min=1), help="Holding period in sessions (default 60).")
@@ -185,10 +186,11 @@ def extract(ctx, paths, out_dir, as_json, force):
               help="Comma-separated outputs: html,csv,parquet,json,md.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any setup, article or series was skipped.")
+@click.option("--keep", type=click.IntRange(min=1), help="After the run, keep only the newest N reports in reports/.")
 @click.pass_context
 @handle_errors
 def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_out, costs_bps,
-        include_incoherent, formats, quiet, strict):
+        include_incoherent, formats, quiet, strict, keep):
     """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report."""
     from .reports.api import RunOptions, run_report
 
@@ -205,6 +207,7 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
         formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
         quiet=quiet,
         strict=strict,
+        keep=keep,
     )
     result = run_report(options, _config(ctx))
     sys.exit(result.exit_code)

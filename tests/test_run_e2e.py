@@ -113,7 +113,7 @@ def test_run_exits_0_and_writes_every_file(two_runs):
     first, _, results = two_runs
     assert [r.exit_code for r in results] == [0, 0], results[0].output
     assert sorted(p.name for p in first.iterdir()) == sorted(
-        ["trades.csv", "trades.parquet", "articles.csv", "stances.csv", "calls.csv", "summary.json", "report.md",
+        [".backtest-report.json", "trades.csv", "trades.parquet", "articles.csv", "stances.csv", "calls.csv", "summary.json", "report.md",
          "report.html"]
     )
 

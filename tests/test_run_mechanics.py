@@ -22,6 +22,7 @@ from backtest.config import Config, RunDefaults
 from backtest.errors import ReportError, UsageError
 from backtest.reports import api
 from backtest.reports.api import Pipeline, RunOptions, run_report
+from backtest.reports.outdir import MARKER
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -60,7 +61,7 @@ def test_default_location_run_id_and_latest(setups_dir, config, capsys):
     latest = config.run.out_dir / "latest"
     assert latest.is_symlink() and os.readlink(latest) == result.run_id
     assert (latest / "summary.json").is_file()
-    assert sorted(result.files) == sorted(p.name for p in result.out_dir.iterdir())
+    assert sorted(result.files) == sorted(p.name for p in result.out_dir.iterdir() if p.name != MARKER)
     assert [p.name for p in config.run.out_dir.iterdir() if p.name.startswith(".")] == []  # no temp left
     out = capsys.readouterr()
     assert "bullish" in out.out and str(result.out_dir) in out.out
@@ -74,14 +75,134 @@ def test_second_run_moves_latest(setups_dir, config):
     assert os.readlink(config.run.out_dir / "latest") == second.run_id
 
 
-def test_explicit_out_dir_replaces_whole_and_leaves_latest_alone(setups_dir, config, tmp_path):
+def test_explicit_out_dir_is_written_and_leaves_latest_alone(setups_dir, config, tmp_path):
     out = tmp_path / "custom"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
     result = run(setups_dir, config, out_dir=out, formats=("csv",))
     assert result.out_dir == out
-    assert sorted(p.name for p in out.iterdir()) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert json.loads((out / MARKER).read_text())["files"] == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
     assert not (config.run.out_dir / "latest").exists()
+
+
+def test_explicit_out_dir_replaces_an_earlier_report_as_a_whole(setups_dir, config, tmp_path):
+    out = tmp_path / "custom"
+    run(setups_dir, config, out_dir=out, formats=("csv", "json"))
+    run(setups_dir, config, out_dir=out, formats=("csv",))
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp or old folder left
+
+
+def _tree(path: Path) -> dict:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("layout", ["setups", "project", "foreign-file", "report-plus-foreign", "nested-folder"])
+def test_out_dir_that_holds_other_files_is_refused_before_any_work(setups_dir, config, tmp_path, layout):
+    """--out setups / --out $PWD / an old report someone added notes to: usage error, nothing touched."""
+    if layout == "setups":
+        out = setups_dir
+    elif layout == "project":
+        out = tmp_path
+    else:
+        out = tmp_path / "custom"
+        if layout in ("report-plus-foreign",):
+            run(setups_dir, config, out_dir=out, formats=("csv",))
+        out.mkdir(exist_ok=True)
+        if layout == "nested-folder":
+            (out / "sub").mkdir()
+            (out / "sub" / "keep.txt").write_text("mine")
+        else:
+            (out / "notes.txt").write_text("my notes")
+    before = _tree(tmp_path)
+    stages = rf.FakePipeline()
+    with pytest.raises(UsageError) as info:
+        run_report(RunOptions(setups=setups_dir, out_dir=out), config,
+                   pipeline=Pipeline(stages.load_bars, stages.simulate, stages.portfolio), now=NOW)
+    assert info.value.exit_code == 2 and str(out) in info.value.one_line()
+    assert "nothing was written or deleted" in info.value.one_line()
+    assert stages.bars_requested is None  # refused before loading anything
+    assert _tree(tmp_path) == before
+
+
+def test_out_dir_symlink_and_file_are_refused(setups_dir, config, tmp_path):
+    real = tmp_path / "real"
+    run(setups_dir, config, out_dir=real, formats=("csv",))
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(UsageError, match="symbolic link"):
+        run(setups_dir, config, out_dir=link)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    with pytest.raises(UsageError, match="not a folder"):
+        run(setups_dir, config, out_dir=plain)
+    assert plain.read_text() == "x"
+
+
+def test_interrupt_during_the_swap_leaves_the_old_or_the_new_report(setups_dir, config, tmp_path, monkeypatch):
+    """SIGINT arriving between moving the old report away and moving the new one in is held back."""
+    out = tmp_path / "custom"
+    run(setups_dir, config, out_dir=out, formats=("json",))
+    real_rename = os.rename
+    calls = []
+
+    def rename(src, dst):
+        calls.append((Path(src).name, Path(dst).name))
+        real_rename(src, dst)
+        if len(calls) == 1 and Path(dst).name.startswith(".custom.old-"):
+            os.kill(os.getpid(), signal.SIGINT)  # delivered only once the swap is complete
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        run(setups_dir, config, out_dir=out, formats=("csv",))
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert len(calls) == 2  # both renames happened before the interrupt was delivered
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the old report was removed
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+
+
+def test_leftover_temporary_folders_of_dead_runs_are_cleaned(setups_dir, config):
+    reports = config.run.out_dir
+    reports.mkdir(parents=True)
+    dead = reports / ".20260101T000000Z-abc.tmp-999999999-deadbeef"  # no such pid
+    dead.mkdir()
+    (dead / "trades.csv").write_text("partial")
+    foreign = reports / ".other.tmp-999999999-deadbeef"
+    foreign.mkdir()
+    (foreign / "mine.txt").write_text("not a report file")  # not ours: left alone
+    run(setups_dir, config)
+    assert not dead.exists()
+    assert (foreign / "mine.txt").read_text() == "not a report file"
+
+
+def test_same_second_runs_get_their_own_folder_and_id(setups_dir, config):
+    first = run(setups_dir, config)
+    second = run(setups_dir, config)
+    assert second.out_dir.name == first.out_dir.name + "-2" == second.run_id
+    summary = json.loads((second.out_dir / "summary.json").read_text())
+    assert summary["run"]["id"] == second.run_id and summary["run"]["out_dir"] == str(second.out_dir)
+    assert json.loads((second.out_dir / MARKER).read_text())["run_id"] == second.run_id
+
+
+def test_keep_prunes_only_older_report_folders(setups_dir, config):
+    runs = [run(setups_dir, config, now=NOW + dt.timedelta(minutes=m)) for m in range(4)]
+    reports = config.run.out_dir
+    (reports / "README.md").write_text("mine")
+    (reports / "my-folder").mkdir()
+    result = run(setups_dir, config, now=NOW + dt.timedelta(minutes=10), keep=2)
+    kept = sorted(p.name for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    assert kept == sorted(["my-folder", runs[-1].run_id, result.run_id])
+    assert sorted(p.name for p in result.pruned) == sorted(r.run_id for r in runs[:3])
+    assert (reports / "README.md").read_text() == "mine"
+    assert os.readlink(reports / "latest") == result.run_id
+
+
+def test_a_report_folder_inside_the_input_folder_is_not_read_back(setups_dir, config):
+    first = run(setups_dir, config, out_dir=setups_dir / "report", formats=("csv", "md", "json"))
+    assert (first.out_dir / "report.md").is_file()
+    second = run(setups_dir, config, out_dir=setups_dir / "report2", formats=("json",))
+    summary = json.loads((second.out_dir / "summary.json").read_text())
+    assert summary["counts"]["articles"] == first.report.summary["counts"]["articles"]
+    assert not any("report" in s["item"] for s in summary["skipped"])
 
 
 def test_strict_turns_skips_into_exit_1(setups_dir, config):

@@ -24,8 +24,8 @@ from typing import Any, Callable
 from ..config import Config
 from ..engine.ledger import SimConfig
 from ..errors import UsageError
-from .build import FORMATS, Report, build_report, write_report
-from .writers import atomic_directory, free_directory_name, point_latest
+from .build import FORMATS, REPORT_FILES, Report, build_report, write_report
+from .outdir import ReportFolder, check_out_dir, point_latest, prune_reports
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +44,7 @@ class RunOptions:
     formats: tuple[str, ...] = FORMATS
     quiet: bool = False
     strict: bool = False
+    keep: int | None = None  # after a run to the default location, keep only the newest N reports
 
 
 @dataclasses.dataclass
@@ -55,6 +56,7 @@ class RunResult:
     files: list[str]
     report: Report
     exit_code: int
+    pruned: list[Path] = dataclasses.field(default_factory=list)  # older reports removed by --keep
 
 
 @dataclasses.dataclass
@@ -127,7 +129,13 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
     sim = sim_config(options, config)
     now = now or dt.datetime.now(dt.timezone.utc)
     run_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{sim.digest()}"
-    target = Path(options.out_dir) if options.out_dir else Path(config.run.out_dir) / run_id
+    reports_dir = Path(config.run.out_dir)
+    target = Path(options.out_dir) if options.out_dir else reports_dir / run_id
+    if options.out_dir is not None:
+        check_out_dir(target)  # before any work: never replace what this tool did not write
+    if options.keep is not None and options.keep < 1:
+        raise UsageError(f"--keep must be at least 1, got {options.keep}", where="--keep",
+                         hint="the number of newest reports to keep, the new one included")
     term = Terminal(quiet=options.quiet)
 
     with _interrupts_as_keyboard_interrupt():
@@ -140,25 +148,26 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
         with term.status(f"simulating {n_setups} setups from {len(files)} articles"):
             ledger = stages.simulate(files, bars, sim)
             portfolio = _portfolio(stages.portfolio, ledger, bars)
-        if options.out_dir is None:  # never replace another run's report (same second, same options)
-            target = free_directory_name(target)
-            run_id = target.name
-        run_meta = {
-            "id": run_id,
-            "created_utc": now.isoformat(timespec="seconds"),
-            "backtest_version": _version(),
-            "setups_path": str(options.setups),
-            "out_dir": str(target),
-            "config_file": str(config.path) if config.path else None,
-            "formats": list(formats),
-        }
-        report = build_report(ledger, files, bars, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
-        writer = atomic_directory(target, replace=options.out_dir is not None)
-        with term.status(f"writing {target}"), writer as tmp:
+        folder = ReportFolder(target, claim=options.out_dir is None, known_files=REPORT_FILES)
+        with term.status(f"writing {target}"), folder as tmp:
+            run_id = folder.run_id if options.out_dir is None else run_id
+            run_meta = {
+                "id": run_id,
+                "created_utc": now.isoformat(timespec="seconds"),
+                "backtest_version": _version(),
+                "setups_path": str(options.setups),
+                "out_dir": str(folder.final),
+                "config_file": str(config.path) if config.path else None,
+                "formats": list(formats),
+            }
+            report = build_report(ledger, files, bars, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
             written = write_report(report, tmp, formats)
-        target = writer.final or target
+        target = folder.final
+        pruned: list[Path] = []
         if options.out_dir is None:
-            point_latest(Path(config.run.out_dir) / "latest", target)
+            point_latest(reports_dir / "latest", target)
+            if options.keep is not None:
+                pruned = prune_reports(reports_dir, options.keep, protect=[target])
 
     # Nothing loaded at all (every setup file or article was skipped) is a failed run, even without
     # --strict: a scheduled job must not look green when it evaluated nothing. The report still lists why.
@@ -171,7 +180,8 @@ def run_report(options: RunOptions, config: Config, *, pipeline: Pipeline | None
         print(f"error: {options.setups}: nothing was evaluated, all {len(load_skips)} input(s) were skipped "
               f"(reasons in {target / 'summary.json'} and on the lines above); fix them and run again",
               file=sys.stderr)
-    return RunResult(run_id=run_id, out_dir=target, files=written, report=report, exit_code=exit_code)
+    return RunResult(run_id=run_id, out_dir=target, files=written, report=report, exit_code=exit_code,
+                     pruned=pruned)
 
 
 def _check_formats(formats) -> tuple[str, ...]:

@@ -19,6 +19,9 @@ from . import tables
 from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
 
 FORMATS = ("html", "csv", "parquet", "json", "md")
+#: Every file name a report folder can hold (besides the marker): what ``write_report`` may write.
+REPORT_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "trades.parquet", "summary.json",
+                "report.md", "report.html")
 
 
 @dataclasses.dataclass

@@ -1,32 +1,25 @@
-"""Writing the report directory: stable text formatting and an all-or-nothing directory swap.
+"""Writing report files: stable, deterministic text formatting for CSV, JSON and Parquet.
 
 Determinism: the same inputs and options give byte-identical CSV and JSON. Floats are rounded to
 ``DECIMALS`` places and written in Python's shortest round-trip form, timestamps as ISO 8601 in UTC,
 lists joined with ``;``, missing values as empty cells (CSV) or ``null`` (JSON). The only wall-clock
 values live in the ``run`` block of ``summary.json``.
 
-Atomicity: everything is written into a hidden sibling directory ``.<name>.tmp-<pid>`` and renamed into
-place at the end (a rename within one directory is atomic on POSIX). On any failure, including
-SIGINT/SIGTERM, the temporary directory is removed, the target is untouched and ``latest`` still points
-at the previous report.
+Where a report folder goes, how it is swapped into place and what may be deleted:
+:mod:`backtest.reports.outdir`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ReportError
 
 DECIMALS = 6
 
@@ -74,9 +67,28 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """:func:`_cell` for a CSV file: text that a spreadsheet would run as a formula gets a leading ``'``.
+
+    Only text is touched (an article title ``=HYPERLINK(...)``, an id ``+cmd``); numbers such as ``-2.5``
+    are written as numbers. JSON and Parquet keep the raw text. A carriage return inside text becomes a
+    newline: Python's CSV writer quotes a newline but not a lone CR, which would otherwise end the row.
+    """
+    text = _cell(value)
+    if isinstance(value, str):
+        if text.startswith(FORMULA_START):
+            text = "'" + text
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 def frame_to_csv(frame: pd.DataFrame) -> str:
-    """CSV text with the documented formatting (see module docstring)."""
-    text = frame.astype(object).map(_cell) if len(frame) else frame.astype(object)
+    """CSV text with the documented formatting (see module docstring); text cells neutralised (:func:`csv_cell`)."""
+    text = frame.astype(object).map(csv_cell) if len(frame) else frame.astype(object)
     return text.to_csv(index=False, lineterminator="\n")
 
 
@@ -120,117 +132,3 @@ def _jsonable(data: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return [_jsonable(v) for v in data]
     return fmt_value(data)
-
-
-def free_directory_name(target: Path) -> Path:
-    """``target`` if nothing is there yet, else the first free ``target-2``, ``target-3``, ...
-
-    Two runs started in the same second with the same options get the same run id; the later one must
-    not replace the earlier one's report (they may have read different setups).
-    """
-    target = Path(target)
-    candidate, n = target, 1
-    while candidate.exists() or candidate.is_symlink():
-        n += 1
-        candidate = target.with_name(f"{target.name}-{n}")
-    return candidate
-
-
-class atomic_directory:
-    """``with atomic_directory(target) as tmp:`` -- a temporary directory that becomes ``target`` only if
-    the block finishes.
-
-    ``replace=True`` (an explicit ``--out`` reused): an existing ``target`` is replaced as a whole, never
-    merged. ``replace=False`` (the default ``reports/<run-id>/``): an existing report is never touched;
-    if another run claimed ``target`` meanwhile, the report goes to the next free ``target-N`` (the
-    rename of a directory onto a non-empty one fails atomically, so the claim is race-free). Either
-    way the directory finally used is :attr:`final`.
-
-    Failures inside the block (disk full, SIGINT/SIGTERM turned into ``KeyboardInterrupt``) remove the
-    temporary directory and leave ``target`` as it was; an ``OSError`` becomes a one-line
-    :class:`ReportError`.
-    """
-
-    def __init__(self, target: Path, *, replace: bool = True):
-        self.target = Path(target)
-        self.replace = replace
-        self.final: Path | None = None
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> Path:
-        parent = self.target.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ReportError(f"cannot create the report's parent directory: {exc.strerror or exc}",
-                              where=str(parent), hint="choose a writable --out") from None
-        tmp = parent / f".{self.target.name}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir()
-        except OSError as exc:
-            raise ReportError(f"report directory is not writable: {exc.strerror or exc}",
-                              where=str(parent), hint="choose a writable --out or fix the permissions") from None
-        self.tmp = tmp
-        return tmp
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        assert self.tmp is not None
-        if exc_type is None:
-            try:
-                self.final = self._publish()
-                return False
-            except OSError as error:
-                exc_type, exc = type(error), error
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        if issubclass(exc_type, OSError):
-            raise ReportError(f"could not write the report: {exc.strerror or exc}", where=str(self.target),
-                              hint="check free space and permissions; nothing was left half-written") from None
-        return False  # anything else (KeyboardInterrupt included) propagates unchanged
-
-    def _publish(self) -> Path:
-        tmp, target = self.tmp, self.target
-        if not self.replace:
-            for n in range(1, 1000):
-                candidate = target if n == 1 else target.with_name(f"{target.name}-{n}")
-                try:
-                    os.rename(tmp, candidate)
-                    return candidate
-                except OSError as exc:
-                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
-                        raise
-            raise OSError(errno.EEXIST, "no free report directory name", str(target))
-        olds = []
-        try:
-            for attempt in range(20):  # a concurrent run writing the same --out may swap in between
-                try:
-                    os.rename(tmp, target)
-                    return target
-                except OSError as exc:
-                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                        raise
-                old = target.parent / f".{target.name}.old-{os.getpid()}-{attempt}"
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(target, old)
-                    olds.append(old)
-            raise OSError(errno.EBUSY, "the report directory kept changing (another run writing it?)", str(target))
-        finally:
-            for old in olds:
-                shutil.rmtree(old, ignore_errors=True)
-
-
-def point_latest(latest: Path, target: Path) -> None:
-    """Atomically make ``latest`` a symlink to ``target`` (relative when they share a directory)."""
-    link_to = target.name if target.parent.resolve() == latest.parent.resolve() else str(target.resolve())
-    tmp = latest.parent / f".{latest.name}.tmp-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    os.symlink(link_to, tmp)
-    try:
-        os.replace(tmp, latest)
-    except OSError as exc:  # e.g. someone made ``latest`` a real directory
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise ReportError(f"cannot point it at the new report {target.name}: {exc.strerror or exc}", where=str(latest),
-                          hint="the report itself was written; remove or rename this path (it must be a symlink)") from None

@@ -16,6 +16,7 @@ its own, so one typo sinks one setup, not the other five.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -232,10 +233,26 @@ def _discover(path: Path) -> tuple[list[Path], list[Path]]:
             where=str(path),
             hint=f"give a setup file (*.yaml, *.yml), an article ({_ARTICLE_GLOBS}) or a directory",
         )
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in _walk_files(path) if not p.name.startswith("."))
     setup_paths = [p for p in files if p.suffix.lower() in SETUP_SUFFIXES]
     article_paths = [p for p in files if p.suffix.lower() in ARTICLE_SUFFIXES]
     return setup_paths, article_paths
+
+
+def _walk_files(root: Path) -> list[Path]:
+    """Files under ``root``, recursively, leaving out report folders this tool wrote (``--out`` inside an
+    articles or setups folder must not be read back as input)."""
+    from ..reports.outdir import MARKER, is_report_folder
+
+    out: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        if MARKER in names and is_report_folder(here):
+            dirs[:] = []
+            continue
+        dirs.sort()
+        out.extend(here / name for name in names if (here / name).is_file())
+    return out
 
 
 def _drop_duplicates(
