@@ -100,7 +100,7 @@ def data():
 @handle_errors
 def data_import(ctx, directory):
     """Import a directory of CSV/parquet bars (IWM.csv, RUT_INDEX.csv for ^RUT, SPLITS.csv) into the cache."""
-    from .data.api import import_directory
+    from .data.manage import import_directory
 
     rows = import_directory(Path(directory), _config(ctx))
     _print_rows(rows, ["symbol", "rows", "first", "last", "dropped", "note"])
@@ -117,7 +117,7 @@ def data_import(ctx, directory):
 @handle_errors
 def data_fetch(ctx, symbols, start, end):
     """Fetch SYMBOLS from Yahoo into the cache (only the missing date range is downloaded)."""
-    from .data.api import fetch
+    from .data.manage import fetch
 
     rows = fetch(list(symbols), start.date() if start else None, end.date() if end else None, _config(ctx))
     _print_rows(rows, ["symbol", "rows", "first", "last", "fetched", "note"])
@@ -130,7 +130,7 @@ def data_fetch(ctx, symbols, start, end):
 @handle_errors
 def data_list(ctx):
     """List the cached symbols: symbol, first, last, rows, source."""
-    from .data.api import list_cache
+    from .data.manage import list_cache
 
     rows = list_cache(_config(ctx))
     if not rows:

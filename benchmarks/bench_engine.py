@@ -12,7 +12,7 @@ publication, stop/limit/market entries, long and short, 0-2 targets, some invali
 Each size runs in two fresh subprocesses, so that peak RSS and start-up costs belong to that size alone:
 
 * ``end-to-end``: read the setup table (parquet), load the bars from the parquet cache through
-  ``backtest.data.api.load_barset``, :func:`backtest.engine.columnar.simulate_table` (triage, split basis,
+  ``backtest.data.load.load_barset``, :func:`backtest.engine.columnar.simulate_table` (triage, split basis,
   coherence, the kernel x 3 for the two ambiguity bounds, pairs) and the per-article / per-stance aggregates
   of :mod:`backtest.reports.aggregate`. Peak RSS is that process's ``VmHWM``. No HTML, no report files.
 * ``compare``: the kernel alone on the singles (best of 5 after JIT, median too; ``compile_s`` is a cold compile of the
@@ -69,7 +69,7 @@ def end_to_end(table_path: Path, cache_dir: Path) -> dict:
     t0 = time.perf_counter()
     import pandas as pd
 
-    from backtest.data.api import load_barset
+    from backtest.data.load import load_barset
     from backtest.engine.columnar import simulate_table
     from backtest.engine.ledger import SimConfig
     from backtest.reports.aggregate import article_outcomes, stance_outcomes
@@ -292,7 +292,7 @@ def library_agrees(table, frames) -> bool:
     """``simulate_table`` equals ``simulate()`` (pydantic setup files) on status and every number."""
     import tempfile as tf
 
-    from backtest.data.api import load_barset
+    from backtest.data.load import load_barset
     from backtest.engine import simulate
     from backtest.engine.columnar import simulate_table
     from backtest.engine.ledger import SimConfig

@@ -14,7 +14,8 @@ import pandas as pd
 
 from backtest.data.bars import Bars, BarSet
 from backtest.data.calendar import session_dates, with_sessions
-from backtest.engine.ledger import CALL_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig, Skip
+from backtest.common import Skip
+from backtest.engine.ledger import CALL_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig
 from backtest.setups.model import SetupFile
 
 def invented_bars(symbol: str, start_price: float, seed: int, start=dt.date(2026, 1, 2), end=dt.date(2026, 4, 30)) -> Bars:

@@ -198,7 +198,7 @@ def test_aggregates_equal_report_tables(frames):
 def test_setup_table_of_the_seed_setups_equals_simulate(market_data_dir, tmp_path):
     """The committed seed setup files on the real mirror bars: the fast path reproduces simulate()."""
     from backtest.config import Config, DataConfig
-    from backtest.data.api import load_barset
+    from backtest.data.load import load_barset
     from backtest.engine.columnar import setup_table
     from backtest.reports.api import needed_symbols
     from backtest.setups.load import load_setups

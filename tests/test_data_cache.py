@@ -16,7 +16,8 @@ import backtest.data.cache as cache_module
 import backtest.data.yahoo as yahoo
 from backtest.cli import cli
 from backtest.config import Config, DataConfig
-from backtest.data.api import import_directory, list_cache, load_barset
+from backtest.data.load import load_barset
+from backtest.data.manage import import_directory, list_cache
 from backtest.data.cache import CacheSource, cache_path, read_entry, store
 from backtest.errors import CorruptCacheError
 
@@ -87,7 +88,7 @@ def test_corrupt_cache_file_is_replaced_by_a_refetch(imported_cache, monkeypatch
     history.index = history.index.tz_localize("America/New_York")
     monkeypatch.setattr(yahoo, "download", lambda symbol, start, end: history)
     monkeypatch.setattr(yahoo, "now_utc", lambda: dt.datetime(2026, 1, 10, tzinfo=dt.timezone.utc))
-    from backtest.data.api import fetch
+    from backtest.data.manage import fetch
 
     [row] = fetch(["SPY"], dt.date(2026, 1, 5), dt.date(2026, 1, 9), _config(imported_cache, sources=("yahoo",)))
     assert row["rows"] == 5 and "unreadable cache file" in row["note"]

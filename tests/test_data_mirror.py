@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from backtest.cli import cli
 from backtest.config import Config, DataConfig
-from backtest.data.api import import_directory, last_close_before, list_cache, load_barset
+from backtest.data.load import last_close_before, load_barset
+from backtest.data.manage import import_directory, list_cache
 from backtest.data.splits import to_bar_basis
 
 NY = ZoneInfo("America/New_York")

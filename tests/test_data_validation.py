@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from backtest.cli import cli
 from backtest.config import Config, DataConfig
-from backtest.data.api import import_directory, load_barset
+from backtest.data.load import load_barset
+from backtest.data.manage import import_directory
 from backtest.data.validate import clean_bars, snap_float32
 from backtest.errors import DataError
 

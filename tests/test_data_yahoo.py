@@ -11,7 +11,8 @@ from click.testing import CliRunner
 import backtest.data.yahoo as yahoo
 from backtest.cli import cli
 from backtest.config import Config, DataConfig
-from backtest.data.api import fetch, list_cache, load_barset
+from backtest.data.load import load_barset
+from backtest.data.manage import fetch, list_cache
 from backtest.data.cache import CacheSource, cache_path, store
 
 NY = "America/New_York"

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from backtest.config import Config, DataConfig
-from backtest.data.api import load_barset
+from backtest.data.load import load_barset
 from backtest.engine import SimConfig, simulate
 from backtest.setups.model import SetupFile
 

@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 
 from ..errors import ArticleError
-from ..setups.model import SourceRef
+from ..common import SourceRef
 
 #: File suffixes read as articles when a directory is given (extract and run use this one tuple).
 ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")

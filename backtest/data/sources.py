@@ -3,7 +3,7 @@
 A source answers one question: "give me this symbol's daily bars between ``start`` and ``end``".
 It returns ``None`` when it simply does not have the symbol (the next source is tried) and raises
 :class:`backtest.errors.DataError` with a one-line reason when it has something but cannot use it
-(unreadable file, no network). :func:`backtest.data.api.load_barset` tries the configured sources in
+(unreadable file, no network). :func:`backtest.data.load.load_barset` tries the configured sources in
 order and records the reasons of all of them when none delivers.
 """
 

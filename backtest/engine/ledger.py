@@ -14,6 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
+from ..common import Skip  # noqa: F401  (re-exported: the ledger carries skips)
+
 #: Status of a setup after simulation. ``open`` = still running when the data (or --as-of) ended.
 STATUSES = ("filled", "open", "expired", "cancelled", "rejected", "unresolved", "no-data")
 #: Statuses whose entry may have filled: ``filled`` (exited) or ``open`` (see :func:`entered_mask`).
@@ -90,15 +92,6 @@ class SimConfig:
         """Short stable hash of the configuration (part of the run id)."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
-
-
-@dataclasses.dataclass(frozen=True)
-class Skip:
-    """Something that was not evaluated, and why (kept for the report; never lost)."""
-
-    item: str  # file path, setup id or symbol
-    reason: str
-    kind: Literal["article", "setup-file", "setup", "symbol"] = "setup"
 
 
 @dataclasses.dataclass

@@ -29,7 +29,8 @@ from ..setups.model import ArticleMeta, Setup, SetupFile
 from .arrays import (AMBIGUITIES, ENTRY_TYPES, EXPIRED, CANCELLED, OPEN, SCALE_OUTS, STATUS_NAMES, STOP_FIRST,
                      TARGET_FIRST, WORKING, KernelArrays, cost_fraction, reason_name)
 from .coherence import VERDICT_NAMES, enters_at_market, verdicts
-from .ledger import CALL_COLUMNS, COHERENCE_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig, Skip
+from ..common import Skip
+from .ledger import CALL_COLUMNS, COHERENCE_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig
 
 ATR_WINDOW = 14
 _TIME_COLUMNS = ("entry_time", "exit_time", "first_session", "ref_date")

@@ -70,7 +70,7 @@ class Pipeline:
     def resolved(self) -> "Pipeline":
         load_bars, simulate, portfolio = self.load_bars, self.simulate, self.portfolio
         if load_bars is None:
-            from ..data.api import load_barset as load_bars
+            from ..data.load import load_barset as load_bars
         if simulate is None:
             from ..engine import simulate
         if portfolio is None:

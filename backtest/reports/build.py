@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from ..data.bars import BarSet
-from ..engine.ledger import REFUSED, Ledger, Skip
+from ..common import Skip
+from ..engine.ledger import REFUSED, Ledger
 from ..setups.model import SetupFile
 from . import tables
 from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json

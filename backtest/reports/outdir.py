@@ -30,10 +30,10 @@ import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from ..common import REPORT_MARKER, is_report_folder, read_report_marker
 from ..errors import ReportError, UsageError
 
-#: The marker file every report folder holds (hidden, so article and setup discovery never read it).
-MARKER = ".backtest-report.json"
+MARKER = REPORT_MARKER
 MARKER_FORMAT = 1
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]+$")
 #: How many foreign entries a refusal names.
@@ -41,28 +41,13 @@ _SHOWN_EXTRA = 3
 
 
 # --------------------------------------------------------------------------------------------- marker
-def read_marker(folder: Path) -> dict | None:
-    """The marker of a report folder, or None when there is none (or it is not ours / unreadable)."""
-    try:
-        data = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("tool") != "backtest" or not isinstance(data.get("files"), list):
-        return None
-    if not all(isinstance(name, str) and "/" not in name and name not in ("", ".", "..") for name in data["files"]):
-        return None
-    return data
+read_marker = read_report_marker
 
 
 def write_marker(folder: Path, run_id: str, files: Iterable[str]) -> None:
     """Record which files this run wrote (the only files a later run may replace or delete)."""
     data = {"tool": "backtest", "format": MARKER_FORMAT, "run_id": run_id, "files": sorted(files)}
     (Path(folder) / MARKER).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
-
-def is_report_folder(folder: Path) -> bool:
-    """True for a folder this tool wrote a report into (discovery skips them: no report is read as input)."""
-    return (Path(folder) / MARKER).is_file() and read_marker(folder) is not None
 
 
 def _foreign_entries(folder: Path, marker: dict | None) -> list[str]:

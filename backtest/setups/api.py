@@ -106,7 +106,7 @@ def _value_error_line(exc: ValueError) -> str:
 
 def extract_setup_files(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None):
     """(setup files, skips) for the loader: raw articles handed to ``backtest run`` are extracted in memory."""
-    from ..engine.ledger import Skip
+    from ..common import Skip
 
     files: list[SetupFile] = []
     skips: list[Skip] = []

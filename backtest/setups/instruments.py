@@ -10,7 +10,7 @@ Families without a series here ("MSCI Europe Small Cap index", "FTSE 100", gold 
 ``None`` with a reason, so the caller keeps the setup as ``status: unresolved`` instead of dropping it.
 
 Prices come from an injected ``price_lookup(symbol, published) -> close | None`` so tests pass lambdas;
-:func:`market_price_lookup` adapts :func:`backtest.data.api.last_close_before` (offline sources only).
+:func:`market_price_lookup` adapts :func:`backtest.data.load.last_close_before` (offline sources only).
 A candidate with no close available is compared at its :data:`TYPICAL_CLOSE` (rough early-2026
 magnitudes) instead, which is enough to tell an index from its ETF (they differ ~10x); the note says
 which prices were typical.
@@ -260,7 +260,7 @@ def subject_of(title: str | None, tags: Iterable[str], text: str) -> list[str]:
 
 
 def market_price_lookup(config=None) -> PriceLookup:
-    """A ``price_lookup`` over :func:`backtest.data.api.last_close_before`, offline sources only.
+    """A ``price_lookup`` over :func:`backtest.data.load.last_close_before`, offline sources only.
 
     Extraction never downloads: with no cache or mirror the lookup answers None and :func:`resolve`
     falls back to :data:`TYPICAL_CLOSE`.
@@ -272,7 +272,7 @@ def market_price_lookup(config=None) -> PriceLookup:
         if key not in memo:
             try:
                 from ..config import load_config
-                from ..data.api import last_close_before
+                from ..data.load import last_close_before
 
                 cfg = (config or load_config()).with_overrides(offline=True)
                 hit = last_close_before(symbol, published, cfg)

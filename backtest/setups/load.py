@@ -24,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..articles.reader import ARTICLE_SUFFIXES
-from ..engine.ledger import Skip
+from ..common import REPORT_MARKER, Skip, is_report_folder
 from ..errors import UsageError
 from .model import FORMAT_VERSION, ArticleMeta, Setup, SetupFile, WatchLevel
 
@@ -242,12 +242,10 @@ def _discover(path: Path) -> tuple[list[Path], list[Path]]:
 def _walk_files(root: Path) -> list[Path]:
     """Files under ``root``, recursively, leaving out report folders this tool wrote (``--out`` inside an
     articles or setups folder must not be read back as input)."""
-    from ..reports.outdir import MARKER, is_report_folder
-
     out: list[Path] = []
     for folder, dirs, names in os.walk(root):
         here = Path(folder)
-        if MARKER in names and is_report_folder(here):
+        if REPORT_MARKER in names and is_report_folder(here):
             dirs[:] = []
             continue
         dirs.sort()

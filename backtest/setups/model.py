@@ -17,14 +17,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..common import SourceRef
+
 FORMAT_VERSION = "backtest.setups/1"
 #: Publication years accepted (end exclusive): anything else is a typo, and outside the bars' time range.
 PUBLISHED_YEARS = (1900, 2200)
 
 Direction = Literal["long", "short"]
-EntryType = Literal["market", "stop", "limit"]
+EntryType = Literal["market", "stop", "limit", "close"]
 Stance = Literal["bullish", "bearish", "neutral"]
 PublishedBasis = Literal["stated", "inferred", "manual"]
+StanceBasis = Literal["stated", "derived"]
 ResolutionStatus = Literal["ok", "unresolved"]
 Ambiguity = Literal["stop-first", "target-first"]
 ScaleOut = Literal["equal", "first"]
@@ -65,6 +68,8 @@ class EntryOrder(_Strict):
     * ``market``: at the open of the first eligible session (``level`` must be empty).
     * ``stop``: breakout order; long fills when the high reaches ``level``, short when the low does.
     * ``limit``: pullback order; long fills when the low reaches ``level``, short when the high does.
+    * ``close``: close-confirmed trigger ("on a daily close above 6,700"); long triggers when a session
+      *closes* at or above ``level`` (short: at or below) and fills at the next session's open.
 
     ``window`` is the number of eligible sessions the order stays working (None = run default).
     """
@@ -197,30 +202,27 @@ class WatchLevel(_Strict):
     source: Provenance = Field(default_factory=Provenance)
 
 
-class SourceRef(_Strict):
-    """One of the article's listed sources (titles are filled at run time from the article, never committed)."""
-
-    title: str | None = None
-    outlet: str | None = None
-    date: str | None = None
-
-
 class ArticleMeta(_Strict):
     """What the engine and reports need to know about the article behind a setup file.
 
     ``published`` is a timezone-aware timestamp when a time is known, else a date: a date-only
     publication counts as published after that day's close (first eligible session is the next one).
+    ``null`` when no date could be read: the file is kept, but ``backtest run`` refuses its setups until a
+    date is set (``backtest extract --published``, or by hand): without one there is no "after".
     ``subject`` lists the instrument(s) the article's stance is about, for directional-call scoring.
+    ``stance_basis`` is ``stated`` when the article states its stance, ``derived`` when it was derived
+    from the directions of its explicit setups.
     """
 
     id: str = Field(min_length=1)
     title: str | None = None
     path: str | None = None
     sha256: str | None = None
-    published: dt.datetime | dt.date
-    published_basis: PublishedBasis = "manual"
+    published: dt.datetime | dt.date | None
+    published_basis: PublishedBasis | None = "manual"
     published_note: str | None = Field(default=None, description="how the publication was read when not stated exactly (an inferred date, a time without zone)")
     stance: Stance | None = None
+    stance_basis: StanceBasis | None = None
     pulse: int | None = Field(default=None, ge=0, le=100)
     threat: int | None = Field(default=None, ge=0, le=5)
     tags: list[str] = Field(default_factory=list)
@@ -230,6 +232,11 @@ class ArticleMeta(_Strict):
     @field_validator("published", mode="before")
     @classmethod
     def _date_only_string_is_a_date(cls, value):
+        # A number is no date: pydantic would read 20260202 as seconds since 1970 (1970-08-23), and a
+        # setup would then trade from the first bar in the data.
+        if isinstance(value, (bool, int, float)):
+            raise ValueError(f"{value!r} is a number, not a date; write it as YYYY-MM-DD or 2026-02-08T17:30:00Z "
+                             "(in quotes if in doubt)")
         # "2026-02-01" means a date (published after that day's close), not a naive midnight datetime.
         if isinstance(value, str) and len(value.strip()) == 10:
             try:
@@ -240,7 +247,9 @@ class ArticleMeta(_Strict):
 
     @field_validator("published")
     @classmethod
-    def _aware(cls, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
+    def _aware(cls, value: dt.datetime | dt.date | None) -> dt.datetime | dt.date | None:
+        if value is None:
+            return None
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             raise ValueError("a publication time needs a timezone, e.g. 2026-02-08T17:30:00Z")
         # A typo'd year (9999, 1026) must not reach the engine: it cannot be placed among the bars'
@@ -251,8 +260,10 @@ class ArticleMeta(_Strict):
         return value
 
     @property
-    def published_iso(self) -> str:
-        """ISO 8601 with UTC offset when a time is known, else ``YYYY-MM-DD``."""
+    def published_iso(self) -> str | None:
+        """ISO 8601 with UTC offset when a time is known, else ``YYYY-MM-DD``; None when undated."""
+        if self.published is None:
+            return None
         if isinstance(self.published, dt.datetime):
             return self.published.astimezone(dt.timezone.utc).isoformat()
         return self.published.isoformat()
