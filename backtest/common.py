@@ -55,3 +55,29 @@ def read_report_marker(folder: Path) -> dict | None:
 def is_report_folder(folder: Path) -> bool:
     """True for a folder this tool wrote a report into (no report is ever read back as input)."""
     return read_report_marker(folder) is not None
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if c not in (9,)} | {127: "\\x7f"}
+_CONTROL.update({10: "\\n", 13: "\\r"})
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print on one terminal line: control characters (ESC, CR, LF, ...) escaped.
+
+    Names and reasons come from user files (an article id, a title, a symbol); printed raw, an ESC sequence
+    would drive the terminal and a newline would forge a log line. Tabs stay (harmless); everything else
+    below 0x20, DEL and the C1 controls become ``\\xNN`` escapes.
+    """
+    s = str(text)
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if code in _CONTROL:
+            out.append(_CONTROL[code])
+        elif 0x80 <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
