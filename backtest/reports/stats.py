@@ -194,12 +194,14 @@ def session_positions(dates, calendar: pd.DatetimeIndex | None = None) -> np.nda
 
 
 def block_bootstrap_mean(values, sessions, *, block_length: int, reps: int = BOOTSTRAP_REPS, seed: int = SEED,
-                         confidence: float = CONFIDENCE) -> MeanInterval:
+                         confidence: float = CONFIDENCE, n_sessions: int | None = None) -> MeanInterval:
     """Mean of ``values`` with a stationary block-bootstrap interval over the sessions they belong to.
 
     ``sessions[i]`` is the integer session position of observation ``i`` (:func:`session_positions`);
     observations sharing a session are drawn together, and sessions are drawn in blocks of mean length
-    ``block_length`` (:func:`block_length_for`). NaN values are dropped first.
+    ``block_length`` (:func:`block_length_for`). NaN values are dropped first. The session axis runs from
+    the first to the last observation's session, or is ``0 .. n_sessions - 1`` when given (several
+    groups on one calendar: the scorecard and the event study use the span of all calls).
     """
     values = np.asarray(values, dtype=np.float64)
     sessions = np.asarray(sessions, dtype=np.int64)
@@ -208,8 +210,11 @@ def block_bootstrap_mean(values, sessions, *, block_length: int, reps: int = BOO
     n = int(len(values))
     if n == 0:
         return MeanInterval(np.nan, np.nan, np.nan, 0, 0, block_length_for(block_length))
-    sessions = sessions - sessions.min()
-    n_sessions = int(sessions.max()) + 1
+    if n_sessions is None:
+        sessions = sessions - sessions.min()
+        n_sessions = int(sessions.max()) + 1
+    elif sessions.min() < 0 or sessions.max() >= n_sessions:
+        raise ValueError(f"session positions must lie in 0..{n_sessions - 1}")
     distinct = int(len(np.unique(sessions)))
     mean = float(values.mean())
     if distinct < 2:
