@@ -136,17 +136,27 @@ def test_stance_books_add_up_and_are_each_a_vectorbt_replay(barset):
 
 
 def test_identical_calls_are_flagged_and_counted_once(barset):
+    """The whole book counts an identical call once; a stance's book once among that stance's articles."""
     ledger = simulate(_files(), barset, SimConfig())
-    flags = identical_calls(ledger.trades).set_axis(ledger.trades["setup_id"])
-    assert flags["pair-again"] == "pair" and flags.drop("pair-again").isna().all()
-    once = follow_every_call(ledger.trades, ledger.exits, barset)
-    twice = follow_every_call(ledger.trades, ledger.exits, barset, dedupe=False)
-    assert "pair-again" not in once.call_pnl_pct.index and "pair-again" in twice.call_pnl_pct.index
-    assert once.total.calls == 6 and twice.total.calls == 7
+    trades, exits = ledger.trades, ledger.exits
+    # a third copy of the pair, from another bullish article
+    copy = trades[trades["setup_id"] == "pair"].assign(setup_id="pair-copy", article_id="bull2")
+    trades = pd.concat([trades, copy], ignore_index=True)
+    exits = pd.concat([exits, exits[exits["setup_id"] == "pair"].assign(setup_id="pair-copy")], ignore_index=True)
+    flags = identical_calls(trades).set_axis(trades["setup_id"])
+    assert flags["pair-again"] == "pair" and flags["pair-copy"] == "pair"
+    assert flags.drop(["pair-again", "pair-copy"]).isna().all()
+    once = follow_every_call(trades, exits, barset)
+    twice = follow_every_call(trades, exits, barset, dedupe=False)
+    assert once.total.calls == 6 and twice.total.calls == 8
+    assert once.per_stance["bullish"].calls == 3 and twice.per_stance["bullish"].calls == 4  # pair-copy merged
+    assert once.per_stance["bearish"].calls == 3  # pair-again is the bearish article's own call: kept there
     assert once.identical.set_index("setup_id").loc["pair-again", "duplicate_of"] == "pair"
-    pair = ledger.trades.set_index("setup_id").loc["pair", "return_pct"]
-    assert twice.total.pnl - once.total.pnl == pytest.approx(pair)
-    assert "bearish" in twice.per_stance and once.per_stance["bearish"].calls == 2
+    pair = trades.set_index("setup_id").loc["pair", "return_pct"]
+    assert twice.total.pnl - once.total.pnl == pytest.approx(2 * pair)
+    assert once.per_stance["bearish"].pnl == pytest.approx(trades.set_index("setup_id").loc[
+        ["pair-again", "spy-short", "xlk-scale"], "return_pct"].sum())
+    assert "pair-copy" not in once.call_pnl_pct.index and "pair-copy" in twice.call_pnl_pct.index
 
 
 def _bars(symbol, closes, first=dt.date(2026, 3, 2)):

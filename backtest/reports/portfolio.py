@@ -99,17 +99,18 @@ class PortfolioResult:
 
 
 # ------------------------------------------------------------------------------------------ identical calls
-def identical_calls(trades: pd.DataFrame) -> pd.Series:
-    """``duplicate_of`` per row: the ``setup_id`` of the first earlier row with the same :data:`IDENTICAL_CALL_KEY`.
+def identical_calls(trades: pd.DataFrame, key=IDENTICAL_CALL_KEY) -> pd.Series:
+    """``duplicate_of`` per row: the ``setup_id`` of the first earlier row with the same ``key`` values.
 
     NA for the first of each group (and for rows without a first session: nothing to compare). Missing
-    levels (a market entry has none) compare equal. "First" is the table's order: the ledger's, by
-    publication then setup id.
+    values (a market entry has no level) compare equal. "First" is the table's order: the ledger's, by
+    publication then setup id. Pass ``IDENTICAL_CALL_KEY + ("stance",)`` to merge copies within a stance only.
     """
-    require_columns(trades, ("setup_id",) + IDENTICAL_CALL_KEY, "trades")
+    key = tuple(key)
+    require_columns(trades, ("setup_id",) + key, "trades")
     if not len(trades):
         return pd.Series([], dtype=object, name="duplicate_of")
-    group = trades.groupby(list(IDENTICAL_CALL_KEY), sort=False, dropna=False).ngroup().to_numpy()
+    group = trades.groupby(list(key), sort=False, dropna=False).ngroup().to_numpy()
     setup_ids = trades["setup_id"].astype(str).to_numpy()
     first_row = pd.Series(np.arange(len(trades))).groupby(group).transform("min").to_numpy()
     is_dup = (first_row != np.arange(len(trades))) & trades["first_session"].notna().to_numpy()
@@ -174,20 +175,26 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     require_columns(exits, EXIT_INPUT_COLUMNS, "exits")
     if sizing not in SIZINGS:
         raise ValueError(f"sizing {sizing!r}: expected one of {', '.join(SIZINGS)}")
-    keep = entered_mask(trades).to_numpy()
-    # identical among *entered* trades: a refused first copy must not hide an entered second one
+    entered_rows = entered_mask(trades).to_numpy()
+    entered = trades[entered_rows]
+    # identical among *entered* trades (a refused first copy must not hide an entered second one): the whole
+    # book counts each once; a stance's book counts each once among that stance's articles
     duplicate_of = pd.Series(None, index=trades.index, dtype=object)
-    duplicate_of[keep] = identical_calls(trades[keep]).to_numpy()
+    duplicate_of[entered_rows] = identical_calls(entered).to_numpy()
     identical = pd.DataFrame({"setup_id": trades["setup_id"].astype(str).to_numpy(),
                               "duplicate_of": duplicate_of.to_numpy()})
-    if dedupe:
-        keep = keep & identical["duplicate_of"].isna().to_numpy()
-    entered = trades[keep]
     cost = float(cost_bps) / 10_000.0
-    empty = PortfolioResult(_empty_book("all"), {}, pd.Series(dtype=float, name="pnl_pct"), identical,
-                            notional, cost_bps, sizing, dedupe)
     if not len(entered):
-        return empty
+        return PortfolioResult(_empty_book("all"), {}, pd.Series(dtype=float, name="pnl_pct"), identical,
+                               notional, cost_bps, sizing, dedupe)
+    in_total = np.ones(len(entered), dtype=bool)
+    in_stance = np.ones(len(entered), dtype=bool)
+    if dedupe:
+        in_total = identical_calls(entered).isna().to_numpy()
+        in_stance = identical_calls(entered, IDENTICAL_CALL_KEY + ("stance",)).isna().to_numpy()
+    entered = entered[in_total | in_stance]
+    in_total, in_stance = in_total[in_total | in_stance], in_stance[in_total | in_stance]
+
     legs = _legs(entered)
     fills = _exit_fills(legs, exits)
     frames = bar_frames({s: bars[s] for s in legs["symbol"].unique() if s in bars})
@@ -212,47 +219,61 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     entry_pos = _positions(days, legs["entry_day"].to_numpy(), "entry")
     fill_pos = _positions(days, fills["day"].to_numpy(), "exit")
 
+    # books: one per stance, then the whole book; a leg belongs to one or two of them
     stance = stance_labels(legs["stance"])
     names = sorted(stance.unique())
-    group = pd.Categorical(stance, categories=names).codes.astype(np.int64)
-    n_groups, n_days = len(names), len(days)
-    # cash flows per group and session
-    cash = np.zeros((n_groups, n_days))
-    np.add.at(cash, (group, entry_pos), entry_cash)
-    np.add.at(cash, (group[leg_of], fill_pos), fill_cash)
-    value = np.zeros((n_groups, n_days))
+    stance_code = pd.Categorical(stance, categories=names).codes.astype(np.int64)
+    row_of_setup = pd.Series(np.arange(len(entered)), index=entered["setup_id"].astype(str).to_numpy())
+    leg_row = row_of_setup.reindex(legs["setup_id"].to_numpy()).to_numpy()
+    member_leg = np.concatenate([np.flatnonzero(in_stance[leg_row]), np.flatnonzero(in_total[leg_row])])
+    member_book = np.concatenate([stance_code[in_stance[leg_row]], np.full(int(in_total[leg_row].sum()), len(names))])
+    # the fills of each membership (a leg's fills follow it into each book it belongs to)
+    fills_by_leg = pd.DataFrame({"leg": leg_of, "fill": np.arange(len(leg_of))})
+    expanded = pd.DataFrame({"leg": member_leg, "book": member_book}).merge(fills_by_leg, on="leg", how="inner")
+    f_book, f_fill = expanded["book"].to_numpy(), expanded["fill"].to_numpy()
+    n_books, n_days = len(names) + 1, len(days)
+
+    cash = np.zeros((n_books, n_days))
+    np.add.at(cash, (member_book, entry_pos[member_leg]), entry_cash[member_leg])
+    np.add.at(cash, (f_book, fill_pos[f_fill]), fill_cash[f_fill])
+    value = np.zeros((n_books, n_days))
     symbols = legs["symbol"].to_numpy()
-    for symbol in np.unique(symbols):  # one position path per symbol (and group), marked at its closes
-        mine = symbols == symbol
-        held = np.zeros((n_groups, n_days))
-        np.add.at(held, (group[mine], entry_pos[mine]), units[mine])
-        of_symbol = mine[leg_of]
-        np.add.at(held, (group[leg_of][of_symbol], fill_pos[of_symbol]), fill_units[of_symbol])
+    m_symbol, f_symbol = symbols[member_leg], symbols[leg_of[f_fill]]
+    for symbol in np.unique(symbols):  # one position path per symbol (and book), marked at its closes
+        held = np.zeros((n_books, n_days))
+        mine = m_symbol == symbol
+        np.add.at(held, (member_book[mine], entry_pos[member_leg[mine]]), units[member_leg[mine]])
+        mine = f_symbol == symbol
+        np.add.at(held, (f_book[mine], fill_pos[f_fill[mine]]), fill_units[f_fill[mine]])
         held = np.cumsum(held, axis=1)
         close = frames[symbol]["close"].reindex(days).ffill().to_numpy(dtype=float)
         value += np.where(held != 0.0, held * np.nan_to_num(close), 0.0)
     pnl = np.cumsum(cash, axis=1) + value
 
-    # calls live per session: from the entry session to the last exit session of any of its legs
+    # calls live per session and book: from the entry session to the last exit session of any of its legs
     call_no = pd.factorize(legs["setup_id"])[0]
-    call_entry = np.full(call_no.max() + 1, n_days)
+    n_setups = int(call_no.max()) + 1
+    call_entry = np.full(n_setups, n_days)
     np.minimum.at(call_entry, call_no, entry_pos)
-    call_exit = np.full(call_no.max() + 1, -1)
+    call_exit = np.full(n_setups, -1)
     np.maximum.at(call_exit, call_no[leg_of], fill_pos)
-    call_group = np.zeros(call_no.max() + 1, dtype=np.int64)
-    call_group[call_no] = group
-    live = np.zeros((n_groups, n_days + 1))
-    np.add.at(live, (call_group, call_entry), 1.0)
-    np.add.at(live, (call_group, call_exit + 1), -1.0)
-    live = np.cumsum(live, axis=1)[:, :n_days]
+    setup_ids = pd.unique(legs["setup_id"])
+    setup_row = row_of_setup.reindex(setup_ids).to_numpy()
+    setup_stance = np.zeros(n_setups, dtype=np.int64)
+    setup_stance[call_no] = stance_code
+    returns = pd.Series(entered["return_pct"].to_numpy(dtype=float)[setup_row], index=setup_ids)
 
-    returns = entered.set_index(entered["setup_id"].astype(str))["return_pct"].astype(float)
-    setup_group = pd.Series(call_group, index=pd.unique(legs["setup_id"]))
-    books = {}
-    for g, name in enumerate(names):
-        books[name] = _book(name, days, pnl[g], live[g], notional, returns[setup_group.index[setup_group == g]],
-                            call_entry[call_group == g], call_exit[call_group == g])
-    total = _book("all", days, pnl.sum(axis=0), live.sum(axis=0), notional, returns, call_entry, call_exit)
+    def book(name, members):
+        live = np.zeros(n_days + 1)
+        np.add.at(live, call_entry[members], 1.0)
+        np.add.at(live, call_exit[members] + 1, -1.0)
+        g = len(names) if name == "all" else names.index(name)
+        return _book(name, days, pnl[g], np.cumsum(live)[:n_days], notional, returns.iloc[members],
+                     call_entry[members], call_exit[members])
+
+    books = {name: book(name, np.flatnonzero((setup_stance == g) & in_stance[setup_row])) for g, name in enumerate(names)}
+    total = book("all", np.flatnonzero(in_total[setup_row]))
+    books = {name: b for name, b in books.items() if b.calls}
     return PortfolioResult(total, books, call_pnl.rename("pnl_pct"), identical, notional, cost_bps, sizing, dedupe)
 
 
