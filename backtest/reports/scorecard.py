@@ -349,24 +349,29 @@ def _empty(columns) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------ entry point
-def scorecard(calls: pd.DataFrame, trades: pd.DataFrame, articles: pd.DataFrame | None = None, bars=None, *,
+def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.DataFrame | None = None, bars=None, *,
               horizons=HORIZONS, benchmark: str = "SPY", reps: int = stats.BOOTSTRAP_REPS,
               permutations: int = stats.PERMUTATIONS, seed: int = stats.SEED, calendar: pd.DatetimeIndex | None = None,
               pulse_quantile: float = PULSE_QUANTILE) -> Scorecard:
     """The stance scorecard of ``calls`` (the ledger's calls frame), ``trades`` and ``articles`` (for Pulse).
 
     ``bars`` (symbol -> frame with ``open``/``close``) is needed only for the trades' excess over
-    ``benchmark``; without it those columns are NaN. ``calendar`` fixes the bootstrap's session axis
+    ``benchmark``; without it those columns are NaN. ``trades=None`` / ``articles=None`` skip the trade /
+    Pulse tables (empty frames), for callers that need only the call figures. ``calendar`` fixes the bootstrap's session axis
     (default: XNYS sessions spanning the observations). Deterministic for a given ``seed``.
     """
     from .calls import CALL_INPUT_COLUMNS
 
     require_columns(calls, CALL_INPUT_COLUMNS, "calls")
-    require_columns(trades, TRADE_INPUT_COLUMNS, "trades")
     horizons = tuple(int(h) for h in horizons)
     boot_args = (int(reps), int(seed))
     call_table, call_diffs = _call_tables(calls, horizons, boot_args, permutations, seed, calendar)
-    trade_table, trade_diffs = _trade_tables(trades, bars, benchmark, boot_args, permutations, seed, calendar, horizons)
+    if trades is None:  # a sweep that only wants the call figures
+        trade_table, trade_diffs = _empty(TRADE_SCORE_COLUMNS), _empty(())
+    else:
+        require_columns(trades, TRADE_INPUT_COLUMNS, "trades")
+        trade_table, trade_diffs = _trade_tables(trades, bars, benchmark, boot_args, permutations, seed, calendar,
+                                                 horizons)
     pulse = _pulse_table(calls, articles, horizons, boot_args, calendar, pulse_quantile)
     differences = pd.concat([call_diffs, trade_diffs], ignore_index=True) if len(trade_diffs) else call_diffs
     return Scorecard(_typed(call_table), _typed(trade_table), _typed(differences.reset_index(drop=True)),
