@@ -56,13 +56,16 @@ def article_calls(calls: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def one_call_each(calls: pd.DataFrame) -> pd.DataFrame:
-    """The distinct calls: :func:`article_calls` rows whose ``call_id`` is their own article (first of identical)."""
-    frame = article_calls(calls)
+def one_call_each(calls: pd.DataFrame, every: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The distinct calls: :func:`article_calls` rows whose ``call_id`` is their own article (first of identical).
+
+    ``every`` is ``article_calls(calls)`` when the caller has it already.
+    """
+    frame = article_calls(calls) if every is None else every
     return frame[frame["call_id"] == frame["article_id"]].reset_index(drop=True)
 
 
-def call_outcomes(calls: pd.DataFrame, horizons) -> pd.DataFrame:
+def call_outcomes(calls: pd.DataFrame, horizons, every: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per distinct call and horizon: ``excess_pct`` and ``return_pct`` (signed in the call's direction).
 
     Rows: one per (call, horizon) present in ``calls``; columns ``article_id`` (the call's), ``stance``,
@@ -71,11 +74,11 @@ def call_outcomes(calls: pd.DataFrame, horizons) -> pd.DataFrame:
     positive, as a hit is.
     """
     require_columns(calls, CALL_INPUT_COLUMNS, "calls")
-    kept = one_call_each(calls)
+    kept = one_call_each(calls, every)
     primary = calls
     if "primary" in calls.columns:
         primary = calls[calls["primary"].fillna(False).astype(bool).to_numpy()]
-    primary = primary[primary["article_id"].astype(str).isin(set(kept["article_id"])).to_numpy()]
+    primary = primary[primary["article_id"].astype(str).isin(kept["article_id"].unique()).to_numpy()]
     values = pd.DataFrame({
         "article_id": primary["article_id"].astype(str).to_numpy(),
         "horizon": pd.to_numeric(primary["horizon"], errors="coerce").to_numpy(),

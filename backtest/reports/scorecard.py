@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..engine.ledger import entered_mask
 from . import stats
-from .calls import article_calls, call_outcomes
+from .calls import CALL_INPUT_COLUMNS, article_calls, call_outcomes, one_call_each
 from .inputs import bar_frames, require_columns, stance_labels
 from .portfolio import IDENTICAL_CALL_KEY, identical_calls
 
@@ -90,7 +90,7 @@ def horizon_block(sessions: float, horizons=HORIZONS) -> int:
 
 
 def _stances(values) -> list[str]:
-    present = set(values)
+    present = set(pd.Series(values).unique().tolist())
     return [s for s in STANCE_ORDER if s in present] + sorted(present - set(STANCE_ORDER))
 
 
@@ -136,11 +136,10 @@ def _positions(dates, calendar) -> tuple[np.ndarray, int]:
 
 
 # ------------------------------------------------------------------------------------------ calls
-def _call_tables(calls: pd.DataFrame, horizons, boot_args, permutations, seed, calendar):
-    outcomes = call_outcomes(calls, horizons)
+def _call_tables(calls: pd.DataFrame, every: pd.DataFrame, horizons, boot_args, permutations, seed, calendar):
+    outcomes = call_outcomes(calls, horizons, every)
     # the axis is the span of every distinct call (as the event study's), so their intervals agree
-    kept = article_calls(calls)
-    kept = kept[kept["call_id"] == kept["article_id"]]
+    kept = one_call_each(calls, every)
     axis, n_sessions = _positions(kept["start_time"], calendar)
     axis_of = pd.Series(axis, index=kept["article_id"].to_numpy())
     stances = _stances(outcomes["stance"]) if len(outcomes) else []
@@ -269,8 +268,11 @@ def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations
                              out=np.full(n_cells, np.nan), where=n > 0)
         mean_exc = np.divide(np.bincount(codes, weights=np.nan_to_num(values_exc), minlength=n_cells), n_exc,
                              out=np.full(n_cells, np.nan), where=n_exc > 0)
-        r_low, r_high, r_reps = boot.intervals(values_ret, pos2, codes, n_cells, block) if n_cells else (np.zeros(0),) * 3
-        e_low, e_high, _ = boot.intervals(values_exc, pos2, codes, n_cells, block) if n_cells else (np.zeros(0),) * 3
+        # one bootstrap for both measures: return cells 0..n-1, excess cells n..2n-1
+        low, high, both = boot.intervals(np.concatenate([values_ret, values_exc]), np.concatenate([pos2, pos2]),
+                                         np.concatenate([codes, codes + n_cells]), 2 * n_cells, block)
+        r_low, r_high, r_reps = low[:n_cells], high[:n_cells], both[:, :n_cells]
+        e_low, e_high = low[n_cells:], high[n_cells:]
         for c, (stance, trade_direction) in enumerate(cells):
             if n[c] == 0 and trade_direction != "all":
                 continue  # no such trades: no row (the stance's "all" row is always there)
@@ -291,14 +293,14 @@ def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations
 
 
 # ------------------------------------------------------------------------------------------ pulse
-def _pulse_table(calls, articles, horizons, boot_args, calendar, quantile):
+def _pulse_table(calls, every, articles, horizons, boot_args, calendar, quantile):
     if articles is None or not len(articles):
         return _empty(PULSE_COLUMNS)
     require_columns(articles, ARTICLE_INPUT_COLUMNS, "articles")
     pulse = pd.to_numeric(articles["pulse"], errors="coerce")
     pulse_of = pd.Series(pulse.to_numpy(dtype=float), index=articles["article_id"].astype(str).to_numpy())
     pulse_of = pulse_of[~pulse_of.index.duplicated()]
-    every = article_calls(calls)  # every article's own call (over articles: identical calls not merged)
+    # every article's own call (over articles: identical calls not merged)
     # the same calendar axis as the call table's (identical calls share their first session)
     axis, n_sessions = _positions(every["start_time"], calendar)
     boot = _Bootstrap(n_sessions, *boot_args)
@@ -309,38 +311,46 @@ def _pulse_table(calls, articles, horizons, boot_args, calendar, quantile):
                                                            pd.to_numeric(primary["horizon"]).to_numpy()]))
     is_directional = every["direction"].isin(["long", "short"]).to_numpy()
     directional, position = every[is_directional], axis[is_directional]
+    groups = ("directional", "bullish", "bearish")
+    stance = directional["stance"].to_numpy()
+    x = pulse_of.reindex(directional["article_id"].to_numpy()).to_numpy(dtype=float)
     rows = []
     for h in horizons:
         y = excess_of.reindex(pd.MultiIndex.from_arrays([directional["article_id"].to_numpy(),
                                                          np.full(len(directional), h)])).to_numpy(dtype=float)
-        x = pulse_of.reindex(directional["article_id"].to_numpy()).to_numpy(dtype=float)
         block = stats.block_length_for(h)
-        for name in ("directional", "bullish", "bearish"):
-            mask = ~np.isnan(x) & ~np.isnan(y)
-            if name != "directional":
-                mask &= (directional["stance"] == name).to_numpy()
+        # one bootstrap for the six sides (top and bottom of each group): columns 2g (top) and 2g + 1 (bottom)
+        values, positions, columns, spread_rows = [], [], [], []
+        for g, name in enumerate(groups):
+            mask = ~np.isnan(x) & ~np.isnan(y) & ((stance == name) if name != "directional" else True)
             corr = stats.spearman(x[mask], y[mask])
             row = {"group": name, "horizon": h, "n_articles": corr.n, "rho": corr.rho, "p_value": corr.p_value,
                    "quantile": quantile, "n_top": 0, "n_bottom": 0, "top_mean_excess_pct": np.nan,
                    "bottom_mean_excess_pct": np.nan, "spread_pct": np.nan, "spread_low_pct": np.nan,
                    "spread_high_pct": np.nan, "block_length": block}
-            if corr.n >= 2:
-                xs, ys, ps = x[mask], y[mask], position[mask]
-                top_cut, bottom_cut = np.quantile(xs, 1.0 - quantile), np.quantile(xs, quantile)
-                top, bottom = xs >= top_cut, xs <= bottom_cut
-                if top_cut > bottom_cut and top.any() and bottom.any():
-                    group = np.where(top, 0, np.where(bottom, 1, -1))
-                    keep = group >= 0
-                    reps, spread = boot.replicates(np.where(keep, ys, np.nan), ps, np.maximum(group, 0), 2, block)
-                    low, high = (np.nan, np.nan)
-                    if spread.min() >= 2:
-                        lo, hi = stats.percentile_interval(reps[:, [0]] - reps[:, [1]])
-                        low, high = float(lo[0]), float(hi[0])
-                    row.update(n_top=int(top.sum()), n_bottom=int(bottom.sum()),
-                               top_mean_excess_pct=float(ys[top].mean()), bottom_mean_excess_pct=float(ys[bottom].mean()),
-                               spread_pct=float(ys[top].mean() - ys[bottom].mean()), spread_low_pct=low,
-                               spread_high_pct=high)
             rows.append(row)
+            if corr.n < 2:
+                continue
+            xs, ys, ps = x[mask], y[mask], position[mask]
+            top_cut, bottom_cut = np.quantile(xs, 1.0 - quantile), np.quantile(xs, quantile)
+            top, bottom = xs >= top_cut, xs <= bottom_cut
+            if not (top_cut > bottom_cut and top.any() and bottom.any()):
+                continue  # too few distinct Pulse values to tell a top from a bottom
+            row.update(n_top=int(top.sum()), n_bottom=int(bottom.sum()), top_mean_excess_pct=float(ys[top].mean()),
+                       bottom_mean_excess_pct=float(ys[bottom].mean()),
+                       spread_pct=float(ys[top].mean() - ys[bottom].mean()))
+            for side, chosen in ((0, top), (1, bottom)):
+                values.append(ys[chosen])
+                positions.append(ps[chosen])
+                columns.append(np.full(int(chosen.sum()), 2 * g + side))
+            spread_rows.append((g, row))
+        if spread_rows:
+            reps, sessions = boot.replicates(np.concatenate(values), np.concatenate(positions),
+                                             np.concatenate(columns), 2 * len(groups), block)
+            for g, row in spread_rows:
+                if min(sessions[2 * g], sessions[2 * g + 1]) >= 2:
+                    lo, hi = stats.percentile_interval(reps[:, [2 * g]] - reps[:, [2 * g + 1]])
+                    row.update(spread_low_pct=float(lo[0]), spread_high_pct=float(hi[0]))
     return pd.DataFrame(rows, columns=list(PULSE_COLUMNS))
 
 
@@ -360,19 +370,18 @@ def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.Dat
     Pulse tables (empty frames), for callers that need only the call figures. ``calendar`` fixes the bootstrap's session axis
     (default: XNYS sessions spanning the observations). Deterministic for a given ``seed``.
     """
-    from .calls import CALL_INPUT_COLUMNS
-
     require_columns(calls, CALL_INPUT_COLUMNS, "calls")
     horizons = tuple(int(h) for h in horizons)
     boot_args = (int(reps), int(seed))
-    call_table, call_diffs = _call_tables(calls, horizons, boot_args, permutations, seed, calendar)
+    every = article_calls(calls)
+    call_table, call_diffs = _call_tables(calls, every, horizons, boot_args, permutations, seed, calendar)
     if trades is None:  # a sweep that only wants the call figures
         trade_table, trade_diffs = _empty(TRADE_SCORE_COLUMNS), _empty(())
     else:
         require_columns(trades, TRADE_INPUT_COLUMNS, "trades")
         trade_table, trade_diffs = _trade_tables(trades, bars, benchmark, boot_args, permutations, seed, calendar,
                                                  horizons)
-    pulse = _pulse_table(calls, articles, horizons, boot_args, calendar, pulse_quantile)
+    pulse = _pulse_table(calls, every, articles, horizons, boot_args, calendar, pulse_quantile)
     differences = pd.concat([call_diffs, trade_diffs], ignore_index=True) if len(trade_diffs) else call_diffs
     return Scorecard(_typed(call_table), _typed(trade_table), _typed(differences.reset_index(drop=True)),
                      _typed(pulse), horizons, int(reps), int(permutations), int(seed))

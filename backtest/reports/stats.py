@@ -156,8 +156,8 @@ def replicate_means(sums: np.ndarray, counts: np.ndarray, weights: np.ndarray) -
     ``sums`` and ``counts`` are (n_sessions, groups): per session, the sum and number of a group's
     observations. Returns (reps, groups); NaN where a replicate drew none of a group's observations.
     """
-    totals = weights @ sums
-    numbers = weights @ counts
+    both = weights @ np.hstack([sums, counts])  # one matrix product for numerators and denominators
+    totals, numbers = both[:, : sums.shape[1]], both[:, sums.shape[1]:]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(numbers > 0, totals / np.where(numbers > 0, numbers, 1.0), np.nan)
 
