@@ -251,3 +251,20 @@ def test_nothing_entered_is_an_empty_book(barset):
     ledger = simulate([], barset, SimConfig())
     result = follow_every_call(ledger.trades, ledger.exits, barset)
     assert result.total.calls == 0 and result.total.curve.empty and result.per_stance == {}
+
+
+def test_the_product_path_never_imports_vectorbt():
+    """vectorbt is the oracle only: computing the book, scorecard and event study leaves it unimported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; sys.path.insert(0, 'tests'); import research_fixtures as fx; "
+            "from backtest.reports.portfolio import follow_every_call; "
+            "from backtest.reports.scorecard import scorecard; from backtest.reports.event_study import event_study; "
+            "follow_every_call(*fx.example_book()); scorecard(fx.example_calls(), None, None, horizons=(5,)); "
+            "event_study(fx.example_event_calls(), fx.example_event_bars(), sessions=2); "
+            "print([m for m in ('vectorbt', 'plotly') if m in sys.modules])")
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo).stdout
+    assert out.strip() == "[]"
