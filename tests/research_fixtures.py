@@ -14,6 +14,15 @@ import pandas as pd
 from backtest.data.bars import BarSet
 
 
+def mirror_barset(market_data_dir, cache_dir, symbols) -> BarSet:
+    """Real bars of ``symbols`` from the ../shared mirror (read there, never copied), through the data layer."""
+    from backtest.config import Config, DataConfig
+    from backtest.data.load import load_barset
+
+    config = Config(data=DataConfig(sources=("mirror",), mirrors=(market_data_dir,), cache_dir=cache_dir))
+    return load_barset(list(symbols), config)
+
+
 def example_calls() -> pd.DataFrame:
     """Eight articles' calls at 5 sessions: five bullish (b5 repeats b1's call), three bearish."""
     rows = [  # article, stance, symbol, first session, raw 5-session move %, excess over SPY % (signed)
@@ -87,4 +96,4 @@ def example_book() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     return trades, exits, bars
 
 
-__all__ = ["example_calls", "example_pulse", "example_event_bars", "example_event_calls", "example_book", "BarSet"]
+__all__ = ["mirror_barset", "example_calls", "example_pulse", "example_event_bars", "example_event_calls", "example_book", "BarSet"]

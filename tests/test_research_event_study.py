@@ -8,21 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.config import Config, DataConfig
-from backtest.data.load import load_barset
 from backtest.engine import SimConfig, simulate
 from backtest.reports import stats
 from backtest.reports.event_study import EVENT_COLUMNS, block_length_at, cumulative_excess, event_study
 from backtest.setups.model import SetupFile
+from research_fixtures import mirror_barset
 
 SYMBOLS = ["IWM", "SPY", "QQQ", "XLK", "^NDX"]
 
 
 @pytest.fixture(scope="module")
 def barset(market_data_dir, tmp_path_factory):
-    config = Config(data=DataConfig(sources=("mirror",), mirrors=(market_data_dir,),
-                                    cache_dir=tmp_path_factory.mktemp("cache")))
-    return load_barset(SYMBOLS, config)
+    return mirror_barset(market_data_dir, tmp_path_factory.mktemp("cache"), SYMBOLS)
 
 
 def random_calls(barset, n, seed=0):

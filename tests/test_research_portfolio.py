@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.config import Config, DataConfig
 from backtest.data.bars import BarSet
-from backtest.data.load import load_barset
 from backtest.engine import SimConfig, simulate
 from backtest.reports.portfolio import NOTIONAL, follow_every_call, identical_calls
 from backtest.setups.model import SetupFile
+from research_fixtures import mirror_barset
 
 _OPEN, _CLOSE = pd.Timedelta(hours=9, minutes=30), pd.Timedelta(hours=16)
 
@@ -72,32 +71,31 @@ def vectorbt_replay(trades: pd.DataFrame, exits: pd.DataFrame, bars: BarSet, cos
 
 @pytest.fixture(scope="module")
 def barset(market_data_dir, tmp_path_factory):
-    config = Config(data=DataConfig(sources=("mirror",), mirrors=(market_data_dir,),
-                                    cache_dir=tmp_path_factory.mktemp("cache")))
-    return load_barset(["IWM", "SPY", "QQQ", "XLK"], config)
+    return mirror_barset(market_data_dir, tmp_path_factory.mktemp("cache"), ["IWM", "SPY", "QQQ", "XLK"])
+
+
+PAIR = {"kind": "pair", "max_hold": 20, "long": {"instrument": "spx", "symbol": "SPY"},
+        "short": {"instrument": "r2k", "symbol": "IWM"}}
+#: (article id, published, stance, setups): limit entry, scale-out over two targets, a pair, a short, a
+#: target-then-target exit, an entry that never triggers, a trade still open when the data ends, and the
+#: same pair from a second (bearish) article the same day: an identical call.
+ARTICLES = [
+    ("bull", dt.date(2026, 2, 2), "bullish", [
+        {"id": "iwm-dip", "symbol": "IWM", "entry": {"type": "limit", "level": 255}, "stop": 245, "targets": [270]},
+        {"id": "qqq-scale", "symbol": "QQQ", "stop": 600, "targets": [640, 660], "max_hold": 40},
+        dict(PAIR, id="pair")]),
+    ("echo", dt.date(2026, 2, 2), "bearish", [dict(PAIR, id="pair-again")]),
+    ("bear", dt.date(2026, 4, 6), "bearish", [
+        {"id": "spy-short", "symbol": "SPY", "direction": "short", "stop": 670, "targets": [640]},
+        {"id": "xlk-scale", "symbol": "XLK", "stop": 125, "targets": [145, 150], "max_hold": 200},
+        {"id": "never", "symbol": "SPY", "entry": {"type": "stop", "level": 700, "window": 2}, "stop": 650}]),
+    ("late", dt.date(2026, 8, 3), "neutral", [{"id": "iwm-open", "symbol": "IWM", "stop": 260, "max_hold": 100}]),
+]
 
 
 def _files():
-    bull = {"article": {"id": "bull", "published": dt.date(2026, 2, 2), "stance": "bullish"}, "setups": [
-        {"id": "iwm-dip", "symbol": "IWM", "entry": {"type": "limit", "level": 255}, "stop": 245, "targets": [270]},
-        {"id": "qqq-scale", "symbol": "QQQ", "stop": 600, "targets": [640, 660], "max_hold": 40},
-        {"id": "pair", "kind": "pair", "max_hold": 20, "long": {"instrument": "spx", "symbol": "SPY"},
-         "short": {"instrument": "r2k", "symbol": "IWM"}},
-    ]}
-    # the same pair from a second article the same day: an identical call
-    echo = {"article": {"id": "echo", "published": dt.date(2026, 2, 2), "stance": "bearish"}, "setups": [
-        {"id": "pair-again", "kind": "pair", "max_hold": 20, "long": {"instrument": "spx", "symbol": "SPY"},
-         "short": {"instrument": "r2k", "symbol": "IWM"}},
-    ]}
-    bear = {"article": {"id": "bear", "published": dt.date(2026, 4, 6), "stance": "bearish"}, "setups": [
-        {"id": "spy-short", "symbol": "SPY", "direction": "short", "stop": 670, "targets": [640]},
-        {"id": "xlk-scale", "symbol": "XLK", "stop": 125, "targets": [145, 150], "max_hold": 200},
-        {"id": "never", "symbol": "SPY", "entry": {"type": "stop", "level": 700, "window": 2}, "stop": 650},
-    ]}
-    late = {"article": {"id": "late", "published": dt.date(2026, 8, 3), "stance": "neutral"}, "setups": [
-        {"id": "iwm-open", "symbol": "IWM", "stop": 260, "max_hold": 100},  # still open when the data ends
-    ]}
-    return [SetupFile.model_validate(x) for x in (bull, echo, bear, late)]
+    return [SetupFile.model_validate({"article": {"id": a, "published": day, "stance": stance}, "setups": setups})
+            for a, day, stance, setups in ARTICLES]
 
 
 @pytest.mark.parametrize("costs", [0.0, 7.5])

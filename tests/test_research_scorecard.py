@@ -15,15 +15,14 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from backtest.config import Config, DataConfig
 from backtest.data.calendar import session_dates
-from backtest.data.load import load_barset
 from backtest.engine import SimConfig, simulate
 from backtest.reports import stats
 from backtest.reports.event_study import event_study
 from backtest.reports.scorecard import (CALL_SCORE_COLUMNS, DIFFERENCE_COLUMNS, PULSE_COLUMNS, TRADE_SCORE_COLUMNS,
                                         scorecard, trade_excess)
 from backtest.setups.model import SetupFile
+from research_fixtures import mirror_barset
 
 SYMBOLS = ["IWM", "SPY", "QQQ", "XLK", "DIA"]
 HORIZONS = (1, 5, 20, 60)
@@ -31,9 +30,7 @@ HORIZONS = (1, 5, 20, 60)
 
 @pytest.fixture(scope="module")
 def barset(market_data_dir, tmp_path_factory):
-    config = Config(data=DataConfig(sources=("mirror",), mirrors=(market_data_dir,),
-                                    cache_dir=tmp_path_factory.mktemp("cache")))
-    return load_barset(SYMBOLS, config)
+    return mirror_barset(market_data_dir, tmp_path_factory.mktemp("cache"), SYMBOLS)
 
 
 def generated_files(n=240, seed=5):
