@@ -191,8 +191,8 @@ def test_trade_table_equals_a_slow_loop(run, barset):
                 got = table.loc[(section, stance, cell)]
                 wins = int((mine["return_pct"] > 0).sum())
                 beats = int((mine["excess"] > 0).sum())
-                assert (got["n_trades"], got["wins"], got["beats"], got["n_articles"]) == (
-                    len(mine), wins, beats, mine["article_id"].nunique())
+                assert (got["n_trades"], got["wins"], got["beats"], got["n_articles"], got["n_open"]) == (
+                    len(mine), wins, beats, mine["article_id"].nunique(), (mine["status"] == "open").sum())
                 assert got["mean_return_pct"] == pytest.approx(mine["return_pct"].mean())
                 assert got["mean_excess_pct"] == pytest.approx(mine["excess"].mean())
                 low, high = proportion_confint(wins, len(mine), method="wilson")

@@ -52,7 +52,7 @@ ARTICLE_INPUT_COLUMNS = ("article_id", "stance", "pulse")
 CALL_SCORE_COLUMNS = ("stance", "horizon", "n_articles", "n_calls", "hits", "hit_rate", "hit_low", "hit_high",
                       "beats", "beat_rate", "beat_low", "beat_high", "mean_excess_pct", "excess_low_pct",
                       "excess_high_pct", "block_length")
-TRADE_SCORE_COLUMNS = ("section", "stance", "direction", "n_articles", "n_trades", "wins", "win_rate", "win_low",
+TRADE_SCORE_COLUMNS = ("section", "stance", "direction", "n_articles", "n_trades", "n_open", "wins", "win_rate", "win_low",
                        "win_high", "beats", "beat_rate", "beat_low", "beat_high", "mean_return_pct",
                        "return_low_pct", "return_high_pct", "mean_excess_pct", "excess_low_pct", "excess_high_pct",
                        "block_length")
@@ -258,6 +258,8 @@ def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations
         n_cells = len(cells)
         n = np.bincount(codes, weights=~np.isnan(values_ret), minlength=n_cells)
         wins = np.bincount(codes, weights=values_ret > 0, minlength=n_cells)
+        still_open = np.tile((part["status"] == "open").to_numpy(), 2) & ~np.isnan(values_ret)
+        n_open = np.bincount(codes, weights=still_open, minlength=n_cells)
         n_exc = np.bincount(codes, weights=~np.isnan(values_exc), minlength=n_cells)
         beats = np.bincount(codes, weights=values_exc > 0, minlength=n_cells)
         art = part["article_id"].astype(str).to_numpy()
@@ -277,7 +279,8 @@ def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations
             if n[c] == 0 and trade_direction != "all":
                 continue  # no such trades: no row (the stance's "all" row is always there)
             rows.append({"section": section, "stance": stance, "direction": trade_direction,
-                         "n_articles": int(n_articles.iloc[c]), "n_trades": int(n[c]), "wins": int(wins[c]),
+                         "n_articles": int(n_articles.iloc[c]), "n_trades": int(n[c]), "n_open": int(n_open[c]),
+                         "wins": int(wins[c]),
                          "win_rate": win_rate[c], "win_low": win_low[c], "win_high": win_high[c],
                          "beats": int(beats[c]) if n_exc[c] else None, "beat_rate": beat_rate[c],
                          "beat_low": beat_low[c], "beat_high": beat_high[c], "mean_return_pct": mean_ret[c],
@@ -388,7 +391,7 @@ def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.Dat
 
 
 #: Count columns: nullable integers (empty where a count has no meaning, e.g. hits of neutral calls).
-_COUNTS = ("horizon", "n_articles", "n_calls", "n_trades", "hits", "beats", "wins", "n_bullish", "n_bearish",
+_COUNTS = ("horizon", "n_articles", "n_calls", "n_trades", "n_open", "hits", "beats", "wins", "n_bullish", "n_bearish",
            "n_top", "n_bottom", "block_length")
 
 
