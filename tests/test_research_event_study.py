@@ -111,6 +111,8 @@ def test_means_counts_and_band_by_stance(barset):
             assert (row["low_pct"], row["high_pct"]) == (pytest.approx(direct.low), pytest.approx(direct.high))
             assert row["low_pct"] < row["mean_excess_pct"] < row["high_pct"]
     assert [block_length_at(k) for k in (0, 1, 2, 5, 6, 20, 21, 60, 61)] == [1, 1, 5, 5, 20, 20, 60, 60, 61]
+    # deterministic, whatever the input order
+    pd.testing.assert_frame_equal(table, event_study(calls.sample(frac=1.0, random_state=2), barset))
 
 
 def test_identical_calls_are_one_point_two_articles(barset):
