@@ -19,8 +19,10 @@ the first entry to the last exit (never past it). Daily returns are the change o
 the maximum drawdown is the deepest fall of the book's value from its running peak (capital included).
 
 **Identical calls** (:func:`identical_calls`: same kind, symbol, direction, entry rule and first eligible
-session, from several articles) are one trade: the first (in table order) is kept, the others are flagged
-``duplicate_of`` it and left out unless ``dedupe=False``.
+session, from several entered setups) are one trade: the first (in table order) is kept, the others are
+flagged ``duplicate_of`` it and left out unless ``dedupe=False``: out of the whole book, and out of a
+stance's book when the first copy is from the same stance (a bearish article's copy of a neutral
+article's pair stays in the bearish book).
 
 Memory does not grow with days x trades: fills become per-leg events (units and cash at the entry and at
 each exit tranche), accumulated per session into one cash array and one position array per symbol, and
@@ -85,7 +87,8 @@ class PortfolioResult:
     """The whole book, one book per stance, and each call's replayed P&L.
 
     ``call_pnl_pct``: setup id -> P&L in percent of the call's notional (equals the ledger's ``return_pct``).
-    ``identical``: one row per trade, ``setup_id`` and ``duplicate_of`` (the kept setup's id, or NA).
+    ``identical``: one row per trade, ``setup_id`` and ``duplicate_of`` (the id of the first entered setup
+    it repeats, or NA; refused setups are never anyone's first copy).
     """
 
     total: Book
