@@ -141,7 +141,8 @@ def test_kernel_accepts_zero_setups(targets):
 
     prices = np.array([100.0, 101.0, 102.0])
     arrays = KernelArrays.build(prices, prices, prices, prices, start=np.array([], dtype=np.int64),
-                                end=np.array([], dtype=np.int64), direction=1, entry_type=0, targets=targets)
+                                end=np.array([], dtype=np.int64), direction=1, entry_type=0, targets=targets,
+                                entry_window=20, max_hold=60)
     assert len(arrays) == 0 and arrays.targets.shape[0] == 0
     result = run_kernel(arrays)
     assert len(result.status) == 0 and len(result.return_pct) == 0
