@@ -27,7 +27,9 @@ from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, 
 _WHOLE_BAR, _INSIDE_STOP_ENTRY, _INSIDE_LIMIT_ENTRY = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+# error_model="numpy": a zero price (hand-built bars) gives inf/NaN for that setup, never an exception that
+# would stop the whole batch
+@njit(cache=True, nogil=True, error_model="numpy")
 def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, targets, invalidation, window,
             hold, scale_out, ambiguity, cost,
             status, entry_bar, entry_price, exit_bar, exit_price, exit_reason, ret, mae, mfe, held, ambiguous,

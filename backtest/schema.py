@@ -1,0 +1,109 @@
+"""Table schemas declared once: column name, dtype and meaning, in order.
+
+The stages hand each other pandas tables (the setup table into the engine, the ledger out of it). Each
+table's columns are declared exactly once, as a :class:`Schema` of :class:`Column` entries; the code
+builds its frames through :meth:`Schema.frame` (which checks that every column is there, in order, with
+its dtype), and the documentation's column tables are generated from the same declaration
+(:meth:`Schema.markdown`; ``tests/test_schema_docs.py`` checks ``docs/`` agrees with it).
+
+Dtypes are pandas dtype names: ``str`` (text, missing = NaN), ``float64`` (missing = NaN), ``Int64``
+(a whole number that may be missing), ``int64``, ``bool``, ``boolean`` (true/false/missing),
+``datetime64[ns]`` (a tz-naive session date, missing = NaT), ``datetime64[ns, UTC]`` (an instant) and
+``object`` (a tuple, e.g. the targets as written).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column: its name, its pandas dtype and what it means (one or two sentences, for the docs)."""
+
+    name: str
+    dtype: str
+    meaning: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """An ordered set of columns: the one declaration a table's code and documentation both use."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def __getitem__(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def empty(self) -> pd.DataFrame:
+        """A frame with no rows and every column in its dtype."""
+        return self.frame({}, length=0)
+
+    def frame(self, data: Mapping[str, object], *, length: int | None = None) -> pd.DataFrame:
+        """A frame with exactly these columns, in order, each cast to its dtype.
+
+        ``data`` maps column names to arrays (or lists) of equal length; a column that is absent is all
+        missing (``length`` rows when nothing else says how many). A name that is not in the schema is
+        an error, so a typo cannot add a column silently.
+        """
+        unknown = set(data) - set(self.names)
+        if unknown:
+            raise KeyError(f"{self.name}: not in the schema: {sorted(unknown)}")
+        if length is None:
+            length = len(next(iter(data.values()))) if data else 0
+        out = {}
+        for column in self.columns:
+            values = data.get(column.name)
+            out[column.name] = _as_dtype(values, column.dtype, length, f"{self.name}.{column.name}")
+        return pd.DataFrame(out, index=pd.RangeIndex(length), columns=list(self.names))
+
+    def markdown(self) -> str:
+        """The documentation table (``| column | dtype | meaning |``) generated from this declaration."""
+        lines = ["| column | dtype | meaning |", "|---|---|---|"]
+        for column in self.columns:
+            lines.append(f"| `{column.name}` | {column.dtype} | {column.meaning} |")
+        return "\n".join(lines) + "\n"
+
+
+def _as_dtype(values, dtype: str, length: int, where: str):
+    if values is None:
+        values = [None] * length
+    if len(values) != length:
+        raise ValueError(f"{where}: {len(values)} values for {length} rows")
+    if dtype == "object":
+        array = np.empty(length, dtype=object)
+        array[:] = list(values) if not isinstance(values, np.ndarray) else values
+        return array
+    if dtype == "float64":
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            return values
+        return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype("float64").to_numpy()
+    if dtype in ("int64", "int32", "int8"):
+        return np.asarray(values, dtype=dtype)
+    if dtype == "bool":
+        array = np.asarray(values)
+        if array.dtype != bool:
+            array = np.array([bool(v) if v is not None and v == v else False for v in array], dtype=bool)
+        return array
+    if dtype in ("Int64", "boolean"):
+        return pd.array(values, dtype=dtype)
+    if dtype.startswith("datetime64[ns"):
+        if isinstance(values, np.ndarray) and values.dtype == "datetime64[ns]" and dtype == "datetime64[ns]":
+            return values
+        converted = pd.to_datetime(pd.Series(values, dtype=object), utc=dtype.endswith("UTC]"))
+        return converted.astype(dtype).to_numpy() if dtype == "datetime64[ns]" else converted.dt.as_unit("ns").array
+    if dtype == "str":
+        return pd.array(values, dtype="str")
+    raise ValueError(f"{where}: unknown dtype {dtype!r}")
