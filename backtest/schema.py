@@ -107,3 +107,39 @@ def _as_dtype(values, dtype: str, length: int, where: str):
     if dtype == "str":
         return pd.array(values, dtype="str")
     raise ValueError(f"{where}: unknown dtype {dtype!r}")
+
+
+# ------------------------------------------------------------------------------------------- docs
+DOC = "docs/tables.md"
+
+
+def schemas() -> dict[str, Schema]:
+    """Every declared table, by the name its documentation section uses."""
+    from .engine.ledger import CALLS, COHERENCE, EXITS, TRADES
+    from .setups.table import ARTICLE_SCHEMA, SETUP_SCHEMA
+
+    return {s.name: s for s in (ARTICLE_SCHEMA, SETUP_SCHEMA, TRADES, EXITS, CALLS, COHERENCE)}
+
+
+def render_doc(text: str) -> str:
+    """``text`` with every ``<!-- schema: NAME -->`` ... ``<!-- /schema -->`` block regenerated from its
+    declaration (unknown names are an error, so a renamed table cannot leave a stale block)."""
+    import re
+
+    tables = schemas()
+
+    def block(match: "re.Match[str]") -> str:
+        name = match.group(1)
+        if name not in tables:
+            raise KeyError(f"{DOC}: no schema named {name!r}")
+        return f"<!-- schema: {name} -->\n{tables[name].markdown()}<!-- /schema -->"
+
+    return re.sub(r"<!-- schema: (\w+) -->\n.*?<!-- /schema -->", block, text, flags=re.S)
+
+
+if __name__ == "__main__":  # python -m backtest.schema: regenerate the column tables of docs/tables.md
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / DOC
+    path.write_text(render_doc(path.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {path}")

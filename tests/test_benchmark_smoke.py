@@ -231,11 +231,11 @@ def test_aggregates_equal_report_tables(frames):
 
     frame = _corner_table(frames)
     bars = _barset(frames)
-    files = synthetic.table_to_files(frame)
-    ledger = simulate(files, bars, SimConfig())
+    table = synthetic.to_setup_table(frame)
+    ledger = simulate(table, bars, SimConfig())
     trades = tables.trades_table(ledger)
     calls = tables.calls_table(ledger)
-    expected_articles = tables.articles_table(files, trades, calls, ledger.config.horizons).set_index("article_id")
+    expected_articles = tables.articles_table(table.articles, trades, calls, ledger.config.horizons).set_index("article_id")
     expected_stances = tables.stances_table(expected_articles.reset_index(), trades, calls,
                                             ledger.config.horizons).set_index("stance")
     got_articles = article_outcomes(ledger.trades).set_index("article_id")

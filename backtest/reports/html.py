@@ -1,9 +1,13 @@
 """``report.html``: one self-contained page (plotly.js inlined once; no network needed to view it).
 
 Sections: headline numbers (with costs and ambiguity policy in the header), the per-stance comparison,
-one candlestick chart per article and instrument (a few weeks before publication to the exit, the
-article's levels as lines, the publication moment, entry/exit markers), the trades table, refused and
-skipped items with their reasons, Pulse vs return, and the follow-every-call equity curve.
+a candlestick chart per instrument for the articles of ``Report.charts`` (at most
+:data:`backtest.reports.build.MAX_ARTICLE_CHARTS` articles: all of a small run, the best and worst of a
+large one; a few weeks before publication to the exit, the article's levels as lines, the publication
+moment, entry/exit markers), the trades table (the first :data:`TRADE_ROWS` rows; all of them are in
+``trades.csv``), refused and skipped items with their reasons, Pulse vs return, and the follow-every-call
+equity curve. The page draws only what the :class:`~backtest.reports.build.Report` holds: it never reads
+setup files or bars itself.
 
 Charts are built with plotly (imported here, never at CLI import time) and placed by the jinja2
 template ``templates/report.html.j2``. Div ids are derived from content, so the same run renders the
@@ -20,16 +24,14 @@ import pandas as pd
 
 from ..engine.ledger import REFUSED
 from .markdown import num, pct, rate
-from .tables import _sort_key, entered_trades
+from .tables import entered_trades
 
 if TYPE_CHECKING:
-    from .build import Report
+    from .build import ArticleChart, Report
 
-#: Calendar days of context shown before publication, and after the last exit, on article charts.
-DAYS_BEFORE = 28
-DAYS_AFTER = 7
-#: How far an article chart runs when nothing was entered (sessions after publication).
-SESSIONS_WITHOUT_EXIT = 30
+#: Rows of the trades table shown in the page, and refused setups listed (every row is in trades.csv).
+TRADE_ROWS = 2_000
+REFUSED_ROWS = 500
 LEVEL_COLORS = {"entry": "#1f77b4", "stop": "#d62728", "target": "#2ca02c", "invalidation": "#9467bd"}
 STANCE_COLORS = {"bullish": "#2ca02c", "bearish": "#d62728", "neutral": "#7f7f7f", "unknown": "#bcbd22",
                  "all": "#1f77b4"}
@@ -74,8 +76,11 @@ def _render(report: "Report") -> str:
         if report.portfolio is not None and not report.portfolio_error else None,
         portfolio_error=report.portfolio_error,
         trade_columns=TRADE_VIEW,
-        trades=[{c: row.get(c) for c in TRADE_VIEW} for row in report.trades.astype(object).to_dict("records")],
-        refused=_refused(report),
+        trades=report.trades.loc[:, TRADE_VIEW].head(TRADE_ROWS).astype(object).to_dict("records"),
+        trades_total=len(report.trades),
+        refused=_refused(report)[:REFUSED_ROWS],
+        refused_total=report.refused,
+        charted=len(report.charts),
         skipped=report.skipped,
     )
 
@@ -168,83 +173,41 @@ def equity_figure(report: "Report"):
 
 
 def article_charts(report: "Report") -> list[dict]:
-    """One entry per article: its title and one candlestick chart per instrument it trades."""
+    """One entry per charted article: its heading and one candlestick chart per instrument."""
     out = []
-    trades = report.trades
-    by_article = dict(iter(trades.groupby("article_id", sort=False))) if len(trades) else {}
-    fills = exit_fills(report.ledger.exits)
-    for setup_file in sorted(report.files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id)):
-        meta = setup_file.article
-        mine = by_article.get(meta.id, trades.iloc[:0])
-        symbols: list[str] = []
-        for setup in setup_file.setups:
-            symbols += [s for s in setup.symbols if s not in symbols]
-        if not symbols:
-            symbols = [s for s in meta.subject if s in report.bars][:1]
-        charts = []
-        for symbol in symbols:
-            if symbol not in report.bars:
-                continue
-            figure = candle_figure(report, setup_file, symbol, mine, fills)
-            if figure is not None:
-                charts.append(_div(figure, f"chart-{_slug(meta.id)}-{_slug(symbol)}"))
-        out.append({"id": meta.id, "title": meta.title or meta.id, "published": meta.published_iso,
-                    "stance": meta.stance or "–", "pulse": meta.pulse, "charts": charts})
+    for article in report.charts:
+        charts = [_div(candle_figure(chart), f"chart-{_slug(article.article_id)}-{_slug(chart.symbol)}")
+                  for chart in article.charts]
+        out.append({"id": article.article_id, "title": article.title, "published": article.published,
+                    "stance": article.stance or "–", "pulse": article.pulse, "charts": charts})
     return out
 
 
-def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFrame, fills: dict | None = None):
+def candle_figure(chart: "ArticleChart"):
     import plotly.graph_objects as go
 
-    from ..data.splits import to_bar_basis
-
-    bars = report.bars[symbol]
-    meta = setup_file.article
-    published = pd.Timestamp(meta.published)
-    pub_day = published.tz_convert("America/New_York").tz_localize(None).normalize() if published.tzinfo \
-        else published.normalize()
-    on_symbol = [symbol in str(value).split("/") for value in trades["symbol"]]
-    rows = trades.loc[pd.Series(on_symbol, index=trades.index, dtype=bool)]
-    exits = pd.to_datetime(rows["exit_time"].map(_naive_day), errors="coerce").dropna()
-    start = pub_day - pd.Timedelta(days=DAYS_BEFORE)
-    frame = bars.frame
-    if len(exits):
-        end = exits.max() + pd.Timedelta(days=DAYS_AFTER)
-    else:
-        after = frame.index[frame.index > pub_day]
-        end = after[min(len(after), SESSIONS_WITHOUT_EXIT) - 1] if len(after) else pub_day
-    window = frame.loc[start:end]
-    if not len(window):
-        return None
+    window = chart.window
     x = [_day(i) for i in window.index]
     figure = go.Figure(go.Candlestick(x=x, open=window["open"], high=window["high"], low=window["low"],
-                                      close=window["close"], name=symbol, showlegend=False))
-    refused = set(rows.loc[rows["status"] == "rejected", "setup_id"].astype(str))
+                                      close=window["close"], name=chart.symbol, showlegend=False))
     # Levels far from the market are usually why a setup was refused: show them (the distance is the
     # explanation) unless they are so far that the candles would shrink to a line; the legend lists all.
     low, high = float(window["low"].min()), float(window["high"].max())
     span = high - low
     y_range = [low, high]
-    for setup in setup_file.setups:
-        if setup.kind != "single" or setup.symbol != symbol:
-            continue
-        levels = [("entry", setup.entry.level), ("stop", setup.stop), ("invalidation", setup.invalidation)]
-        levels += [(f"target {i + 1}" if len(setup.targets) > 1 else "target", t) for i, t in enumerate(setup.targets)]
-        for name, level in levels:
-            if level is None:
-                continue
-            value = to_bar_basis(level, meta.published, bars)
-            if low - 2.5 * span <= value <= high + 2.5 * span:
-                y_range = [min(y_range[0], value), max(y_range[1], value)]
-            figure.add_scatter(x=[x[0], x[-1]], y=[value, value], mode="lines",
-                               name=f"{setup.id} {name} {level:g}" + (" (refused)" if setup.id in refused else ""),
-                               line=dict(color=LEVEL_COLORS[name.split()[0]], width=1,
-                                         dash="dot" if setup.id in refused else "dash"))
-    pub_x = _day(pub_day)
+    for level in chart.levels:
+        value = level.level
+        if low - 2.5 * span <= value <= high + 2.5 * span:
+            y_range = [min(y_range[0], value), max(y_range[1], value)]
+        figure.add_scatter(x=[x[0], x[-1]], y=[value, value], mode="lines",
+                           name=f"{level.setup_id} {level.name} {level.written:g}" + (" (refused)" if level.refused else ""),
+                           line=dict(color=LEVEL_COLORS[level.name.split()[0]], width=1,
+                                     dash="dot" if level.refused else "dash"))
+    pub_x = chart.published_day
     figure.add_shape(type="line", x0=pub_x, x1=pub_x, y0=0, y1=1, yref="paper",
                      line=dict(color="#444", dash="dot", width=1))
     figure.add_annotation(x=pub_x, y=1, yref="paper", text="published", showarrow=False, yanchor="bottom")
-    for kind, points in _fills(report, rows, symbol, fills).items():
+    for kind, points in (("entry", chart.entries), ("exit", chart.exits)):
         if not points:
             continue
         marker = dict(symbol="triangle-up", size=12, color="#1f77b4") if kind == "entry" else \
@@ -255,68 +218,9 @@ def candle_figure(report: "Report", setup_file, symbol: str, trades: pd.DataFram
     pad = 0.03 * (y_range[1] - y_range[0] or y_range[1] or 1.0)
     figure.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
     figure.update_xaxes(rangebreaks=[dict(bounds=["sat", "mon"])])  # no empty weekend gaps
-    figure.update_layout(title=f"{symbol} — {meta.id}", height=420, xaxis_rangeslider_visible=False,
+    figure.update_layout(title=f"{chart.symbol} — {chart.article_id}", height=420, xaxis_rangeslider_visible=False,
                          legend=dict(font=dict(size=10)))
     return figure
-
-
-def exit_fills(exits: pd.DataFrame) -> dict[tuple[str, str], list[tuple]]:
-    """``Ledger.exits`` grouped once: (setup id, leg) -> [(time, price), ...] in ledger order."""
-    out: dict[tuple[str, str], list[tuple]] = {}
-    if len(exits):
-        for setup_id, leg, time, price in zip(exits["setup_id"], exits["leg"], exits["time"], exits["price"]):
-            out.setdefault((setup_id, leg), []).append((time, price))
-    return out
-
-
-def _fills(report: "Report", rows: pd.DataFrame, symbol: str, by_leg: dict | None = None) -> dict[str, list[tuple]]:
-    """Entry and exit points (day, price, label) of the trades on ``symbol``, pair legs included.
-
-    Exits come from ``Ledger.exits`` (one point per tranche and leg; ``by_leg`` is :func:`exit_fills`
-    of it, computed here when not given); a single without exit rows falls back to its
-    ``exit_time``/``exit_price``.
-    """
-    if by_leg is None:
-        by_leg = exit_fills(report.ledger.exits)
-    points: dict[str, list[tuple]] = {"entry": [], "exit": []}
-    for row in rows.astype(object).to_dict("records"):
-        if row.get("kind") == "pair":
-            leg = "long" if row.get("long_symbol") == symbol else "short"
-            entry_price = row.get(f"{leg}_entry_price")
-            label = f"{row['setup_id']} ({leg} leg)"
-        else:
-            leg, entry_price, label = "single", row.get("entry_price"), str(row["setup_id"])
-        day = _naive_day(row.get("entry_time"))
-        if day and _number(entry_price) is not None:
-            points["entry"].append((day, _number(entry_price), label))
-        fills = [(_naive_day(t), _number(p)) for t, p in by_leg.get((row["setup_id"], leg), [])]
-        if not fills and leg == "single":
-            fills = [(_naive_day(row.get("exit_time")), _number(row.get("exit_price")))]
-        points["exit"] += [(d, p, f"{label} {row.get('exit_reason') or ''}".strip()) for d, p in fills
-                           if d and p is not None]
-    return points
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
-def _naive_day(value) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return None
-    if pd.isna(stamp):
-        return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("America/New_York").tz_localize(None)
-    return stamp.strftime("%Y-%m-%d")
 
 
 def _day(value) -> str:

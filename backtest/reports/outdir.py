@@ -102,11 +102,21 @@ def _signals_held() -> Iterator[None]:
         yield
         return
     held = {signal.SIGINT, signal.SIGTERM}
+    # The mask only holds signals back from this thread: in a process with other threads (pyarrow starts
+    # some when pandas is imported) the kernel hands a signal to one of them, and Python then runs its
+    # handler here at once. So the handlers are also replaced, for the block, by ones that only note the
+    # signal; it is delivered to the previous handler right after.
+    caught: list[int] = []
+    handlers = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a signal held by the mask is noted now
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)  # now, to the handler that was in place (Ctrl-C: KeyboardInterrupt)
 
 
 # --------------------------------------------------------------------------------------------- cleanup
