@@ -11,7 +11,8 @@ into the setups or the data layer:
 * ``meta``: the articles as the setup table holds them (title, publication and ``published_basis``,
   stance and ``stance_basis``, Pulse, Threat, subject);
 * ``charts``: the per-article chart data (bars window, levels, fills) for a bounded set of articles,
-  :data:`MAX_ARTICLE_CHARTS` (see :func:`chart_articles`), so a report over 100k setups stays one page.
+  at most :data:`MAX_ARTICLE_CHARTS` articles and :data:`MAX_CHARTS_PER_ARTICLE` instruments each (see
+  :func:`chart_articles`), so a report over 100k setups stays one page of a few MB.
 
 ``write_report`` writes the files into a directory it is given (the run writes into a temporary folder
 that :mod:`backtest.reports.outdir` swaps into place).
@@ -36,8 +37,10 @@ FORMATS = ("html", "csv", "parquet", "json", "md")
 #: Every file name a report folder can hold (besides the marker): what ``write_report`` may write.
 REPORT_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "trades.parquet", "summary.json",
                 "report.md", "report.html")
-#: Articles that get candlestick charts in ``report.html`` (all of them when there are no more than this).
-MAX_ARTICLE_CHARTS = 20
+#: Articles that get candlestick charts in ``report.html`` (all of them when there are no more than this),
+#: and instruments charted per article (its first ones, in setup order).
+MAX_ARTICLE_CHARTS = 12
+MAX_CHARTS_PER_ARTICLE = 4
 #: Calendar days of context shown before publication, and after the last exit, on article charts.
 DAYS_BEFORE = 28
 DAYS_AFTER = 7
@@ -216,22 +219,27 @@ def article_charts(report: Report, table: SetupTable) -> list[ArticleCharts]:
     meta = table.articles.set_index("article_id", drop=False)
     setups = table.setups
     article_of = table.articles["article_id"].to_numpy(dtype=object)[setups["article"].to_numpy()]
-    fills = _exit_fills(report.ledger.exits)
+    wanted = set(chosen)
+    setups_of = pd.Series(np.arange(len(setups))).groupby(article_of).indices
+    trades_of = trades.groupby("article_id", sort=False).indices
+    mine_ids = set(trades["setup_id"].iloc[np.concatenate([trades_of.get(a, []) for a in wanted]).astype(int)]) \
+        if wanted else set()
+    exits = report.ledger.exits
+    fills = _exit_fills(exits[exits["setup_id"].isin(mine_ids)])
     levels = report.ledger.coherence
+    levels = levels[levels["setup_id"].isin(mine_ids)]
     out = []
     for article_id in chosen:
         m = meta.loc[article_id]
-        mine = setups[article_of == article_id]
-        rows = trades[trades["article_id"] == article_id]
+        mine = setups.iloc[setups_of.get(article_id, [])]
+        rows = trades.iloc[trades_of.get(article_id, [])]
         symbols: list[str] = []
         for single, long_, short in zip(mine["symbol"], mine["long_symbol"], mine["short_symbol"]):
             symbols += [s for s in (single, long_, short) if isinstance(s, str) and s and s not in symbols]
         if not symbols:
             symbols = [s for s in m["subject"] if s in bars][:1]
         charts = []
-        for symbol in symbols:
-            if symbol not in bars:
-                continue
+        for symbol in [s for s in symbols if s in bars][:MAX_CHARTS_PER_ARTICLE]:
             chart = _chart(article_id, m["published"], symbol, bars[symbol].frame, rows, levels, fills)
             if chart is not None:
                 charts.append(chart)
@@ -285,20 +293,24 @@ def _fills(rows: pd.DataFrame, symbol: str, by_leg: dict) -> tuple[list[tuple], 
     """Entry and exit points (day, price, label) of the trades on ``symbol``, pair legs included: one exit
     point per tranche and leg (a single without exit rows falls back to its ``exit_time``/``exit_price``)."""
     entries, exits = [], []
-    for row in rows[entered_mask(rows) | rows["exit_time"].notna()].astype(object).to_dict("records"):
-        if row.get("kind") == "pair":
-            leg = "long" if row.get("long_symbol") == symbol else "short"
-            entry_price = row.get(f"{leg}_entry_price")
+    columns = ("setup_id", "kind", "long_symbol", "long_entry_price", "short_entry_price", "entry_price",
+               "entry_time", "exit_time", "exit_price", "exit_reason")
+    for values in zip(*(rows[c].to_numpy(dtype=object) for c in columns)):
+        row = dict(zip(columns, values))
+        if row["kind"] == "pair":
+            leg = "long" if row["long_symbol"] == symbol else "short"
+            entry_price = row[f"{leg}_entry_price"]
             label = f"{row['setup_id']} ({leg} leg)"
         else:
-            leg, entry_price, label = "single", row.get("entry_price"), str(row["setup_id"])
-        day = _day(row.get("entry_time"))
+            leg, entry_price, label = "single", row["entry_price"], str(row["setup_id"])
+        day = _day(row["entry_time"])
         if day and _number(entry_price) is not None:
             entries.append((day, _number(entry_price), label))
         points = [(_day(t), _number(p)) for t, p in by_leg.get((row["setup_id"], leg), [])]
         if not points and leg == "single":
-            points = [(_day(row.get("exit_time")), _number(row.get("exit_price")))]
-        exits += [(d, p, f"{label} {row.get('exit_reason') or ''}".strip()) for d, p in points if d and p is not None]
+            points = [(_day(row["exit_time"]), _number(row["exit_price"]))]
+        reason = row["exit_reason"] if isinstance(row["exit_reason"], str) else ""
+        exits += [(d, p, f"{label} {reason}".strip()) for d, p in points if d and p is not None]
     return entries, exits
 
 
@@ -313,6 +325,8 @@ def _number(value) -> float | None:
 def _day(value) -> str | None:
     if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value)[:10]  # a session date
     stamp = pd.Timestamp(value)
     if pd.isna(stamp):
         return None

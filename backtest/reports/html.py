@@ -17,9 +17,11 @@ same page.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ..engine.ledger import REFUSED
@@ -38,15 +40,34 @@ STANCE_COLORS = {"bullish": "#2ca02c", "bearish": "#d62728", "neutral": "#7f7f7f
 
 
 def render_html(report: "Report") -> str:
-    import plotly.io as pio
+    return _render(report)
 
-    # One template for every chart, set once (a template per figure costs more than drawing it);
-    # the caller's default is restored afterwards.
-    previous, pio.templates.default = pio.templates.default, "plotly_white"
-    try:
-        return _render(report)
-    finally:
-        pio.templates.default = previous
+
+class Figure:
+    """A plotly figure as plain data (traces and layout): built without plotly's validating graph objects,
+    which cost more than drawing the chart, and rendered by :func:`_div` (the page's plotly.js draws it)."""
+
+    def __init__(self, **layout):
+        self.data: list[dict] = []
+        self.layout: dict = dict(layout)
+        self.layout.setdefault("shapes", [])
+        self.layout.setdefault("annotations", [])
+
+    def add(self, kind: str, **trace) -> None:
+        self.data.append({"type": kind, **trace})
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> dict:
+    """plotly's ``plotly_white`` template, read from plotly's package data (one small JSON file)."""
+    import json
+    import os
+
+    import plotly
+
+    path = os.path.join(os.path.dirname(plotly.__file__), "package_data", "templates", "plotly_white.json")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def _render(report: "Report") -> str:
@@ -76,7 +97,8 @@ def _render(report: "Report") -> str:
         if report.portfolio is not None and not report.portfolio_error else None,
         portfolio_error=report.portfolio_error,
         trade_columns=TRADE_VIEW,
-        trades=report.trades.loc[:, TRADE_VIEW].head(TRADE_ROWS).astype(object).to_dict("records"),
+        trade_rows=trade_rows(report.trades.head(TRADE_ROWS)),
+        trades_shown=min(TRADE_ROWS, len(report.trades)),
         trades_total=len(report.trades),
         refused=_refused(report)[:REFUSED_ROWS],
         refused_total=report.refused,
@@ -88,6 +110,30 @@ def _render(report: "Report") -> str:
 TRADE_VIEW = ["setup_id", "symbol", "direction", "entry_type", "entry_level", "stop", "targets", "status",
               "entry_time", "entry_price", "exit_time", "exit_price", "exit_reason", "return_pct", "r_multiple",
               "sessions_held", "ambiguous"]
+
+
+def trade_rows(trades: pd.DataFrame):
+    """The trades table's ``<tr>`` rows as one HTML string (cells formatted column by column, escaped)."""
+    from markupsafe import Markup, escape
+
+    from .writers import column_cells
+
+    columns = [[_short_time(text) for text in column_cells(trades[c], csv=False)] for c in TRADE_VIEW]
+    text_columns = {"setup_id", "symbol", "status", "exit_reason"}
+    opening = ['<td class="text">' if c in text_columns else "<td>" for c in TRADE_VIEW]
+    rows = []
+    for cells in zip(*columns):
+        rows.append("<tr>" + "".join(f"{o}{escape(v)}</td>" for o, v in zip(opening, cells)) + "</tr>")
+    return Markup("\n".join(rows))
+
+
+def _short_time(text: str) -> str:
+    """An ISO timestamp to the minute (a session date alone), as the tables show times."""
+    if len(text) >= 19 and text[10] == "T" and text[4] == "-":
+        if text[10:19] == "T00:00:00" and len(text) == 19:
+            return text[:10]  # a session date
+        return text[:16].replace("T", " ") + ("Z" if text.endswith("+00:00") else "")
+    return text
 
 
 def _cell(value: Any) -> str:
@@ -109,66 +155,69 @@ def _refused(report: "Report") -> list[dict]:
     ]
 
 
-def _div(figure, div_id: str) -> str:
-    figure.update_layout(margin=dict(l=50, r=20, t=40, b=40))  # template: see render_html
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                          config={"displaylogo": False, "responsive": True})
+def _div(figure: Figure, div_id: str) -> str:
+    import plotly.io as pio
+
+    layout = {"template": _template(), "margin": dict(l=50, r=20, t=40, b=40), **figure.layout}
+    return pio.to_html({"data": figure.data, "layout": layout}, validate=False, full_html=False,
+                       include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True})
 
 
 # ------------------------------------------------------------------------------------------- charts
-def stance_figure(report: "Report"):
+def stance_figure(report: "Report") -> Figure:
     """Bullish vs bearish vs neutral: mean trade return and mean directional-call excess per horizon."""
-    import plotly.graph_objects as go
-
     stances = [r for r in report.summary["stances"] if r["stance"] != "all"]
     names = [r["stance"] for r in stances]
-    figure = go.Figure()
-    figure.add_bar(name="mean trade return %", x=names, y=[_nz(r["mean_return_pct"]) for r in stances],
-                   marker_color="#1f77b4")
+    figure = Figure(title={"text": "By stance"}, barmode="group", height=360, yaxis={"title": {"text": "%"}})
+    figure.add("bar", name="mean trade return %", x=names, y=[_nz(r["mean_return_pct"]) for r in stances],
+               marker={"color": "#1f77b4"})
     for h in report.ledger.config.horizons:
-        figure.add_bar(name=f"call excess vs {report.ledger.config.benchmark} {h}d %", x=names,
-                       y=[_nz(r.get(f"call_mean_excess_pct_{h}d")) for r in stances])
-    figure.update_layout(title="By stance", barmode="group", height=360, yaxis_title="%")
+        figure.add("bar", name=f"call excess vs {report.ledger.config.benchmark} {h}d %", x=names,
+                   y=[_nz(r.get(f"call_mean_excess_pct_{h}d")) for r in stances])
     return figure
 
 
-def pulse_figure(report: "Report"):
-    """Each entered trade's return against its article's Pulse score, coloured by stance."""
-    import plotly.graph_objects as go
+#: Points drawn in the Pulse scatter at most (evenly spaced through the trades when there are more).
+PULSE_POINTS = 5_000
 
+
+def pulse_figure(report: "Report") -> Figure:
+    """Each entered trade's return against its article's Pulse score, coloured by stance."""
     trades = entered_trades(report.trades)
-    figure = go.Figure()
-    for stance, group in trades.groupby(trades["stance"].fillna("unknown"), sort=True):
-        figure.add_scatter(
-            x=pd.to_numeric(group["pulse"], errors="coerce"), y=pd.to_numeric(group["return_pct"], errors="coerce"),
-            mode="markers", name=str(stance), text=group["setup_id"], marker=dict(size=10,
-                                                                             color=STANCE_COLORS.get(stance)),
-            hovertemplate="%{text}<br>pulse %{x}<br>return %{y:.2f}%<extra></extra>",
-        )
+    shown = trades if len(trades) <= PULSE_POINTS else \
+        trades.iloc[np.linspace(0, len(trades) - 1, PULSE_POINTS).astype(int)]
     all_row = next((r for r in report.summary["stances"] if r["stance"] == "all"), {})
     rho = all_row.get("pulse_rho_return")
     subtitle = f"Spearman ρ = {rho:.2f} (n = {all_row.get('pulse_n_return')})" if rho is not None else \
         f"n = {all_row.get('pulse_n_return', 0)}: too few for a correlation"
-    figure.update_layout(title=f"Pulse vs trade return — {subtitle}", height=360,
-                         xaxis_title="Pulse score (0-100)", yaxis_title="return %")
+    if len(shown) < len(trades):
+        subtitle += f"; {len(shown):,} of {len(trades):,} trades drawn"
+    figure = Figure(title={"text": f"Pulse vs trade return — {subtitle}"}, height=360,
+                    xaxis={"title": {"text": "Pulse score (0-100)"}}, yaxis={"title": {"text": "return %"}})
+    for stance, group in shown.groupby(shown["stance"].fillna("unknown"), sort=True):
+        figure.add("scatter", x=_numbers(group["pulse"]), y=_numbers(group["return_pct"]), mode="markers",
+                   name=str(stance), text=list(group["setup_id"]),
+                   marker={"size": 10, "color": STANCE_COLORS.get(stance)},
+                   hovertemplate="%{text}<br>pulse %{x}<br>return %{y:.2f}%<extra></extra>")
     return figure
 
 
-def equity_figure(report: "Report"):
-    import plotly.graph_objects as go
+def _numbers(values) -> list:
+    return [None if v != v else v for v in pd.to_numeric(values, errors="coerce").astype(float).tolist()]
 
-    figure = go.Figure()
+
+def equity_figure(report: "Report") -> Figure:
+    figure = Figure(title={"text": "Follow every call: equity"}, height=360)
     equity = getattr(report.portfolio, "equity", None)
     if isinstance(equity, pd.Series) and len(equity):
-        figure.add_scatter(x=[_day(i) for i in equity.index], y=equity.to_numpy(), mode="lines", name="equity")
+        figure.add("scatter", x=[_day(i) for i in equity.index], y=equity.tolist(), mode="lines", name="equity")
     per_stance = getattr(report.portfolio, "per_stance", None)
     if isinstance(per_stance, dict):
         for stance, series in sorted(per_stance.items()):
             series = getattr(series, "equity", series)
             if isinstance(series, pd.Series) and len(series):
-                figure.add_scatter(x=[_day(i) for i in series.index], y=series.to_numpy(), mode="lines",
-                                   name=str(stance), line=dict(dash="dot", color=STANCE_COLORS.get(str(stance))))
-    figure.update_layout(title="Follow every call: equity", height=360)
+                figure.add("scatter", x=[_day(i) for i in series.index], y=series.tolist(), mode="lines",
+                           name=str(stance), line={"dash": "dot", "color": STANCE_COLORS.get(str(stance))})
     return figure
 
 
@@ -183,13 +232,14 @@ def article_charts(report: "Report") -> list[dict]:
     return out
 
 
-def candle_figure(chart: "ArticleChart"):
-    import plotly.graph_objects as go
-
+def candle_figure(chart: "ArticleChart") -> Figure:
     window = chart.window
     x = [_day(i) for i in window.index]
-    figure = go.Figure(go.Candlestick(x=x, open=window["open"], high=window["high"], low=window["low"],
-                                      close=window["close"], name=chart.symbol, showlegend=False))
+    figure = Figure(title={"text": f"{chart.symbol} — {chart.article_id}"}, height=420,
+                    xaxis={"rangeslider": {"visible": False}, "rangebreaks": [{"bounds": ["sat", "mon"]}]},
+                    legend={"font": {"size": 10}})
+    figure.add("candlestick", x=x, open=window["open"].tolist(), high=window["high"].tolist(),
+               low=window["low"].tolist(), close=window["close"].tolist(), name=chart.symbol, showlegend=False)
     # Levels far from the market are usually why a setup was refused: show them (the distance is the
     # explanation) unless they are so far that the candles would shrink to a line; the legend lists all.
     low, high = float(window["low"].min()), float(window["high"].max())
@@ -199,27 +249,25 @@ def candle_figure(chart: "ArticleChart"):
         value = level.level
         if low - 2.5 * span <= value <= high + 2.5 * span:
             y_range = [min(y_range[0], value), max(y_range[1], value)]
-        figure.add_scatter(x=[x[0], x[-1]], y=[value, value], mode="lines",
-                           name=f"{level.setup_id} {level.name} {level.written:g}" + (" (refused)" if level.refused else ""),
-                           line=dict(color=LEVEL_COLORS[level.name.split()[0]], width=1,
-                                     dash="dot" if level.refused else "dash"))
+        figure.add("scatter", x=[x[0], x[-1]], y=[value, value], mode="lines",
+                   name=f"{level.setup_id} {level.name} {level.written:g}" + (" (refused)" if level.refused else ""),
+                   line={"color": LEVEL_COLORS[level.name.split()[0]], "width": 1,
+                         "dash": "dot" if level.refused else "dash"})
     pub_x = chart.published_day
-    figure.add_shape(type="line", x0=pub_x, x1=pub_x, y0=0, y1=1, yref="paper",
-                     line=dict(color="#444", dash="dot", width=1))
-    figure.add_annotation(x=pub_x, y=1, yref="paper", text="published", showarrow=False, yanchor="bottom")
+    figure.layout["shapes"].append({"type": "line", "x0": pub_x, "x1": pub_x, "y0": 0, "y1": 1, "yref": "paper",
+                                    "line": {"color": "#444", "dash": "dot", "width": 1}})
+    figure.layout["annotations"].append({"x": pub_x, "y": 1, "yref": "paper", "text": "published",
+                                         "showarrow": False, "yanchor": "bottom"})
     for kind, points in (("entry", chart.entries), ("exit", chart.exits)):
         if not points:
             continue
-        marker = dict(symbol="triangle-up", size=12, color="#1f77b4") if kind == "entry" else \
-            dict(symbol="x", size=11, color="#111")
-        figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], text=[p[2] for p in points],
-                           mode="markers", name=kind, marker=marker,
-                           hovertemplate="%{text}<br>%{x}<br>%{y:.2f}<extra>" + kind + "</extra>")
+        marker = {"symbol": "triangle-up", "size": 12, "color": "#1f77b4"} if kind == "entry" else \
+            {"symbol": "x", "size": 11, "color": "#111"}
+        figure.add("scatter", x=[p[0] for p in points], y=[p[1] for p in points], text=[p[2] for p in points],
+                   mode="markers", name=kind, marker=marker,
+                   hovertemplate="%{text}<br>%{x}<br>%{y:.2f}<extra>" + kind + "</extra>")
     pad = 0.03 * (y_range[1] - y_range[0] or y_range[1] or 1.0)
-    figure.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
-    figure.update_xaxes(rangebreaks=[dict(bounds=["sat", "mon"])])  # no empty weekend gaps
-    figure.update_layout(title=f"{chart.symbol} — {chart.article_id}", height=420, xaxis_rangeslider_visible=False,
-                         legend=dict(font=dict(size=10)))
+    figure.layout["yaxis"] = {"range": [y_range[0] - pad, y_range[1] + pad]}
     return figure
 
 

@@ -87,9 +87,65 @@ def csv_cell(value: Any) -> str:
 
 
 def frame_to_csv(frame: pd.DataFrame) -> str:
-    """CSV text with the documented formatting (see module docstring); text cells neutralised (:func:`csv_cell`)."""
-    text = frame.astype(object).map(csv_cell) if len(frame) else frame.astype(object)
+    """CSV text with the documented formatting (see module docstring); text cells neutralised (:func:`csv_cell`).
+
+    Formatted column by column (:func:`column_cells`): the same text as :func:`csv_cell` on every cell,
+    without its per-cell dispatch (100k rows x 40 columns in about a second).
+    """
+    if not len(frame):
+        return frame.astype(object).to_csv(index=False, lineterminator="\n")
+    text = pd.DataFrame({i: column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1])})
+    text.columns = frame.columns
     return text.to_csv(index=False, lineterminator="\n")
+
+
+def _float_cell(f: float) -> str:
+    """:func:`_cell` of one float (NaN/inf empty; 6 decimals; integral values as integers; no -0)."""
+    if f != f or f in (math.inf, -math.inf):
+        return ""
+    f = round(f, DECIMALS)
+    if f == 0:
+        return "0"
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+
+
+def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
+    """Every cell of one column as :func:`csv_cell` (``csv=True``) or :func:`_cell` writes it.
+
+    Typed columns take a fast path by dtype; anything else (mixed objects) goes cell by cell.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+        return ["true" if v else "false" for v in series.to_numpy()]
+    if isinstance(dtype, pd.BooleanDtype):
+        return ["" if v is pd.NA else ("true" if v else "false") for v in series.array]
+    if pd.api.types.is_float_dtype(dtype):
+        return [_float_cell(float(v)) for v in series.to_numpy(dtype=np.float64)]
+    if pd.api.types.is_integer_dtype(dtype):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            return ["" if v is pd.NA else str(int(v)) for v in series.array]
+        return [str(int(v)) for v in series.to_numpy()]
+    if pd.api.types.is_datetime64_dtype(dtype) and getattr(dtype, "tz", None) is None:
+        values = series.to_numpy(dtype="datetime64[ns]")
+        missing = np.isnat(values)
+        if not (values[~missing].astype(np.int64) % 1_000_000_000).any():  # whole seconds: isoformat has no fraction
+            text = pd.DatetimeIndex(values).strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
+            return ["" if m else t for t, m in zip(text, missing)]
+    cell = csv_cell if csv else _cell
+    out = []
+    for v in series.astype(object).to_numpy():
+        if type(v) is tuple and all(type(x) is float for x in v):  # a list of levels (targets)
+            out.append(";".join(_float_cell(x) for x in v))
+        elif type(v) is str:
+            if csv and (v.startswith(FORMULA_START) or "\r" in v):
+                out.append(csv_cell(v))
+            else:
+                out.append(v)
+        elif v is None or (type(v) is float and v != v):
+            out.append("")
+        else:
+            out.append(cell(v))
+    return out
 
 
 def frame_to_records(frame: pd.DataFrame) -> list[dict]:
@@ -111,12 +167,14 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
         elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
             out[column] = pd.to_numeric(series).astype("float64").to_numpy()
         else:
-            out[column] = pd.Series([(_cell(v) or None) for v in series], dtype=object).to_numpy()
+            out[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
     out.to_parquet(path, index=False)
 
 
 def _all_numbers(series: pd.Series) -> bool:
     """True when the column has values and all of them are plain numbers (not bools, strings, times, lists)."""
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        return False  # a text column (pandas' str dtype)
     values = [v for v in series if not (v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)))]
     return bool(values) and all(isinstance(v, (int, float, np.integer, np.floating))
                                 and not isinstance(v, (bool, np.bool_)) for v in values)
