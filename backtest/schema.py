@@ -6,10 +6,11 @@ builds its frames through :meth:`Schema.frame` (which checks that every column i
 its dtype), and the documentation's column tables are generated from the same declaration
 (:meth:`Schema.markdown`; ``tests/test_schema_docs.py`` checks ``docs/`` agrees with it).
 
-Dtypes are pandas dtype names: ``str`` (text, missing = NaN), ``float64`` (missing = NaN), ``Int64``
-(a whole number that may be missing), ``int64``, ``bool``, ``boolean`` (true/false/missing),
-``datetime64[ns]`` (a tz-naive session date, missing = NaT), ``datetime64[ns, UTC]`` (an instant) and
-``object`` (a tuple, e.g. the targets as written).
+Dtypes: ``str`` (text: Python strings in an ``object`` column, missing = None; pandas' pyarrow-backed
+``str`` dtype converts every value on the way in and out, which costs seconds at corpus size),
+``float64`` (missing = NaN), ``Int64`` (a whole number that may be missing), ``int64``, ``bool``,
+``boolean`` (true/false/missing), ``datetime64[ns]`` (a tz-naive session date, missing = NaT),
+``datetime64[ns, UTC]`` (an instant) and ``object`` (a tuple, e.g. the targets as written).
 """
 
 from __future__ import annotations
@@ -63,11 +64,18 @@ class Schema:
             raise KeyError(f"{self.name}: not in the schema: {sorted(unknown)}")
         if length is None:
             length = len(next(iter(data.values()))) if data else 0
+        index = pd.RangeIndex(length)
         out = {}
         for column in self.columns:
-            values = data.get(column.name)
-            out[column.name] = _as_dtype(values, column.dtype, length, f"{self.name}.{column.name}")
-        return pd.DataFrame(out, index=pd.RangeIndex(length), columns=list(self.names))
+            values = _as_dtype(data.get(column.name), column.dtype, length, f"{self.name}.{column.name}")
+            out[column.name] = pd.Series(values, index=index, dtype=object if column.dtype in ("str", "object") else None,
+                                         copy=False)
+        return pd.DataFrame(out, index=index, columns=list(self.names))
+
+    def pandas_dtype(self, name: str) -> str:
+        """The pandas dtype a column has in a frame built by :meth:`frame` (``str`` columns are ``object``)."""
+        dtype = self[name].dtype
+        return "object" if dtype == "str" else dtype
 
     def markdown(self) -> str:
         """The documentation table (``| column | dtype | meaning |``) generated from this declaration."""
@@ -82,9 +90,17 @@ def _as_dtype(values, dtype: str, length: int, where: str):
         values = [None] * length
     if len(values) != length:
         raise ValueError(f"{where}: {len(values)} values for {length} rows")
-    if dtype == "object":
-        array = np.empty(length, dtype=object)
-        array[:] = list(values) if not isinstance(values, np.ndarray) else values
+    if dtype in ("object", "str"):
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            array = values
+        else:
+            array = np.empty(length, dtype=object)
+            array[:] = list(values)
+        if dtype == "str":  # text: Python str, missing as None (NaN from pandas' str columns too)
+            missing = pd.isna(array) if length else np.zeros(0, dtype=bool)
+            if missing.any():
+                array = array.copy()
+                array[missing] = None
         return array
     if dtype == "float64":
         if isinstance(values, np.ndarray) and values.dtype == np.float64:
@@ -104,8 +120,6 @@ def _as_dtype(values, dtype: str, length: int, where: str):
             return values
         converted = pd.to_datetime(pd.Series(values, dtype=object), utc=dtype.endswith("UTC]"))
         return converted.astype(dtype).to_numpy() if dtype == "datetime64[ns]" else converted.dt.as_unit("ns").array
-    if dtype == "str":
-        return pd.array(values, dtype="str")
     raise ValueError(f"{where}: unknown dtype {dtype!r}")
 
 

@@ -45,4 +45,4 @@ def test_ledger_frames_have_exactly_the_declared_columns_and_dtypes():
         frame, schema = getattr(ledger, name), tables[name]
         assert list(frame.columns) == list(schema.names), name
         for column in schema.columns:
-            assert str(frame[column.name].dtype) == column.dtype, (name, column.name, frame[column.name].dtype)
+            assert str(frame[column.name].dtype) == schema.pandas_dtype(column.name), (name, column.name)

@@ -123,7 +123,7 @@ def load_setups(path: Path) -> tuple[list[SetupFile], list[Skip]]:
     files = []
     for (article, setups), file_path in kept:
         setup_file = by_path[file_path]
-        ids = {s["setup_id"] for s in setups}
+        ids = set(setups["setup_id"])
         if len(ids) != len(setup_file.setups):
             setup_file = setup_file.model_copy(update={"setups": [s for s in setup_file.setups if s.id in ids]})
         files.append(setup_file)
@@ -148,31 +148,40 @@ def load_table(paths: Iterable[Path], *, cache=None, extra_skips: Iterable[Skip]
     rows and the same skips, without parsing or validating it again.
     """
     paths = list(paths)
-    entries: list[tuple[tuple[dict, list[dict]], Path]] = []
-    skips: list[Skip] = list(extra_skips)
-    cached = 0
-    for file_path in paths:
+    read: list[tuple[Path, bytes, str | None]] = []
+    problems: dict[int, Skip] = {}
+    for i, file_path in enumerate(paths):
         data, problem = _read(file_path)
         if problem is not None:
-            skips.append(problem)
-            continue
-        key = cache.key(file_path, data) if cache is not None else None
-        entry = cache.get(key) if cache is not None else None
-        if entry is not None:
-            cached += 1
+            problems[i] = problem
+            read.append((file_path, b"", None))
         else:
+            read.append((file_path, data, cache.key(file_path, data) if cache is not None else None))
+    found = cache.get_many(k for _, _, k in read if k is not None) if cache is not None else {}
+    new: dict[str, tuple[str, dict]] = {}
+    entries: list[tuple[tuple[dict, dict], Path]] = []
+    skips: list[Skip] = list(extra_skips)
+    for i, (file_path, data, key) in enumerate(read):
+        if i in problems:
+            skips.append(problems[i])
+            continue
+        entry = found.get(key) if key is not None else None
+        if entry is None:
             setup_file, file_skips = _parse(file_path, data)
             entry = {"rows": file_rows(setup_file) if setup_file is not None else None,
                      "skips": [[k.item, k.reason, k.kind] for k in file_skips],
                      "sources": _title_sources(setup_file, file_path)}
-            if cache is not None:
-                cache.put(key, entry)
-        skips.extend(Skip(item=i, reason=r, kind=k) for i, r, k in entry["skips"])
+            if key is not None:
+                new[key] = (str(file_path), entry)
+        skips.extend(Skip(item=item, reason=reason, kind=kind) for item, reason, kind in entry["skips"])
         if entry["rows"] is not None:
             article, setups = entry["rows"]
             entries.append(((article, setups), file_path))
+    if cache is not None:
+        cache.put_many(new)
+        cache.close()
     kept, more = _drop_duplicates(entries)
-    return Loaded(SetupTable.from_rows(rows for rows, _ in kept), skips + more, len(paths), cached)
+    return Loaded(SetupTable.from_rows(rows for rows, _ in kept), skips + more, len(paths), len(found))
 
 
 def tabulate(files: Iterable[tuple[SetupFile, Path]], skips: Iterable[Skip] = ()) -> Loaded:
@@ -494,36 +503,43 @@ def _title_sources(setup_file: SetupFile | None, path: Path) -> list[list]:
 def _walk_files(root: Path) -> tuple[list[Path], list[Skip]]:
     """Files under ``root``, recursively, leaving out report folders this tool wrote (``--out`` inside an
     articles or setups folder must not be read back as input); a sub-folder that is a symbolic link or
-    cannot be read is a skip (never silently left out)."""
+    cannot be read is a skip (never silently left out). One ``scandir`` per folder, no ``stat`` per file."""
     out: list[Path] = []
     skips: list[Skip] = []
-
-    def unreadable(error: OSError) -> None:
-        where = error.filename or str(root)
-        skips.append(Skip(item=str(where), kind="setup-file", reason=(
-            f"{where}: cannot read this folder ({error.strerror or error}); its files were not loaded; "
-            "check its permissions")))
-
-    for folder, dirs, names in os.walk(root, onerror=unreadable):
-        here = Path(folder)
-        if REPORT_MARKER in names and is_report_folder(here):
-            dirs[:] = []
+    pending = [str(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            skips.append(Skip(item=folder, kind="setup-file", reason=(
+                f"{folder}: cannot read this folder ({error.strerror or error}); its files were not loaded; "
+                "check its permissions")))
             continue
-        dirs.sort()
-        for name in list(dirs):
-            if (here / name).is_symlink():
-                dirs.remove(name)
-                skips.append(Skip(item=str(here / name), kind="setup-file", reason=(
-                    f"{here / name}: is a symbolic link to a folder, which is not followed; its files were not "
-                    "loaded (give the real folder as SETUPS, or copy the files in)")))
-        out.extend(here / name for name in names if (here / name).is_file())
+        if any(e.name == REPORT_MARKER for e in entries) and is_report_folder(Path(folder)):
+            continue
+        subfolders = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif entry.is_symlink() and entry.is_dir():
+                    skips.append(Skip(item=entry.path, kind="setup-file", reason=(
+                        f"{entry.path}: is a symbolic link to a folder, which is not followed; its files were not "
+                        "loaded (give the real folder as SETUPS, or copy the files in)")))
+                elif entry.is_file():
+                    out.append(Path(entry.path))
+            except OSError:
+                continue
+        pending.extend(reversed(subfolders))  # depth first, in name order
     return out, skips
 
 
-def _drop_duplicates(loaded: Iterable[tuple[tuple[dict, list[dict]], Path]]) -> tuple[list, list[Skip]]:
+def _drop_duplicates(loaded: Iterable[tuple[tuple[dict, dict], Path]]) -> tuple[list, list[Skip]]:
     """Keep the first file per article id and the first setup per setup id (across files).
 
-    ``loaded``: ((article row, setup rows), path) per file; returns the kept ones and a skip per drop.
+    ``loaded``: ((article row, setup columns), path) per file; returns the kept ones and a skip per drop.
     """
     kept: list = []
     skips: list[Skip] = []
@@ -540,9 +556,8 @@ def _drop_duplicates(loaded: Iterable[tuple[tuple[dict, list[dict]], Path]]) -> 
             ))
             continue
         article_owner[article_id] = path
-        mine = []
-        for setup in setups:
-            setup_id = setup["setup_id"]
+        keep = []
+        for index, setup_id in enumerate(setups["setup_id"]):
             if setup_id in setup_owner:
                 skips.append(Skip(
                     item=setup_id,
@@ -552,8 +567,10 @@ def _drop_duplicates(loaded: Iterable[tuple[tuple[dict, list[dict]], Path]]) -> 
                 ))
                 continue
             setup_owner[setup_id] = path
-            mine.append(setup)
-        kept.append(((article, mine), path))
+            keep.append(index)
+        if len(keep) != len(setups["setup_id"]):
+            setups = {name: [values[i] for i in keep] for name, values in setups.items() if values}
+        kept.append(((article, setups), path))
     return kept, skips
 
 

@@ -100,9 +100,17 @@ def setup_row(setup: Setup) -> dict:
     }
 
 
-def file_rows(setup_file: SetupFile) -> tuple[dict, list[dict]]:
-    """(article row, setup rows) of one setup file."""
-    return article_row(setup_file.article), [setup_row(s) for s in setup_file.setups]
+def file_rows(setup_file: SetupFile) -> tuple[dict, dict[str, list]]:
+    """(article row, setup columns) of one setup file: the setups column by column (what the loader
+    caches, and what :meth:`SetupTable.from_rows` concatenates without touching each setup again)."""
+    rows = [setup_row(s) for s in setup_file.setups]
+    columns = {name: [r[name] for r in rows] for name in SETUP_COLUMNS}
+    # a column that is empty for every setup of the file is left out (the cache stores less; from_rows fills it)
+    return article_row(setup_file.article), {k: v for k, v in columns.items() if k == "setup_id" or any(x is not None for x in v)}
+
+
+#: The setup columns a file contributes (``article`` is given by the table).
+SETUP_COLUMNS = tuple(name for name in SETUP_SCHEMA.names if name != "article")
 
 
 @dataclasses.dataclass
@@ -120,21 +128,18 @@ class SetupTable:
         return cls.from_rows(file_rows(f) for f in files)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[dict, list[dict]]]) -> "SetupTable":
-        """The table of (article row, setup rows) pairs, one pair per setup file, in any order."""
+    def from_rows(cls, rows: Iterable[tuple[dict, dict[str, list]]]) -> "SetupTable":
+        """The table of (article row, setup columns) pairs, one pair per setup file, in any order."""
+        import itertools
+
         rows = list(rows)
         articles = {name: [a.get(name) for a, _ in rows] for name in ARTICLE_SCHEMA.names if name != "published_at"}
         articles["subject"] = [tuple(a.get("subject") or ()) for a, _ in rows]
-        setups = {name: [] for name in SETUP_SCHEMA.names}
-        for position, (_, setup_rows) in enumerate(rows):
-            for setup in setup_rows:
-                for name in SETUP_SCHEMA.names:
-                    if name == "article":
-                        setups[name].append(position)
-                    elif name == "targets":
-                        setups[name].append(tuple(float(t) for t in setup.get("targets") or ()))
-                    else:
-                        setups[name].append(setup.get(name))
+        counts = [len(setups["setup_id"]) for _, setups in rows]
+        setups = {name: list(itertools.chain.from_iterable(c.get(name) or [None] * n for n, (_, c) in zip(counts, rows)))
+                  for name in SETUP_COLUMNS}
+        setups["targets"] = [tuple(map(float, t or ())) for t in setups["targets"]]
+        setups["article"] = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
         return cls.from_columns(articles, setups)
 
     @classmethod
