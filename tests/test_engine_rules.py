@@ -455,3 +455,22 @@ def test_unresolved_pair_names_the_leg():
     row = simulate([file], BarSet({}), SimConfig()).trades.iloc[0]
     assert row["status"] == "unresolved" and "'European small caps'" in row["reason"]
     assert row["symbol"] == "SPY/?"
+
+
+def test_an_undated_article_is_refused_with_one_line_saying_what_to_do():
+    """No publication date, no "after": refused (status undated), never guessed; the dated one still runs."""
+    barset = BarSet({"TEST": make_bars("TEST", [LEAD_BAR, QUIET, QUIET])})
+    undated = SetupFile.model_validate({"article": {"id": "no-date", "published": None, "stance": "bullish",
+                                                    "subject": ["TEST"]},
+                                        "setups": [{"id": "u", "symbol": "TEST", "stop": 95}]})
+    dated = SetupFile.model_validate({"article": {"id": "dated", "published": SUNDAY},
+                                      "setups": [{"id": "d", "symbol": "TEST", "stop": 95}]})
+    ledger = simulate([undated, dated], barset, SimConfig(horizons=(1,)))
+    by_id = ledger.trades.set_index("setup_id")
+    assert list(ledger.trades["setup_id"]) == ["d", "u"]  # undated articles come last
+    row = by_id.loc["u"]
+    assert row["status"] == "undated" and pd.isna(row["first_session"]) and pd.isna(row["entry_time"])
+    assert "'no-date' has no publication date" in row["reason"] and "backtest extract ARTICLE --published" in row["reason"]
+    assert "\n" not in row["reason"]
+    assert by_id.loc["d", "status"] == "open"
+    assert ledger.calls["start_time"].isna().all()  # its directional call is not measured either

@@ -17,9 +17,7 @@ import json
 import math
 from typing import Literal
 
-#: Upper bound of every count of sessions (entry window, holding period, horizons): 400 years of
-#: sessions. A larger number is a typo, and would overflow the kernel's 64-bit bar indices.
-MAX_SESSIONS = 100_000
+from ..limits import MAX_SESSIONS  # noqa: E402  (re-exported: the bound on every count of sessions)
 AMBIGUITY_POLICIES = ("stop-first", "target-first")
 SCALE_OUT_POLICIES = ("equal", "first")
 
