@@ -55,6 +55,30 @@ def test_bench_engine_json_smoke():
     assert row["vectorbt_compared"] > 50  # the vectorbt check compared a real number of trades
 
 
+def test_bench_cli_smoke(tmp_path):
+    """The command-line benchmark runs the real command on a generated corpus and reports every row."""
+    cmd = [sys.executable, str(REPO / "benchmarks" / "bench_cli.py"), "--sizes", "40", "--repeats", "1", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    for key in ("help", "five_articles"):
+        assert out[key]["median_s"] > 0 and out[key]["peak_rss_mb"] > 0
+    row = out["corpus_40"]
+    assert row["setups"] == 40 and row["files"] >= 5
+    assert row["cold"]["median_s"] > 0 and row["rerun"]["median_s"] > 0 and row["report_html_mb"] > 0
+
+
+def test_the_benchmark_corpus_is_deterministic_and_loads_cleanly(tmp_path, market_data_dir):
+    import corpus
+    from backtest.setups.load import load_setups
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert corpus.write_corpus(a, 300, market_data_dir) == corpus.write_corpus(b, 300, market_data_dir)
+    assert all((a / p.name).read_bytes() == p.read_bytes() for p in b.iterdir())
+    files, skips = load_setups(a)
+    assert skips == [] and sum(len(f.setups) for f in files) == 300
+
+
 def test_bench_engine_rejects_bad_sizes():
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_engine.py"), "--sizes", "ten"],
                           capture_output=True, text=True, timeout=60)
@@ -62,7 +86,7 @@ def test_bench_engine_rejects_bad_sizes():
     assert "--sizes" in proc.stderr.strip().splitlines()[-1]
 
 
-# ------------------------------------------------------------------------------------------ columnar == simulate
+# ------------------------------------------------------------------------------------------ screening vs the oracle
 @pytest.fixture(scope="module")
 def frames():
     return synthetic.make_bars(n_symbols=4, n_sessions=300, seed=3)

@@ -8,8 +8,8 @@ A setup's levels are compared with the last close before publication. A level is
   not behind it (a long whose targets are already below the market);
 * ``ok`` otherwise.
 
-Both engine paths call these vectorized functions: :func:`backtest.engine.simulation.simulate` one setup
-at a time (it also writes the reason), :mod:`backtest.engine.columnar` for whole columns.
+The screening (:mod:`backtest.engine.screening`) calls these vectorized functions on whole columns, once
+per kind of level; the reason texts are written from their verdicts.
 """
 
 from __future__ import annotations
