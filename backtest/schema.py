@@ -105,14 +105,16 @@ def _as_dtype(values, dtype: str, length: int, where: str):
     if dtype == "float64":
         if isinstance(values, np.ndarray) and values.dtype == np.float64:
             return values
-        return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype("float64").to_numpy()
+        try:  # numbers and None (the common case), without pandas' per-value inference
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        except (TypeError, ValueError):
+            return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype("float64").to_numpy()
     if dtype in ("int64", "int32", "int8"):
         return np.asarray(values, dtype=dtype)
     if dtype == "bool":
-        array = np.asarray(values)
-        if array.dtype != bool:
-            array = np.array([bool(v) if v is not None and v == v else False for v in array], dtype=bool)
-        return array
+        if isinstance(values, np.ndarray) and values.dtype == bool:
+            return values
+        return np.array([v is not None and v == v and bool(v) for v in values], dtype=bool)
     if dtype in ("Int64", "boolean"):
         return pd.array(values, dtype=dtype)
     if dtype.startswith("datetime64[ns"):
