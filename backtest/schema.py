@@ -93,6 +93,8 @@ def _as_dtype(values, dtype: str, length: int, where: str):
     if dtype in ("object", "str"):
         if isinstance(values, np.ndarray) and values.dtype == object:
             array = values
+        elif isinstance(values, (pd.Series, pd.api.extensions.ExtensionArray)):
+            array = values.to_numpy(dtype=object)  # not element by element
         else:
             array = np.empty(length, dtype=object)
             array[:] = list(values)

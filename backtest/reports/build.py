@@ -219,11 +219,10 @@ def article_charts(report: Report, table: SetupTable) -> list[ArticleCharts]:
     meta = table.articles.set_index("article_id", drop=False)
     setups = table.setups
     article_of = table.articles["article_id"].to_numpy(dtype=object)[setups["article"].to_numpy()]
-    wanted = set(chosen)
-    setups_of = pd.Series(np.arange(len(setups))).groupby(article_of).indices
-    trades_of = trades.groupby("article_id", sort=False).indices
-    mine_ids = set(trades["setup_id"].iloc[np.concatenate([trades_of.get(a, []) for a in wanted]).astype(int)]) \
-        if wanted else set()
+    trade_articles = trades["article_id"].to_numpy(dtype=object)
+    setups_of = {a: np.flatnonzero(article_of == a) for a in chosen}  # a few articles: a mask each
+    trades_of = {a: np.flatnonzero(trade_articles == a) for a in chosen}
+    mine_ids = set(trades["setup_id"].to_numpy(dtype=object)[np.concatenate(list(trades_of.values()))])
     exits = report.ledger.exits
     fills = _exit_fills(exits[exits["setup_id"].isin(mine_ids)])
     levels = report.ledger.coherence

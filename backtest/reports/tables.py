@@ -68,14 +68,13 @@ def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame
     from one group-by over all trades (:func:`backtest.reports.aggregate.article_outcomes`), so a corpus
     of thousands of articles costs no more than a few pandas calls.
     """
+    text = {name: pd.Series(meta[name].to_numpy(dtype=object), dtype=object)  # Python strings, not pyarrow's
+            for name in ("article_id", "title", "published", "stance")}
     table = pd.DataFrame({
-        "article_id": meta["article_id"].array,
-        "title": meta["title"].array,
-        "published": meta["published"].array,
-        "stance": meta["stance"].array,
+        **text,
         "pulse": meta["pulse"].array,
         "threat": meta["threat"].array,
-        "subject": [";".join(subject) for subject in meta["subject"]],
+        "subject": pd.Series([";".join(subject) for subject in meta["subject"]], dtype=object),
     }, columns=["article_id", "title", "published", "stance", "pulse", "threat", "subject"])
     outcomes = article_outcomes(trades).set_index("article_id") if len(trades) else None
     for column in OUTCOME_COLUMNS:

@@ -161,23 +161,27 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
         values = series.to_numpy(dtype="datetime64[ns]")
         missing = np.isnat(values)
         if not (values[~missing].astype(np.int64) % 1_000_000_000).any():  # whole seconds: isoformat has no fraction
-            text = pd.DatetimeIndex(values).strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
-            return ["" if m else t for t, m in zip(text, missing)]
+            text = np.datetime_as_string(values, unit="s").astype(object)
+            text[missing] = ""
+            return text.tolist()
+    values = series.to_numpy(dtype=object)
+    if len(values) and all(type(v) is tuple for v in values):  # lists of levels (targets), all at once
+        counts = [len(v) for v in values]
+        if all(type(x) is float for v in values for x in v):
+            flat = iter(float_cells(np.fromiter((x for v in values for x in v), dtype=np.float64, count=sum(counts))))
+            return [";".join(next(flat) for _ in range(n)) for n in counts]
     cell = csv_cell if csv else _cell
-    out = []
-    for v in series.astype(object).to_numpy():
-        if type(v) is tuple and all(type(x) is float for x in v):  # a list of levels (targets)
-            out.append(";".join(_float_cell(x) for x in v))
-        elif type(v) is str:
-            if csv and (v.startswith(FORMULA_START) or "\r" in v):
-                out.append(csv_cell(v))
-            else:
-                out.append(v)
-        elif v is None or (type(v) is float and v != v):
-            out.append("")
-        else:
-            out.append(cell(v))
-    return out
+
+    def one(v):
+        if type(v) is str:
+            return csv_cell(v) if csv and (v.startswith(FORMULA_START) or "\r" in v) else v
+        if v is None or (type(v) is float and v != v):
+            return ""
+        return cell(v)
+
+    if csv:
+        return [v if type(v) is str and not v.startswith(FORMULA_START) and "\r" not in v else one(v) for v in values]
+    return [v if type(v) is str else one(v) for v in values]
 
 
 def frame_to_records(frame: pd.DataFrame) -> list[dict]:
@@ -207,6 +211,9 @@ def _all_numbers(series: pd.Series) -> bool:
     """True when the column has values and all of them are plain numbers (not bools, strings, times, lists)."""
     if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
         return False  # a text column (pandas' str dtype)
+    first = series.first_valid_index()
+    if first is not None and isinstance(series[first], (str, tuple, list)):
+        return False  # text or lists: no need to look at every value
     values = [v for v in series if not (v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)))]
     return bool(values) and all(isinstance(v, (int, float, np.integer, np.floating))
                                 and not isinstance(v, (bool, np.bool_)) for v in values)
