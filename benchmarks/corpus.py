@@ -16,7 +16,6 @@ temporary directory of the benchmark, never into the repository.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

@@ -11,7 +11,6 @@ Bars are the invented ones of test_bad_inputs.py (a mirror of made-up series).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,9 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from backtest.cli import cli
 from test_bad_inputs import FIXTURES, assert_good_row_evaluated, bars_template, make_workspace  # noqa: F401
 
 BOMB = """\

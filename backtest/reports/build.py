@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..common import Skip
-from ..engine.ledger import REFUSED, Ledger, entered_mask
+from ..engine.ledger import REFUSED, Ledger
 from ..setups.table import SetupTable
 from . import tables
 from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,7 @@ def _render(report: "Report") -> str:
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=pct, num=num, rate=rate, cell=_cell)
+    env.filters.update(pct=pct, num=num, rate=rate)
     template = env.get_template("report.html.j2")
     s = report.summary
     return template.render(
@@ -133,17 +133,6 @@ def _short_time(text: str) -> str:
         if text[10:19] == "T00:00:00" and len(text) == 19:
             return text[:10]  # a session date
         return text[:16].replace("T", " ") + ("Z" if text.endswith("+00:00") else "")
-    return text
-
-
-def _cell(value: Any) -> str:
-    from .writers import _cell as csv_cell
-
-    text = csv_cell(value)
-    if len(text) >= 19 and text[10] == "T" and text[4] == "-":  # an ISO timestamp: minutes are enough
-        if text[10:19] == "T00:00:00" and len(text) == 19:
-            return text[:10]  # a session date
-        text = text[:16].replace("T", " ") + ("Z" if text.endswith("+00:00") else "")
     return text
 
 
