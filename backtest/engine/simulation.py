@@ -219,32 +219,42 @@ def _display_symbols(s: pd.DataFrame, kind: np.ndarray) -> np.ndarray:
 
 
 def _single_reasons(reasons, run, res, entered, arrays, sc, s, market, offset, length) -> None:
-    """Reasons of singles that did not enter (expired, cancelled, still working) or are still open."""
-    entry_type = s["entry_type"].to_numpy(dtype=object)
-    entry_level = s["entry_level"].to_numpy(dtype=np.float64)
-    invalidation = s["invalidation"].to_numpy(dtype=np.float64)
-    direction = s["direction"].to_numpy(dtype=object)
-    for j in np.flatnonzero(~entered | (res.status == OPEN)):
-        i = run[j]
-        code = int(res.status[j])
-        level = "entry" if np.isnan(entry_level[i]) else f"{entry_type[i]} {_fmt(entry_level[i])}"
+    """Reasons of singles that did not enter (expired, cancelled, still working) or are still open.
+
+    Dates and levels are formatted in bulk; only the rows that get a reason are visited."""
+    rows = np.flatnonzero(~entered | (res.status == OPEN))
+    if not len(rows):
+        return
+    i_rows = run[rows]
+    status = res.status[rows]
+    entry_type = s["entry_type"].to_numpy(dtype=object)[i_rows]
+    entry_level = s["entry_level"].to_numpy(dtype=np.float64)[i_rows]
+    invalidation = s["invalidation"].to_numpy(dtype=np.float64)[i_rows]
+    direction = s["direction"].to_numpy(dtype=object)[i_rows]
+    window = arrays.entry_window[rows]
+    # the session each kind of reason names: the window's last, the data's last, the exit's
+    at = np.where(status == EXPIRED, arrays.start[rows] + window - 1,
+                  np.where(status == OPEN, res.exit_bar[rows], arrays.end[rows] - 1))
+    days = np.datetime_as_string(market.date(at), unit="D")
+    for k, i in enumerate(i_rows):
+        code = int(status[k])
+        level = "entry" if np.isnan(entry_level[k]) else f"{entry_type[k]} {_fmt(entry_level[k])}"
         if code == EXPIRED:
-            window = int(arrays.entry_window[j])
-            through = _day(market.date(arrays.start[j] + window - 1))
-            if arrays.entry_type[j] == CLOSE:
-                side = "above" if direction[i] == "long" else "below"
-                text = f"no session closed at or {side} {_fmt(entry_level[i])} within {window} sessions (through {through})"
+            if arrays.entry_type[rows[k]] == CLOSE:
+                side = "above" if direction[k] == "long" else "below"
+                text = (f"no session closed at or {side} {_fmt(entry_level[k])} within {int(window[k])} sessions "
+                        f"(through {days[k]})")
             else:
-                text = f"{level} not reached within {window} sessions (through {through})"
+                text = f"{level} not reached within {int(window[k])} sessions (through {days[k]})"
         elif code == CANCELLED:
-            text = f"invalidation {_fmt(invalidation[i])} touched before the entry filled"
+            text = f"invalidation {_fmt(invalidation[k])} touched before the entry filled"
         elif code == WORKING:
-            text = f"{level} still working when the data ended ({_day(market.date(arrays.end[j] - 1))})"
+            text = f"{level} still working when the data ended ({days[k]})"
         elif code == TRIGGERED:
-            text = (f"close {_fmt(entry_level[i])} triggered on {_day(market.date(arrays.end[j] - 1))}, the last session "
+            text = (f"close {_fmt(entry_level[k])} triggered on {days[k]}, the last session "
                     "in the data; it fills at the next session's open")
         elif code == OPEN:
-            text = f"still open when the data ended; marked to the {_day(market.date(res.exit_bar[j]))} close"
+            text = f"still open when the data ended; marked to the {days[k]} close"
         else:
             continue
         reasons[i] = f"{reasons[i]}; {text}" if reasons[i] else text
