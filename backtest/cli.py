@@ -11,6 +11,7 @@ under ``--strict``, 2 usage error, 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .engine.config import DEFAULTS, MAX_SESSIONS
 
 
 def _fail(message: str, code: int) -> None:
@@ -169,30 +171,72 @@ def extract(ctx, paths, out_dir, as_json, force):
 
 
 # ----------------------------------------------------------------------------------------------- run
+def _finite(ctx, param, value):
+    """A number option that must be finite (``nan`` and ``inf`` pass click's range check)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value!r} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (cron, systemd) behaves like Ctrl-C: the run's cleanup removes anything half-written."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @cli.command()
 @click.argument("setups", type=click.Path())
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Report folder (default reports/<run-id>/): a new or empty folder, or an earlier report's.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate as if on this date: no later bar is read.")
-@click.option("--entry-window", type=click.IntRange(min=1), help="Sessions an entry order stays working (default 20).")
-@click.option("--max-hold", type=click.IntRange(min=1), help="Holding period in sessions (default 60).")
+@click.option("--entry-window", type=click.IntRange(min=1, max=MAX_SESSIONS),
+              help=f"Sessions an entry order stays working (default {DEFAULTS.entry_window}).")
+@click.option("--max-hold", type=click.IntRange(min=1, max=MAX_SESSIONS),
+              help=f"Holding period in sessions (default {DEFAULTS.max_hold}).")
 @click.option("--ambiguity", type=click.Choice(["stop-first", "target-first"]),
-              help="Which fill wins when one bar touches both stop and target (default stop-first).")
+              help=f"Which fill wins when one bar touches both stop and target (default {DEFAULTS.ambiguity}).")
 @click.option("--scale-out", type=click.Choice(["equal", "first"]),
-              help="Several targets: equal parts (default) or the whole position at the first.")
-@click.option("--costs-bps", type=click.FloatRange(min=0), help="Commission + slippage per side, basis points.")
+              help=f"Several targets: equal parts or the whole position at the first (default {DEFAULTS.scale_out}).")
+@click.option("--costs-bps", type=click.FloatRange(min=0), callback=_finite,
+              help="Commission + slippage per side, basis points.")
 @click.option("--include-incoherent", is_flag=True, help="Simulate setups the coherence check rejects (marked).")
 @click.option("--format", "formats", default="html,csv,parquet,json,md", show_default=True,
               help="Comma-separated outputs: html,csv,parquet,json,md.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--strict", is_flag=True, help="Exit 1 when any setup, article or series was skipped.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but the line that explains a failure.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when an input was skipped, a setup had no data or no date, or the portfolio failed.")
 @click.option("--keep", type=click.IntRange(min=1), help="After the run, keep only the newest N reports in reports/.")
+@click.option("--no-cache", is_flag=True, help="Parse every setup file again (ignore the parsed-setup cache).")
 @click.pass_context
 @handle_errors
 def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_out, costs_bps,
-        include_incoherent, formats, quiet, strict, keep):
-    """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report."""
-    from .reports.api import RunOptions, run_report
+        include_incoherent, formats, quiet, strict, keep, no_cache):
+    """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report.
+
+    \b
+    Exit codes: 0 the report was written (skips and refusals are listed in it); 1 nothing could be
+    evaluated (the report still says why), --strict and an input was skipped or a setup had no data
+    or no date, or an error; 2 usage error; 130 interrupted.
+    """
+    from .common import printable
+    from .run import RunOptions, run as run_backtest
+    from .terminal import ProgressView, render_summary, strict_line
 
     options = RunOptions(
         setups=Path(setups),
@@ -205,12 +249,25 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
         costs_bps=costs_bps,
         include_incoherent=include_incoherent,
         formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-        quiet=quiet,
-        strict=strict,
         keep=keep,
+        cache=not no_cache,
     )
-    result = run_report(options, _config(ctx))
-    sys.exit(result.exit_code)
+    view = ProgressView(quiet=quiet)
+    try:
+        with _sigterm_as_interrupt():
+            result = run_backtest(options, _config(ctx), progress=view)
+    finally:
+        view.close()
+    if not quiet:
+        render_summary(result)
+    nothing = result.nothing_evaluated
+    if nothing:
+        click.echo(f"error: {printable(options.setups)}: {nothing} (reasons in {printable(result.out_dir / 'summary.json')}"
+                   f"{'' if quiet else ' and on the lines above'}); fix them and run again", err=True)
+        sys.exit(1)
+    if strict and result.strict_problems:
+        click.echo(f"error: {strict_line(result.strict_problems)}", err=True)
+        sys.exit(1)
 
 
 # ------------------------------------------------------------------------------------------- helpers

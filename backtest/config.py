@@ -29,6 +29,7 @@ import os
 import tomllib
 from pathlib import Path
 
+from .engine.config import DEFAULTS as SIM_DEFAULTS
 from .errors import ConfigError
 
 ENV_VAR = "BACKTEST_CONFIG"
@@ -45,15 +46,17 @@ class DataConfig:
 
 @dataclasses.dataclass
 class RunDefaults:
+    """``[run]``: where reports go, and the simulation defaults (declared once, in :class:`SimConfig`)."""
+
     out_dir: Path = Path("reports")
-    entry_window: int = 20
-    max_hold: int = 60
-    ambiguity: str = "stop-first"
-    commission_bps: float = 0.0
-    slippage_bps: float = 0.0
-    coherence_max_pct: float = 15.0
-    coherence_max_atr: float = 10.0
-    benchmark: str = "SPY"
+    entry_window: int = SIM_DEFAULTS.entry_window
+    max_hold: int = SIM_DEFAULTS.max_hold
+    ambiguity: str = SIM_DEFAULTS.ambiguity
+    commission_bps: float = SIM_DEFAULTS.commission_bps
+    slippage_bps: float = SIM_DEFAULTS.slippage_bps
+    coherence_max_pct: float = SIM_DEFAULTS.coherence_max_pct
+    coherence_max_atr: float = SIM_DEFAULTS.coherence_max_atr
+    benchmark: str = SIM_DEFAULTS.benchmark
 
 
 @dataclasses.dataclass

@@ -1,15 +1,25 @@
-"""CLI wall times, Python start-up included: ``backtest --help`` and ``backtest run setups/`` (five seed articles).
+"""The command users run, timed: ``backtest --help``, the five-article run, and corpora of 1k / 10k / 100k setups.
 
 Usage::
 
-    python benchmarks/bench_cli.py            # median of 5 runs each, prints a small table
-    python benchmarks/bench_cli.py --json --repeats 3
+    python benchmarks/bench_cli.py                          # median of 3 fresh processes per row, a table
+    python benchmarks/bench_cli.py --sizes 1000,10000 --repeats 3 --json
 
-Each command runs as a fresh process (``backtest`` from the same virtualenv as this Python), from the
-repository root so that ``backtest.toml`` (cache, then the ``../shared/market-data`` mirror) is used. The run
-writes into a temporary ``--out`` directory, in the default formats (HTML included) and, separately, without
-HTML, and once more through the library without the follow-every-call portfolio (the one stage that imports
-vectorbt) to show what bounds the run. The bars come from the cache or the offline mirror: no network.
+Every row is a fresh process of the ``backtest`` executable of this virtualenv (Python start-up and every
+import included), all report formats written (HTML included), ``--quiet``, into a temporary ``--out``:
+
+* ``backtest --help``;
+* ``backtest run setups/`` from the repository root: the README's five-article run (``backtest.toml``: the
+  parquet cache, then the ``../shared/market-data`` mirror; no network is touched);
+* for each size, a corpus of hand-written-style setup files on the real mirror prices
+  (``benchmarks/corpus.py``: about 4.5 setups per file, written to a temporary folder, never committed),
+  run with ``--offline --mirror ../shared/market-data``: **cold** (a new, empty cache directory for every
+  repetition: every file is parsed and validated) and **re-run** (the same corpus again, its parsed-setup
+  cache filled by one untimed run first, as a scheduled job finds it).
+
+Wall time is the median of ``--repeats`` runs (min and max in the JSON); peak RSS is the largest
+``ru_maxrss`` of the runs (``os.wait4`` of that child alone). The machine's load average is printed before
+and after: the machine is shared, and the figures scale with it.
 """
 
 from __future__ import annotations
@@ -25,7 +35,16 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+MIRROR = (REPO / ".." / "shared" / "market-data").resolve()
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+SIZES = (1_000, 10_000, 100_000)
+#: The issue's targets, checked against the medians (None: not measured in this run).
+TARGETS = "10k <= 3x the five-article run and <= 1 GB; 100k <= 30 s and <= 2 GB; 100k re-run <= 10 s; five-article <= 2 s"
 
 
 def backtest_executable() -> list[str]:
@@ -33,62 +52,88 @@ def backtest_executable() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "backtest.cli"]
 
 
-def wall(cmd: list[str], repeats: int) -> dict:
-    """Median / min / max wall seconds of ``repeats`` fresh runs; fails loudly if the command fails."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        times.append(time.perf_counter() - t)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": repeats}
+def one_run(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one fresh process; fails loudly when the command fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read().decode(errors="replace"), proc.stderr.read().decode(errors="replace")
+    proc.stdout.close(), proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}: {(err or out).strip()[-800:]}")
+    return wall, usage.ru_maxrss / 1024.0
 
 
-#: The same run through the library with the follow-every-call portfolio switched off (it imports vectorbt):
-#: measures what that view costs, since the CLI has no flag for it.
-_NO_PORTFOLIO = """
-import sys
-from pathlib import Path
-from backtest.config import load_config
-from backtest.reports.api import Pipeline, RunOptions, run_report
-options = RunOptions(setups=Path(sys.argv[1]), out_dir=Path(sys.argv[2]), quiet=True,
-                     formats=("csv", "parquet", "json", "md"))
-run_report(options, load_config(), pipeline=Pipeline(portfolio=lambda ledger, bars: None))
-"""
+def measure(make_cmd, repeats: int, before=None) -> dict:
+    """Median / min / max wall seconds and peak RSS of ``repeats`` runs; ``make_cmd(i)`` builds run i's
+    command and ``before(i)`` (if given) prepares it, untimed."""
+    walls, rss = [], []
+    for i in range(repeats):
+        if before is not None:
+            before(i)
+        wall, peak = one_run(make_cmd(i))
+        walls.append(wall), rss.append(peak)
+    return {"median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls),
+            "peak_rss_mb": max(rss), "runs": repeats}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--setups", default="setups", help="setup directory (default: the seed articles' setups/)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="corpus sizes in setups ('' for none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     exe = backtest_executable()
-    out = {"help": wall(exe + ["--help"], args.repeats)}
+    out: dict = {"load_before": os.getloadavg(), "cores": os.cpu_count()}
     tmp = Path(tempfile.mkdtemp(prefix="backtest-bench-cli-"))
     try:
-        out["run"] = wall(exe + ["run", args.setups, "--out", str(tmp / "all"), "--quiet"], args.repeats)
-        out["run_no_html"] = wall(exe + ["run", args.setups, "--out", str(tmp / "nohtml"), "--quiet",
-                                         "--format", "csv,parquet,json,md"], args.repeats)
-        out["run_no_html_no_portfolio"] = wall([sys.executable, "-c", _NO_PORTFOLIO, args.setups, str(tmp / "lib")],
-                                               args.repeats)
-        out["import_vectorbt"] = wall([sys.executable, "-c", "import vectorbt"], args.repeats)
+        out["help"] = measure(lambda i: exe + ["--help"], args.repeats)
+        out["five_articles"] = measure(lambda i: exe + ["run", "setups", "--out", str(tmp / f"seed{i}"), "--quiet"],
+                                       args.repeats, before=lambda i: shutil.rmtree(tmp / f"seed{i}", ignore_errors=True))
+        for size in sizes:
+            folder = tmp / f"corpus{size}"
+            made = corpus.write_corpus(folder, size, MIRROR)
+            base = exe + ["--offline", "--mirror", str(MIRROR)]
+
+            def cold(i, size=size, folder=folder):
+                return base + ["--cache-dir", str(tmp / f"cold{size}-{i}"), "run", str(folder), "--out",
+                               str(tmp / f"out{size}-{i}"), "--quiet"]
+
+            def warm(i, size=size, folder=folder):
+                return base + ["--cache-dir", str(tmp / f"warm{size}"), "run", str(folder), "--out",
+                               str(tmp / f"rerun{size}-{i}"), "--quiet"]
+
+            row = {"files": made["files"], "setups": made["setups"]}
+            row["cold"] = measure(cold, args.repeats)
+            one_run(warm(-1))  # fill the parsed-setup cache, untimed
+            row["rerun"] = measure(warm, args.repeats)
+            html = tmp / f"out{size}-0" / "report.html"
+            row["report_html_mb"] = html.stat().st_size / 1e6 if html.exists() else None
+            out[f"corpus_{size}"] = row
+            for path in tmp.glob(f"out{size}-*"):
+                shutil.rmtree(path, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    out["load_after"] = os.getloadavg()
     if args.json:
         print(json.dumps(out, indent=1))
-    else:
-        print(f"{'command':<44} {'median s':>9} {'min s':>7} {'max s':>7}")
-        labels = {"help": "backtest --help",
-                  "run": f"backtest run {args.setups}/ (all formats)",
-                  "run_no_html": f"backtest run {args.setups}/ (no HTML)",
-                  "run_no_html_no_portfolio": "same, library, no vectorbt portfolio",
-                  "import_vectorbt": "python -c 'import vectorbt'"}
-        for key, label in labels.items():
-            r = out[key]
-            print(f"{label:<44} {r['median_s']:>9.3f} {r['min_s']:>7.3f} {r['max_s']:>7.3f}")
-        print(f"({args.repeats} fresh processes each; cwd {REPO}; pid {os.getpid()})")
+        return 0
+    print(f"{'command (fresh process, all formats, --quiet)':<52} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}")
+
+    def line(label, r):
+        print(f"{label:<52} {r['median_s']:>9.2f} {r['min_s']:>7.2f} {r['max_s']:>7.2f} {r['peak_rss_mb']:>12.0f}")
+
+    line("backtest --help", out["help"])
+    line("backtest run setups/ (five articles)", out["five_articles"])
+    for size in sizes:
+        row = out[f"corpus_{size}"]
+        line(f"run {size:,} setups ({row['files']:,} files), cold", row["cold"])
+        line(f"run {size:,} setups, re-run (parsed-setup cache)", row["rerun"])
+    print(f"({args.repeats} runs each; {out['cores']} cores; load average {out['load_before'][0]:.2f} before, "
+          f"{out['load_after'][0]:.2f} after; targets: {TARGETS})")
     return 0
 
 

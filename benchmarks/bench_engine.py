@@ -1,30 +1,37 @@
-"""Engine benchmark: kernel, end-to-end library run, reference oracle and vectorbt on one synthetic corpus.
+"""Engine benchmark: the kernel, the library's ``simulate()``, the reference oracle and vectorbt, like for like.
 
 Usage::
 
     python benchmarks/bench_engine.py                      # sizes 1k, 10k, 100k, 1M; prints a table
-    python benchmarks/bench_engine.py --sizes 1000,10000 --json
+    python benchmarks/bench_engine.py --sizes 1000,10000 --json --repeats 3
 
 The corpus (``benchmarks/synthetic.py``, seeded): 50 instruments x 2,520 real XNYS sessions of geometric random
 walks with overnight gaps; setups grouped into articles, levels within a few % of the last close before
 publication, stop/limit/market entries, long and short, 0-2 targets, some invalidations, 2 % pairs.
 
+**Like for like.** Every contender gets its inputs from the same code: the product's own screening
+(:func:`backtest.engine.simulation.kernel_inputs`) turns the setup table and the bars into the kernel's
+arrays once, untimed; the kernel, the reference and vectorbt all read those arrays (vectorbt's column
+matrices are built from them inside its timed call, since that layout is what vectorbt needs). Every
+contender runs ``--repeats`` times (default 3) after a warm-up call and its **median** is reported, with
+min and max in the JSON. vectorbt's headline is the **windowed** layout (each setup's column cut to its own
+window: the fair layout for per-setup simulation); the full-history layout (one column per setup over its
+instrument's whole history, as a first vectorbt attempt would write it) is the second figure.
+
 Each size runs in two fresh subprocesses, so that peak RSS and start-up costs belong to that size alone:
 
-* ``end-to-end``: read the setup table (parquet), load the bars from the parquet cache through
-  ``backtest.data.load.load_barset``, :func:`backtest.engine.columnar.simulate_table` (triage, split basis,
-  coherence, the kernel x 3 for the two ambiguity bounds, pairs) and the per-article / per-stance aggregates
-  of :mod:`backtest.reports.aggregate`. Peak RSS is that process's ``VmHWM``. No HTML, no report files.
-* ``compare``: the kernel alone on the singles (best of 5 after JIT, median too; ``compile_s`` is a cold compile of the
-  same function without numba's cache, ``first_call_s`` the first call with it), the plain-Python reference
-  (S <= 100k), and vectorbt ``Portfolio.from_signals``: one column per setup over the full bar history of its
-  instrument (S <= 10k) and a windowed variant, each column cut to the setup's own window (S <= 100k).
+* ``end-to-end``: read the corpus (parquet), build the setup table, load the bars from the parquet cache
+  through ``backtest.data.load.load_barset``, ``simulate()`` (screening, the kernel on every core, the
+  ambiguity bounds, pairs, directional calls, the typed ledger) and the per-article / per-stance outcome
+  tables. Peak RSS is that process's ``VmHWM``. No report files (``bench_cli.py`` measures the command).
+* ``compare``: the kernel on one thread and on all cores (``kernel_s`` is all cores: what the product
+  runs), the plain-Python reference (S <= 100k), vectorbt windowed (S <= 100k) and full history (S <= 10k).
 
 ``agree`` is true when every comparison that ran agrees: kernel == reference on every field (exactly);
-vectorbt's trade returns == the kernel's on the setups where their semantics coincide (entered, at most one
-target, no same-bar stop/target ambiguity, no exit on the entry bar, no exit at a gapped open, no exit at a level
-the bar touches exactly (float round-off of the fraction), no costs); ``simulate_table`` == ``simulate()`` on
-status and every number for the first 2,000 setups (pydantic setup files through the normal engine).
+the kernel on all cores == on one thread (exactly); vectorbt's trade returns == the kernel's on the setups
+where their semantics coincide (entered, at most one target, no same-bar stop/target ambiguity, no exit on
+the entry bar, no exit at a gapped open, no exit at a level the bar touches exactly (float round-off of the
+fraction), no costs, not a close-confirmed entry).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,7 +55,8 @@ sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
-ORACLE_MAX, VBT_MAX, VBT_WINDOWED_MAX, LIBRARY_CHECK = 100_000, 10_000, 100_000, 2_000
+ORACLE_MAX, VBT_MAX, VBT_WINDOWED_MAX = 100_000, 10_000, 100_000
+REPEATS = 3
 KEYS = ("setups", "kernel_s", "kernel_setups_per_s", "compile_s", "end_to_end_s", "peak_rss_mb", "oracle_s",
         "vectorbt_s", "vectorbt_windowed_s", "agree")
 
@@ -63,24 +72,33 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def timed(call, repeats: int) -> tuple[dict, object]:
+    """Median / min / max seconds of ``repeats`` calls after one warm-up call, and the last result."""
+    result = call()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - t)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": repeats}, result
+
+
 # ------------------------------------------------------------------------------------------ end to end
-def end_to_end(table_path: Path, cache_dir: Path) -> dict:
-    """One library run without HTML: setups table + cached bars -> results -> per-article/per-stance tables."""
+def end_to_end(frame_path: Path, cache_dir: Path) -> dict:
+    """One library run without report files: corpus -> setup table -> cached bars -> ledger -> outcome tables."""
     t0 = time.perf_counter()
     import pandas as pd
 
     from backtest.data.load import load_barset
-    from backtest.engine.columnar import simulate_table
-    from backtest.engine.ledger import SimConfig
+    from backtest.engine import simulate
+    from backtest.engine.config import SimConfig
     from backtest.reports.aggregate import article_outcomes, stance_outcomes
 
-    table = pd.read_parquet(table_path)
-    symbols = sorted(set(table["symbol"].dropna()) | set(table["long_symbol"].dropna())
-                     | set(table["short_symbol"].dropna()))
-    bars = load_barset(symbols, synthetic.cache_config(cache_dir))
-    results = simulate_table(table, bars, SimConfig())
-    articles = article_outcomes(results)
-    stances = stance_outcomes(results)
+    table = synthetic.to_setup_table(pd.read_parquet(frame_path))
+    bars = load_barset(table.symbols(), synthetic.cache_config(cache_dir))
+    ledger = simulate(table, bars, SimConfig())
+    articles = article_outcomes(ledger.trades)
+    stances = stance_outcomes(ledger.trades)
     elapsed = time.perf_counter() - t0
     return {"end_to_end_s": elapsed, "peak_rss_mb": peak_rss_mb(), "articles": int(len(articles)),
             "missing": len(bars.missing),
@@ -88,52 +106,45 @@ def end_to_end(table_path: Path, cache_dir: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ kernel & oracle
-def time_kernel(arrays, repeats: int = 5) -> tuple[float, float, float, float, object]:
-    """(compile_s cold, first_call_s with numba's cache, best and median of ``repeats`` seconds, result).
+def kernel_inputs(size: int):
+    """The kernel's arrays for a corpus of ``size`` setups, prepared by the product's own screening."""
+    from backtest.data.bars import Bars, BarSet
+    from backtest.data.calendar import with_sessions
+    from backtest.engine.config import SimConfig
+    from backtest.engine.simulation import kernel_inputs as prepare
 
-    Each call allocates its output buffers; the first calls also pay the page faults of that fresh memory
-    (about 0.15 s at 1M setups), hence best-of and median.
-    """
+    frames = synthetic.make_bars()
+    bars = BarSet({s: Bars(s, with_sessions(f), source="synthetic", basis="split-adjusted") for s, f in frames.items()})
+    table = synthetic.to_setup_table(synthetic.make_setup_table(size, frames))
+    _, _, arrays, _ = prepare(table, bars, SimConfig())
+    return arrays
+
+
+def cold_compile_s(arrays) -> float:
+    """Seconds of a cold numba compile of the kernel function (numba's on-disk cache bypassed)."""
     from numba import njit
 
     from backtest.engine import kernel
+    from backtest.engine.arrays import KernelResult
 
+    cold = njit(cache=False, nogil=True, error_model="numpy")(kernel._kernel.py_func)
+    small = _head(arrays, 4)
+    out = KernelResult.empty(len(small), small.targets.shape[1])
+    a = small
     t = time.perf_counter()
-    kernel.run_kernel(synthetic_slice(arrays, 4))
-    first_call = time.perf_counter() - t
-    cold = njit(cache=False, nogil=True)(kernel._kernel.py_func)
-    small = synthetic_slice(arrays, 4)
-    out = _empty(small)
-    t = time.perf_counter()
-    cold(*_kernel_args(small, out))
-    compile_s = time.perf_counter() - t
-    times, result = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = kernel.run_kernel(arrays)
-        times.append(time.perf_counter() - t)
-    return compile_s, first_call, min(times), float(np.median(times)), result
+    cold(a.open, a.high, a.low, a.close, a.start, a.end, a.direction, a.entry_type, a.entry_level, a.stop,
+         a.targets, a.invalidation, a.entry_window, a.max_hold, a.scale_out, a.ambiguity, 0.0,
+         out.status, out.entry_bar, out.entry_price, out.exit_bar, out.exit_price, out.exit_reason,
+         out.return_pct, out.mae_pct, out.mfe_pct, out.sessions_held, out.ambiguous, out.n_tranches,
+         out.tranche_bar, out.tranche_price, out.tranche_fraction, out.tranche_reason)
+    return time.perf_counter() - t
 
 
-def synthetic_slice(arrays, n: int):
+def _head(arrays, n: int):
     import dataclasses
 
     per_setup = {f.name for f in dataclasses.fields(arrays)} - {"open", "high", "low", "close"}
     return dataclasses.replace(arrays, **{k: getattr(arrays, k)[:n] for k in per_setup})
-
-
-def _empty(arrays):
-    from backtest.engine.arrays import KernelResult
-
-    return KernelResult.empty(len(arrays), arrays.targets.shape[1])
-
-
-def _kernel_args(a, out):
-    return (a.open, a.high, a.low, a.close, a.start, a.end, a.direction, a.entry_type, a.entry_level, a.stop,
-            a.targets, a.invalidation, a.entry_window, a.max_hold, a.scale_out, a.ambiguity, 0.0,
-            out.status, out.entry_bar, out.entry_price, out.exit_bar, out.exit_price, out.exit_reason,
-            out.return_pct, out.mae_pct, out.mfe_pct, out.sessions_held, out.ambiguous, out.n_tranches,
-            out.tranche_bar, out.tranche_price, out.tranche_fraction, out.tranche_reason)
 
 
 def results_equal(a, b) -> bool:
@@ -153,7 +164,9 @@ def comparable(arrays, res) -> np.ndarray:
     """Setups whose outcome vectorbt's from_signals can express exactly (see the module docstring)."""
     from backtest.engine.arrays import EXIT_END, EXIT_STOP, EXIT_TIME, TARGET0
 
-    entered = res.entry_bar >= 0
+    from backtest.engine.arrays import CLOSE
+
+    entered = (res.entry_bar >= 0) & (arrays.entry_type != CLOSE)
     n_targets = (~np.isnan(arrays.targets)).sum(axis=1)
     simple_exit = np.isin(res.exit_reason, (EXIT_STOP, EXIT_TIME, EXIT_END, TARGET0))
     exit_at = np.maximum(res.exit_bar, 0)
@@ -255,61 +268,41 @@ def _warm_vectorbt() -> None:
         pf.trades.records
 
 
-def compare(size: int, oracle_max: int, vbt_max: int, vbt_windowed_max: int, library_check: int) -> dict:
-    """Kernel timing plus every comparison that this size allows."""
-    bars = synthetic.make_bars()
-    table = synthetic.make_setup_table(size, bars)
-    arrays, _ = synthetic.kernel_arrays(table, bars)
-    compile_s, first_call, kernel_s, kernel_median, res = time_kernel(arrays)
-    out = {"kernel_s": kernel_s, "kernel_setups_per_s": len(arrays) / kernel_s, "compile_s": compile_s,
-           "first_call_s": first_call, "kernel_median_s": kernel_median, "kernel_singles": len(arrays), "oracle_s": None, "vectorbt_s": None,
+def compare(size: int, oracle_max: int, vbt_max: int, vbt_windowed_max: int, repeats: int) -> dict:
+    """Kernel timings plus every comparison that this size allows, all on the same arrays."""
+    from backtest.engine import kernel
+
+    arrays = kernel_inputs(size)
+    t = time.perf_counter()
+    kernel.run_kernel(_head(arrays, 4))
+    first_call = time.perf_counter() - t
+    one, res_one = timed(lambda: kernel.run_kernel(arrays, threads=1), repeats)
+    cores, res = timed(lambda: kernel.run_kernel(arrays), repeats)
+    out = {"kernel_s": cores["median"], "kernel_setups_per_s": len(arrays) / cores["median"],
+           "kernel_times": cores, "kernel_1thread_s": one["median"], "kernel_1thread_times": one,
+           "threads": kernel.default_threads(), "thread_speedup": one["median"] / cores["median"],
+           "compile_s": cold_compile_s(arrays), "first_call_s": first_call, "kernel_singles": len(arrays),
+           "agree_threads": results_equal(res, res_one), "oracle_s": None, "vectorbt_s": None,
            "vectorbt_windowed_s": None, "agree_oracle": None, "agree_vectorbt": None,
-           "agree_vectorbt_windowed": None, "vectorbt_compared": None, "agree_library": None}
+           "agree_vectorbt_windowed": None, "vectorbt_compared": None}
     if size <= oracle_max:
         from backtest.engine.reference import run_reference
 
-        t = time.perf_counter()
-        ref = run_reference(arrays)
-        out["oracle_s"] = time.perf_counter() - t
+        times, ref = timed(lambda: run_reference(arrays), repeats)
+        out["oracle_s"], out["oracle_times"] = times["median"], times
         out["agree_oracle"] = results_equal(ref, res)
     if size <= vbt_windowed_max or size <= vbt_max:
         _warm_vectorbt()
         mask = comparable(arrays, res)
         out["vectorbt_compared"] = int(mask.sum())
-        for key, windowed, limit in (("vectorbt_s", False, vbt_max), ("vectorbt_windowed_s", True, vbt_windowed_max)):
+        for key, windowed, limit in (("vectorbt_windowed_s", True, vbt_windowed_max), ("vectorbt_s", False, vbt_max)):
             if size > limit:
                 continue
-            seconds, vbt_ret = run_vectorbt(arrays, res, windowed)
-            out[key] = seconds
+            times, vbt_ret = timed(lambda: run_vectorbt(arrays, res, windowed)[1], repeats)
+            out[key], out[key.replace("_s", "_times")] = times["median"], times
             ok = np.allclose(vbt_ret[mask] * 100.0, res.return_pct[mask], rtol=1e-9, atol=1e-9)
             out["agree_" + key.replace("_s", "")] = bool(ok)
-    if library_check:
-        out["agree_library"] = library_agrees(table.iloc[:library_check], bars)
     return out
-
-
-def library_agrees(table, frames) -> bool:
-    """``simulate_table`` equals ``simulate()`` (pydantic setup files) on status and every number."""
-    import tempfile as tf
-
-    from backtest.data.load import load_barset
-    from backtest.engine import simulate
-    from backtest.engine.columnar import simulate_table
-    from backtest.engine.ledger import SimConfig
-
-    with tf.TemporaryDirectory() as cache:
-        synthetic.write_cache(frames, cache)
-        bars = load_barset(list(frames), synthetic.cache_config(cache))
-        fast = simulate_table(table, bars, SimConfig())
-        ledger = simulate(synthetic.table_to_files(table), bars, SimConfig())
-    slow = ledger.trades.set_index("setup_id").loc[fast["setup_id"]]
-    if not np.array_equal(slow["status"].to_numpy(dtype=object), fast["status"].astype(object).to_numpy()):
-        return False
-    for name in ("entry_price", "exit_price", "return_pct", "r_multiple", "mae_pct", "mfe_pct",
-                 "return_pct_stop_first", "return_pct_target_first"):
-        if not np.array_equal(slow[name].to_numpy(dtype=float), fast[name].to_numpy(dtype=float), equal_nan=True):
-            return False
-    return True
 
 
 # ------------------------------------------------------------------------------------------ driver
@@ -323,13 +316,11 @@ def _child(args: list[str]) -> dict:
 
 def measure(size: int, cache_dir: Path, work: Path, limits: dict) -> dict:
     """One size: the end-to-end child, then the compare child; one flat dict with :data:`KEYS` first."""
-    table = synthetic.make_setup_table(size, synthetic.make_bars())
-    table_path = work / f"setups_{size}.parquet"
-    table.to_parquet(table_path)
-    del table
-    e2e = _child(["--e2e", str(table_path), str(cache_dir)])
+    frame_path = work / f"setups_{size}.parquet"
+    synthetic.make_setup_table(size, synthetic.make_bars()).to_parquet(frame_path)
+    e2e = _child(["--e2e", str(frame_path), str(cache_dir)])
     cmp_ = _child(["--compare", str(size), json.dumps(limits)])
-    checks = [cmp_[k] for k in ("agree_oracle", "agree_vectorbt", "agree_vectorbt_windowed", "agree_library")
+    checks = [cmp_[k] for k in ("agree_oracle", "agree_vectorbt", "agree_vectorbt_windowed", "agree_threads")
               if cmp_[k] is not None]
     row = {"setups": size, **{k: cmp_.get(k) for k in ("kernel_s", "kernel_setups_per_s", "compile_s")},
            "end_to_end_s": e2e["end_to_end_s"], "peak_rss_mb": e2e["peak_rss_mb"], "oracle_s": cmp_["oracle_s"],
@@ -350,7 +341,7 @@ def machine() -> dict:
     import numba
 
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(), "numba": numba.__version__,
-            "numpy": np.__version__}
+            "numpy": np.__version__, "load": os.getloadavg()}
 
 
 def _fmt(x, spec=".3f"):
@@ -358,8 +349,8 @@ def _fmt(x, spec=".3f"):
 
 
 def table_text(rows: list[dict]) -> str:
-    head = ("setups", "kernel s", "setups/s", "compile s", "e2e s", "peak RSS MB", "oracle s", "x oracle",
-            "vbt s", "x vbt", "vbt win s", "x vbt win", "agree")
+    head = ("setups", "kernel s", "setups/s", "1 thread s", "x threads", "compile s", "e2e s", "peak RSS MB",
+            "oracle s", "x oracle", "vbt win s", "x vbt win", "vbt s", "x vbt", "agree")
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         k = r["kernel_s"]
@@ -368,10 +359,11 @@ def table_text(rows: list[dict]) -> str:
             return None if other is None else other / k
 
         lines.append(" | ".join([
-            f"{r['setups']:,}", _fmt(k, ".4f"), f"{r['kernel_setups_per_s'] / 1e6:.2f} M", _fmt(r["compile_s"], ".2f"),
-            _fmt(r["end_to_end_s"], ".2f"), _fmt(r["peak_rss_mb"], ".0f"), _fmt(r["oracle_s"], ".2f"),
-            _fmt(ratio(r["oracle_s"]), ".0f"), _fmt(r["vectorbt_s"], ".2f"), _fmt(ratio(r["vectorbt_s"]), ",.0f"),
-            _fmt(r["vectorbt_windowed_s"], ".2f"), _fmt(ratio(r["vectorbt_windowed_s"]), ",.0f"), str(r["agree"])]))
+            f"{r['setups']:,}", _fmt(k, ".4f"), f"{r['kernel_setups_per_s'] / 1e6:.2f} M", _fmt(r["kernel_1thread_s"], ".4f"),
+            _fmt(r["thread_speedup"], ".2f"), _fmt(r["compile_s"], ".2f"), _fmt(r["end_to_end_s"], ".2f"),
+            _fmt(r["peak_rss_mb"], ".0f"), _fmt(r["oracle_s"], ".2f"), _fmt(ratio(r["oracle_s"]), ".0f"),
+            _fmt(r["vectorbt_windowed_s"], ".2f"), _fmt(ratio(r["vectorbt_windowed_s"]), ",.0f"),
+            _fmt(r["vectorbt_s"], ".2f"), _fmt(ratio(r["vectorbt_s"]), ",.0f"), str(r["agree"])]))
     return "\n".join(lines)
 
 
@@ -379,12 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="comma-separated setup counts")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per size")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="timed runs per contender (median reported)")
     parser.add_argument("--oracle-max", type=int, default=ORACLE_MAX, help="largest size run through the oracle")
     parser.add_argument("--vbt-max", type=int, default=VBT_MAX, help="largest size for vectorbt over full history")
     parser.add_argument("--vbt-windowed-max", type=int, default=VBT_WINDOWED_MAX,
                         help="largest size for windowed vectorbt")
-    parser.add_argument("--library-check", type=int, default=LIBRARY_CHECK,
-                        help="setups checked against simulate() (0: skip)")
     parser.add_argument("--e2e", nargs=2, metavar=("TABLE", "CACHE"), help=argparse.SUPPRESS)
     parser.add_argument("--compare", nargs=2, metavar=("SIZE", "LIMITS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -403,8 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sizes: expected comma-separated integers, got {args.sizes!r}")
     if not sizes or min(sizes) < 1:
         parser.error("--sizes: give at least one positive size")
+    if args.repeats < 1:
+        parser.error("--repeats: at least 1")
     limits = {"oracle_max": args.oracle_max, "vbt_max": args.vbt_max, "vbt_windowed_max": args.vbt_windowed_max,
-              "library_check": args.library_check}
+              "repeats": args.repeats}
     rows = []
     with tempfile.TemporaryDirectory(prefix="backtest-bench-") as tmp:
         work = Path(tmp)
@@ -419,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         info = machine()
         print(f"machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}, numba {info['numba']}, "
-              f"numpy {info['numpy']}")
+              f"numpy {info['numpy']}, load average {info['load'][0]:.2f}")
         print(table_text(rows))
     return 0
 

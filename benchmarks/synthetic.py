@@ -2,11 +2,13 @@
 
 * :func:`make_bars` — ``n_symbols`` geometric random walks of ``n_sessions`` real XNYS sessions, with
   overnight gaps (an occasional large one), rounded to cents, as ``{symbol: DataFrame}``.
-* :func:`make_setup_table` — ``n`` setups in the columnar layout of
-  :mod:`backtest.engine.columnar`: grouped into articles (1-8 setups each, one stance and one publication
-  instant per article, published after a session's close), levels within a few % of the last close, a mix
-  of stop/limit/market entries, long and short, 0-2 targets, some invalidations and some pairs.
-* :func:`kernel_arrays` — the same singles fed straight to the kernel (no triage, no data layer).
+* :func:`make_setup_table` — ``n`` setups as a flat frame (one row per setup): grouped into articles (1-8
+  setups each, one stance and one publication instant per article, published after a session's close),
+  levels within a few % of the last close, a mix of stop/limit/market entries, long and short, 0-2
+  targets, some invalidations and some pairs;
+* :func:`to_setup_table` — that frame as the engine's input, a :class:`~backtest.setups.table.SetupTable`,
+  built column-wise (a million setups in about a second); :func:`table_to_files` — the same corpus as
+  pydantic ``SetupFile`` objects (the slow route a setup file takes, for checks).
 
 Everything is a pure function of the seed, so two runs (and two processes) see the same corpus.
 """
@@ -65,7 +67,8 @@ def make_bars(n_symbols: int = 50, n_sessions: int = 2520, seed: int = 7) -> dic
 
 
 def make_setup_table(n: int, bars: dict[str, pd.DataFrame], seed: int = 11) -> pd.DataFrame:
-    """``n`` setups in the columnar layout (see :data:`backtest.engine.columnar.TABLE_COLUMNS`)."""
+    """``n`` setups, one row each: ids, article, publication, stance, kind, symbols, direction (+1/-1), entry
+    type (0 market, 1 stop, 2 limit), levels (NaN: none), ``target1``/``target2`` NaN-padded."""
     from backtest.data.calendar import session_instants
 
     rng = np.random.default_rng(seed)
@@ -151,36 +154,89 @@ def _rank_within(groups: np.ndarray) -> np.ndarray:
     return idx - np.repeat(starts, np.diff(np.concatenate((starts, [len(groups)]))))
 
 
-def kernel_arrays(table: pd.DataFrame, bars: dict[str, pd.DataFrame], *, entry_window: int = 20,
-                  max_hold: int = 60):
-    """The table's single setups as :class:`~backtest.engine.arrays.KernelArrays` (levels already in basis).
+_ENTRY_TYPES = np.array(["market", "stop", "limit"], dtype=object)
 
-    ``start`` is the first session opening after publication (published after a close: the next
-    session), ``end`` the symbol's last bar. Returns ``(arrays, index of each row in table)``.
+
+def to_setup_table(frame: pd.DataFrame):
+    """The corpus frame as a :class:`~backtest.setups.table.SetupTable`, column by column.
+
+    Equal to ``SetupTable.from_files(table_to_files(frame))`` (a test checks it), without a pydantic object
+    per setup.
     """
-    from backtest.data.calendar import session_instants
-    from backtest.engine.arrays import KernelArrays
+    from backtest.setups.table import SetupTable
 
-    names = list(bars)
-    singles = np.flatnonzero(table["kind"].to_numpy() == "single")
-    t = table.iloc[singles]
-    code = pd.Categorical(t["symbol"], categories=names).codes.astype(np.int64)
-    lengths = np.array([len(bars[s]) for s in names])
-    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    days = next(iter(bars.values())).index
-    open_ns, _ = session_instants(days)
-    pub = pd.DatetimeIndex(t["published"]).as_unit("ns").asi8
-    first = np.searchsorted(open_ns, pub, side="right")
-    cat = {k: np.concatenate([bars[s][k].to_numpy() for s in names]) for k in ("open", "high", "low", "close")}
-    arrays = KernelArrays.build(
-        cat["open"], cat["high"], cat["low"], cat["close"],
-        start=offsets[code] + first, end=offsets[code] + lengths[code],
-        direction=t["direction"].to_numpy(), entry_type=t["entry_type"].to_numpy(),
-        entry_level=t["entry_level"].to_numpy(), stop=t["stop"].to_numpy(),
-        targets=np.column_stack([t["target1"].to_numpy(), t["target2"].to_numpy()]),
-        invalidation=t["invalidation"].to_numpy(), entry_window=entry_window, max_hold=max_hold,
-    )
-    return arrays, singles
+    first = ~frame["article_id"].duplicated().to_numpy()
+    article_ids = frame["article_id"].to_numpy(dtype=object)
+    position = pd.Index(article_ids[first]).get_indexer(article_ids)
+    published = pd.DatetimeIndex(frame["published"][first]).tz_convert("UTC")
+    k = int(first.sum())
+    nothing = np.full(k, None, dtype=object)
+    subject = np.empty(k, dtype=object)
+    subject[:] = [()] * k
+    articles = {"article_id": article_ids[first], "title": nothing, "path": nothing,
+                "published": np.asarray(published.strftime("%Y-%m-%dT%H:%M:%S+00:00"), dtype=object),
+                "published_basis": np.full(k, "manual", dtype=object),
+                "stance": frame["stance"].to_numpy(dtype=object)[first], "stance_basis": nothing,
+                "pulse": pd.array(frame["pulse"].to_numpy()[first], dtype="Int64"), "threat": nothing,
+                "subject": subject}
+    pair = frame["kind"].to_numpy() == "pair"
+    symbol = np.array([v.strip() or None if isinstance(v, str) else None for v in frame["symbol"]], dtype=object)
+    t1, t2 = frame["target1"].to_numpy(), frame["target2"].to_numpy()
+    targets = np.empty(len(frame), dtype=object)
+    targets[:] = [() if np.isnan(a) else ((a,) if np.isnan(b) else (a, b)) for a, b in zip(t1, t2)]
+    n = len(frame)
+    none = np.full(n, None, dtype=object)
+    setups = {
+        "setup_id": frame["setup_id"].to_numpy(dtype=object), "article": position, "kind": frame["kind"].to_numpy(dtype=object),
+        "status": np.where(pair | pd.notna(symbol), "ok", "unresolved").astype(object),
+        "instrument": np.where(pair, "", np.where(frame["symbol"].notna(), frame["symbol"], "?")).astype(object),
+        "symbol": np.where(pair, None, symbol), "long_symbol": frame["long_symbol"].to_numpy(dtype=object),
+        "long_instrument": _leg_words(frame["long_symbol"], pair),
+        "short_symbol": frame["short_symbol"].to_numpy(dtype=object),
+        "short_instrument": _leg_words(frame["short_symbol"], pair),
+        "direction": np.where(frame["direction"].to_numpy() > 0, "long", "short").astype(object),
+        "entry_type": _ENTRY_TYPES[frame["entry_type"].to_numpy(dtype=np.int64)],
+        "entry_level": frame["entry_level"].to_numpy(dtype=np.float64), "entry_window": none,
+        "stop": frame["stop"].to_numpy(dtype=np.float64), "targets": targets,
+        "invalidation": frame["invalidation"].to_numpy(dtype=np.float64), "max_hold": none, "scale_out": none,
+        "ambiguity": none, "explicit": np.ones(n, dtype=bool), "ordering": _ordering(frame),
+    }
+    return SetupTable.from_columns(articles, setups)
+
+
+def _leg_words(symbols: pd.Series, pair: np.ndarray) -> np.ndarray:
+    """A pair leg's instrument words: its symbol, ``?`` without one (as :func:`table_to_files` writes them)."""
+    words = np.where(symbols.notna(), symbols, "?").astype(object)
+    return np.where(pair, words, None)
+
+
+def _ordering(frame: pd.DataFrame) -> np.ndarray:
+    """Setup.ordering_problems() of each row (only rows whose levels are out of order pay for a Setup)."""
+    from backtest.setups.model import EntryOrder, Setup
+
+    s = frame["direction"].to_numpy(dtype=np.float64)
+    entry, stop, inv = (frame[c].to_numpy(dtype=np.float64) for c in ("entry_level", "stop", "invalidation"))
+    targets = frame[["target1", "target2"]].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        suspect = s * (entry - stop) <= 0
+        suspect |= (s[:, None] * (targets - entry[:, None]) <= 0).any(axis=1)
+        suspect |= (s[:, None] * (targets - stop[:, None]) <= 0).any(axis=1)
+        suspect |= s * np.diff(targets, axis=1)[:, 0] <= 0
+        suspect |= (frame["entry_type"].to_numpy() == 1) & (s * (entry - inv) <= 0)
+    out = np.full(len(frame), None, dtype=object)
+    types = {0: "market", 1: "stop", 2: "limit"}
+    for i in np.flatnonzero(suspect & (frame["kind"].to_numpy() == "single")):
+        r = frame.iloc[i]
+        level = None if np.isnan(r["entry_level"]) else float(r["entry_level"])
+        setup = Setup.model_construct(
+            id="x", kind="single", direction="long" if r["direction"] > 0 else "short",
+            entry=EntryOrder.model_construct(type=types[int(r["entry_type"])], level=level, window=None),
+            stop=None if np.isnan(r["stop"]) else float(r["stop"]),
+            targets=[float(t) for t in (r["target1"], r["target2"]) if not np.isnan(t)],
+            invalidation=None if np.isnan(r["invalidation"]) else float(r["invalidation"]))
+        problems = setup.ordering_problems()
+        out[i] = "; ".join(problems) if problems else None
+    return out
 
 
 def write_cache(bars: dict[str, pd.DataFrame], cache_dir) -> None:

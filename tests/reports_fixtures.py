@@ -17,6 +17,7 @@ from backtest.data.calendar import session_dates, with_sessions
 from backtest.common import Skip
 from backtest.engine.ledger import CALL_COLUMNS, EXIT_COLUMNS, TRADE_COLUMNS, Ledger, SimConfig
 from backtest.setups.model import SetupFile
+from backtest.setups.table import SetupTable
 
 def invented_bars(symbol: str, start_price: float, seed: int, start=dt.date(2026, 1, 2), end=dt.date(2026, 4, 30)) -> Bars:
     dates = session_dates(start, end)
@@ -65,6 +66,11 @@ def setup_files() -> list[SetupFile]:
         "setups": [],
     }
     return [SetupFile.model_validate(x) for x in (bull, bear, neutral)]
+
+
+def table() -> SetupTable:
+    """The setup table of :func:`setup_files` (what the engine and the report read)."""
+    return SetupTable.from_files(setup_files())
 
 
 def _trade(**values) -> dict:
@@ -144,9 +150,17 @@ def ledger(config: SimConfig | None = None) -> Ledger:
     ], columns=list(CALL_COLUMNS))
     for column in ("start_time", "end_time"):
         calls[column] = calls[column].astype("datetime64[ns]")
-    coherence = pd.DataFrame(columns=["setup_id"])
+    coherence = pd.DataFrame([
+        # the levels the engine measured, in the bars' basis (as-traded invented bars: as written)
+        ("bull-1", "AAA", "entry", 101.0, 101.0), ("bull-1", "AAA", "stop", 95.0, 95.0),
+        ("bull-1", "AAA", "target1", 110.0, 110.0), ("bull-1", "AAA", "target2", 120.0, 120.0),
+        ("bull-2", "AAA", "stop", 90.0, 90.0), ("bull-2", "AAA", "target1", 130.0, 130.0),
+        ("bear-1", "BBB", "stop", 55.0, 55.0), ("bear-1", "BBB", "target1", 45.0, 45.0),
+        ("bear-2", "BBB", "entry", 500.0, 500.0), ("bear-2", "BBB", "stop", 520.0, 520.0),
+        ("bear-2", "BBB", "target1", 480.0, 480.0),
+    ], columns=["setup_id", "symbol", "level_name", "level", "level_as_written"])
     return Ledger(trades=trades, exits=exits, calls=calls, coherence=coherence, config=config or SimConfig(),
-                  skipped=[Skip(item="ZZZ", reason="ZZZ: no bars in any source", kind="symbol")])
+                  skipped=[Skip(item="ZZZ", reason="ZZZ: no bars in any source", kind="symbol")], bars=barset())
 
 
 class FakePortfolio:
@@ -173,8 +187,11 @@ class FakePipeline:
             raise KeyboardInterrupt
         return barset()
 
-    def simulate(self, files, bars, config):
-        return ledger(config)
+    def simulate(self, table, bars, config):
+        """The hand-made ledger, with the bars cut at ``config.as_of`` as the engine cuts them."""
+        led = ledger(config)
+        led.bars = BarSet(bars={s: b.until(config.as_of) for s, b in bars.bars.items()}, missing=dict(bars.missing))
+        return led
 
     def portfolio(self, led, bars):
         return FakePortfolio()

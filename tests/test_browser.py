@@ -105,7 +105,7 @@ def test_real_run_report_renders(browser, tmp_path, market_data_dir):
 
 
 def test_hand_made_report_renders(browser, tmp_path):
-    report = build_report(rf.ledger(), rf.setup_files(), rf.barset(), portfolio=rf.FakePortfolio(),
+    report = build_report(rf.ledger(), rf.table(), portfolio=rf.FakePortfolio(),
                           run_meta={"id": "browser"})
     write_report(report, tmp_path, ("html",))
     charts, errors, requests = open_page(browser, tmp_path / "report.html", tmp_path / "fake.png")

@@ -1,8 +1,9 @@
 """Property: the numba kernel and the plain-Python reference agree exactly on random setups and bars.
 
 Bars are random walks with frequent gaps, on a coarse price grid so that levels often equal a bar's
-open/high/low/close exactly (the ``>=`` vs ``>`` edge cases). Setups mix every entry type, direction,
-policy, scale-out mode, stop/target/invalidation presence and truncated data (``end``).
+open/high/low/close exactly (the ``>=`` vs ``>`` edge cases). Setups mix every entry type (market, stop,
+limit, close-confirmed), direction, policy, scale-out mode, stop/target/invalidation presence and
+truncated data (``end``). The kernel also runs on several threads: the result must not change.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from backtest.engine.arrays import KernelArrays, KernelResult
+from backtest.engine.arrays import CLOSE, TRIGGERED, KernelArrays, KernelResult
 from backtest.engine.kernel import run_kernel
 from backtest.engine.reference import run_reference
 
@@ -40,7 +41,7 @@ def random_setups(rng: np.random.Generator, close: np.ndarray, n: int, tick: flo
     end = np.minimum(start + rng.integers(0, 60, n), nb)
     end[rng.random(n) < 0.5] = nb
     sign = rng.choice([1, -1], n)
-    entry_type = rng.integers(0, 3, n)
+    entry_type = rng.integers(0, 4, n)  # market, stop, limit, close
     ref = close[np.clip(start - 1, 0, nb - 1)]
 
     def grid(x):
@@ -101,6 +102,24 @@ def test_random_population_exercises_every_outcome():
     arrays = KernelArrays.build(o, h, l, c, **random_setups(rng, c, 5000, 0.25, 3))
     res = run_kernel(arrays)
     assert_identical(res, run_reference(arrays))
-    assert set(np.unique(res.status)) == {0, 1, 2, 3, 4, 5}
+    assert set(np.unique(res.status)) == {0, 1, 2, 3, 4, 5, TRIGGERED}
     assert {1, 2, 3, 10, 11, 12} <= set(np.unique(res.exit_reason))
     assert res.ambiguous.sum() > 50
+    # close-confirmed entries fill, expire and get cancelled in that sample, and always fill at an open
+    close = arrays.entry_type == CLOSE
+    assert {0, 2, 3} <= set(np.unique(res.status[close]))
+    filled = close & (res.entry_bar >= 0)
+    assert np.array_equal(res.entry_price[filled], arrays.open[res.entry_bar[filled]])
+    assert np.all(res.entry_bar[filled] > arrays.start[filled])  # the trigger bar comes first
+
+
+def test_threads_give_the_result_of_one_thread():
+    """Chunked over threads (more chunks than threads, uneven sizes), every field equals one thread's run."""
+    from backtest.engine import kernel
+
+    rng = np.random.default_rng(11)
+    o, h, l, c = random_bars(rng, 400, 0.25, 0.3)
+    arrays = KernelArrays.build(o, h, l, c, **random_setups(rng, c, kernel.PARALLEL_MIN * 2 + 7, 0.25, 3))
+    one = run_kernel(arrays, cost=0.0005, threads=1)
+    for threads in (2, 3):
+        assert_identical(run_kernel(arrays, cost=0.0005, threads=threads), one)

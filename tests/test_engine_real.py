@@ -88,3 +88,41 @@ def test_as_of_cut_leaves_the_trade_open(barset):
     row = one(barset, dt.date(2026, 2, 2), IWM_LIMIT, as_of=dt.date(2026, 3, 5))
     assert row["status"] == "open" and row["exit_reason"] == "end-of-data"
     assert row["exit_time"] == pd.Timestamp("2026-03-05")
+
+
+# close-confirmed entries (docs/semantics.md section 3). Facts (IWM, from the mirror file): 2026-03-06 traded
+# down to 249.94 but closed at 250.89; 2026-03-12 closed at 247.41, the first close at or below 250 after a
+# 2026-03-02 (date-only) publication; 2026-03-13 opened at 249.26; no high reached 256 before 2026-03-30,
+# whose low was 238.69 after an open of 245.35; 2026-03-04 traded up to 262.96.
+IWM_CLOSE_SHORT = {"id": "iwm-close", "symbol": "IWM", "direction": "short", "entry": {"type": "close", "level": 250},
+                   "stop": 256, "targets": [240]}
+
+
+def test_a_close_under_250_triggers_on_the_12_march_close_and_fills_at_the_next_open(barset):
+    row = one(barset, dt.date(2026, 3, 2), IWM_CLOSE_SHORT)
+    assert row["first_session"] == pd.Timestamp("2026-03-03")
+    # 2026-03-06 traded below 250 intraday: a stop order would have filled there, a close order waits
+    assert (row["status"], row["entry_time"]) == ("filled", pd.Timestamp("2026-03-13"))
+    assert row["entry_price"] == pytest.approx(249.26, abs=0.005)  # the 13 March open, not the 250 level
+    assert (row["exit_time"], row["exit_price"], row["exit_reason"]) == (pd.Timestamp("2026-03-30"), 240.0, "target1")
+    assert row["return_pct"] == pytest.approx(-(240.0 / row["entry_price"] - 1) * 100)
+    stop_entry = one(barset, dt.date(2026, 3, 2), dict(IWM_CLOSE_SHORT, entry={"type": "stop", "level": 250}))
+    assert stop_entry["entry_time"] == pd.Timestamp("2026-03-06") and stop_entry["entry_price"] == 250.0
+
+
+def test_a_close_order_is_cancelled_by_an_invalidation_touched_before_the_trigger(barset):
+    row = one(barset, dt.date(2026, 3, 2), dict(IWM_CLOSE_SHORT, invalidation=257))
+    assert row["status"] == "cancelled" and pd.isna(row["entry_time"])
+    assert row["reason"] == "invalidation 257 touched before the entry filled"
+
+
+def test_a_close_order_that_never_triggers_expires_with_its_window(barset):
+    row = one(barset, dt.date(2026, 3, 2), dict(IWM_CLOSE_SHORT, entry={"type": "close", "level": 250, "window": 7}))
+    assert row["status"] == "expired"  # seven sessions: 3-11 March, no close at or below 250
+    assert row["reason"] == "no session closed at or below 250 within 7 sessions (through 2026-03-11)"
+
+
+def test_a_close_order_triggered_on_the_last_bar_is_still_working(barset):
+    row = one(barset, dt.date(2026, 3, 2), IWM_CLOSE_SHORT, as_of=dt.date(2026, 3, 12))
+    assert row["status"] == "open" and pd.isna(row["entry_time"])
+    assert row["reason"].startswith("close 250 triggered on 2026-03-12, the last session in the data")

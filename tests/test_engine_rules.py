@@ -408,18 +408,20 @@ def test_symbols_are_matched_case_insensitively():
     assert ledger.calls.iloc[0]["start_price"] == 101
 
 
-def test_flat_bars_eligible_range_matches_first_session_after():
-    from backtest.engine.simulation import FlatBars
+def test_market_positions_match_first_session_after():
+    from backtest.engine.market import Market
 
     a = make_bars("AAA", [QUIET] * 5, dt.date(2026, 2, 26))
     b = make_bars("BBB", [QUIET] * 3, dt.date(2026, 3, 2))
-    flat = FlatBars.of({"AAA": a, "BBB": b})
+    market = Market.of(BarSet({"AAA": a, "BBB": b}))
     published = [pd.Timestamp(SUNDAY), pd.Timestamp("2026-03-03T14:30:00Z"), pd.Timestamp("2026-03-10T00:00:00Z")]
+    ns = np.array([p.value for p in published])
     for symbol, bars in (("AAA", a), ("BBB", b)):
-        start, end = flat.eligible_range(np.array([symbol] * 3), np.array([p.value for p in published]))
-        expected = [flat.offset[symbol] + bars.first_session_after(p.to_pydatetime()) for p in published]
-        assert list(start) == expected and set(end) == {flat.offset[symbol] + len(bars)}
-    assert flat.open[flat.offset["BBB"]] == 101
+        codes = market.codes([symbol.lower()] * 3)  # hand-typed symbols find their series
+        assert list(market.first_after(codes, ns)) == [bars.first_session_after(p.to_pydatetime()) for p in published]
+        assert list(market.last_closed(codes, ns)) == [bars.last_close_index(p.to_pydatetime()) for p in published]
+    assert market.open[market.offset[market.codes(["BBB"])[0]]] == 101
+    assert list(market.codes([None, "ZZZ"])) == [-2, -1]
 
 
 def test_missing_series_for_a_call_or_a_pair_leg_is_recorded_not_fatal():
@@ -453,3 +455,22 @@ def test_unresolved_pair_names_the_leg():
     row = simulate([file], BarSet({}), SimConfig()).trades.iloc[0]
     assert row["status"] == "unresolved" and "'European small caps'" in row["reason"]
     assert row["symbol"] == "SPY/?"
+
+
+def test_an_undated_article_is_refused_with_one_line_saying_what_to_do():
+    """No publication date, no "after": refused (status undated), never guessed; the dated one still runs."""
+    barset = BarSet({"TEST": make_bars("TEST", [LEAD_BAR, QUIET, QUIET])})
+    undated = SetupFile.model_validate({"article": {"id": "no-date", "published": None, "stance": "bullish",
+                                                    "subject": ["TEST"]},
+                                        "setups": [{"id": "u", "symbol": "TEST", "stop": 95}]})
+    dated = SetupFile.model_validate({"article": {"id": "dated", "published": SUNDAY},
+                                      "setups": [{"id": "d", "symbol": "TEST", "stop": 95}]})
+    ledger = simulate([undated, dated], barset, SimConfig(horizons=(1,)))
+    by_id = ledger.trades.set_index("setup_id")
+    assert list(ledger.trades["setup_id"]) == ["d", "u"]  # undated articles come last
+    row = by_id.loc["u"]
+    assert row["status"] == "undated" and pd.isna(row["first_session"]) and pd.isna(row["entry_time"])
+    assert "'no-date' has no publication date" in row["reason"] and "backtest extract ARTICLE --published" in row["reason"]
+    assert "\n" not in row["reason"]
+    assert by_id.loc["d", "status"] == "open"
+    assert ledger.calls["start_time"].isna().all()  # its directional call is not measured either

@@ -18,7 +18,7 @@ from backtest.reports.writers import frame_to_csv
 
 @pytest.fixture(scope="module")
 def report():
-    return build_report(rf.ledger(), rf.setup_files(), rf.barset(), portfolio=rf.FakePortfolio(),
+    return build_report(rf.ledger(), rf.table(), portfolio=rf.FakePortfolio(),
                         run_meta={"id": "test-run"})
 
 
@@ -94,7 +94,7 @@ def test_summary_totals_bounds_and_counts(report):
 
 def test_costs_in_summary():
     led = rf.ledger(SimConfig(commission_bps=3.0, slippage_bps=2.0, ambiguity="target-first"))
-    s = build_report(led, rf.setup_files(), rf.barset()).summary
+    s = build_report(led, rf.table()).summary
     assert s["config"]["costs_bps_per_side"] == 5.0 and s["config"]["ambiguity"] == "target-first"
     assert s["portfolio"] is None
 
@@ -126,7 +126,7 @@ def test_rendering_is_deterministic(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for target in (a, b):
         target.mkdir()
-        rep = build_report(rf.ledger(), rf.setup_files(), rf.barset(), portfolio=rf.FakePortfolio(),
+        rep = build_report(rf.ledger(), rf.table(), portfolio=rf.FakePortfolio(),
                            run_meta={"id": "same"})
         write_report(rep, target, ("csv", "json", "md", "html"))
     for name in ("trades.csv", "articles.csv", "stances.csv", "summary.json", "report.md", "report.html"):
@@ -139,7 +139,7 @@ def test_open_without_entry_is_a_working_order_not_a_trade():
     row = trades.index[trades["setup_id"] == "bear-2"][0]
     trades.loc[row, ["status", "reason"]] = ["open", None]  # the limit order is still working
     led.trades = trades
-    rep = build_report(led, rf.setup_files(), rf.barset())
+    rep = build_report(led, rf.table())
     bear = rep.articles.set_index("article_id").loc["art-bear"]
     assert (bear["setups"], bear["filled"]) == (3, 2)
     assert rep.summary["counts"]["by_status"]["open"] == 2
@@ -153,18 +153,46 @@ def test_markdown_lists_refusals(report, tmp_path):
 
 
 def test_chart_fills_use_leg_prices_and_exit_tranches():
-    from backtest.reports.html import _fills
+    from backtest.reports.build import _exit_fills, _fills
 
-    rep = build_report(rf.ledger(), rf.setup_files(), rf.barset())
+    rep = build_report(rf.ledger(), rf.table())
+    fills = _exit_fills(rep.ledger.exits)
     on_bbb = rep.trades[rep.trades["setup_id"] == "pair-1"]
-    assert _fills(rep, on_bbb, "BBB") == {"entry": [("2026-02-23", 50.0, "pair-1 (short leg)")],
-                                          "exit": [("2026-04-29", 51.75, "pair-1 (short leg) time")]}
-    assert _fills(rep, on_bbb, "SPY")["entry"] == [("2026-02-23", 600.0, "pair-1 (long leg)")]
+    assert _fills(on_bbb, "BBB", fills) == ([("2026-02-23", 50.0, "pair-1 (short leg)")],
+                                           [("2026-04-29", 51.75, "pair-1 (short leg) time")])
+    assert _fills(on_bbb, "SPY", fills)[0] == [("2026-02-23", 600.0, "pair-1 (long leg)")]
     on_aaa = rep.trades[rep.trades["setup_id"] == "bull-1"]
     # one point per tranche (target1, then the time exit), not the trade's single averaged exit
-    assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-18", 110.0), ("2026-02-25", 110.0)]
-    rep.ledger.exits = rep.ledger.exits.iloc[:0]  # a single without exit rows falls back to its exit columns
-    assert [p[:2] for p in _fills(rep, on_aaa, "AAA")["exit"]] == [("2026-02-25", 110.0)]
+    assert [p[:2] for p in _fills(on_aaa, "AAA", fills)[1]] == [("2026-02-18", 110.0), ("2026-02-25", 110.0)]
+    # a single without exit rows falls back to its exit columns
+    assert [p[:2] for p in _fills(on_aaa, "AAA", {})[1]] == [("2026-02-25", 110.0)]
+
+
+def test_charts_hold_the_levels_in_the_bars_basis_and_the_fills():
+    """The renderer draws only from Report.charts: windows of bars, converted levels, fill points."""
+    rep = build_report(rf.ledger(), rf.table())
+    by_id = {(c.article_id, c.symbol): c for a in rep.charts for c in a.charts}
+    assert set(by_id) == {("art-bull", "AAA"), ("art-bear", "BBB"), ("art-bear", "SPY")}
+    aaa = by_id[("art-bull", "AAA")]
+    assert aaa.published_day == "2026-02-09" and aaa.window.index[0] >= pd.Timestamp("2026-01-12")
+    assert [(lv.setup_id, lv.name, lv.level) for lv in aaa.levels][:4] == [
+        ("bull-1", "entry", 101.0), ("bull-1", "stop", 95.0), ("bull-1", "target 1", 110.0), ("bull-1", "target 2", 120.0)]
+    bbb = by_id[("art-bear", "BBB")]
+    assert {lv.setup_id for lv in bbb.levels if lv.refused} == {"bear-2"}  # drawn dotted
+    assert ("2026-02-23", 50.0, "bear-1") in bbb.entries
+
+
+def test_only_a_bounded_set_of_articles_is_charted():
+    from backtest.reports.build import chart_articles
+
+    articles = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(30)],
+                             "total_return_pct": [float(i - 10) if i % 3 else None for i in range(30)]})
+    chosen = chart_articles(articles, limit=6)
+    assert len(chosen) == 6 and chosen == sorted(chosen)  # publication order
+    returns = articles.set_index("article_id")["total_return_pct"]
+    assert sorted(returns[chosen]) == [-9.0, -8.0, -6.0, 16.0, 18.0, 19.0]  # the 3 worst and the 3 best
+    assert chart_articles(articles.head(4), limit=6) == ["a00", "a01", "a02", "a03"]  # all of a small run
+
 
 @pytest.mark.parametrize("with_missing", [False, True])
 def test_parquet_times_are_their_csv_strings(tmp_path, with_missing):
@@ -193,7 +221,7 @@ def test_neutral_calls_are_reported_but_not_counted_in_all():
                 "end_price": 660.0, "return_pct": 10.0, "benchmark_return_pct": 0.0, "excess_pct": 10.0, "hit": None,
                 "primary": True} for h in (1, 5, 20, 60)]
     led.calls = pd.concat([led.calls, pd.DataFrame(neutral)], ignore_index=True)
-    st = build_report(led, rf.setup_files(), rf.barset()).stances.set_index("stance")
+    st = build_report(led, rf.table()).stances.set_index("stance")
     assert st.loc["neutral", "calls_20d"] == 1 and st.loc["neutral", "call_mean_excess_pct_20d"] == pytest.approx(10.0)
     assert st.loc["neutral", "pulse_n_excess"] == 1
     # bullish -1 - 1 = -2 excess, bearish 2.5 - 1 = +1.5; the neutral +10 stays out
@@ -206,7 +234,7 @@ def test_fixture_ledger_has_the_engine_shapes():
     """The hand-made ledger uses the engine's dtypes and vocabulary, so the report tests test real inputs."""
     from backtest.engine import simulate
 
-    fake, real = rf.ledger(), simulate(rf.setup_files(), rf.barset(), SimConfig())
+    fake, real = rf.ledger(), simulate(rf.table(), rf.barset(), SimConfig())
     for column in ("entry_time", "exit_time", "first_session", "ref_date"):
         assert fake.trades[column].dtype == real.trades[column].dtype == "datetime64[ns]", column
         days = fake.trades[column].dropna()

@@ -190,10 +190,22 @@ def test_as_of_reads_no_later_bar(tmp_path, setups_dir, base_args):
             assert row[column] == "" or row[column][:10] <= "2026-03-01"
 
 
-def test_strict_exits_1_when_something_was_refused(tmp_path, setups_dir, base_args):
+def test_strict_passes_refusals_by_the_rules_and_fails_missing_data(tmp_path, setups_dir, base_args):
+    """t-bull-far is rejected (incoherent levels): a result, --strict passes. A setup on a symbol without
+    bars is an input the run could not evaluate: --strict exits 1, and the report is still written."""
     result = invoke(base_args + ["run", str(setups_dir), "--strict", "--out", str(tmp_path / "s"), "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    extra = tmp_path / "more"
+    extra.mkdir()
+    for name, text in SETUPS.items():
+        (extra / name).write_text(text)
+    (extra / "gone.yaml").write_text(SETUPS["flat.yaml"].replace("t-flat", "t-gone").replace("XLV", "QZXW"))
+    result = CliRunner().invoke(cli, base_args + ["run", str(extra), "--strict", "--out", str(tmp_path / "g"),
+                                                  "--format", "csv"])
     assert result.exit_code == 1
-    assert (tmp_path / "s" / "trades.csv").is_file()  # the report is still written
+    assert result.stderr.strip().splitlines()[-1] == ("error: --strict: 1 input(s) skipped, 1 setup(s) without data "
+                                                      "(reasons in the report); exit 1")
+    assert (tmp_path / "g" / "trades.csv").is_file()  # the report is still written
 
 
 def test_quiet_prints_nothing_on_success(tmp_path, setups_dir, base_args):

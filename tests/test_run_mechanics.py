@@ -1,7 +1,9 @@
-"""``run_report`` mechanics with stand-in stages: output location, ``latest``, atomicity, exit codes, quiet.
+"""``backtest.run.run`` mechanics with stand-in stages: output location, ``latest``, atomicity, exit codes, quiet.
 
 The stages (bars, engine, portfolio) are replaced by :class:`reports_fixtures.FakePipeline` so these tests
-are about the run itself; the end-to-end tests in test_run_e2e.py use the real pipeline.
+are about the run itself; the end-to-end tests in test_run_e2e.py use the real pipeline. The library
+never prints: what the command line prints (and its exit codes) is checked through ``backtest run`` with
+the same stand-in stages (:func:`cli_run`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 import reports_fixtures as rf
+from backtest import run as api
+from backtest.cli import cli
 from backtest.config import Config, RunDefaults
 from backtest.errors import ReportError, UsageError
-from backtest.reports import api
-from backtest.reports.api import Pipeline, RunOptions, run_report
+from backtest.reports import build
 from backtest.reports.outdir import MARKER
+from backtest.run import Pipeline, RunOptions, run as run_report
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -53,20 +58,36 @@ def run(setups_dir, config, now=NOW, **options):
     return run_report(RunOptions(setups=setups_dir, **options), config, pipeline=fake(), now=now)
 
 
-def test_default_location_run_id_and_latest(setups_dir, config, capsys):
+def cli_run(setups_dir, config, monkeypatch, *args, portfolio=None):
+    """``backtest run SETUPS ARGS`` through the real command line, with the stand-in stages."""
+    stages = rf.FakePipeline()
+
+    class Stages(Pipeline):
+        def resolved(self):
+            return Pipeline(stages.load_bars, stages.simulate, portfolio or stages.portfolio)
+
+    monkeypatch.setattr(api, "Pipeline", Stages)
+    toml = config.run.out_dir.parent / "test-backtest.toml"
+    toml.write_text(f'[run]\nout_dir = "{config.run.out_dir}"\n')
+    return CliRunner().invoke(cli, ["--config", str(toml), "run", str(setups_dir), *args])
+
+
+def test_default_location_run_id_and_latest(setups_dir, config, monkeypatch):
     result = run(setups_dir, config)
     digest = api.sim_config(RunOptions(setups=setups_dir), config).digest()
     assert result.run_id == f"20260301T120000Z-{digest}"
     assert result.out_dir == config.run.out_dir / result.run_id
-    assert result.exit_code == 0
+    assert result.nothing_evaluated is None
     latest = config.run.out_dir / "latest"
     assert latest.is_symlink() and os.readlink(latest) == result.run_id
     assert (latest / "summary.json").is_file()
     assert sorted(result.files) == sorted(p.name for p in result.out_dir.iterdir() if p.name != MARKER)
     assert [p.name for p in config.run.out_dir.iterdir() if p.name.startswith(".")] == []  # no temp left
-    out = capsys.readouterr()
-    assert "bullish" in out.out and str(result.out_dir) in out.out
-    assert "warning:" in out.err and "ZZZ" in out.err  # skips are warnings, exit code still 0
+    shown = cli_run(setups_dir, config, monkeypatch)
+    assert shown.exit_code == 0  # skips are warnings, exit code still 0
+    assert "bullish" in shown.stdout and str(config.run.out_dir) in shown.stdout
+    assert "warning:" in shown.stderr and "ZZZ" in shown.stderr
+    assert "config: " in shown.stdout and "test-backtest.toml" in shown.stdout  # the config file used is named
 
 
 def test_second_run_moves_latest(setups_dir, config):
@@ -214,38 +235,44 @@ def test_a_report_folder_inside_the_input_folder_is_not_read_back(setups_dir, co
     assert not any("report" in s["item"] for s in summary["skipped"])
 
 
-def test_strict_turns_skips_into_exit_1(setups_dir, config):
-    assert run(setups_dir, config, strict=True).exit_code == 1
+def test_strict_problems_are_skips_missing_data_and_the_portfolio(setups_dir, config):
+    """--strict counts the skipped input (ZZZ) and the no-data setup; the rejected setup is a result."""
+    assert run(setups_dir, config).strict_problems == {"skipped": 1, "no-data": 1}
 
 
-def test_quiet_prints_nothing(setups_dir, config, capsys):
-    result = run(setups_dir, config, quiet=True)
-    assert result.exit_code == 0
+def test_strict_turns_skips_into_exit_1(setups_dir, config, monkeypatch):
+    assert cli_run(setups_dir, config, monkeypatch, "--strict").exit_code == 1
+    assert cli_run(setups_dir, config, monkeypatch).exit_code == 0
+
+
+def test_library_prints_nothing(setups_dir, config, capsys):
+    assert run(setups_dir, config).strict_problems
     assert capsys.readouterr() == ("", "")
 
 
-def test_quiet_strict_failure_still_says_why(setups_dir, config, capsys):
+def test_quiet_prints_nothing(setups_dir, config, monkeypatch):
+    result = cli_run(setups_dir, config, monkeypatch, "--quiet")
+    assert result.exit_code == 0
+    assert (result.stdout, result.stderr) == ("", "")
+
+
+def test_quiet_strict_failure_still_says_why(setups_dir, config, monkeypatch):
     """--quiet --strict exiting 1 prints the one error line (no table, no item list)."""
-    result = run(setups_dir, config, quiet=True, strict=True)
+    result = cli_run(setups_dir, config, monkeypatch, "--quiet", "--strict")
     assert result.exit_code == 1
-    out = capsys.readouterr()
-    assert out.out == ""
-    assert out.err.splitlines() == ["error: 1 input(s) skipped, 2 setup(s) refused (reasons in the report); "
-                                    "--strict: exit 1"]
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == ["error: --strict: 1 input(s) skipped, 1 setup(s) without data "
+                                          "(reasons in the report); exit 1"]
 
 
-def test_quiet_strict_prints_the_portfolio_failure(setups_dir, config, capsys):
-    stages = rf.FakePipeline()
-
+def test_quiet_strict_names_the_portfolio_failure(setups_dir, config, monkeypatch):
     def broken(ledger, bars):
         raise ValueError("shape mismatch")
 
-    pipeline = Pipeline(stages.load_bars, stages.simulate, broken)
-    result = run_report(RunOptions(setups=setups_dir, strict=True, quiet=True), config, pipeline=pipeline, now=NOW)
+    result = cli_run(setups_dir, config, monkeypatch, "--quiet", "--strict", portfolio=broken)
     assert result.exit_code == 1
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == "warning: follow-every-call portfolio failed: ValueError: shape mismatch"
-    assert err[1].startswith("error: 1 input(s) skipped, 2 setup(s) refused") and len(err) == 2
+    assert result.stderr.splitlines() == ["error: --strict: 1 input(s) skipped, 1 setup(s) without data, the portfolio "
+                                          "view failed (reasons in the report); exit 1"]
 
 
 def test_failure_while_writing_leaves_no_report_and_latest_unchanged(setups_dir, config, monkeypatch):
@@ -255,7 +282,7 @@ def test_failure_while_writing_leaves_no_report_and_latest_unchanged(setups_dir,
         (directory / "trades.csv").write_text("partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(api, "write_report", half_write)
+    monkeypatch.setattr(build, "write_report", half_write)
     with pytest.raises(ReportError) as info:
         run(setups_dir, config, now=NOW + dt.timedelta(hours=1))
     assert "No space left on device" in info.value.one_line()
@@ -264,6 +291,7 @@ def test_failure_while_writing_leaves_no_report_and_latest_unchanged(setups_dir,
 
 
 def test_sigterm_while_writing_cleans_up(setups_dir, config, monkeypatch):
+    """The command line turns SIGTERM into an interrupt; the library's report folder cleans up after it."""
     first = run(setups_dir, config)
 
     def killed(report, directory, formats):
@@ -272,10 +300,11 @@ def test_sigterm_while_writing_cleans_up(setups_dir, config, monkeypatch):
         time.sleep(5)  # the handler interrupts this sleep
         raise AssertionError("SIGTERM was not turned into an interrupt")
 
-    monkeypatch.setattr(api, "write_report", killed)
-    with pytest.raises(KeyboardInterrupt):
-        run(setups_dir, config, now=NOW + dt.timedelta(hours=1))
-    assert sorted(p.name for p in config.run.out_dir.iterdir()) == sorted([first.run_id, "latest"])
+    monkeypatch.setattr(build, "write_report", killed)
+    result = cli_run(setups_dir, config, monkeypatch)
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+    assert sorted(p.name for p in config.run.out_dir.iterdir() if not p.name.endswith(".toml")) == \
+        sorted([first.run_id, "latest"])
     assert os.readlink(config.run.out_dir / "latest") == first.run_id
     assert signal.getsignal(signal.SIGTERM) is not None and signal.getsignal(signal.SIGTERM) != signal.SIG_IGN
 
@@ -313,16 +342,14 @@ def test_flags_beat_config_file(setups_dir, tmp_path):
     assert (sim.commission_bps, sim.slippage_bps, sim.ambiguity, sim.max_hold) == (4.0, 0.0, "target-first", 30)
 
 
-def test_portfolio_failure_is_reported_not_fatal(setups_dir, config, capsys):
-    stages = rf.FakePipeline()
-
+def test_portfolio_failure_is_reported_not_fatal(setups_dir, config, monkeypatch):
     def broken(ledger, bars):
         raise ValueError("shape mismatch\nsecond line")
 
-    pipeline = Pipeline(stages.load_bars, stages.simulate, broken)
-    result = run_report(RunOptions(setups=setups_dir, strict=True), config, pipeline=pipeline, now=NOW)
-    summary = json.loads((result.out_dir / "summary.json").read_text())
+    result = cli_run(setups_dir, config, monkeypatch, "--strict", portfolio=broken)
+    (out_dir,) = [p for p in config.run.out_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+    summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["portfolio"] == {"error": "follow-every-call portfolio failed: ValueError: shape mismatch"}
     assert result.exit_code == 1
-    assert "warning: follow-every-call portfolio failed" in capsys.readouterr().err
-    assert "shape mismatch" in (result.out_dir / "report.html").read_text()
+    assert "warning: follow-every-call portfolio failed" in result.stderr
+    assert "shape mismatch" in (out_dir / "report.html").read_text()

@@ -107,3 +107,14 @@ def test_each_article_is_one_directional_call(seed_run):
     stances = {r["stance"]: r for r in read_csv(seed_run[0] / "stances.csv")}
     for stance in ("bullish", "bearish", "neutral"):
         assert int(stances[stance]["calls_1d"]) == int(stances[stance]["articles"])
+
+
+def test_the_shipped_demo_is_strict_clean(tmp_path, market_data_dir):
+    """The cron line of docs/reports.md: the seed's refused setups (incoherent, unresolved) are results."""
+    args = ["--offline", "--mirror", str(market_data_dir), "--cache-dir", str(tmp_path / "cache"), "run",
+            str(REPO / "setups"), "--strict", "--quiet", "--out", str(tmp_path / "r"), "--format", "json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["counts"]["by_status"]["rejected"] == 3 and summary["counts"]["by_status"]["unresolved"] == 1

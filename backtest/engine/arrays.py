@@ -9,7 +9,7 @@ Everything else is one value per setup, already in the bars' price basis:
 field           dtype    meaning
 ==============  =======  ===============================================================================
 direction       int8     +1 long, -1 short
-entry_type      int8     ``MARKET``, ``STOP`` or ``LIMIT``
+entry_type      int8     ``MARKET``, ``STOP``, ``LIMIT`` or ``CLOSE`` (close-confirmed)
 entry_level     float64  trigger level (NaN for market)
 stop            float64  protective stop (NaN: none)
 targets         float64  (n, K) matrix, targets in the order they are reached, NaN-padded on the right
@@ -29,19 +29,22 @@ import dataclasses
 
 import numpy as np
 
-# entry types
-MARKET, STOP, LIMIT = 0, 1, 2
-ENTRY_TYPES = {"market": MARKET, "stop": STOP, "limit": LIMIT}
+# entry types (``CLOSE``: triggers on a session's close at/beyond the level, fills at the next open)
+MARKET, STOP, LIMIT, CLOSE = 0, 1, 2, 3
+ENTRY_TYPES = {"market": MARKET, "stop": STOP, "limit": LIMIT, "close": CLOSE}
+ENTRY_TYPE_NAMES = tuple(ENTRY_TYPES)
 # scale-out and ambiguity policies
 SCALE_EQUAL, SCALE_FIRST = 0, 1
 SCALE_OUTS = {"equal": SCALE_EQUAL, "first": SCALE_FIRST}
 STOP_FIRST, TARGET_FIRST = 0, 1
 AMBIGUITIES = {"stop-first": STOP_FIRST, "target-first": TARGET_FIRST}
 
-# kernel statuses (``WORKING``: entry order still working when the data ended -> ledger status "open")
-FILLED, OPEN, EXPIRED, CANCELLED, NO_DATA, WORKING = 0, 1, 2, 3, 4, 5
+# kernel statuses -> ledger status: ``WORKING`` (entry order still working when the data ended) and
+# ``TRIGGERED`` (a close-confirmed order triggered on the last bar: its fill, the next open, is not in the
+# data yet) are both ledger status "open" without an entry
+FILLED, OPEN, EXPIRED, CANCELLED, NO_DATA, WORKING, TRIGGERED = 0, 1, 2, 3, 4, 5, 6
 STATUS_NAMES = {FILLED: "filled", OPEN: "open", EXPIRED: "expired", CANCELLED: "cancelled",
-                NO_DATA: "no-data", WORKING: "open"}
+                NO_DATA: "no-data", WORKING: "open", TRIGGERED: "open"}
 
 # exit reasons; target k (0-based) is ``TARGET0 + k``
 NO_EXIT, EXIT_STOP, EXIT_TIME, EXIT_END, TARGET0 = 0, 1, 2, 3, 10
@@ -79,10 +82,14 @@ class KernelArrays:
         return len(self.start)
 
     @classmethod
-    def build(cls, open, high, low, close, start, end, direction, entry_type, entry_level=None, stop=None,
-              targets=None, invalidation=None, entry_window=20, max_hold=60, scale_out=SCALE_EQUAL,
+    def build(cls, open, high, low, close, start, end, direction, entry_type, *, entry_window, max_hold,
+              entry_level=None, stop=None, targets=None, invalidation=None, scale_out=SCALE_EQUAL,
               ambiguity=STOP_FIRST) -> "KernelArrays":
-        """Coerce and broadcast inputs to the kernel's dtypes (scalars fill the whole column)."""
+        """Coerce and broadcast inputs to the kernel's dtypes (scalars fill the whole column).
+
+        ``entry_window`` and ``max_hold`` have no default here: the run's defaults are declared once, in
+        :class:`backtest.engine.ledger.SimConfig`, and the caller passes them (a scalar or one per setup).
+        """
         start = np.ascontiguousarray(start, dtype=np.int64)
         n = len(start)
 
@@ -113,8 +120,8 @@ class KernelArrays:
             stop=col(stop, np.float64, np.nan),
             targets=targets,
             invalidation=col(invalidation, np.float64, np.nan),
-            entry_window=col(entry_window, np.int64, 20),
-            max_hold=col(max_hold, np.int64, 60),
+            entry_window=col(entry_window, np.int64, 0),
+            max_hold=col(max_hold, np.int64, 0),
             scale_out=col(scale_out, np.int8, SCALE_EQUAL),
             ambiguity=col(ambiguity, np.int8, STOP_FIRST),
         )

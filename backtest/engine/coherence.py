@@ -8,15 +8,15 @@ A setup's levels are compared with the last close before publication. A level is
   not behind it (a long whose targets are already below the market);
 * ``ok`` otherwise.
 
-Both engine paths call these vectorized functions: :func:`backtest.engine.simulation.simulate` one setup
-at a time (it also writes the reason), :mod:`backtest.engine.columnar` for whole columns.
+The screening (:mod:`backtest.engine.screening`) calls these vectorized functions on whole columns, once
+per kind of level; the reason texts are written from their verdicts.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .arrays import STOP
+from .arrays import CLOSE, STOP
 
 OK, FAR, WRONG_SIDE = 0, 1, 2
 VERDICT_NAMES = ("ok", "far", "wrong-side")
@@ -27,12 +27,13 @@ EPS = 1e-9
 def enters_at_market(sign, entry_type, entry, ref_close) -> np.ndarray:
     """Whether each trade would enter at the first open: no entry level, or a level already crossed.
 
-    A long stop (breakout) at or below the close, or a long limit (pullback) above it, fills at once.
+    A long stop (breakout) at or below the close, or a long limit (pullback) above it, fills at once. A
+    close-confirmed order is treated like a stop: at or below the close it triggers on the first session.
     """
     sign, entry, ref_close = (np.asarray(x, dtype=np.float64) for x in (sign, entry, ref_close))
     with np.errstate(invalid="ignore"):
         ahead = sign * (entry - ref_close) > 0  # the level is above the market for a long
-    return np.where(np.isnan(entry), True, np.where(np.asarray(entry_type) == STOP, ~ahead, ahead))
+    return np.where(np.isnan(entry), True, np.where(np.isin(entry_type, (STOP, CLOSE)), ~ahead, ahead))
 
 
 def verdicts(role: str, level, sign, at_market, ref_close, atr, max_pct: float, max_atr: float) -> np.ndarray:

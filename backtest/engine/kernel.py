@@ -16,14 +16,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .arrays import (CANCELLED, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, LIMIT, MARKET, NO_DATA, OPEN,
-                     SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, WORKING, KernelArrays, KernelResult, cost_fraction)
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, LIMIT, MARKET, NO_DATA, OPEN,
+                     SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, TRIGGERED, WORKING, KernelArrays, KernelResult,
+                     cost_fraction)
 
 # entry-bar modes: how much of the fill bar is known to come after the fill
 _WHOLE_BAR, _INSIDE_STOP_ENTRY, _INSIDE_LIMIT_ENTRY = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+# error_model="numpy": a zero price (hand-built bars) gives inf/NaN for that setup, never an exception that
+# would stop the whole batch
+@njit(cache=True, nogil=True, error_model="numpy")
 def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, targets, invalidation, window,
             hold, scale_out, ambiguity, cost,
             status, entry_bar, entry_price, exit_bar, exit_price, exit_reason, ret, mae, mfe, held, ambiguous,
@@ -70,10 +76,12 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
                 bo = o[b]
                 bh = h[b]
                 bl = l[b]
+                bc = c[b]
             else:
                 bo = -o[b]
                 bh = -l[b]
                 bl = -h[b]
+                bc = -c[b]
             if bo <= inv_chk:
                 st = CANCELLED
                 break
@@ -81,6 +89,25 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
                 fill = b
                 ep = bo
                 break
+            if et == CLOSE:
+                # close-confirmed: an invalidation touched on the trigger bar (or before) cancels; a close at
+                # or beyond the level triggers, and the order fills at the next session's open
+                if bl <= inv_chk:
+                    st = CANCELLED
+                    break
+                if bc >= lvl:
+                    nxt = b + 1
+                    if nxt >= stop_at:
+                        st = TRIGGERED
+                        break
+                    fo = o[nxt] if sg > 0 else -o[nxt]
+                    if fo <= inv_chk:
+                        st = CANCELLED
+                        break
+                    fill = nxt
+                    ep = fo
+                    break
+                continue
             if et == STOP:
                 if bo >= lvl:
                     fill = b
@@ -263,23 +290,61 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
         ambiguous[i] = amb
 
 
-def run_kernel(arrays: KernelArrays, config=None, *, cost: float | None = None) -> KernelResult:
+#: Below this many setups the kernel runs on the calling thread (threads cost more than they save).
+PARALLEL_MIN = 20_000
+#: Chunks per thread: setups differ in cost (an order that expires reads 20 bars, a stopped trade 2), so
+#: more, smaller chunks than threads keep both cores busy to the end.
+CHUNKS_PER_THREAD = 4
+
+
+def default_threads() -> int:
+    """Cores this process may run on (``BACKTEST_THREADS`` overrides; at least 1)."""
+    env = os.environ.get("BACKTEST_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def run_kernel(arrays: KernelArrays, config=None, *, cost: float | None = None,
+               threads: int | None = None) -> KernelResult:
     """Simulate every setup in ``arrays``; ``config`` (a ``SimConfig``) supplies the per-side costs.
 
-    This is the hot path the benchmark measures: array in, array out, one compiled loop.
+    This is the hot path the benchmark measures: array in, array out, one compiled loop. With more than
+    :data:`PARALLEL_MIN` setups it runs on ``threads`` threads (default :func:`default_threads`): the
+    setups are cut into contiguous chunks and each thread runs the same compiled loop (``nogil``) on its
+    chunks, writing into its own slice of the output buffers. Every setup is simulated on its own, so
+    the result is identical to one thread, whatever the number of threads or chunks (a test checks it).
     """
     if cost is None:
         cost = cost_fraction(config.commission_bps, config.slippage_bps) if config is not None else 0.0
     n = len(arrays)
     k = arrays.targets.shape[1]
     out = KernelResult.empty(n, k)
-    a = arrays
-    _kernel(a.open, a.high, a.low, a.close, a.start, a.end, a.direction, a.entry_type, a.entry_level, a.stop,
-            a.targets, a.invalidation, a.entry_window, a.max_hold, a.scale_out, a.ambiguity, float(cost),
-            out.status, out.entry_bar, out.entry_price, out.exit_bar, out.exit_price, out.exit_reason,
-            out.return_pct, out.mae_pct, out.mfe_pct, out.sessions_held, out.ambiguous, out.n_tranches,
-            out.tranche_bar, out.tranche_price, out.tranche_fraction, out.tranche_reason)
+    threads = default_threads() if threads is None else max(1, int(threads))
+    if threads == 1 or n < PARALLEL_MIN:
+        _run_chunk(arrays, out, float(cost), 0, n)
+        return out
+    size = -(-n // (threads * CHUNKS_PER_THREAD))
+    bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for done in [pool.submit(_run_chunk, arrays, out, float(cost), lo, hi) for lo, hi in bounds]:
+            done.result()  # re-raise a failure of any chunk
     return out
 
 
-__all__ = ["run_kernel", "MARKET", "STOP", "LIMIT"]
+def _run_chunk(a: KernelArrays, out: KernelResult, cost: float, lo: int, hi: int) -> None:
+    """The kernel on setups ``lo:hi`` (views: the chunk writes straight into the shared output buffers)."""
+    per = slice(lo, hi)
+    _kernel(a.open, a.high, a.low, a.close, a.start[per], a.end[per], a.direction[per], a.entry_type[per],
+            a.entry_level[per], a.stop[per], a.targets[per], a.invalidation[per], a.entry_window[per],
+            a.max_hold[per], a.scale_out[per], a.ambiguity[per], cost,
+            out.status[per], out.entry_bar[per], out.entry_price[per], out.exit_bar[per], out.exit_price[per],
+            out.exit_reason[per], out.return_pct[per], out.mae_pct[per], out.mfe_pct[per], out.sessions_held[per],
+            out.ambiguous[per], out.n_tranches[per], out.tranche_bar[per], out.tranche_price[per],
+            out.tranche_fraction[per], out.tranche_reason[per])
+
+
+__all__ = ["run_kernel", "default_threads", "MARKET", "STOP", "LIMIT", "CLOSE"]

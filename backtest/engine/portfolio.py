@@ -1,18 +1,21 @@
-"""The "follow every call" portfolio: every entered setup gets the same notional, replayed in vectorbt.
+"""The "follow every call" portfolio: every entered setup gets the same notional, replayed fill by fill.
 
-Each entered trade (status ``filled`` or ``open``) becomes its own vectorbt column (two for a pair: one per
-leg) holding :data:`NOTIONAL` of its symbol, bought (or sold short) at the ledger's exact entry price and
-closed at the ledger's exact exit prices, tranche by tranche. Costs are passed as vectorbt ``slippage``,
-which moves each fill price against the trader by the same fraction the engine uses, so vectorbt's
-trade P&L equals ``return_pct`` of the ledger (in percent of NOTIONAL) and a test checks it.
+Each entered trade (status ``filled`` or ``open`` with an entry) is one *leg* (two for a pair: one per
+symbol) holding :data:`NOTIONAL` of its symbol, bought (or sold short) at the ledger's exact entry price
+and closed at the ledger's exact exit fills, tranche by tranche. Costs move every fill against the trader
+by the engine's per-side fraction, so a leg's P&L in percent of NOTIONAL is the ledger's ``return_pct``.
 
-Every session date gets two timestamps (09:30 and 16:00 New York, as naive times) so that a trade
-entered at the open and stopped out on the same day is two orders in two rows. The equity curve is
-read at the 16:00 stamps: ``NOTIONAL`` x legs-entered-so-far + cumulative P&L, i.e. the capital a
-follower needed plus what it earned. Sharpe (252 sessions a year) and drawdown use daily returns net of
-new capital: a day's P&L divided by the capital committed that day.
+Every session date has two stamps (09:30 and 16:00 New York) so a trade entered at the open and closed
+the same day is two orders. The equity curve is read at the 16:00 stamps: ``NOTIONAL`` x legs entered
+so far + cumulative P&L, i.e. the capital a follower needed plus what it earned. A day's P&L is the
+cash of the orders so far plus the open positions marked at that stamp (a symbol without a bar that day
+keeps its last mark). Sharpe (252 sessions a year) and drawdown use daily returns net of new capital: a
+day's P&L change divided by the capital committed that day.
 
-vectorbt is imported inside :func:`follow_every_call` (it is slow to import).
+Computed with numpy in memory that grows with days x symbols, never days x trades (a million trades
+need a few arrays of a million). These are the definitions vectorbt's ``Portfolio.from_orders`` applies
+to the same orders; ``tests/test_engine_portfolio.py`` replays them in vectorbt (the test oracle) and
+checks every figure agrees.
 """
 
 from __future__ import annotations
@@ -28,8 +31,6 @@ from .arrays import cost_fraction
 from .ledger import Ledger, entered_mask
 
 NOTIONAL = 100.0
-_OPEN_TIME = pd.Timedelta(hours=9, minutes=30)
-_CLOSE_TIME = pd.Timedelta(hours=16)
 
 
 @dataclasses.dataclass
@@ -48,9 +49,9 @@ class PortfolioView:
     """Equity curve and headline statistics of following every entered setup.
 
     ``equity`` is capital committed (NOTIONAL per leg entered so far) plus cumulative P&L, one value per
-    session close. ``trade_pnl`` maps setup id -> vectorbt's total trade P&L for it, in percent of
-    NOTIONAL (comparable with the ledger's ``return_pct``). ``sharpe`` and ``max_drawdown`` (a negative
-    percentage) come from ``daily_returns``: each day's P&L over the capital committed that day.
+    session close. ``trade_pnl`` maps setup id -> its P&L in percent of NOTIONAL (summed over a pair's
+    legs; equal to the ledger's ``return_pct``). ``sharpe`` and ``max_drawdown`` (a negative percentage)
+    come from ``daily_returns``: each day's P&L change over the capital committed that day.
     """
 
     equity: pd.Series
@@ -82,126 +83,121 @@ def _stats(capital: pd.Series, pnl: pd.Series) -> tuple[float, float, pd.Series]
     return sharpe, float(min(0.0, (growth / peak - 1.0).min()) * 100.0), rets
 
 
-def _legs(ledger: Ledger) -> list[dict]:
-    """One dict per vectorbt column: symbol, side, entry (time, price), exits [(time, price, fraction)]."""
-    trades = ledger.trades
-    # An `open` row with no entry time is an order still working when the data ended: nothing to replay.
-    entered = trades[entered_mask(trades)]
-    # exit fills grouped once by setup, in ledger order (not one filter of the whole exits frame per trade)
-    fills: dict[str, list[tuple]] = {}
+@dataclasses.dataclass
+class _Legs:
+    """One entry per leg (a single's position, or one side of a pair), in ledger order."""
+
+    setup_id: np.ndarray
+    stance: np.ndarray
+    symbol: np.ndarray
+    side: np.ndarray
+    entry_day: np.ndarray
+    entry_price: np.ndarray
+
+
+def _legs(ledger: Ledger) -> tuple[_Legs, pd.DataFrame]:
+    """The legs of every entered trade and the exit fills of each (``leg`` = its position in the legs)."""
+    trades = ledger.trades[entered_mask(ledger.trades)]
+    pair = (trades["kind"] == "pair").to_numpy()
+    stance = np.array([s if isinstance(s, str) else "unknown" for s in trades["stance"].astype(object)], dtype=object)
+    parts = []
+    # singles, then each pair's long and short leg, re-ordered into ledger order below
+    order = np.arange(len(trades))
+    for which, mask, side, symbol, price in (
+            (0, ~pair, np.where(trades["direction"].to_numpy(dtype=object) == "short", -1.0, 1.0), "symbol", "entry_price"),
+            (0, pair, np.ones(len(trades)), "long_symbol", "long_entry_price"),
+            (1, pair, -np.ones(len(trades)), "short_symbol", "short_entry_price")):
+        parts.append(dict(rank=order[mask] * 2 + which, setup_id=trades["setup_id"].to_numpy(dtype=object)[mask],
+                          stance=stance[mask], symbol=trades[symbol].to_numpy(dtype=object)[mask], side=side[mask],
+                          entry_day=trades["entry_time"].to_numpy(dtype="datetime64[ns]")[mask],
+                          entry_price=trades[price].to_numpy(dtype=np.float64)[mask],
+                          leg_name=np.full(int(mask.sum()), "single" if symbol == "symbol" else symbol.split("_")[0],
+                                           dtype=object)))
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    sort = np.argsort(merged["rank"], kind="stable")
+    merged = {k: v[sort] for k, v in merged.items()}
+    legs = _Legs(**{k: merged[k] for k in ("setup_id", "stance", "symbol", "side", "entry_day", "entry_price")})
+    # exit fills joined to their leg by (setup id, leg name)
+    key = pd.MultiIndex.from_arrays([merged["setup_id"], merged["leg_name"]])
     exits = ledger.exits
-    for setup_id, leg, time, px, fraction in zip(exits["setup_id"], exits["leg"], exits["time"], exits["price"],
-                                                 exits["fraction"]):
-        fills.setdefault(setup_id, []).append((leg, time, px, fraction))
-    legs = []
-    for row in entered.astype(object).to_dict("records"):
-        setup_id = row["setup_id"]
-        mine = fills.get(setup_id, [])
-        if row["kind"] == "pair":
-            for leg, side in (("long", 1.0), ("short", -1.0)):
-                legs.append(dict(setup_id=setup_id, stance=row["stance"], symbol=row[f"{leg}_symbol"], side=side,
-                                 entry_time=row["entry_time"], entry_price=row[f"{leg}_entry_price"],
-                                 exits=[f[1:] for f in mine if f[0] == leg]))
-        else:
-            legs.append(dict(setup_id=setup_id, stance=row["stance"], symbol=row["symbol"],
-                             side=1.0 if row["direction"] == "long" else -1.0,
-                             entry_time=row["entry_time"], entry_price=row["entry_price"],
-                             exits=[f[1:] for f in mine]))
-    return legs
+    at = key.get_indexer(pd.MultiIndex.from_arrays([exits["setup_id"].to_numpy(dtype=object),
+                                                     exits["leg"].to_numpy(dtype=object)]))
+    fills = pd.DataFrame({"leg": at, "day": exits["time"].to_numpy(dtype="datetime64[ns]"),
+                          "price": exits["price"].to_numpy(dtype=np.float64),
+                          "fraction": exits["fraction"].to_numpy(dtype=np.float64)})
+    return legs, fills[fills["leg"] >= 0]
 
 
-def _exit_stamp(time) -> pd.Timestamp:
-    # every exit happens during or at the end of the session: stamp it at the close
-    return pd.Timestamp(time) + _CLOSE_TIME
-
-
-def follow_every_call(ledger: Ledger, bars: BarSet) -> PortfolioView:
-    """Replay every entered setup of ``ledger`` in vectorbt (``Portfolio.from_orders``) with exact fills."""
-    import vectorbt as vbt
-
-    legs = _legs(ledger)
+def follow_every_call(ledger: Ledger, bars: BarSet | None = None) -> PortfolioView:
+    """The follow-every-call view of ``ledger`` (see the module docstring); ``bars`` default to the
+    ledger's own (the bars the engine used)."""
+    bars = ledger.bars if bars is None else bars
     cost = cost_fraction(ledger.config.commission_bps, ledger.config.slippage_bps)
-    if not legs:
+    legs, fills = _legs(ledger)
+    if not len(legs.setup_id):
         empty = pd.Series(dtype=float)
         return PortfolioView(empty, math.nan, 0.0, 0.0, 0, {}, empty)
-    symbols = sorted({leg["symbol"] for leg in legs})
+    symbols = sorted(set(legs.symbol))
     days = pd.DatetimeIndex(sorted(set().union(*(bars[s].frame.index for s in symbols)))).as_unit("ns")
-    stamps = pd.DatetimeIndex(np.sort(np.concatenate([(days + _OPEN_TIME).to_numpy(), (days + _CLOSE_TIME).to_numpy()])))
-    columns = pd.RangeIndex(len(legs))
-    close = np.full((len(stamps), len(legs)), np.nan)
-    size = np.full_like(close, np.nan)
-    price = np.full_like(close, np.nan)
-    marks: dict[str, np.ndarray] = {}  # one open/close price path per symbol, shared by all its legs
-    for c, leg in enumerate(legs):
-        if leg["symbol"] not in marks:
-            frame = bars[leg["symbol"]].frame
-            series = pd.Series(np.concatenate([frame["open"].to_numpy(), frame["close"].to_numpy()]),
-                               index=np.concatenate([(frame.index + _OPEN_TIME).to_numpy(),
-                                                     (frame.index + _CLOSE_TIME).to_numpy()]))
-            marks[leg["symbol"]] = series.sort_index().reindex(stamps).ffill().bfill().to_numpy()
-        close[:, c] = marks[leg["symbol"]]
-        # units bought so that the cost-adjusted entry is exactly NOTIONAL
-        units = NOTIONAL / (leg["entry_price"] * (1.0 + leg["side"] * cost))
-        t0 = _row(stamps, pd.Timestamp(leg["entry_time"]) + _OPEN_TIME)
-        size[t0, c] = leg["side"] * units
-        price[t0, c] = leg["entry_price"]
-        by_stamp: dict[pd.Timestamp, list[tuple[float, float]]] = {}
-        for time, px, fraction in leg["exits"]:
-            by_stamp.setdefault(_exit_stamp(time), []).append((float(px), float(fraction)))
-        for stamp, fills in by_stamp.items():
-            frac = sum(f for _, f in fills)
-            # several tranches in one session: one order at their fraction-weighted price (same P&L)
-            size[_row(stamps, stamp), c] = -leg["side"] * units * frac
-            price[_row(stamps, stamp), c] = sum(p * f for p, f in fills) / frac
-    close, size, price = (pd.DataFrame(a, index=stamps, columns=columns) for a in (close, size, price))
-    pf = vbt.Portfolio.from_orders(close=close, size=size, price=price, slippage=cost, fees=0.0,
-                                   init_cash=np.inf, cash_sharing=False, size_type="amount", direction="both")
-    records = pf.trades.records
-    pnl_by_col = pd.Series(records["pnl"]).groupby(records["col"].to_numpy()).sum().reindex(columns, fill_value=0.0)
-    setup_ids = [leg["setup_id"] for leg in legs]
-    trade_pnl = pd.Series(pnl_by_col.to_numpy() / NOTIONAL * 100.0, index=setup_ids).groupby(level=0, sort=False).sum()
-    # realised + unrealised P&L per column over time; cash is infinite so use value changes of the position
-    pnl_path = _pnl_paths(pf, close)
-    entry_stamps = np.array([pd.Timestamp(leg["entry_time"]) + _OPEN_TIME for leg in legs], dtype="datetime64[ns]")
-    at_close = stamps[stamps.time == pd.Timestamp("16:00").time()]
-    pnl_at_close = pnl_path.loc[at_close]
+    n_days = len(days)
+    # marks per symbol at every stamp (2 per day: the open, then the close), carried over days without a bar
+    marks = np.empty((len(symbols), 2 * n_days))
+    for k, symbol in enumerate(symbols):
+        frame = bars[symbol].frame
+        at = days.get_indexer(frame.index.as_unit("ns"))
+        row = np.full(2 * n_days, np.nan)
+        row[2 * at], row[2 * at + 1] = frame["open"].to_numpy(), frame["close"].to_numpy()
+        marks[k] = pd.Series(row).ffill().bfill().to_numpy()
+    symbol_of = pd.Index(symbols).get_indexer(legs.symbol)
+    entry_stamp = 2 * days.get_indexer(pd.DatetimeIndex(legs.entry_day))
+    units = NOTIONAL / (legs.entry_price * (1.0 + legs.side * cost))
 
-    def curve(cols) -> tuple[pd.Series, pd.Series]:
-        """(capital committed, cumulative P&L) of some columns at each session close, from their first entry."""
-        entered_by = np.searchsorted(np.sort(entry_stamps[cols]), at_close.to_numpy(), side="right")
-        capital = pd.Series(NOTIONAL * entered_by.astype(float), index=at_close.normalize())
-        pnl = pd.Series(pnl_at_close[cols].sum(axis=1).to_numpy(), index=capital.index)
+    # exit orders: the fills of one leg in one session are one order at their fraction-weighted price
+    fills = fills.assign(stamp=2 * days.get_indexer(pd.DatetimeIndex(fills["day"])) + 1,
+                         weighted=fills["price"] * fills["fraction"])
+    grouped = fills.groupby(["leg", "stamp"], sort=True).agg(fraction=("fraction", "sum"), weighted=("weighted", "sum"))
+    x_leg = grouped.index.get_level_values("leg").to_numpy()
+    x_stamp = grouped.index.get_level_values("stamp").to_numpy()
+    x_fraction = grouped["fraction"].to_numpy()
+    x_price = grouped["weighted"].to_numpy() / x_fraction
+    side = legs.side
+    x_size = -side[x_leg] * units[x_leg] * x_fraction
+    x_fill = x_price * (1.0 - side[x_leg] * cost)  # slippage against the trader: a sell lower, a buy higher
+    e_size = side * units
+    e_fill = legs.entry_price * (1.0 + side * cost)
+
+    # trade P&L per leg (exit by exit, on the entry fill), in % of NOTIONAL, summed per setup in ledger order
+    leg_pnl = np.zeros(len(side))
+    np.add.at(leg_pnl, x_leg, side[x_leg] * (units[x_leg] * x_fraction) * (x_fill - e_fill[x_leg]))
+    trade_pnl = pd.Series(leg_pnl / NOTIONAL * 100.0, index=legs.setup_id).groupby(level=0, sort=False).sum()
+
+    def curve(mask: np.ndarray) -> tuple[pd.Series, pd.Series]:
+        """(capital committed, cumulative P&L) of some legs at each session close, from their first entry."""
+        cash = np.zeros(2 * n_days)
+        np.add.at(cash, entry_stamp[mask], -e_size[mask] * e_fill[mask])
+        x_mask = mask[x_leg]
+        np.add.at(cash, x_stamp[x_mask], -x_size[x_mask] * x_fill[x_mask])
+        held = np.zeros((len(symbols), 2 * n_days))
+        np.add.at(held, (symbol_of[mask], entry_stamp[mask]), e_size[mask])
+        np.add.at(held, (symbol_of[x_leg[x_mask]], x_stamp[x_mask]), x_size[x_mask])
+        pnl_path = np.cumsum(cash) + (np.cumsum(held, axis=1) * marks).sum(axis=0)
+        closes = np.arange(1, 2 * n_days, 2)
+        entered_by = np.searchsorted(np.sort(entry_stamp[mask]), closes, side="right")
+        capital = pd.Series(NOTIONAL * entered_by.astype(float), index=days)
+        pnl = pd.Series(pnl_path[closes], index=days)
         live = capital.to_numpy() > 0
         return capital[live], pnl[live]
 
-    capital, pnl = curve(list(columns))
-    equity = capital + pnl
+    everything = np.ones(len(side), dtype=bool)
+    capital, pnl = curve(everything)
     sharpe, mdd, daily = _stats(capital, pnl)
     stances = {}
-    # a missing stance is NaN in pandas 3's str column (truthy, and dropped by group-by): name it as stances.csv does
-    stance_of = pd.Series([leg["stance"] if isinstance(leg["stance"], str) else "unknown" for leg in legs])
-    for stance, idx in stance_of.groupby(stance_of).groups.items():
-        cols = list(idx)
-        s_capital, s_pnl = curve(cols)
+    for stance in sorted(set(legs.stance)):
+        mine = legs.stance == stance
+        s_capital, s_pnl = curve(mine)
         s_sharpe, s_mdd, _ = _stats(s_capital, s_pnl)
-        # in ledger order: summing in a set's order made the float total depend on the hash seed
-        ids = list(dict.fromkeys(legs[c]["setup_id"] for c in cols))
+        ids = list(dict.fromkeys(legs.setup_id[mine]))  # ledger order (a set's order would vary the float sum)
         stances[str(stance)] = StanceStats(s_capital + s_pnl, s_sharpe, s_mdd, float(trade_pnl[ids].sum()), len(ids))
-    return PortfolioView(equity=equity, sharpe=sharpe, max_drawdown=mdd,
+    return PortfolioView(equity=capital + pnl, sharpe=sharpe, max_drawdown=mdd,
                          total_return_pct=float(trade_pnl.sum()), trades=len(trade_pnl), per_stance=stances,
                          trade_pnl=trade_pnl, daily_returns=daily)
-
-
-def _row(stamps: pd.DatetimeIndex, stamp: pd.Timestamp) -> int:
-    """Row of ``stamp`` in the order grid (every fill is on a session of its symbol, so it is there)."""
-    row = stamps.get_loc(stamp)
-    if not isinstance(row, (int, np.integer)):
-        raise ValueError(f"fill time {stamp} is not one order stamp of the grid")
-    return int(row)
-
-
-def _pnl_paths(pf, close: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative P&L per column at every stamp: cash flows so far + position marked at the close."""
-    cash_flow = pf.cash_flow(group_by=False)
-    assets = pf.assets()
-    return cash_flow.cumsum() + assets * close.to_numpy()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 
-from .arrays import (CANCELLED, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, MARKET, NO_DATA, OPEN,
-                     SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, WORKING, KernelArrays, KernelResult, cost_fraction)
+from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, MARKET, NO_DATA, OPEN,
+                     SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, TRIGGERED, WORKING, KernelArrays, KernelResult,
+                     cost_fraction)
 
 
 class _Bar:
@@ -50,6 +51,29 @@ class _Bar:
 
     def closes_at_or_beyond(self, level: float) -> bool:
         return self.beyond(self.close, level)
+
+
+def _close_confirmed_entry(bars, first, last, end, level, invalidation):
+    """A ``close`` order: (bar, price, "open") of its fill, or (None, status, None).
+
+    Session by session within the window: the invalidation touched (at the open or inside the bar)
+    cancels, even on the bar that would trigger; else a close at or beyond the level triggers, and the
+    order fills at the next session's open (which may lie after the window) unless that open is already
+    at or behind the invalidation. No next session in the data: triggered, not yet filled.
+    """
+    has_inv = not math.isnan(invalidation)
+    for b in range(first, last):
+        bar = bars(b)
+        if has_inv and (bar.opens_at_or_behind(invalidation) or bar.reaches_adverse(invalidation)):
+            return None, CANCELLED, None
+        if bar.closes_at_or_beyond(level):
+            if b + 1 >= end:
+                return None, TRIGGERED, None
+            fill_bar = bars(b + 1)
+            if has_inv and fill_bar.opens_at_or_behind(invalidation):
+                return None, CANCELLED, None
+            return b + 1, fill_bar.open, "open"
+    return None, EXPIRED, None
 
 
 def _find_entry(bars, first, last, entry_type, level, invalidation):
@@ -114,8 +138,12 @@ def simulate_one(a: KernelArrays, i: int, cost: float) -> dict:
     entry_type = int(a.entry_type[i])
 
     window_end = first + 1 if entry_type == MARKET else first + int(a.entry_window[i])
-    fill, price, how = _find_entry(bars, first, min(window_end, end), entry_type, float(a.entry_level[i]),
-                                   float(a.invalidation[i]))
+    if entry_type == CLOSE:
+        fill, price, how = _close_confirmed_entry(bars, first, min(window_end, end), end, float(a.entry_level[i]),
+                                                  float(a.invalidation[i]))
+    else:
+        fill, price, how = _find_entry(bars, first, min(window_end, end), entry_type, float(a.entry_level[i]),
+                                       float(a.invalidation[i]))
     if fill is None:
         status = price
         if status == EXPIRED and first + int(a.entry_window[i]) > end:

@@ -1,11 +1,14 @@
 """Reports: turn a :class:`~backtest.engine.ledger.Ledger` into a report directory people and cron can use.
 
-* :mod:`.api` — ``run_report(RunOptions, Config) -> RunResult``: the whole ``backtest run`` (load setups,
-  load bars, simulate, write atomically, point ``reports/latest``);
 * :mod:`.tables` — the per-trade, per-article and per-stance tables (pure pandas);
-* :mod:`.build` — :class:`Report` (tables + ``summary.json`` content) and ``write_report``;
-* :mod:`.writers` — deterministic CSV/JSON/parquet formatting and the atomic directory swap;
-* :mod:`.markdown`, :mod:`.html` (+ ``templates/report.html.j2``), :mod:`.terminal` — the human views.
+* :mod:`.aggregate` — the outcome figures of those tables by group-by;
+* :mod:`.build` — :class:`~.build.Report` (tables, ``summary.json`` content, chart data: everything a
+  renderer needs) and ``write_report``;
+* :mod:`.writers` — deterministic CSV/JSON/parquet formatting;
+* :mod:`.outdir` — report folders: ``--out`` safety, the atomic swap, ``reports/latest``, ``--keep``;
+* :mod:`.markdown`, :mod:`.html` (+ ``templates/report.html.j2``) — the human views.
 
-The files and their columns are documented in ``docs/reports.md`` (a public interface).
+The whole run (load, simulate, write) is :func:`backtest.run.run`, above the stages; what the command
+prints is :mod:`backtest.terminal`. The files and their columns are documented in ``docs/reports.md`` (a
+public interface) and ``docs/tables.md``.
 """

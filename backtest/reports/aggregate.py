@@ -3,8 +3,8 @@
 The report tables use the same figures (:func:`outcome_row`; same vocabulary: *entered* = status
 ``filled``/``open`` with an entry time; *win* = entered with ``return_pct`` > 0, *loss* <= 0; hit rate =
 wins / (wins + losses)), computed for all groups at once so that a million setups over a few hundred thousand
-articles aggregate in well under a second. Input: :func:`backtest.engine.columnar.simulate_table`'s results
-(or ``Report.trades``: the columns used are ``article_id``, ``stance``, ``status``, ``entry_time``,
+articles aggregate in well under a second. Input: the ledger's trades (``Ledger.trades`` or
+``Report.trades``; the columns used are ``article_id``, ``stance``, ``status``, ``entry_time``,
 ``return_pct``, ``r_multiple``).
 """
 

@@ -12,13 +12,10 @@ Vocabulary used in every table (and in ``docs/reports.md``):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger, entered_mask
-from ..setups.model import SetupFile
 from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes, outcome_row
 
 STANCES = ("bullish", "bearish", "neutral")
@@ -27,17 +24,8 @@ PULSE_HORIZON = 20
 
 
 def trades_table(ledger: Ledger) -> pd.DataFrame:
-    """``Ledger.trades`` with every documented column present, in order, sorted by (published, setup_id)."""
-    trades = ledger.trades.copy()
-    for column in TRADE_COLUMNS:
-        if column not in trades.columns:
-            trades[column] = None
-    extra = [c for c in trades.columns if c not in TRADE_COLUMNS]
-    trades = trades[list(TRADE_COLUMNS) + extra]
-    if len(trades):
-        order = pd.DataFrame({"p": trades["published"].map(_sort_key), "s": trades["setup_id"].astype(str)})
-        trades = trades.iloc[np.lexsort((order["s"].to_numpy(), order["p"].to_numpy()))]
-    return trades.reset_index(drop=True)
+    """``Ledger.trades`` as ``trades.csv`` holds it: the declared columns, in the ledger's (publication) order."""
+    return ledger.trades.loc[:, list(TRADE_COLUMNS)].reset_index(drop=True)
 
 
 def calls_table(ledger: Ledger) -> pd.DataFrame:
@@ -73,21 +61,20 @@ def primary_calls(calls: pd.DataFrame) -> pd.DataFrame:
     return calls[calls["primary"].fillna(False).astype(bool)]
 
 
-def articles_table(files: list[SetupFile], trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
+def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
     """One row per article that was loaded (also those with no tradable setup), in publication order.
 
-    Outcomes come from one group-by over all trades (:func:`backtest.reports.aggregate.article_outcomes`),
-    so a corpus of thousands of articles costs no more than a few pandas calls.
+    ``meta`` is the setup table's articles (:data:`backtest.setups.table.ARTICLE_SCHEMA`). Outcomes come
+    from one group-by over all trades (:func:`backtest.reports.aggregate.article_outcomes`), so a corpus
+    of thousands of articles costs no more than a few pandas calls.
     """
-    metas = [f.article for f in sorted(files, key=lambda f: (_sort_key(f.article.published_iso), f.article.id))]
+    text = {name: pd.Series(meta[name].to_numpy(dtype=object), dtype=object)  # Python strings, not pyarrow's
+            for name in ("article_id", "title", "published", "stance")}
     table = pd.DataFrame({
-        "article_id": [m.id for m in metas],
-        "title": [m.title for m in metas],
-        "published": [m.published_iso for m in metas],
-        "stance": [m.stance for m in metas],
-        "pulse": [m.pulse for m in metas],
-        "threat": [m.threat for m in metas],
-        "subject": [";".join(m.subject) for m in metas],
+        **text,
+        "pulse": meta["pulse"].array,
+        "threat": meta["threat"].array,
+        "subject": pd.Series([";".join(subject) for subject in meta["subject"]], dtype=object),
     }, columns=["article_id", "title", "published", "stance", "pulse", "threat", "subject"])
     outcomes = article_outcomes(trades).set_index("article_id") if len(trades) else None
     for column in OUTCOME_COLUMNS:
@@ -202,15 +189,3 @@ def _mean(values) -> float | None:
     return float(numbers.mean()) if len(numbers) else None
 
 
-def _sort_key(value) -> str:
-    """A sortable UTC string for a publication value (date, ISO string or timestamp)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        return str(value)
-    if stamp.tzinfo is None:
-        # A date-only publication counts as after that day's close: sort it after that day's timed ones.
-        return stamp.strftime("%Y-%m-%dT23:59:59.999999")
-    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")

@@ -87,9 +87,101 @@ def csv_cell(value: Any) -> str:
 
 
 def frame_to_csv(frame: pd.DataFrame) -> str:
-    """CSV text with the documented formatting (see module docstring); text cells neutralised (:func:`csv_cell`)."""
-    text = frame.astype(object).map(csv_cell) if len(frame) else frame.astype(object)
-    return text.to_csv(index=False, lineterminator="\n")
+    """CSV text with the documented formatting (see module docstring); text cells neutralised (:func:`csv_cell`).
+
+    Formatted column by column (:func:`column_cells`): the same text as :func:`csv_cell` on every cell,
+    without its per-cell dispatch (100k rows x 40 columns in about a second).
+    """
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")  # pandas' to_csv dialect: minimal quoting, doubled quotes
+    writer.writerow([str(c) for c in frame.columns])
+    if len(frame):
+        writer.writerows(zip(*(column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1]))))
+    return out.getvalue()
+
+
+def _float_cell(f: float) -> str:
+    """:func:`_cell` of one float (NaN/inf empty; 6 decimals; integral values as integers; no -0)."""
+    if f != f or f in (math.inf, -math.inf):
+        return ""
+    f = round(f, DECIMALS)
+    if f == 0:
+        return "0"
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+
+
+def float_cells(values: np.ndarray) -> list[str]:
+    """:func:`_float_cell` of a whole float column, vectorized where the result is provably the same.
+
+    ``np.round(x, 6)`` equals Python's correctly rounded ``round(x, 6)`` unless ``x * 1e6`` lies within
+    rounding error of a half (a tie) or ``x`` is so large that ``x * 1e6`` loses digits: those few values
+    are rounded by Python. Integral results print as integers, the rest in Python's shortest repr.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    out = np.full(len(x), "", dtype=object)
+    finite = np.isfinite(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        big = finite & (np.abs(x) >= 1e9)
+        scaled = x * 1e6
+        tie = finite & ~big & (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3)
+        rounded = np.round(x, DECIMALS)
+    exact = tie | big
+    if exact.any():
+        rounded[exact] = [round(v, DECIMALS) for v in x[exact].tolist()]
+    rounded[rounded == 0] = 0.0  # no "-0"
+    integral = finite & (rounded == np.trunc(rounded)) & (np.abs(rounded) < 1e15)
+    if integral.any():
+        out[integral] = rounded[integral].astype(np.int64).astype(str)
+    rest = finite & ~integral
+    if rest.any():
+        out[rest] = [repr(v) for v in rounded[rest].tolist()]
+    return out.tolist()
+
+
+def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
+    """Every cell of one column as :func:`csv_cell` (``csv=True``) or :func:`_cell` writes it.
+
+    Typed columns take a fast path by dtype; anything else (mixed objects) goes cell by cell.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+        return ["true" if v else "false" for v in series.to_numpy()]
+    if isinstance(dtype, pd.BooleanDtype):
+        return ["" if v is pd.NA else ("true" if v else "false") for v in series.array]
+    if pd.api.types.is_float_dtype(dtype):
+        return float_cells(series.to_numpy(dtype=np.float64))
+    if pd.api.types.is_integer_dtype(dtype):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            return ["" if v is pd.NA else str(int(v)) for v in series.array]
+        return [str(int(v)) for v in series.to_numpy()]
+    if pd.api.types.is_datetime64_dtype(dtype) and getattr(dtype, "tz", None) is None:
+        values = series.to_numpy(dtype="datetime64[ns]")
+        missing = np.isnat(values)
+        if not (values[~missing].astype(np.int64) % 1_000_000_000).any():  # whole seconds: isoformat has no fraction
+            text = np.datetime_as_string(values, unit="s").astype(object)
+            text[missing] = ""
+            return text.tolist()
+    values = series.to_numpy(dtype=object)
+    if len(values) and all(type(v) is tuple for v in values):  # lists of levels (targets), all at once
+        counts = [len(v) for v in values]
+        if all(type(x) is float for v in values for x in v):
+            flat = iter(float_cells(np.fromiter((x for v in values for x in v), dtype=np.float64, count=sum(counts))))
+            return [";".join(next(flat) for _ in range(n)) for n in counts]
+    cell = csv_cell if csv else _cell
+
+    def one(v):
+        if type(v) is str:
+            return csv_cell(v) if csv and (v.startswith(FORMULA_START) or "\r" in v) else v
+        if v is None or (type(v) is float and v != v):
+            return ""
+        return cell(v)
+
+    if csv:
+        return [v if type(v) is str and not v.startswith(FORMULA_START) and "\r" not in v else one(v) for v in values]
+    return [v if type(v) is str else one(v) for v in values]
 
 
 def frame_to_records(frame: pd.DataFrame) -> list[dict]:
@@ -111,12 +203,17 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
         elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
             out[column] = pd.to_numeric(series).astype("float64").to_numpy()
         else:
-            out[column] = pd.Series([(_cell(v) or None) for v in series], dtype=object).to_numpy()
+            out[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
     out.to_parquet(path, index=False)
 
 
 def _all_numbers(series: pd.Series) -> bool:
     """True when the column has values and all of them are plain numbers (not bools, strings, times, lists)."""
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        return False  # a text column (pandas' str dtype)
+    first = series.first_valid_index()
+    if first is not None and isinstance(series[first], (str, tuple, list)):
+        return False  # text or lists: no need to look at every value
     values = [v for v in series if not (v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)))]
     return bool(values) and all(isinstance(v, (int, float, np.integer, np.floating))
                                 and not isinstance(v, (bool, np.bool_)) for v in values)

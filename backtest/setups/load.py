@@ -1,20 +1,36 @@
-"""Load setup files (YAML under ``setups/``) into :class:`SetupFile` objects, one problem = one :class:`Skip`.
+"""Load setup files (YAML under ``setups/``): one problem = one :class:`Skip`, the rest still loads.
 
 The loader is forgiving in the sense the project needs: a bad file, a bad setup inside a good file or a
-duplicate id is recorded as a :class:`backtest.engine.ledger.Skip` with a one-line reason of the form
+duplicate id is recorded as a :class:`~backtest.common.Skip` with a one-line reason of the form
 ``setups/foo.yaml:12: setups[1].stopp: unknown field (remove it or fix the spelling)`` and everything
 else is still loaded. Only "there is nothing to load at all" is an error (:class:`UsageError`).
 
-Line numbers come from the YAML node tree (``yaml.compose``): pydantic reports *where* in the data a
-field is wrong (``("setups", 1, "stopp")``) and the node tree says on which line that is.
+**One parse per file, through libyaml.** Each file is read once (at most :data:`MAX_SETUP_BYTES`), parsed
+once by libyaml's C parser (``yaml.CSafeLoader``) into a node tree, checked, then constructed from that
+same tree. The node tree gives the line numbers: pydantic reports *where* in the data a field is wrong
+(``("setups", 1, "stopp")``) and the tree says on which line that is. A file libyaml refuses is parsed
+again by PyYAML's pure-Python parser, only to word the error the way PyYAML does (and to accept the rare
+document only PyYAML reads).
+
+**Limits before work** (a small file must not cost a long time): files larger than
+:data:`MAX_SETUP_BYTES` are refused unread; nesting deeper than :data:`MAX_DEPTH` levels, aliases that
+would expand to more than :data:`MAX_NODES` values (an "alias bomb": the size is computed on the node
+graph, never by expanding it) and recursive aliases are refused before anything is constructed; an
+article file named by ``article.path`` (read for its title) is read only up to the article reader's limit.
 
 Validation is piecewise on purpose: the ``article:`` block is validated first (without it nothing in the
 file can be evaluated, so a bad article block skips the file), then every setup and every watch level on
 its own, so one typo sinks one setup, not the other five.
+
+:func:`load_table` is what ``backtest run`` calls: setup files to the engine's
+:class:`~backtest.setups.table.SetupTable`, through the parsed-setup cache
+(:mod:`backtest.setups.cache`) so that an unchanged file is neither parsed nor validated again.
+:func:`load_setups` returns the validated :class:`SetupFile` objects instead (for scripts and tests).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -27,70 +43,199 @@ from ..articles.reader import ARTICLE_SUFFIXES
 from ..common import REPORT_MARKER, Skip, is_report_folder
 from ..errors import UsageError
 from .model import FORMAT_VERSION, ArticleMeta, Setup, SetupFile, WatchLevel
+from .table import SetupTable, file_rows
 
 SETUP_SUFFIXES = (".yaml", ".yml")
 _TOP_LEVEL = set(SetupFile.model_fields)
+#: Largest setup file read (no real setup file is this big: one per article).
 MAX_SETUP_BYTES = 2 * 1024 * 1024
-
+#: Deepest nesting accepted (a setup file needs about 5 levels: file, setups, setup, entry, level).
+MAX_DEPTH = 32
+#: Most values a file may expand to, aliases counted as often as they are used (a setup has about 40).
+MAX_NODES = 200_000
 
 _ARTICLE_GLOBS = ", ".join(f"*{suffix}" for suffix in ARTICLE_SUFFIXES)
 
-def load_setups(path: Path, *, config=None) -> tuple[list[SetupFile], list[Skip]]:
-    """Every valid setup file under ``path`` (a directory or one file) and a Skip for every problem.
 
-    Files are read in sorted path order, so "the first" of two duplicate ids is well defined.
-    Raw articles (:data:`~backtest.articles.reader.ARTICLE_SUFFIXES`) are handed to ``backtest.setups.api.extract_setup_files`` when
-    the path holds no setup YAML (``config`` is passed on for their price look-ups). Raises :class:`UsageError` when there is nothing to load.
+@dataclasses.dataclass
+class Inputs:
+    """What a SETUPS path holds: setup files, raw articles, and the folders that could not be searched."""
+
+    setup_paths: list[Path]
+    article_paths: list[Path]
+    skips: list[Skip]
+
+
+def discover(path: Path) -> Inputs:
+    """The setup files and articles under ``path`` (a directory, searched recursively, or one file).
+
+    Files are listed in sorted path order, so "the first" of two duplicate ids is well defined. A
+    sub-folder that is a symbolic link (not followed) or cannot be read is reported as a skip, never
+    passed over in silence; report folders this tool wrote are left out. Raises :class:`UsageError`
+    for a path that does not exist or an unsupported file type.
     """
     path = Path(path)
     if not path.exists():
         raise UsageError("no such file or directory", where=str(path), hint="give a setups directory or a setup file")
-    setup_paths, article_paths = _discover(path)
-    if not setup_paths and article_paths:
-        from .api import extract_setup_files  # the extraction stage; only needed for raw articles
-
-        files, skips = extract_setup_files(article_paths, config=config)
-        return _drop_duplicates([(f, Path(f.article.path or f.article.id)) for f in files], list(skips))
-    if not setup_paths:
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in SETUP_SUFFIXES:
+            return Inputs([path], [], [])
+        if suffix in ARTICLE_SUFFIXES:
+            return Inputs([], [path], [])
         raise UsageError(
-            f"no setup files (*.yaml, *.yml) or articles ({_ARTICLE_GLOBS}) found",
+            f"unsupported file type {suffix or '(none)'}",
             where=str(path),
-            hint="run `backtest extract ARTICLES --out setups/` first or point at the right directory",
+            hint=f"give a setup file (*.yaml, *.yml), an article ({_ARTICLE_GLOBS}) or a directory",
         )
+    found, skips = _walk_files(path)
+    files = sorted(p for p in found if not p.name.startswith("."))
+    return Inputs([p for p in files if p.suffix.lower() in SETUP_SUFFIXES],
+                  [p for p in files if p.suffix.lower() in ARTICLE_SUFFIXES], skips)
+
+
+def no_inputs_error(path: Path) -> UsageError:
+    return UsageError(
+        f"no setup files (*.yaml, *.yml) or articles ({_ARTICLE_GLOBS}) found",
+        where=str(path),
+        hint="run `backtest extract ARTICLES --out setups/` first or point at the right directory",
+    )
+
+
+def load_setups(path: Path) -> tuple[list[SetupFile], list[Skip]]:
+    """Every valid setup file under ``path`` (a directory or one file) and a Skip for every problem.
+
+    Raises :class:`UsageError` when the path holds no setup files (raw articles are extracted by the run,
+    :func:`backtest.run.run`, not here).
+    """
+    inputs = discover(Path(path))
+    if not inputs.setup_paths:
+        raise no_inputs_error(Path(path))
     loaded: list[tuple[SetupFile, Path]] = []
-    skips: list[Skip] = []
-    for file_path in setup_paths:
+    skips: list[Skip] = list(inputs.skips)
+    for file_path in inputs.setup_paths:
         setup_file, file_skips = load_setup_file(file_path)
         skips.extend(file_skips)
         if setup_file is not None:
             loaded.append((setup_file, file_path))
-    return _drop_duplicates(loaded, skips)
+    kept, more = _drop_duplicates([(file_rows(f), p) for f, p in loaded])
+    by_path = {p: f for f, p in loaded}
+    files = []
+    for (article, setups), file_path in kept:
+        setup_file = by_path[file_path]
+        ids = set(setups["setup_id"])
+        if len(ids) != len(setup_file.setups):
+            setup_file = setup_file.model_copy(update={"setups": [s for s in setup_file.setups if s.id in ids]})
+        files.append(setup_file)
+    return files, skips + more
+
+
+@dataclasses.dataclass
+class Loaded:
+    """:func:`load_table`'s result: the table, every skip, and how many files came from the cache."""
+
+    table: SetupTable
+    skips: list[Skip]
+    files: int
+    cached: int
+
+
+def load_table(paths: Iterable[Path], *, cache=None, extra_skips: Iterable[Skip] = ()) -> Loaded:
+    """The setup table of the setup files at ``paths`` (sorted), through ``cache`` when given.
+
+    ``cache`` is a :class:`backtest.setups.cache.ParsedSetupCache`: a file whose bytes (and path, and the
+    tool's version and schemas) are unchanged since it was last parsed is taken from it, with the same
+    rows and the same skips, without parsing or validating it again.
+    """
+    paths = list(paths)
+    read: list[tuple[Path, bytes, str | None]] = []
+    problems: dict[int, Skip] = {}
+    for i, file_path in enumerate(paths):
+        data, problem = _read(file_path)
+        if problem is not None:
+            problems[i] = problem
+            read.append((file_path, b"", None))
+        else:
+            read.append((file_path, data, cache.key(file_path, data) if cache is not None else None))
+    found = cache.get_many(k for _, _, k in read if k is not None) if cache is not None else {}
+    new: dict[str, tuple[str, dict]] = {}
+    entries: list[tuple[tuple[dict, dict], Path]] = []
+    skips: list[Skip] = list(extra_skips)
+    for i, (file_path, data, key) in enumerate(read):
+        if i in problems:
+            skips.append(problems[i])
+            continue
+        entry = found.get(key) if key is not None else None
+        if entry is None:
+            setup_file, file_skips = _parse(file_path, data)
+            entry = {"rows": file_rows(setup_file) if setup_file is not None else None,
+                     "skips": [[k.item, k.reason, k.kind] for k in file_skips],
+                     "sources": _title_sources(setup_file, file_path)}
+            if key is not None:
+                new[key] = (str(file_path), entry)
+        skips.extend(Skip(item=item, reason=reason, kind=kind) for item, reason, kind in entry["skips"])
+        if entry["rows"] is not None:
+            article, setups = entry["rows"]
+            entries.append(((article, setups), file_path))
+    if cache is not None:
+        cache.put_many(new)
+        cache.close()
+    kept, more = _drop_duplicates(entries)
+    return Loaded(SetupTable.from_rows(rows for rows, _ in kept), skips + more, len(paths), len(found))
+
+
+def tabulate(files: Iterable[tuple[SetupFile, Path]], skips: Iterable[Skip] = ()) -> Loaded:
+    """The setup table of setup files already in memory (e.g. just extracted from articles), each with the
+    path its messages name; duplicate ids are dropped as :func:`load_table` drops them."""
+    files = list(files)
+    kept, more = _drop_duplicates([(file_rows(f), p) for f, p in files])
+    return Loaded(SetupTable.from_rows(rows for rows, _ in kept), list(skips) + more, len(files), 0)
 
 
 def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     """One YAML file: the valid part of it (or None if nothing usable) and the skips for the rest."""
+    data, problem = _read(path)
+    if problem is not None:
+        return None, [problem]
+    return _parse(path, data)
+
+
+def _read(path: Path) -> tuple[bytes | None, Skip | None]:
+    """The file's bytes (read once, at most MAX_SETUP_BYTES + 1), or the skip saying why not."""
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_SETUP_BYTES:  # YAML parsing is slow on huge inputs; no real setup file is this big
-            return None, [_file_skip(name, f"file is {size / 1e6:.1f} MB, more than the "
-                                           f"{MAX_SETUP_BYTES // (1024 * 1024)} MB limit for a setup file; "
-                                           "check that it is a setup file (one per article)")]
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(MAX_SETUP_BYTES + 1) if size <= MAX_SETUP_BYTES else b""
+    except OSError as exc:
+        return None, _file_skip(name, f"cannot read: {exc.strerror or exc}; check the path and permissions")
+    if size > MAX_SETUP_BYTES or len(data) > MAX_SETUP_BYTES:  # huge (or grew while read): never parsed
+        size = max(size, len(data))
+        return None, _file_skip(name, f"file is {size / 1e6:.1f} MB, more than the "
+                                      f"{MAX_SETUP_BYTES // (1024 * 1024)} MB limit for a setup file; "
+                                      "check that it is a setup file (one per article)")
+    return data, None
+
+
+def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
+    """Parse and validate one file's bytes (see the module docstring)."""
+    name = str(path)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [_file_skip(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
-    except OSError as exc:
-        return None, [_file_skip(name, f"cannot read: {exc.strerror or exc}; check the path and permissions")]
     root = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        root, raw = _compose_and_construct(text, name)
+    except _Refused as exc:
+        return None, [exc.skip]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [_file_skip(f"{name}{line}", f"invalid YAML: {problem}; fix the syntax", item=name)]
     except ValueError as exc:  # a value shaped like a date that is none (2026-02-31): PyYAML raises plain ValueError
+        root = getattr(exc, "root", None)
         node = _impossible_timestamp(root)
         where = f"{name}:{node.start_mark.line + 1}" if node is not None else name
         shown = f"{node.value!r} " if node is not None else ""
@@ -134,9 +279,11 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     except ValidationError as exc:
         return None, [Skip(item=name, reason=_describe(exc, root, prefix=("article",), name=name), kind="setup-file")]
 
-    if article.title is None:
-        article.title = _title_from_article(article, path)
     skips: list[Skip] = []
+    if article.title is None:
+        article.title, title_skip = _title_from_article(article, path)
+        if title_skip is not None:
+            skips.append(title_skip)
     setups: list[Setup] = []
     seen: dict[str, int] = {}
     raw_setups = raw.get("setups") or []
@@ -193,75 +340,213 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
     return setup_file, skips
 
 
+# ----------------------------------------------------------------------------------------- parsing
+class _Refused(Exception):
+    """A file refused before construction (too deep, an alias bomb, a recursive alias)."""
+
+    def __init__(self, skip: Skip):
+        super().__init__(skip.reason)
+        self.skip = skip
+
+
+def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any]:
+    """(node tree, Python data) of one YAML document: libyaml parses it once; the tree is checked
+    (:func:`_check_tree`) before the data is constructed from it. A document libyaml refuses goes
+    through PyYAML's pure-Python parser (its error wording, or the rare document only it accepts)."""
+    loader = yaml.CSafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            if "maximum nesting depth" in str(exc):  # libyaml's own bound (1,000): do not recurse in Python
+                raise _Refused(_too_deep(name, exc)) from None
+            return _pure_python(text, name)
+        _check_tree(root, name)
+        try:
+            return root, loader.construct_document(root) if root is not None else None
+        except ValueError as exc:
+            exc.root = root  # for the impossible-date message
+            raise
+    finally:
+        loader.dispose()
+
+
+def _pure_python(text: str, name: str) -> tuple[yaml.Node | None, Any]:
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except RecursionError:
+            raise _Refused(_file_skip(name, f"YAML nests deeper than {MAX_DEPTH} levels; a setup file needs about 5 "
+                                            "(check the indentation and brackets)")) from None
+        _check_tree(root, name)
+        try:
+            return root, loader.construct_document(root) if root is not None else None
+        except ValueError as exc:
+            exc.root = root
+            raise
+    finally:
+        loader.dispose()
+
+
+def _too_deep(name: str, exc: yaml.YAMLError) -> Skip:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{name}:{mark.line + 1}" if mark is not None else name
+    return _file_skip(where, f"YAML nests deeper than {MAX_DEPTH} levels; a setup file needs about 5 "
+                             "(check the indentation and brackets)", item=name)
+
+
+def _check_tree(root: yaml.Node | None, name: str) -> None:
+    """Refuse (:class:`_Refused`) a node tree that nests deeper than :data:`MAX_DEPTH`, whose aliases would
+    expand to more than :data:`MAX_NODES` values, or that refers to itself. Linear in the number of
+    distinct nodes: an alias is a node met again, its expanded size is computed once and reused."""
+    if root is None:
+        return
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_NODES:
+                raise _Refused(_file_skip(f"{name}:{node.start_mark.line + 1}",
+                                          f"YAML aliases expand to more than {MAX_NODES:,} values (an alias bomb?); "
+                                          "write the values out instead of repeating aliases", item=name))
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _Refused(_file_skip(f"{name}:{node.start_mark.line + 1}",
+                                      "a YAML alias refers to the block it is in (recursive); write the values out",
+                                      item=name))
+        if depth > MAX_DEPTH:
+            raise _Refused(_file_skip(f"{name}:{node.start_mark.line + 1}",
+                                      f"YAML nests deeper than {MAX_DEPTH} levels; a setup file needs about 5 "
+                                      "(check the indentation and brackets)", item=name))
+        on_path.add(key)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) not in size:
+                stack.append((child, depth + 1, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
 # ----------------------------------------------------------------------------------------- helpers
-def _title_from_article(article: ArticleMeta, setup_path: Path) -> str | None:
-    """The article's title, read from its file when it is at hand and unchanged (sha256 matches).
+def _title_candidates(article_path: str, setup_path: Path) -> list[Path]:
+    """Where ``article.path`` may point: as written, beside the setup file, or one folder up."""
+    return [Path(article_path), setup_path.parent / article_path, setup_path.parent.parent / article_path]
+
+
+def _title_from_article(article: ArticleMeta, setup_path: Path) -> tuple[str | None, Skip | None]:
+    """The article's title, read from its file when it is at hand and unchanged (sha256 matches), and a
+    skip when that file is too large to read (the setups are evaluated all the same).
 
     Setup files do not carry third-party text; reports still want the headline.
     """
+    from ..articles.reader import MAX_BYTES, parse_article_bytes
+    from ..errors import ArticleError
+
     if not article.path:
-        return None
-    candidates = [Path(article.path), setup_path.parent / article.path, setup_path.parent.parent / article.path]
-    for candidate in candidates:
+        return None, None
+    for candidate in _title_candidates(article.path, setup_path):
         try:
             if not candidate.is_file():
                 continue
-            data = candidate.read_bytes()
+            size = candidate.stat().st_size
+            if size > MAX_BYTES:
+                return None, Skip(item=str(candidate), kind="article", reason=(
+                    f"{candidate}: article file (article.path of {setup_path}) is {size / 1e6:.1f} MB, more than the "
+                    f"{MAX_BYTES // (1024 * 1024)} MB limit for an article; its title is not read (the setups are "
+                    "still evaluated)"))
+            with open(candidate, "rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
         except OSError:
             continue
-        if article.sha256 and hashlib.sha256(data).hexdigest() != article.sha256:
-            return None
-        from ..articles.reader import parse_article_bytes
-        from ..errors import ArticleError
-
+        if len(data) > MAX_BYTES or (article.sha256 and hashlib.sha256(data).hexdigest() != article.sha256):
+            return None, None
         try:
-            return parse_article_bytes(data, candidate.stem, str(candidate)).title
+            return parse_article_bytes(data, candidate.stem, str(candidate)).title, None
         except ArticleError:
-            return None
-    return None
+            return None, None
+    return None, None
 
 
-def _discover(path: Path) -> tuple[list[Path], list[Path]]:
-    if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix in SETUP_SUFFIXES:
-            return [path], []
-        if suffix in ARTICLE_SUFFIXES:
-            return [], [path]
-        raise UsageError(
-            f"unsupported file type {suffix or '(none)'}",
-            where=str(path),
-            hint=f"give a setup file (*.yaml, *.yml), an article ({_ARTICLE_GLOBS}) or a directory",
-        )
-    files = sorted(p for p in _walk_files(path) if not p.name.startswith("."))
-    setup_paths = [p for p in files if p.suffix.lower() in SETUP_SUFFIXES]
-    article_paths = [p for p in files if p.suffix.lower() in ARTICLE_SUFFIXES]
-    return setup_paths, article_paths
-
-
-def _walk_files(root: Path) -> list[Path]:
-    """Files under ``root``, recursively, leaving out report folders this tool wrote (``--out`` inside an
-    articles or setups folder must not be read back as input)."""
-    out: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        if REPORT_MARKER in names and is_report_folder(here):
-            dirs[:] = []
-            continue
-        dirs.sort()
-        out.extend(here / name for name in names if (here / name).is_file())
+def title_sources(article_path: str | None, setup_path: Path) -> list[list]:
+    """(path, size, mtime) of every file the title could come from: what the cache checks on a hit."""
+    if not article_path:
+        return []
+    out = []
+    for candidate in _title_candidates(article_path, setup_path):
+        try:
+            st = candidate.stat()
+            out.append([str(candidate), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([str(candidate), -1, -1])
     return out
 
 
-def _drop_duplicates(
-    loaded: Iterable[tuple[SetupFile, Path]], skips: list[Skip]
-) -> tuple[list[SetupFile], list[Skip]]:
-    """Keep the first file per article id and the first setup per setup id (across files)."""
-    files: list[SetupFile] = []
+def _title_sources(setup_file: SetupFile | None, path: Path) -> list[list]:
+    return title_sources(setup_file.article.path if setup_file is not None else None, path)
+
+
+def _walk_files(root: Path) -> tuple[list[Path], list[Skip]]:
+    """Files under ``root``, recursively, leaving out report folders this tool wrote (``--out`` inside an
+    articles or setups folder must not be read back as input); a sub-folder that is a symbolic link or
+    cannot be read is a skip (never silently left out). One ``scandir`` per folder, no ``stat`` per file."""
+    out: list[Path] = []
+    skips: list[Skip] = []
+    pending = [str(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            skips.append(Skip(item=folder, kind="setup-file", reason=(
+                f"{folder}: cannot read this folder ({error.strerror or error}); its files were not loaded; "
+                "check its permissions")))
+            continue
+        if any(e.name == REPORT_MARKER for e in entries) and is_report_folder(Path(folder)):
+            continue
+        subfolders = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif entry.is_symlink() and entry.is_dir():
+                    skips.append(Skip(item=entry.path, kind="setup-file", reason=(
+                        f"{entry.path}: is a symbolic link to a folder, which is not followed; its files were not "
+                        "loaded (give the real folder as SETUPS, or copy the files in)")))
+                elif entry.is_file():
+                    out.append(Path(entry.path))
+            except OSError:
+                continue
+        pending.extend(reversed(subfolders))  # depth first, in name order
+    return out, skips
+
+
+def _drop_duplicates(loaded: Iterable[tuple[tuple[dict, dict], Path]]) -> tuple[list, list[Skip]]:
+    """Keep the first file per article id and the first setup per setup id (across files).
+
+    ``loaded``: ((article row, setup columns), path) per file; returns the kept ones and a skip per drop.
+    """
+    kept: list = []
+    skips: list[Skip] = []
     article_owner: dict[str, Path] = {}
     setup_owner: dict[str, Path] = {}
-    for setup_file, path in loaded:
-        article_id = setup_file.article.id
+    for (article, setups), path in loaded:
+        article_id = article["article_id"]
         if article_id in article_owner:
             skips.append(Skip(
                 item=str(path),
@@ -271,22 +556,22 @@ def _drop_duplicates(
             ))
             continue
         article_owner[article_id] = path
-        kept = []
-        for setup in setup_file.setups:
-            if setup.id in setup_owner:
+        keep = []
+        for index, setup_id in enumerate(setups["setup_id"]):
+            if setup_id in setup_owner:
                 skips.append(Skip(
-                    item=setup.id,
-                    reason=f"{path}: setup {setup.id!r}: duplicate setup id, already in {setup_owner[setup.id]}; "
+                    item=setup_id,
+                    reason=f"{path}: setup {setup_id!r}: duplicate setup id, already in {setup_owner[setup_id]}; "
                            "rename one of them (the first one is kept)",
                     kind="setup",
                 ))
                 continue
-            setup_owner[setup.id] = path
-            kept.append(setup)
-        if len(kept) != len(setup_file.setups):
-            setup_file = setup_file.model_copy(update={"setups": kept})
-        files.append(setup_file)
-    return files, skips
+            setup_owner[setup_id] = path
+            keep.append(index)
+        if len(keep) != len(setups["setup_id"]):
+            setups = {name: [values[i] for i in keep] for name, values in setups.items() if values}
+        kept.append(((article, setups), path))
+    return kept, skips
 
 
 def _bad_symbol(setup: Setup) -> tuple[tuple[str, ...], str, str] | None:

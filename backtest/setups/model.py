@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..common import SourceRef
+from ..limits import MAX_SESSIONS
 
 FORMAT_VERSION = "backtest.setups/1"
 #: Publication years accepted (end exclusive): anything else is a typo, and outside the bars' time range.
@@ -76,7 +77,7 @@ class EntryOrder(_Strict):
 
     type: EntryType = "market"
     level: PositiveLevel | None = None
-    window: int | None = Field(default=None, ge=1)
+    window: int | None = Field(default=None, ge=1, le=MAX_SESSIONS)
 
     @model_validator(mode="after")
     def _level_matches_type(self) -> "EntryOrder":
@@ -112,7 +113,8 @@ class Setup(_Strict):
     stop: PositiveLevel | None = None
     targets: list[PositiveLevel] = Field(default_factory=list)
     invalidation: PositiveLevel | None = None
-    max_hold: int | None = Field(default=None, ge=1, description="holding period in sessions; None = run default")
+    max_hold: int | None = Field(default=None, ge=1, le=MAX_SESSIONS,
+                                 description="holding period in sessions; None = run default")
     scale_out: ScaleOut | None = None
     ambiguity: Ambiguity | None = None
     long: Leg | None = None
