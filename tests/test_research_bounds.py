@@ -16,7 +16,7 @@ from backtest.reports.bounds import bounds_from_kernel, true_bounds, with_true_b
 
 def _both_policies(bars, **setup):
     o, h, l, c = (np.array(x, dtype=float) for x in zip(*bars))
-    arrays = KernelArrays.build(o, h, l, c, start=[0], end=[len(bars)], direction=1, max_hold=10, **setup)
+    arrays = KernelArrays.build(o, h, l, c, start=[0], end=[len(bars)], direction=1, entry_window=20, max_hold=10, **setup)
     return (run_kernel(arrays.with_ambiguity(STOP_FIRST)), run_kernel(arrays.with_ambiguity(TARGET_FIRST)))
 
 

@@ -68,7 +68,7 @@ def _book_figures():
 def _bound_figures():
     def bounds(bars, **setup):
         o, h, l, c = (np.array(x, dtype=float) for x in zip(*bars))
-        arrays = KernelArrays.build(o, h, l, c, start=[0], end=[len(bars)], direction=1, max_hold=10, **setup)
+        arrays = KernelArrays.build(o, h, l, c, start=[0], end=[len(bars)], direction=1, entry_window=20, max_hold=10, **setup)
         sf, tf = run_kernel(arrays.with_ambiguity(STOP_FIRST)), run_kernel(arrays.with_ambiguity(TARGET_FIRST))
         worst, best = bounds_from_kernel(sf, sf, tf)
         return worst[0], best[0]
