@@ -150,7 +150,7 @@ def data_list(ctx):
 @handle_errors
 def extract(ctx, paths, out_dir, as_json, force):
     """Read articles (files or directories) and extract their setups into reviewable YAML files."""
-    from .setups.api import extract_json_lines, extract_to_dir
+    from .extraction.batch import extract_json_lines, extract_to_dir
 
     config = _config(ctx)
     if as_json:

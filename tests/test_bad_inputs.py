@@ -621,7 +621,7 @@ def test_extract_skips_every_bad_article_with_its_reason_and_writes_the_good_one
 
 def test_a_crash_on_one_article_is_a_skip_and_the_others_are_extracted(article_workspace, monkeypatch):
     """A bug that only one odd article triggers must not lose the run: it becomes that article's skip."""
-    from backtest.setups import extract
+    from backtest.extraction import extractor as extract
 
     real = extract.extract_article
 

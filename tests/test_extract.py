@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtest.articles import parse_article_text, read_article
-from backtest.setups.extract import extract_article
+from backtest.extraction.extractor import extract_article
 
 # Invented closes around the seed articles' dates: enough to tell an index (~2,650) from its ETF (~262).
 CLOSES = {"^RUT": 2650.0, "IWM": 262.0, "^GSPC": 6900.0, "SPY": 690.0, "^DJI": 50100.0, "DIA": 501.0,

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from backtest.cli import cli
-from backtest.setups.api import extract_json_lines, extract_setup_files, extract_to_dir
+from backtest.extraction.batch import extract_json_lines, extract_setup_files, extract_to_dir
 from backtest.setups.load import load_setup_file
 from backtest.setups.writer import is_edited
 
@@ -152,7 +152,7 @@ def test_cli_only_bad_files_exits_1_without_traceback(tmp_path):
 def test_article_suffixes_are_defined_once_in_the_reader(tmp_path):
     """extract (and the run loader) take the reader's one tuple of article suffixes."""
     from backtest.articles.reader import ARTICLE_SUFFIXES
-    from backtest.setups import api
+    from backtest.extraction import batch as api
 
     assert api.ARTICLE_SUFFIXES is ARTICLE_SUFFIXES
     assert {".txt", ".md", ".text", ".html", ".htm"} <= set(ARTICLE_SUFFIXES)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from backtest.setups.instruments import (
+from backtest.extraction.instruments import (
     family_of,
     find_mentions,
     market_price_lookup,

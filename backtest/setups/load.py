@@ -47,7 +47,7 @@ def load_setups(path: Path, *, config=None) -> tuple[list[SetupFile], list[Skip]
         raise UsageError("no such file or directory", where=str(path), hint="give a setups directory or a setup file")
     setup_paths, article_paths = _discover(path)
     if not setup_paths and article_paths:
-        from .api import extract_setup_files  # the extraction stage; only needed for raw articles
+        from ..extraction.batch import extract_setup_files  # the extraction stage; only needed for raw articles
 
         files, skips = extract_setup_files(article_paths, config=config)
         return _drop_duplicates([(f, Path(f.article.path or f.article.id)) for f in files], list(skips))

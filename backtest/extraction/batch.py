@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 from ..articles.reader import ARTICLE_SUFFIXES
 from ..errors import ArticleError, UsageError
 from .instruments import PriceLookup, market_price_lookup
-from .model import SetupFile
+from ..setups.model import SetupFile
 
 
 @dataclasses.dataclass
@@ -64,7 +64,7 @@ def extract_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = N
                      config=None) -> list[ArticleResult]:
     """Read and extract every article; each result carries a setup file or a one-line error."""
     from ..articles.reader import read_article
-    from .extract import extract_article
+    from . import extractor
 
     lookup = price_lookup if price_lookup is not None else market_price_lookup(config)
     files, results = discover_articles(paths)
@@ -77,7 +77,7 @@ def extract_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = N
                 raise ArticleError(f"duplicate article id {article.id!r} (also {seen[article.id]})", where=str(path),
                                    hint="article ids are file stems; rename one file")
             seen[article.id] = path
-            extraction = extract_article(article, lookup)
+            extraction = extractor.extract_article(article, lookup)
             result.setup_file = extraction.setup_file
             result.warnings = extraction.warnings
         except ArticleError as exc:
@@ -206,7 +206,7 @@ class ExtractSummary:
 def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
                    price_lookup: PriceLookup | None = None, config=None) -> ExtractSummary:
     """Write ``out_dir/<article_id>.yaml`` for each article (see module docstring)."""
-    from .writer import is_edited, render_setup_file
+    from ..setups.writer import is_edited, render_setup_file
 
     out_dir = Path(out_dir)
     summary = ExtractSummary(out_dir=out_dir)

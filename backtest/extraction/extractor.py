@@ -4,7 +4,7 @@ How it reads (rule-based on purpose: every decision can be traced to a cue in th
 
 1. The analysis part of the article (body, Strykr Watch, Strykr Take; never sources or page chrome)
    is split into paragraphs and sentences.
-2. Every price level (see :mod:`backtest.articles.numbers`: "$62 billion", "RSI 63", "+2.3%" are not
+2. Every price level (see :mod:`backtest.extraction.numbers`: "$62 billion", "RSI 63", "+2.3%" are not
    levels) gets a **role** from the words just before it in its clause and just after it:
 
    ===============  =====================================================================
@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..articles.numbers import LEVEL_AFTER, NumberMention, find_numbers, format_level, mask_names
+from .numbers import LEVEL_AFTER, NumberMention, find_numbers, format_level, mask_names
 from ..articles.reader import Article
 from .instruments import (
     FAMILIES,
@@ -53,7 +53,7 @@ from .instruments import (
     subject_of,
     tradeable_symbol,
 )
-from .model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
+from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
 
 # ------------------------------------------------------------------------------------- cue patterns
 _NO = r"[^$\d.;]"  # words between a cue and its number: no other number, no sentence end
