@@ -244,10 +244,34 @@ def test_unnamed_level_goes_to_the_instrument_whose_price_fits():
     assert [(s.symbol, s.entry.type, s.entry.level) for s in sf.setups] == [("IWM", "limit", 255.0)]
 
 
-def test_article_without_any_date_is_refused_with_a_reason():
-    article = parse_article_text(f"Desk Notes\n{FILL}\nBuy IWM above $262.\n{FILL}\n", "nodate")
-    with pytest.raises(ValueError, match="publication date"):
-        extract_article(article, lookup)
+def test_article_without_any_date_is_extracted_with_published_null_and_a_note():
+    article = parse_article_text(f"Desk Notes\n{FILL}\nBuy IWM above $262 with a stop at $255.\n{FILL}\n", "nodate")
+    ex = extract_article(article, lookup)
+    meta = ex.setup_file.article
+    assert (meta.published, meta.published_basis) == (None, None) and "--published" in meta.published_note
+    assert [_row(s) for s in ex.setup_file.setups] == [("IWM", "ok", "long", "stop", 262.0, 255.0, [], None, True)]
+    assert sum("no publication date" in w for w in ex.warnings) == 1
+
+
+@pytest.mark.parametrize(
+    "sentences, stance",
+    [
+        (["Buy IWM above $262 with a stop at $255.", "Buy SPY above $700, stop $688."], "bullish"),
+        (["Short QQQ under $600 with a stop at $615.", "Buy SPY above $700, stop $688.",
+          "Sell XLE below $44 with a stop at $46.50."], "bearish"),
+        (["Buy SPY above $700, stop $688.", "Short QQQ under $600 with a stop at $615."], "neutral"),
+        (["A move above 2.7k on the Russell could run toward 2,800."], None),  # hedged: no explicit setup
+        (["The trade is long QQQ, short IWM."], None),  # a pair is a relative bet: no direction
+    ],
+)
+def test_stance_is_derived_from_explicit_setups_when_none_is_stated(sentences, stance):
+    sf = _one(" ".join(sentences))
+    assert (sf.article.stance, sf.article.stance_basis) == (stance, "derived" if stance else None)
+
+
+def test_a_stated_stance_is_kept_and_marked_stated(articles_dir):
+    _, ex = _extract(articles_dir, "003")
+    assert (ex.setup_file.article.stance, ex.setup_file.article.stance_basis) == ("bearish", "stated")
 
 
 def test_spaced_hyphen_range_is_one_zone():

@@ -10,17 +10,20 @@ Two page formats occur and both are handled by the same cues rather than by a fo
 Other authors' commentary without these markers still reads: the whole text is then the body, and the
 publication date comes from a ``datePublished``/``Published:`` line or the dates in the text.
 
-**Publication time** (what the no-look-ahead rule hangs on): ``stated`` from a ``datePublished`` line
-(``2026-02-08 17:30 UTC``, ``2026-02-08T22:00:00Z``, ``-05:00``, or New York time: ``10:00 ET``/``EST``/
-``EDT``) or a "Published: February 8, 2026 at 10:30 AM ET" line. A time with no zone keeps only its
-date (after that day's close; said in ``published_note``): reading it as UTC could look ahead. Otherwise ``inferred`` as the latest of the
-sources' dates and "As of February 1, 2026"-style dates. An inferred date has no time, so the article
-counts as published after that day's close. A source date without a year ("·Feb 8") takes its year from
-full dates in the text, else from years the text treats as past ("its 2025 highs" → 2026); how the year
-was chosen is kept in ``published_note``, never guessed silently.
+**Publication time** (what the no-look-ahead rule hangs on) is read by :mod:`backtest.articles.dates`:
+``stated`` from a ``datePublished``/``Published:``/``Posted``/``Date:`` line or a byline or dateline near the
+top (US time zones with daylight saving; a time without a zone keeps only its date), else ``inferred`` from
+the sources' dates and "As of February 1, 2026"-style dates (date only), else None (the article is still
+extracted; ``published_note`` says why). A date without a year ("·Feb 8", "Posted Monday, March 3") takes
+its year from full dates in the text, else from years the text treats as present or past ("its 2025 highs"
+→ 2026); how the year was chosen is kept in ``published_note``, never guessed silently.
 
-Offsets (section bounds, provenance spans) index the decoded text exactly as read: no newline
-translation, no stripping, so a span can always be checked against the file.
+**Encoding**: UTF-8 (a UTF-8 byte-order mark is dropped), or UTF-16/UTF-32 when the file starts with their
+byte-order mark (UTF-16 without one is recognised by its zero bytes). **Offsets** (section bounds,
+provenance spans) index the decoded text (:attr:`Article.text`) exactly as decoded: no newline
+translation, no stripping, so a span can always be checked with ``read_article(path).text[start:end]``.
+Line endings may be LF, CRLF or CR alone; :func:`line_view` gives a same-length copy with every line break
+as one LF, which is what the cues and the sentence splitter read.
 """
 
 from __future__ import annotations
@@ -31,11 +34,15 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..errors import ArticleError
 from ..common import SourceRef
+from ..errors import ArticleError
+from . import dates
 
 #: File suffixes read as articles when a directory is given (extract and run use this one tuple).
 ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")
+#: Note and warning for an article whose date cannot be read (it is still extracted, with ``published: null``).
+NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline date, no dated sources or 'as of' "
+                "date); set one with `backtest extract --published DATE` before `backtest run`")
 MAX_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 30
 
@@ -43,20 +50,6 @@ _MONTH_NUM = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 
-# A time zone after a stated time: UTC forms, numeric offsets, or New York time (ET/EST/EDT, "New York").
-_TZ = r"\(?(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|ET|EST|EDT|America/New_York|New\s+York(?:\s+time)?)\)?(?![\w/])"
-_STATED = re.compile(
-    r"^[ \t]*(?:datePublished|date\s*published|published(?:\s+on|\s+at)?|date)\s*[:=]\s*"
-    r"(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?"
-    r"(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?[ \t]*(?:" + _TZ + ")?",
-    re.I | re.M,
-)
-_STATED_WORDS = re.compile(
-    r"^[ \t]*(?:date\s*published|published(?:\s+on)?|posted(?:\s+on)?|date)\s*[:=]?\s*(?:\w+day,?\s+)?"
-    + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})"
-    r"(?:,?\s+(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?[ \t]*(?:" + _TZ + ")?)?",
-    re.I | re.M,
-)
 _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I)
 _AS_OF = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?" + _FULL_DATE.pattern, re.I)
 _SOURCE_DATE = re.compile(r"^(?P<outlet>[^\n·]{1,80}?)\s*·\s*" + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*$", re.I)
@@ -107,6 +100,7 @@ class Article:
     sources: list[SourceRef] = dataclasses.field(default_factory=list)
     sections: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    encoding: str = "utf-8"
 
     def section(self, name: str) -> str:
         """The text of one section ('' when the article has none)."""
@@ -137,31 +131,90 @@ def read_article(path: str | Path) -> Article:
         raise ArticleError(f"file is {size / 1e6:.1f} MB, more than the {MAX_BYTES // (1024 * 1024)} MB limit for an article",
                            where=where, hint="split it or check that it is an article")
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # never more than the limit, even if the file grew since stat()
     except OSError as exc:
         raise ArticleError(f"cannot read file: {exc.strerror or exc}", where=where, hint="check permissions") from None
+    if len(raw) > MAX_BYTES:
+        raise ArticleError(f"file is over the {MAX_BYTES // (1024 * 1024)} MB limit for an article", where=where,
+                           hint="split it or check that it is an article")
     return parse_article_bytes(raw, path.stem, path=where)
 
 
 def parse_article_bytes(raw: bytes, article_id: str, path: str | None = None) -> Article:
     """Decode and check bytes, then :func:`parse_article_text`. Raises :class:`ArticleError` if not an article."""
     where = path or article_id
-    if not raw.strip():
+    text, encoding = decode_article_bytes(raw, where)
+    if not text.strip():
         raise ArticleError("file is empty", where=where, hint="nothing to extract")
-    if b"\x00" in raw[:8192]:
-        raise ArticleError("binary file (contains NUL bytes), not a text article", where=where)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(f"not UTF-8 text (bad byte at offset {exc.start})", where=where,
-                           hint="re-save the article as UTF-8") from None
     problem = not_an_article_reason(text)
     if problem:
         raise ArticleError(f"not an article: {problem}", where=where)
     article = parse_article_text(text, article_id)
     article.path = path
     article.sha256 = hashlib.sha256(raw).hexdigest()
+    article.encoding = encoding
     return article
+
+
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def decode_article_bytes(raw: bytes, where: str = "article") -> tuple[str, str]:
+    """(decoded text, encoding name). Raises :class:`ArticleError` for binary or undecodable bytes.
+
+    A byte-order mark picks UTF-8, UTF-16 or UTF-32 and is not part of the text (offsets index the text
+    after it). Without one: UTF-16 when every other byte of the start is zero (ASCII text saved as UTF-16),
+    else UTF-8. Other NUL bytes mean a binary file.
+    """
+    encoding, body = None, raw
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            encoding, body = name, raw[len(bom):]
+            break
+    if encoding is None:
+        encoding = _bomless_utf16(raw) or "utf-8"
+        if encoding == "utf-8" and b"\x00" in raw[:8192]:
+            raise ArticleError("binary file (contains NUL bytes), not a text article", where=where)
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding == "utf-8":
+            raise ArticleError(f"not UTF-8 text (bad byte at offset {exc.start})", where=where,
+                               hint="re-save the article as UTF-8") from None
+        raise ArticleError(f"not valid {encoding.upper()} text (bad bytes at offset {exc.start})", where=where,
+                           hint="re-save the article as UTF-8") from None
+    if "\x00" in text[:8192]:
+        raise ArticleError("binary file (contains NUL characters), not a text article", where=where)
+    return text, encoding
+
+
+def _bomless_utf16(raw: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when the first bytes look like ASCII text stored in 16-bit units."""
+    head = raw[:4096]
+    if len(head) < 8 or len(head) % 2:
+        head = head[: len(head) - (len(head) % 2)]
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
+def line_view(text: str) -> str:
+    """``text`` with every line break as one LF, same length: CRLF → " \\n", a lone CR → "\\n".
+
+    Offsets into the view are offsets into ``text``, so cues and spans can be found on the view.
+    """
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", " \n").replace("\r", "\n")
 
 
 def not_an_article_reason(text: str) -> str | None:
@@ -181,7 +234,7 @@ def not_an_article_reason(text: str) -> str | None:
 def parse_article_text(text: str, article_id: str) -> Article:
     """Parse decoded text into an :class:`Article`. Never raises: missing parts stay None/empty."""
     article = Article(id=article_id, text=text)
-    work = text.replace("\r", " ")  # same length: offsets stay valid for the original text
+    work = line_view(text)  # same length: offsets stay valid for the original text
     article.format = "web" if re.search(r"^\s*(?:Skip to main content|Back to News)\s*$", work[:2000], re.M) else (
         "plain" if _HEADING["analysis"].search(work[:500]) else "other")
     try:
@@ -292,28 +345,34 @@ def _month_day(m: re.Match) -> str:
 
 
 def _published(article: Article, work: str) -> None:
-    words = _STATED_WORDS.search(work)
-    m = _STATED.search(work)
-    stated, what = (words, "publication line") if words and not m else (m, "datePublished")
-    if stated:
-        try:
-            article.published, article.published_note = _stated_instant(stated)
-            article.published_basis = "stated"
-            return
-        except ValueError as exc:
-            article.warnings.append(f"{what} {stated.group(0).strip()!r} is not a valid date ({exc}); inferring instead")
-    # Inferred: latest of the "as of" dates and the sources' dates (an article cites sources already out).
-    candidates: list[tuple[dt.date, str]] = []
+    """Set ``published``/``_basis``/``_note``: stated, else inferred, else None with a warning (module docstring)."""
+    # Dates the article cites: "As of February 1, 2026" and sources with a year.
+    cited: list[tuple[dt.date, str]] = []
     for fm in _AS_OF.finditer(work):
         day = _safe_date(int(fm["year"]), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]))
         if day:
-            candidates.append((day, f"in-text date {fm.group(0).strip()!r}"))
+            cited.append((day, f"in-text date {fm.group(0).strip()!r}"))
+    for source in article.sources:
+        if source.date and len(source.date) == 10:
+            cited.append((dt.date.fromisoformat(source.date), f"source date {source.date}"))
+    year_memo: list[tuple[int | None, str]] = []
+
+    def year_context() -> tuple[int | None, str]:
+        if not year_memo:
+            year_memo.append(_infer_year(work, article.sections, cited))
+        return year_memo[0]
+
+    sources_head = _SOURCES_HEAD.search(work)
+    stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None)
+    article.warnings.extend(warnings)
+    if stated is not None:
+        article.published, article.published_basis, article.published_note = stated.value, "stated", stated.note
+        return
+    # Inferred: latest of the "as of" dates and the sources' dates (an article cites sources already out).
+    candidates = list(cited)
     yearless = [s.date for s in article.sources if s.date and len(s.date) == 5]
-    full_sources = [s.date for s in article.sources if s.date and len(s.date) == 10]
-    for iso in full_sources:
-        candidates.append((dt.date.fromisoformat(iso), f"source date {iso}"))
     if yearless:
-        year, how = _infer_year(work, article.sections, candidates)
+        year, how = year_context()
         if year is not None:
             for md in yearless:
                 day = _safe_date(year, int(md[:2]), int(md[3:]))
@@ -333,57 +392,9 @@ def _published(article: Article, work: str) -> None:
         article.published_basis = "inferred"
         article.published_note = (f"inferred {day.isoformat()} (date only: counts as after that day's close) "
                                   f"from the latest dated item: {why}")
-
-
-def _stated_instant(m: re.Match) -> tuple[dt.datetime | dt.date, str | None]:
-    """A ``_STATED`` or ``_STATED_WORDS`` match → (publication instant in UTC, or a date; note or None).
-
-    ``2026-02-08 17:30 UTC`` / ``…T22:00:00Z`` / ``…-05:00`` / ``February 9, 2026 at 10:15 AM ET``
-    (ET, EST, EDT and "New York" mean America/New_York, daylight saving included). A time *without* a
-    zone is ambiguous by up to a day's worth of hours, so only the date is kept: the article then counts
-    as published after that day's close, which can delay a setup but never lets it see the future.
-    """
-    if "date" in m.re.groupindex:
-        day = dt.date.fromisoformat(m["date"])
-        if not m["time"]:
-            return day, None
-        parts = [int(p) for p in m["time"].split(":")]
-        hour, minute, second = (parts + [0, 0])[:3]
-    else:
-        day = dt.date(int(m["year"]), _MONTH_NUM[m["month"][:3].lower()], int(m["day"]))
-        if not m["hour"]:
-            return day, None
-        hour, minute, second = int(m["hour"]), int(m["minute"]), 0
-    ampm = (m["ampm"] or "").lower().replace(".", "")
-    if ampm and not 1 <= hour <= 12:
-        raise ValueError(f"hour {hour} with {ampm.upper()}")
-    if ampm == "pm" and hour < 12:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    clock = f"{hour:02d}:{minute:02d}"
-    tz = _zone(m["tz"])
-    if tz is None:
-        dt.time(hour, minute, second)  # still refuse an impossible time
-        return day, (f"stated time {clock} has no time zone; kept only the date {day.isoformat()} "
-                     "(counts as after that day's close, so no look-ahead)")
-    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz).astimezone(dt.timezone.utc), None
-
-
-def _zone(tz_text: str | None) -> dt.tzinfo | None:
-    """The tzinfo a stated zone names; None when no zone was written."""
-    if not tz_text:
-        return None
-    tz_text = re.sub(r"\s+", " ", tz_text.strip()).upper()
-    if tz_text in ("Z", "UTC", "GMT"):
-        return dt.timezone.utc
-    if tz_text in ("ET", "EST", "EDT", "AMERICA/NEW_YORK", "NEW YORK", "NEW YORK TIME"):
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/New_York")
-    sign = 1 if tz_text[0] == "+" else -1
-    digits = tz_text[1:].replace(":", "")
-    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        return
+    article.published_note = NO_DATE_NOTE
+    article.warnings.append(NO_DATE_NOTE)
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:

@@ -42,7 +42,7 @@ import dataclasses
 import re
 
 from .numbers import LEVEL_AFTER, NumberMention, find_numbers, format_level, mask_names
-from ..articles.reader import Article
+from ..articles.reader import Article, line_view
 from .instruments import (
     FAMILIES,
     Mention,
@@ -215,10 +215,11 @@ class Extraction:
 
 # --------------------------------------------------------------------------------------- entry point
 def extract_article(article: Article, price_lookup: PriceLookup | None = None) -> Extraction:
-    """Build the :class:`SetupFile` for one article. Raises ``ValueError`` only when it has no publication date."""
-    if article.published is None:
-        raise ValueError("no publication date found (no datePublished line, no dated sources or 'as of' date); "
-                         "add a 'datePublished: YYYY-MM-DD HH:MM UTC' line or write the setup file by hand")
+    """Build the :class:`SetupFile` for one article. Never raises for odd text.
+
+    An article without a publication date is extracted all the same, with ``published: null`` (its
+    ``published_note`` and a warning say so): ``backtest run`` refuses its setups until a date is set.
+    """
     reader = _Reader(article, price_lookup)
     reader.run()
     start, end = article.analysis_span
@@ -228,9 +229,10 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None) -
         path=article.path,
         sha256=article.sha256,
         published=article.published,
-        published_basis=article.published_basis or "inferred",
+        published_basis=article.published_basis if article.published is not None else None,
         published_note=article.published_note,
         stance=article.stance,
+        stance_basis="stated" if article.stance else None,
         pulse=article.pulse,
         threat=article.threat,
         tags=article.tags,
@@ -238,6 +240,9 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None) -
         sources=article.sources,
     )
     setups = reader.setups()
+    if meta.stance is None:
+        meta.stance = derived_stance(setups)
+        meta.stance_basis = "derived" if meta.stance else None
     warnings = list(article.warnings)
     for setup in setups:
         for problem in setup.ordering_problems():
@@ -247,12 +252,25 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None) -
     return Extraction(SetupFile(article=meta, setups=setups, watch=reader.watch_levels()), warnings)
 
 
+def derived_stance(setups: list[Setup]) -> str | None:
+    """The stance an article's explicit setups imply when it states none.
+
+    Explicit single setups vote with their direction (pairs are relative bets and do not vote): more longs
+    → ``bullish``, more shorts → ``bearish``, as many of each → ``neutral``; no explicit setup → None.
+    """
+    longs = sum(1 for s in setups if s.kind == "single" and s.explicit and s.direction == "long")
+    shorts = sum(1 for s in setups if s.kind == "single" and s.explicit and s.direction == "short")
+    if not longs and not shorts:
+        return None
+    return "bullish" if longs > shorts else "bearish" if shorts > longs else "neutral"
+
+
 class _Reader:
     """Walks the sentences once, collecting drafts and watch items (see module docstring)."""
 
     def __init__(self, article: Article, price_lookup: PriceLookup | None):
         self.article = article
-        self.text = article.text.replace("\r", " ")
+        self.text = line_view(article.text)
         self.masked = mask_names(self.text)
         self.lookup = price_lookup
         self.drafts: list[_Draft] = []
@@ -457,7 +475,7 @@ class _Reader:
         return choice
 
     def _price(self, symbol: str) -> float | None:
-        if self.lookup is not None:
+        if self.lookup is not None and self.article.published is not None:
             try:
                 price = self.lookup(symbol, self.article.published)
             except Exception:  # noqa: BLE001
