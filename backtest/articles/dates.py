@@ -62,9 +62,10 @@ _DATE_FORMS = {
                             + _YEAR + r"\b)?", re.I),
     # "2025-03-03", "2025-03-03T14:30:00Z", "2025/03/03"
     # (any four-digit year: a typo such as 9999 must reach the model's year check, not vanish)
-    "iso": re.compile(r"(?<![\d-])(?P<year>\d{4})[-/](?P<m>\d{2})[-/](?P<day>\d{2})(?![\d])"),
+    "iso": re.compile(_WEEKDAY + r"?(?<![\d-])(?P<year>\d{4})[-/](?P<m>\d{2})[-/](?P<day>\d{2})(?![\d])", re.I),
     # "03/03/2025", "3/3/25" (US order; day first when the first number cannot be a month)
-    "numeric": re.compile(r"(?<![\d/.])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<year>(?:19|20)\d{2}|\d{2})(?![\d/])"),
+    "numeric": re.compile(_WEEKDAY + r"?(?<![\d/.])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<year>(?:19|20)\d{2}|\d{2})(?![\d/])",
+                          re.I),
 }
 _TZ = (r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|Eastern|Central|Pacific|"
        r"Mountain|America/New_York|New\s+York(?:\s+time)?)")
@@ -75,11 +76,11 @@ _TIME_AFTER = re.compile(
 # A time right before a date: "8:20 PM ET, March 3, 2025".
 _TIME_BEFORE = re.compile(
     r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?(?:[ \t]*\(?" + _TZ
-    + r"\)?(?![\w/]))?[ \t]*,?[ \t]*(?:on[ \t]+)?$")
+    + r"\)?(?![\w/]))?[ \t]*(?:,|[-–—|·•])?[ \t]*(?:on[ \t]+)?$")
 
 _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
-    r"published|posted|last\s+updated|updated|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
+    r"published|posted|sent|issued|written|last\s+updated|updated|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
 
 _ZONES = {
@@ -261,13 +262,13 @@ def _parts(form: str, m: re.Match) -> tuple[int | None, int, int, int | None, bo
         month = _MONTH_NUM[m["month"][:3].lower()]
         return (int(m["year"]) if m["year"] else None), month, int(m["day"]), weekday, False
     if form == "iso":
-        return int(m["year"]), int(m["m"]), int(m["day"]), None, False
+        return int(m["year"]), int(m["m"]), int(m["day"]), weekday, False
     a, b, year = int(m["a"]), int(m["b"]), int(m["year"])
     if year < 100:
         year += 2000
     if a > 12 >= b:
-        return year, b, a, None, False  # 25/03/2025: day first
-    return year, a, b, None, a <= 12 and b <= 12 and a != b
+        return year, b, a, weekday, False  # 25/03/2025: day first
+    return year, a, b, weekday, a <= 12 and b <= 12 and a != b
 
 
 def _instant(found: _Found, what: str, shown: str, year_context) -> tuple[dt.datetime | dt.date | None, str]:
