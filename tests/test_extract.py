@@ -167,8 +167,9 @@ def _one(sentence, published="datePublished: 2026-02-08 17:30 UTC"):
          ("IWM", "ok", "long", "limit", 252.0, 244.0, [], None, True)),
         ("Short under 24,000 on the Nasdaq 100 with an initial target of 23,200.",
          ("^NDX", "ok", "short", "stop", 24000.0, None, [23200.0], None, True)),
+        # A close-based trigger is its own entry type (fills at the next open after the close: docs/semantics.md).
         ("Bears want a close under 2,500 on the Russell, which would put 2,400 in play.",
-         ("^RUT", "ok", "short", "stop", 2500.0, None, [2400.0], None, False)),
+         ("^RUT", "ok", "short", "close", 2500.0, None, [2400.0], None, False)),
         # Index names with digits between the cue and its level ("buy the Russell 2000 above ...").
         ("Buy the Russell 2000 above 2,700, stop at 2,600, target 2,850.",
          ("^RUT", "ok", "long", "stop", 2700.0, 2600.0, [2850.0], None, True)),
@@ -305,10 +306,11 @@ def test_entry_window_in_sessions():
     assert _one("Buy IWM above $262 with a stop at $255.").setups[0].entry.window is None
 
 
-def test_level_next_to_an_unknown_ticker_is_unresolved_not_credited_to_an_index():
+def test_level_next_to_a_ticker_is_that_ticker_not_credited_to_an_index():
+    """A ticker is its own Yahoo symbol (bars may be missing offline: `run` reports no-data), never the index."""
     sf = _one("Small caps lag while NVDA holds support at $180; buy NVDA above $190 with a stop at $182.")
-    assert [(s.instrument, s.symbol, s.status, s.entry.level) for s in sf.setups] == [("NVDA", None, "unresolved", 190.0)]
-    assert [(w.instrument, w.symbol) for w in sf.watch] == [("NVDA", None)]
+    assert [(s.instrument, s.symbol, s.status, s.entry.level) for s in sf.setups] == [("NVDA", "NVDA", "ok", 190.0)]
+    assert [(w.instrument, w.symbol) for w in sf.watch] == [("NVDA", "NVDA")]
 
 
 def test_nearest_instrument_that_fits_the_level_wins():

@@ -1,156 +1,82 @@
 """Article → :class:`SetupFile`: trade setups, pairs and watch levels, each pointing at its sentences.
 
-How it reads (rule-based on purpose: every decision can be traced to a cue in the text):
+How it reads (rule-based on purpose: every decision traces back to words in the text, listed in
+``phrasebook.yaml``; ``docs/setup-format.md`` has the examples):
 
-1. The analysis part of the article (body, Strykr Watch, Strykr Take; never sources or page chrome)
-   is split into paragraphs and sentences.
-2. Every price level (see :mod:`backtest.extraction.numbers`: "$62 billion", "RSI 63", "+2.3%" are not
-   levels) gets a **role** from the words just before it in its clause and just after it:
-
-   ===============  =====================================================================
-   role             cues (examples)
-   ===============  =====================================================================
-   stop             "stop at", "stop below", "stop-loss at"
-   target           "target(s) at", "take profit at", "cover at", "opens the door to",
-                    "toward", "puts $250 in play"
-   invalidation     "invalidation at", "... would invalidate the thesis"
-   entry (stop)     "buying above", "long above", "buy the breakout over", "breakout above",
-                    "break below", "short under", "sell below", "breakout at"
-   entry (limit)    "dip to", "pullback to", "add on a pullback to", "buy at", "short into a rally to"
-   support/resist.  "support at", "floor at", "resistance at", "holds above"
-   range / price    "between $139 and $143", "4,900–5,000", "trading at $259.63"
-   level            "the 2,100 level" (a threshold the next sentence may refer to)
-   ===============  =====================================================================
-
-   A level-less trigger ("a move above *this threshold*", "a break below puts $250 in play") refers
-   back to the last level mentioned (below → the last support, above → the last resistance).
-3. An entry opens a setup; stops, targets and invalidations that follow in the same paragraph attach
-   to it. Support/resistance/range/price become watch levels (context, not trades).
-4. Pairs: "long S&P 500, short IWM", "long S&P 500 or XLK against small caps" (→ two pairs).
-5. Restatements merge: the same instrument, direction, entry type and level is one setup with several
-   spans; a breakout whose trigger is an existing setup's target and whose targets it already has
-   ("a break above $2,150 opens the door to $2,250") is part of that setup.
-6. ``explicit`` is true when the sentence gives an instruction (buy, short, get short, long X...) and
+1. **What is read**: the analysis part of the article (body, Strykr Watch, Strykr Take; never sources or
+   page chrome), cut into paragraphs (a blank line, or two long lines in a row) and sentences (each line
+   ends one). Short consecutive lines ("Entry 612.50" / "SL 598" / "TP1 630") form one paragraph.
+2. **What the words are**: instrument names (:mod:`.instruments`) and numbers (:mod:`.numbers`: "$62
+   billion", "RSI 63", "+2.3%", "$60 oil", "10:30 ET" are not levels) are found first; the phrasebook then
+   matches its phrases on a masked view of the text (:mod:`.phrasebook`), once per article.
+3. **Which role each level has**: the cue right before it ("stop at", "targets", "buy above", "on a daily
+   close under"; link words such as "at", "just" and a few other words may stand between), else a cue right
+   after it ("a $90 stop", "puts $250 in play", "is a potential entry"), else the role of the level before
+   it when only a continuation stands between ("targets $275, $285", "6,100 → 6,150", "first ... then ...").
+   An entry cue needs a *side*: a side word in the clause ("buy", "short", "fade", "I'm a buyer"), right
+   after the level ("North of $165 I'm a buyer"), earlier in the sentence, or on a heading line of the
+   paragraph ("$META long idea"); breakouts, breakdowns and closes ("a break below 87", "a daily close
+   above 6,700") may stand alone as scenarios. Side and trigger give the entry type (docs table): "buy
+   above" = stop, "buy at / on a dip to / in the zone" = limit, "short under" = stop, "fade a rally to" =
+   limit, "on a (daily) close above" = close. An entry without a side ("Entry 612.50", "IWM at $237 with a
+   stop at $232") takes its direction from its stop and targets, or is dropped.
+4. **Setups**: an entry opens a setup; stops, targets and invalidations that follow in the same paragraph
+   (on the same instrument) attach to it; "invalidation below X" is the stop when none is given. Support,
+   resistance, ranges and quoted prices become watch levels. A level-less break ("a move above *this
+   threshold*", "a break below puts …") refers back to the last level named. "At the market / here / now"
+   opens a market order. Pairs: "long S&P 500, short IWM" (templates in the phrasebook).
+5. **What is not a setup**: nothing in a clause that says there is no trade ("no short from us", "stand
+   aside", "the short is off"); nothing in sentences about trades already closed, option positions or
+   someone else's price target; a "would confirm" sentence adds to the setup it confirms; a condition
+   followed by its entry ("lose 25,540 and I flip short under 25,520") is one setup.
+6. **Merging**: the same instrument, direction, entry type and level is one setup with several spans; a
+   breakout whose trigger is an existing setup's target and whose targets it already has ("a break above
+   $2,150 opens the door to $2,250") is part of that setup.
+7. ``explicit`` is true when the sentence gives an instruction (buy, short, get short, long X...) and
    hedges nothing ("could", "potential", "watch for"); scenarios are kept with ``explicit: false``.
 
 Level ordering is checked with :meth:`Setup.ordering_problems` and reported as warnings, never fixed.
+Everything is linear in the article's length: one scan per phrase layer, and bounded look-ups per level.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import math
 import re
 
-from .numbers import LEVEL_AFTER, NumberMention, find_numbers, format_level, mask_names
 from ..articles.reader import Article, line_view
-from .instruments import (
-    FAMILIES,
-    Mention,
-    PriceLookup,
-    TYPICAL_CLOSE,
-    find_mentions,
-    resolve,
-    subject_of,
-    tradeable_symbol,
-)
 from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
+from .instruments import InstrumentTable, Mention, PriceLookup, default_table
+from .numbers import NumberMention, find_numbers, format_level
+from .phrasebook import TOKEN, Occurrence, Phrasebook, load_phrasebook, masked_view
 
-# ------------------------------------------------------------------------------------- cue patterns
-_NO = r"[^$\d.;]"  # words between a cue and its number: no other number, no sentence end
-_STOP = re.compile(rf"\b(?:stop(?:s|ped)?(?:[\s-]loss(?:es)?)?|stop\s+out)\b{_NO}{{0,25}}$", re.I)
-_TARGET = re.compile(
-    rf"(?:\b(?:targets?|targeting|take[\s-]?profits?|profit[\s-]taking|objectives?|cover(?:ing)?|exit(?:ing)?|book\s+profits?|"
-    rf"price\s+target)\b{_NO}{{0,50}}$"
-    rf"|\bopens?\s+(?:up\s+)?the\s+door\s+(?:to|for)\b{_NO}{{0,25}}$"
-    rf"|\b(?:toward|towards|up\s+to|down\s+to|back\s+to|extend(?:s|ing)?\s+to|run\s+to|reach|retest\s+of)\s+(?:the\s+)?(?:\w+\s+)?(?:highs?|lows?|level|area)?\s*(?:near|at|of|around)?\s*$"
-    rf"|\b(?:upside|downside)\s+(?:to|of|toward|towards)\s*$)",
-    re.I,
-)
-_TARGET_AFTER = re.compile(r"^\s*(?:is\s+|comes\s+|back\s+)?(?:in\s+play|into\s+play|on\s+the\s+table|is\s+the\s+(?:next\s+)?target)", re.I)
-_INVALID = re.compile(rf"\binvalidat\w*\b{_NO}{{0,30}}$|\b(?:thesis|setup|idea|view)\s+(?:is\s+)?(?:wrong|void|dead)\s+(?:on\s+a\s+\w+\s+)?(?:below|above|under|over)\s*$", re.I)
-_INVALID_AFTER = re.compile(r"^[^.;,:$\d]{0,40}?\binvalidat", re.I)
-_LONG_STOP = re.compile(
-    rf"(?:\b(?:buy(?:ing|s|ers?)?|long|go(?:ing)?\s+long|get\s+long|enter(?:ing)?(?:\s+long)?|add(?:ing)?|bid)\b{_NO}{{0,30}}"
-    rf"\b(?:above|over|through|on\s+a\s+(?:break|close|move)\s+(?:above|over))\s*$"
-    rf"|\b(?:break(?:s|ing)?(?:\s*out)?|breakouts?|move[sd]?|moving|clos(?:e|es|ing)|push(?:es|ing)?|rall(?:y|ies|ying)|"
-    rf"surg(?:e|es|ing)|run|sustained\s+move|reclaim(?:s|ing)?|thrust)\s+(?:back\s+)?(?:above|over|through)\s*$"
-    rf"|\b(?:breakout|break\s+out)\s+(?:at|from|to|near)\s*$"
-    rf"|\b(?:reclaim(?:s|ing)?|clear(?:s|ing)?)\s+(?:the\s+)?$)",
-    re.I,
-)
-_SHORT_STOP = re.compile(
-    rf"(?:\b(?:short(?:ing|s)?|sell(?:ing|s|ers?)?|go(?:ing)?\s+short|get\s+short|fade|enter(?:ing)?\s+short)\b{_NO}{{0,30}}"
-    rf"\b(?:below|under|beneath|through|on\s+a\s+(?:break|close|move)\s+(?:below|under))\s*$"
-    rf"|\b(?:break(?:s|ing)?(?:\s*down)?|breakdowns?|drop(?:s|ping)?|fall(?:s|ing)?|move[sd]?|moving|clos(?:e|es|ing)|"
-    rf"slid(?:e|es|ing)|slip(?:s|ping)?|los(?:e|es|ing)|sink(?:s|ing)?|crack(?:s|ing)?|plunge[sd]?)\s+(?:back\s+)?(?:below|under|beneath|through)\s*$"
-    rf"|\b(?:breakdown|break\s+down)\s+(?:at|from|to|near)\s*$)",
-    re.I,
-)
-_LONG_LIMIT = re.compile(
-    rf"(?:\b(?:dips?|pull\s*-?\s*backs?|pull\s+back|retests?|retrac(?:e|es|ement)|declines?|pullbacks?)\s+(?:back\s+)?(?:to|toward|towards|into|near|at)\s+(?:the\s+)?$"
-    rf"|\bbuy(?:ing|s)?\b{_NO}{{0,25}}\b(?:at|near|around|on\s+dips\s+to|the\s+dip\s+(?:at|to))\s*$"
-    rf"|\badd(?:ing)?\s+(?:on|into)\s+(?:a\s+|any\s+)?(?:pull\s*-?\s*backs?|dips?|retests?|weakness)\s+(?:to|toward|near|at)\s*$"
-    rf"|\b(?:long|bid)\s+(?:at|near|around)\s*$"
-    rf"|\bentry\s+(?:at|near|around|zone\s+(?:at|near)|point\s+(?:at|near))\s*$)",
-    re.I,
-)
-_SHORT_LIMIT = re.compile(
-    rf"(?:\b(?:short(?:ing|s)?|sell(?:ing|s|ers?)?|fade)\b{_NO}{{0,25}}\b(?:at|near|around|into\s+(?:a\s+|any\s+)?(?:rally|rallies|bounce|strength|pop)\s+(?:to|toward|near)|on\s+(?:a\s+)?(?:rally|bounce)\s+to)\s*$)",
-    re.I,
-)
-_ENTRY_AFTER = re.compile(r"^\s*(?:is|as|would\s+be|could\s+be|offers?|marks?)?\s*(?:a|an|the)?\s*(?:\w+\s+){0,2}?(?:entry|buy(?:ing)?\s+(?:opportunity|point|zone)|buy\s+point)\b", re.I)
-_HOLDS_ABOVE = re.compile(r"\b(?:holds?|holding|stays?|staying|remains?|trades?|trading|keeps?)\s+(?:firmly\s+)?(?:above|over)\s*$", re.I)
-_HOLDS_BELOW = re.compile(r"\b(?:holds?|holding|stays?|staying|remains?|trades?|trading|keeps?|capped)\s+(?:firmly\s+)?(?:below|under|beneath)\s*$", re.I)
-_SUPPORT = re.compile(rf"\b(?:support(?:s|ed)?|floor|base|demand\s+zone)\b{_NO}{{0,30}}$", re.I)
-_RESIST = re.compile(rf"\b(?:resistance|ceiling|cap|supply\s+zone|overhead)\b{_NO}{{0,30}}$", re.I)
-_SUPPORT_AFTER = re.compile(r"^\s*(?:is|as|remains|acts\s+as|serves\s+as)?\s*(?:the\s+|a\s+|key\s+|critical\s+|major\s+)*(?:support|floor)\b", re.I)
-_RESIST_AFTER = re.compile(r"^\s*(?:is|as|remains|acts\s+as)?\s*(?:the\s+|a\s+|key\s+|major\s+)*(?:resistance|ceiling)\b", re.I)
-_BETWEEN = re.compile(rf"\b(?:between|from|range\s+of|range\s+between){_NO}{{0,5}}$", re.I)
-_PRICE = re.compile(r"\b(?:at|trading\s+at|trades\s+at|stuck\s+at|flat\s+at|sits\s+at|sitting\s+at|closed\s+at|closing\s+at|is\s+at|currently\s+at|priced\s+at|last\s+at|now\s+at|changing\s+hands\s+at)\s*$", re.I)
-_LIST_MORE = re.compile(r"^\s*(?:,\s*(?:and|then|or)?|and|then|or|/|&)\s*(?:then\s+)?(?:possibly\s+|eventually\s+|ultimately\s+|later\s+)?$", re.I)
-_NEXT_TARGET = re.compile(r"^[\s,;.]*(?:and\s+|then\s+)?(?:a\s+|the\s+)?(?:second|third|next|final|further|extended|stretch|ultimate)\b[^$\d.;]{0,20}$", re.I)
-_MOVING_AVERAGE = re.compile(r"\b(?:moving\s+averages?|MAs?|[SE]MA|VWAP|trend\s*line|Bollinger)\b[^$\d.;]{0,20}$", re.I)
-_BOUNDARY = re.compile(r"[,;:—–(]|\bwhile\b|\bbut\b|\bwhereas\b|\bwith\b(?=\s+(?:a|an|the|key|support|resistance|stops?|targets?)\b)", re.I)
 _WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
              "ten": 10, "a couple of": 2, "a few": 3}
 _WINDOW = re.compile(
     r"\b(?:within|in|over|during|for)\s+(?:the\s+)?(?:next\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple\s+of|a\s+few)"
     r"\s+(?P<unit>(?:trading\s+)?(?:sessions?|days?)|weeks?)\b", re.I)
-_AS_LONG_AS = re.compile(r"\bas\s+long\s+as\b", re.I)
-
-_REFERENT = re.compile(
-    r"\b(?P<verb>break(?:s|ing)?(?:\s*out|\s*down)?|breakouts?|breakdowns?|move[sd]?|sustained\s+move|clos(?:e|es|ing)|drop(?:s)?|"
-    r"push(?:es)?|fall(?:s)?|rall(?:y|ies)|slide|slip(?:s)?|thrust)\s+(?P<dir>above|over|below|under|beneath|through)"
-    r"(?:\s+(?P<this>this|that|the|these|those)\s+(?P<what>level|threshold|line|mark|support|resistance|zone|area|floor|ceiling|range|handle|pivot)s?\b"
-    r"|(?=\s*[,.;—]|\s+(?:puts?|opens?|would|could|will|may|might|targets?|is|sends?|brings?|exposes?|triggers?|confirms?|"
-    r"likely|should|then|and\s+(?:a|the)\s+(?:target|stop))\b))",
-    re.I,
-)
-_ACTION = re.compile(
-    r"\b(?:buy(?:ing|s)?|sell(?:ing|s)?|short(?:ing)?(?!\s+squeeze)|go(?:ing)?\s+(?:long|short)|get\s+(?:long|short)|"
-    r"enter(?:ing)?|entry|add(?:ing)?\s+on|cover(?:ing)?|take\s+profits?|fade|long(?!er|\s+as)|trigger\s+to\s+get|"
-    r"stop(?:[\s-]loss)?\s+(?:at|below|above|under|over))\b",
-    re.I,
-)
-_HEDGE = re.compile(
-    r"\b(?:could|might|may|would|potential(?:ly)?|possibl[ey]|perhaps|maybe|watch\s+for|keep\s+an\s+eye|consider|"
-    r"odds\s+are\s+(?:slim|low|against)|don[’']?t\s+hold\s+your\s+breath|speculative|lottery|flirting)\b",
-    re.I,
-)
-
-_PAIR_LEGS = r"@(?P<{0}>\d+)@(?P<{0}_more>(?:\s*(?:,|or|and|/|&)\s*(?:the\s+)?@\d+@)*)"
-_PAIR_PATTERNS = [
-    re.compile(r"\blong\s+(?:the\s+)?" + _PAIR_LEGS.format("a") + r"\s*(?:,|;|/|—|–|-|and|vs\.?|versus|against|over|relative\s+to)?\s*(?:and\s+|while\s+)?"
-               r"(?:short(?:ing)?|underweight|sell(?:ing)?)\s+(?:the\s+)?" + _PAIR_LEGS.format("b"), re.I),
-    re.compile(r"\blong\s+(?:the\s+)?" + _PAIR_LEGS.format("a") + r"\s+(?:against|vs\.?|versus|over|relative\s+to|funded\s+by\s+(?:a\s+)?short\s+(?:in\s+)?)\s*(?:the\s+)?" + _PAIR_LEGS.format("b"), re.I),
-    re.compile(r"\b(?:buy(?:ing)?|own(?:ing)?|overweight)\s+(?:the\s+)?" + _PAIR_LEGS.format("a") + r"\s*(?:,|;|and)?\s*(?:short(?:ing)?|sell(?:ing)?|underweight)\s+(?:the\s+)?" + _PAIR_LEGS.format("b"), re.I),
-    re.compile(r"\bshort\s+(?:the\s+)?" + _PAIR_LEGS.format("b") + r"\s*(?:,|;|/|and|against|vs\.?)\s*(?:and\s+)?(?:long|buy)\s+(?:the\s+)?" + _PAIR_LEGS.format("a"), re.I),
-]
-_MARKET_ENTRY = re.compile(
-    r"\b(?:(?:go|get|going|getting)\s+(?P<dir1>long|short)\s+(?:the\s+)?@(?P<m1>\d+)@"
-    r"|(?P<verb>buy|short|sell)\s+(?:the\s+)?@(?P<m2>\d+)@\s+(?:here|now|at\s+(?:the\s+)?market|at\s+the\s+open|outright|on\s+the\s+open))",
-    re.I,
-)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z$\d])")
+_ABBREVIATION = re.compile(r"(?:^|[^\w])(?:U\.S|vs|e\.g|i\.e|Mr|Ms|Dr|St|approx|est|No|Inc|Corp|Jan|Feb|Mar|Apr|Jun|Jul|"
+                           r"Aug|Sep|Sept|Oct|Nov|Dec)\.$")
+#: A line longer than this is prose: two such lines in a row are two paragraphs even without a blank line.
+PROSE_LINE = 200
+#: Clause boundaries in the masked view (a side word or a negation does not reach across them).
+_CLAUSE = re.compile(r"[;()|•—:]")
+_REFERENT_AFTER = re.compile(
+    r"[ \t]*(?:(?P<this>this|that|these|those|the)[ \t]+(?P<what>level|threshold|line|mark|support|resistance|zone|area|"
+    r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
+    r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
+_ARROW = re.compile(r"→|->|=>|- >")
+_CONDITION_CUE = re.compile(r"^(?:holds?|holding|stays?|staying|remains?|keeps?|trades?|trading|firmly)\b")
+_CONTINUABLE = {"target", "support", "resistance", "level", "price"}
+_WATCH_ROLES = {"support", "resistance", "range", "level", "price"}
+#: Families whose levels are macro context: a level-less scenario on them never becomes a setup.
+_CONTEXT_FAMILIES = {"commodity", "rates", "crypto"}
+#: How many neighbouring mentions / levels a look-up considers (keeps every look-up bounded).
+_NEAR = 8
+_CONTEXT_SPAN = 300
 
 
 # ----------------------------------------------------------------------------------- working types
@@ -160,6 +86,7 @@ class _Sentence:
     end: int
     paragraph: int
     section: str
+    line_length: int
 
 
 @dataclasses.dataclass
@@ -174,6 +101,10 @@ class _Level:
     pos: int = 0
     span: tuple[int, int] = (0, 0)
     condition: bool = False  # "as long as it holds above X": restates a long's trigger
+    side_written: bool = True  # an entry whose side was written (not implied by "break below" alone)
+    tentative: str | None = None  # "sentence"/"paragraph": an entry whose direction must come from its levels
+    confirm: bool = False  # "would confirm the move": adds to the open setup
+    opens_range: bool = False  # "between 139 and ...": the next number closes the zone
 
 
 @dataclasses.dataclass
@@ -181,7 +112,7 @@ class _Draft:
     """A setup being assembled."""
 
     mention: Mention | None
-    direction: str
+    direction: str | None
     entry_type: str
     level: float | None
     pos: int
@@ -198,6 +129,10 @@ class _Draft:
     symbol: str | None = None
     status: str = "ok"
     resolution_note: str = ""
+    sentence: int = -1
+    side_written: bool = True
+    tentative: str | None = None
+    zone: tuple[float, float] | None = None
 
     def add_span(self, span: tuple[int, int]) -> None:
         if span not in self.spans:
@@ -214,13 +149,16 @@ class Extraction:
 
 
 # --------------------------------------------------------------------------------------- entry point
-def extract_article(article: Article, price_lookup: PriceLookup | None = None) -> Extraction:
+def extract_article(article: Article, price_lookup: PriceLookup | None = None,
+                    table: InstrumentTable | None = None, phrasebook: Phrasebook | None = None) -> Extraction:
     """Build the :class:`SetupFile` for one article. Never raises for odd text.
 
     An article without a publication date is extracted all the same, with ``published: null`` (its
     ``published_note`` and a warning say so): ``backtest run`` refuses its setups until a date is set.
+    ``table`` is the instrument table (default: the shipped one; ``batch`` passes the user's extended one).
     """
-    reader = _Reader(article, price_lookup)
+    table = table or default_table()
+    reader = _Reader(article, price_lookup, table, phrasebook or load_phrasebook())
     reader.run()
     start, end = article.analysis_span
     meta = ArticleMeta(
@@ -236,7 +174,7 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None) -
         pulse=article.pulse,
         threat=article.threat,
         tags=article.tags,
-        subject=subject_of(article.title, article.tags, article.text[start:end]),
+        subject=table.subject_of(article.title, article.tags, article.text[start:end]),
         sources=article.sources,
     )
     setups = reader.setups()
@@ -266,82 +204,138 @@ def derived_stance(setups: list[Setup]) -> str | None:
 
 
 class _Reader:
-    """Walks the sentences once, collecting drafts and watch items (see module docstring)."""
+    """Reads one article: scans it once, then walks its sentences, collecting drafts and watch items."""
 
-    def __init__(self, article: Article, price_lookup: PriceLookup | None):
+    def __init__(self, article: Article, price_lookup: PriceLookup | None, table: InstrumentTable,
+                 phrasebook: Phrasebook):
         self.article = article
         self.text = line_view(article.text)
-        self.masked = mask_names(self.text)
         self.lookup = price_lookup
+        self.table = table
+        self.pb = phrasebook
+        self.start, self.end = article.analysis_span
+        self.mentions = table.find(self.text, self.start, self.end)
+        self.mention_starts = [m.start for m in self.mentions]
+        numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
+                                                                for m in self.mentions])
+        self.numbers = [dataclasses.replace(n, start=n.start + self.start, end=n.end + self.start) for n in numbers]
+        self.view = masked_view(self.text, [(m.start, m.end) for m in self.mentions],
+                                [(n.start, n.end) for n in self.numbers if n.is_level],
+                                [(n.start, n.end) for n in self.numbers if not n.is_level])
+        self.cues = phrasebook.scan("cues", self.view, self.start, self.end)
+        self.cue_ends = [o.end for o in self.cues]
+        self.cue_starts = [o.start for o in self.cues]
+        self.sides = phrasebook.scan("sides", self.view, self.start, self.end)
+        self.side_starts = [o.start for o in self.sides]
+        self.flags = phrasebook.scan("flags", self.view, self.start, self.end)
+        self.flag_starts = [o.start for o in self.flags]
+        self.levels_all = [n for n in self.numbers if n.is_level]
+        self.level_starts = [n.start for n in self.levels_all]
         self.drafts: list[_Draft] = []
         self.watch: list[dict] = []
         self.context: list[Mention] = []  # instruments mentioned so far, in order
+        self.paragraph_mentions: list[Mention] = []
         self.levels: list[_Level] = []  # levels seen so far in the current paragraph
         self.current: _Draft | None = None
         self.conditions: list[_Level] = []  # "holds above X" levels, to link restatements to setups
+        self.paragraph_side: str | None = None
+        self.prices: dict[str, float | None] = {}
 
     # -- walking -----------------------------------------------------------------------------------
     def run(self) -> None:
         paragraph = -1
         for sentence in self._sentences():
             if sentence.paragraph != paragraph:
+                self._end_paragraph()
                 paragraph = sentence.paragraph
-                self.current = None
-                self.levels = []
             self._sentence(sentence)
+        self._end_paragraph()
 
     def _sentences(self) -> list[_Sentence]:
         out: list[_Sentence] = []
         para = 0
-        for name in ("body", "watch", "take"):
-            if name not in self.article.sections:
-                continue
-            s_start, s_end = self.article.sections[name]
+        sections = [(n, self.article.sections[n]) for n in ("body", "watch", "take") if n in self.article.sections]
+        if not sections:
+            sections = [("body", (0, len(self.text)))]
+        for name, (s_start, s_end) in sections:
+            para += 1
+            previous_end, previous_long = None, False
             for pm in re.finditer(r"[^\n]+", self.text[s_start:s_end]):
-                p_start = s_start + pm.start()
                 chunk = pm.group(0)
                 if not chunk.strip():
                     continue
-                para += 1
+                p_start = s_start + pm.start()
+                long_line = len(chunk.strip()) > PROSE_LINE
+                gap = self.text[previous_end:p_start] if previous_end is not None else ""
+                if previous_end is None or gap.count("\n") > 1 or (long_line and previous_long) or long_line:
+                    para += 1  # a blank line, or prose: a new paragraph
+                previous_end, previous_long = p_start + len(chunk), long_line
                 cut = 0
-                for sm in re.finditer(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z$\d])", chunk):
-                    if self._abbreviation(chunk[:sm.start()]):
+                for sm in _SENTENCE_END.finditer(chunk):
+                    if _ABBREVIATION.search(chunk[max(0, sm.start() - 9):sm.start()]):
                         continue
-                    out.append(_Sentence(p_start + cut, p_start + sm.start(), para, name))
+                    out.append(_Sentence(p_start + cut, p_start + sm.start(), para, name, len(chunk)))
                     cut = sm.end()
                 if chunk[cut:].strip():
-                    out.append(_Sentence(p_start + cut, p_start + len(chunk.rstrip()), para, name))
-        if not out:  # no recognisable sections: the whole text is the body
-            for pm in re.finditer(r"[^\n]+", self.text):
-                out.append(_Sentence(pm.start(), pm.end(), len(out), "body"))
+                    out.append(_Sentence(p_start + cut, p_start + len(chunk.rstrip()), para, name, len(chunk)))
         return out
 
-    @staticmethod
-    def _abbreviation(before: str) -> bool:
-        return bool(re.search(r"\b(?:U\.S|vs|e\.g|i\.e|Mr|Ms|Dr|St|approx|est|No|Inc|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$", before))
+    def _end_paragraph(self) -> None:
+        self._settle_tentative(paragraph_end=True)
+        self.current = None
+        self.levels = []
+        self.paragraph_side = None
+        self.paragraph_mentions = []
 
     def _sentence(self, s: _Sentence) -> None:
-        text = self.text[s.start:s.end]
-        masked = self.masked[s.start:s.end]
         span = (s.start, s.end)
-        mentions = find_mentions(text, s.start)
-        nums = [n for n in find_numbers(text)]
-        explicit = bool(_ACTION.search(_AS_LONG_AS.sub("provided", text))) and not _HEDGE.search(text)
-        events: list[tuple[int, str, object]] = []
-        levels = self._roles(s, text, masked, nums, mentions)
+        i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
+        mentions = self.mentions[i0:i1]
+        flags = self._occurrences(self.flags, self.flag_starts, s.start, s.end)
+        flag_names = {m.name for o in flags for m in o.meanings}
+        explicit = "action" in flag_names and "hedge" not in flag_names
+        blocked = bool(flag_names & {"history", "options", "analyst"})
+        confirm = "confirmation" in flag_names
+        l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
+        numbers = self.levels_all[l0:l1]
+        events: list[tuple[int, int, str, object]] = []
+        levels = self._roles(s, numbers, mentions, blocked, confirm)
         for lv in levels:
-            events.append((lv.pos, "level", lv))
-        for ref in _REFERENT.finditer(_AS_LONG_AS.sub("provided  ", masked)):
-            events.append((s.start + ref.start(), "referent", ref))
-        events.sort(key=lambda e: e[0])
-        for pos, kind, payload in events:
+            events.append((lv.pos, 0, "level", lv))
+        bound_cues = {id(lv_cue) for lv_cue in self._bound}
+        for occ in self._occurrences(self.cues, self.cue_starts, s.start, s.end):
+            if id(occ) in bound_cues:
+                continue
+            if any(m.kind == "trigger" and m.name in ("break_above", "break_below", "close_above", "close_below")
+                   for m in occ.meanings):
+                ref = _REFERENT_AFTER.match(self.view, occ.end, s.end)
+                if ref:
+                    events.append((occ.start, 1, "referent", (occ, ref)))
+            elif occ.has("market") and not blocked:
+                events.append((occ.start, 1, "market", occ))
+        events.sort(key=lambda e: (e[0], e[1]))
+        for pos, _, kind, payload in events:
             if kind == "level":
-                self._level_event(payload, span, explicit)  # type: ignore[arg-type]
+                self._level_event(payload, span, explicit, s)  # type: ignore[arg-type]
+            elif kind == "referent":
+                self._referent_event(payload, s, span, explicit)  # type: ignore[arg-type]
             else:
-                self._referent_event(payload, s, text, span, explicit)  # type: ignore[arg-type]
-        self._pairs(text, mentions, span, explicit)
-        self._window(text, span)
+                self._market_event(payload, s, span, explicit, mentions)  # type: ignore[arg-type]
+        self._settle_tentative(paragraph_end=False, sentence=s)
+        if not blocked:
+            self._pairs(s, mentions, span, explicit)
+        self._window(self.text[s.start:s.end], span)
+        if not numbers and s.end - s.start < 80:  # a heading line such as "$META long idea"
+            sides = [o for o in self._occurrences(self.sides, self.side_starts, s.start, s.end) if o.has("side")]
+            side = next((m.name for o in reversed(sides) for m in o.meanings if m.name in ("long", "short")), None)
+            if side:
+                self.paragraph_side = side
         self.context.extend(mentions)
+        self.paragraph_mentions.extend(mentions)
+
+    @staticmethod
+    def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
+        return [o for o in items[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)] if o.end <= end]
 
     def _window(self, text: str, span: tuple[int, int]) -> None:
         """"within the next five sessions": how long the order opened in this sentence stays working."""
@@ -355,119 +349,413 @@ class _Reader:
             d.window = n * 5 if m["unit"].lower().startswith("week") else n
 
     # -- roles -------------------------------------------------------------------------------------
-    def _roles(self, s: _Sentence, text: str, masked: str, nums: list[NumberMention], mentions: list[Mention]) -> list[_Level]:
+    def _roles(self, s: _Sentence, numbers: list[NumberMention], mentions: list[Mention], blocked: bool,
+               confirm: bool) -> list[_Level]:
+        """Give every level of the sentence its role (module docstring, step 3)."""
         out: list[_Level] = []
-        clean = _AS_LONG_AS.sub("provided  ", masked)  # same length as "as long as"
-        prev_end = 0
-        prev: _Level | None = None
-        for n in nums:
-            if not n.is_level:
-                prev_end = n.end
+        self._bound: list[Occurrence] = []
+        claimed: set[int] = set()
+        roles: list[tuple | None] = [None] * len(numbers)
+        # Cues before their level first (they win), then cues after it, then continuations.
+        for k, num in enumerate(numbers):
+            window_start = numbers[k - 1].end if k else s.start
+            roles[k] = self._prefix_role(s, num, window_start, numbers, k, blocked, claimed)
+        for k, num in enumerate(numbers):
+            if roles[k] is None:
+                roles[k] = self._suffix_role(s, num, numbers, k, roles, claimed)
+        for k, num in enumerate(numbers):
+            if roles[k] is None and k:
+                roles[k] = self._continued_role(numbers, k, roles)
+        for k, num in enumerate(numbers):
+            name, direction, etype, info = roles[k] or ("mention", None, None, {})
+            # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
+            if out and out[-1].opens_range and out[-1].num.high is None and name in ("mention", "range") \
+                    and re.fullmatch(r"[ \t]*(?:and|to|-|–|—)[ \t]*", self.view[out[-1].num.end:num.start]):
+                prev = out[-1]
+                low, high = sorted((prev.num.value, num.value))
+                prev.num = dataclasses.replace(prev.num, value=low, high=high, end=num.end, kind="range")
+                prev.opens_range = False
                 continue
-            lead_full = clean[:n.start]
-            bounds = [m.end() for m in _BOUNDARY.finditer(lead_full)] + [prev_end]
-            lead = lead_full[max(bounds):]
-            after = clean[n.end:n.end + 60]
-            between = clean[prev_end:n.start] if prev is not None else lead
-            role, direction, etype = self._role(lead, after, prev, between)
-            if role == "range-start":
-                role = "range"
-            lv = _Level(dataclasses.replace(n, start=n.start + s.start, end=n.end + s.start), role, direction, etype,
-                        pos=s.start + n.start, span=(s.start, s.end),
-                        condition=bool(_HOLDS_ABOVE.search(lead) or _HOLDS_BELOW.search(lead)))
-            # "between $139 and $143": the second number closes the range opened by the first.
-            if prev is not None and prev.role == "range" and prev.num.high is None and _LIST_MORE.match(between) and not role.startswith("entry"):
-                prev.num = dataclasses.replace(prev.num, high=n.value, end=lv.num.end, kind="range")
-                prev_end = n.end
-                continue
-            lv.mention = self._attribute(lv, mentions, s)
+            lv = _Level(num, name, direction, etype, pos=num.start, span=(s.start, s.end),
+                        condition=bool(info.get("condition")), side_written=info.get("side_written", True),
+                        tentative=info.get("tentative"), confirm=confirm and name == "entry",
+                        opens_range=bool(info.get("range")))
+            if blocked and name in ("entry", "stop", "target", "invalidation"):
+                lv.role = "price" if name == "entry" else "mention"
+            lv.mention = self._attribute(lv, mentions)
             out.append(lv)
-            prev, prev_end = lv, n.end
         return out
 
-    def _role(self, lead: str, after: str, prev: _Level | None, between: str) -> tuple[str, str | None, str | None]:
-        if prev is not None and _LIST_MORE.match(between) and prev.role in ("target", "support", "resistance", "level", "price"):
-            return prev.role, prev.direction, prev.entry_type
-        if prev is not None and prev.role == "target" and _NEXT_TARGET.match(between):
-            return "target", None, None
-        if _MOVING_AVERAGE.search(lead):
-            return "level", None, None
-        if _STOP.search(lead):
-            return "stop", None, None
-        if _INVALID.search(lead):
-            return "invalidation", None, None
-        if _TARGET.search(lead) or _TARGET_AFTER.match(after):
-            return "target", None, None
-        if _BETWEEN.search(lead):
-            return "range", None, None
-        if _SHORT_LIMIT.search(lead):
-            role = ("entry", "short", "limit")
-        elif _LONG_LIMIT.search(lead) or (_ENTRY_AFTER.match(after) and not re.search(r"\b(?:short|sell)\b", lead, re.I)):
-            role = ("entry", "long", "limit")
-        elif _SHORT_STOP.search(lead):
-            role = ("entry", "short", "stop")
-        elif _LONG_STOP.search(lead):
-            role = ("entry", "long", "stop")
-        else:
-            role = None
-        if role is not None:
-            if _INVALID_AFTER.match(after):
-                return "invalidation", role[1], None
-            return role
-        if _HOLDS_ABOVE.search(lead) or _SUPPORT.search(lead) or _SUPPORT_AFTER.match(after):
-            return "support", None, None
-        if _HOLDS_BELOW.search(lead) or _RESIST.search(lead) or _RESIST_AFTER.match(after):
-            return "resistance", None, None
-        if LEVEL_AFTER.match(after):
-            return "level", None, None
-        if _PRICE.search(lead):
-            return "price", None, None
-        return "mention", None, None
+    def _candidates(self, start: int, end: int) -> list[Occurrence]:
+        """Cue occurrences ending in ``[start, end]``, nearest first (at most four)."""
+        hi = bisect.bisect_right(self.cue_ends, end)
+        out = []
+        for idx in range(hi - 1, max(-1, hi - 12), -1):
+            occ = self.cues[idx]
+            if occ.end < start or occ.start < start:
+                break
+            out.append(occ)
+            if len(out) == 4:
+                break
+        return out
+
+    def _gap_ok(self, start: int, end: int, reach: int) -> bool:
+        """Only link words (and at most ``reach`` other words or non-level numbers) between ``start`` and ``end``."""
+        fillers = 0
+        for token in TOKEN.findall(self.view[start:end]):
+            if token in self.pb.link:
+                continue
+            if token == "§" or token == "#" or not (token[0].isalnum() or token in "%'"):
+                return False
+            fillers += 1
+            if fillers > reach:
+                return False
+        if fillers and self._side_between(start, end):
+            return False
+        return True
+
+    def _side_between(self, start: int, end: int) -> bool:
+        lo = bisect.bisect_left(self.side_starts, start)
+        return any(o.start < end and o.has("side") for o in self.sides[lo:lo + 4])
+
+    def _prefix_role(self, s: _Sentence, num: NumberMention, window_start: int, numbers: list[NumberMention],
+                     k: int, blocked: bool, claimed: set[int]):
+        """The role a cue before the level gives it, trying the nearest cue first (see module docstring)."""
+        candidates = self._candidates(window_start, num.start)
+        quoted_at = False  # "XLK stuck in neutral at $141.06": an "at" with no side is a quoted price
+        for c_idx, occ in enumerate(candidates):
+            behind = candidates[c_idx + 1] if c_idx + 1 < len(candidates) else None
+            # "stop just under 85", "support sits at 2,040", "target between 95 and 97": a trigger, a quoted-price
+            # or a range word right after a strong role word is only a link; the role word behind it binds.
+            if behind is not None and _weak(occ) and _strong(behind) and self._gap_ok(behind.end, occ.start, 0):
+                if occ.has("role", "range"):
+                    got = self._interpret(s, num, behind, window_start, numbers, k, blocked, claimed)
+                    if got is not None:
+                        return got[:3] + ({**got[3], "range": True},)
+                continue
+            got = self._interpret(s, num, occ, window_start, numbers, k, blocked, claimed)
+            if got is not None:
+                return got
+            if occ.has("trigger", "at") and c_idx == 0:
+                quoted_at = True
+        bare = self._bare_entry(s, num, window_start, numbers, k, blocked)
+        if bare is not None:
+            return bare
+        if quoted_at:
+            return ("price", None, None, {})
+        return None
+
+    def _interpret(self, s: _Sentence, num: NumberMention, occ: Occurrence, window_start: int,
+                   numbers: list[NumberMention], k: int, blocked: bool, claimed: set[int]):
+        """What ``occ`` (a cue before ``num``) makes of it, or None when it cannot bind it."""
+        for meaning in occ.meanings:
+            got = None
+            if meaning.kind == "role" and meaning.position in ("before", "needs_current"):
+                if meaning.position == "needs_current" and self.current is None and not self._opens_before(
+                        s, numbers, k):
+                    continue
+                if not self._gap_ok(occ.end, num.start, self.pb.reach.get(meaning.name, 0)):
+                    continue
+                if meaning.name in ("stop", "target", "invalidation") and self._suffix_is_invalidation(num, s):
+                    got = ("invalidation", None, None, {})
+                elif meaning.name == "range":
+                    side = None if blocked else self._nearest_side(self._clause(occ.start, s)[0], occ.start, True)
+                    if side and not self._negated(occ.start, s):  # "scale in between 236 and 233": an entry zone
+                        got = ("entry", side, "limit", {"range": True})
+                    else:
+                        got = ("range", None, None, {"range": True})
+                else:
+                    text = self.view[occ.start:occ.end]
+                    info = {"condition": bool(_CONDITION_CUE.match(text))} if meaning.name in (
+                        "support", "resistance") else {}
+                    got = (meaning.name, None, None, info)
+            elif meaning.kind == "entry" and meaning.position == "before":
+                if not self._gap_ok(occ.end, num.start, 1):
+                    continue
+                if blocked or self._negated(occ.start, s):
+                    got = ("price", None, None, {})
+                else:
+                    side, written = self._side(s, num, occ, window_start, numbers, k)
+                    etype = self._type_after(num, s) or "limit"
+                    got = ("entry", side, etype, {"side_written": written} if side else
+                           {"tentative": "paragraph", "side_written": False})
+            elif meaning.kind == "trigger":
+                if not self._gap_ok(occ.end, num.start, 0):
+                    continue
+                got = self._trigger_role(s, num, occ, meaning.name, window_start, numbers, k, blocked)
+            if got is not None:
+                claimed.add(id(occ))
+                self._bound.append(occ)
+                return got
+        return None
+
+    def _opens_before(self, s: _Sentence, numbers: list[NumberMention], k: int) -> bool:
+        """True when an earlier level of this sentence is (about to be) an entry: "long above 25,900 for 26,150"."""
+        return any(self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start) for j in range(k))
+
+    def _entry_cue_before(self, s: _Sentence, num: NumberMention, window_start: int) -> bool:
+        for occ in self._candidates(window_start, num.start)[:1]:
+            if any(m.kind in ("trigger", "entry") for m in occ.meanings):
+                return True
+        return False
+
+    def _bare_entry(self, s: _Sentence, num: NumberMention, window_start: int, numbers, k, blocked):
+        """"Long SPY 740", "Buy YM 44,780", "$AMD long 162–164", "Short NVDA 191.20–192.00": a side word, maybe
+        an instrument, then the level."""
+        lo = bisect.bisect_left(self.side_starts, window_start)
+        hi = bisect.bisect_left(self.side_starts, num.start)
+        for occ in reversed(self.sides[lo:hi]):
+            if not occ.has("side") or occ.end > num.start:
+                continue
+            side = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
+            gap = TOKEN.findall(self.view[occ.end:num.start])
+            if side and all(t in ("§", "the", "a", "at", ":", "@") for t in gap) and len(gap) <= 3:
+                if blocked or self._negated(occ.start, s):
+                    return None
+                etype = self._type_after(num, s) or "limit"
+                self._bound.append(occ)
+                return ("entry", side, etype, {"side_written": True})
+            return None
+        return None
+
+    def _type_after(self, num: NumberMention, s: _Sentence) -> str | None:
+        """A break or close cue right after an entry level changes its type: "Entry 612.50 on a break of ..."."""
+        lo = bisect.bisect_left(self.cue_starts, num.end)
+        for occ in self.cues[lo:lo + 2]:
+            if occ.start >= s.end or not self._gap_ok(num.end, occ.start, 0):
+                break
+            for m in occ.meanings:
+                if m.kind == "trigger" and m.name in ("break", "break_above", "break_below"):
+                    return "stop"
+                if m.kind == "trigger" and m.name in ("close_above", "close_below"):
+                    return "close"
+        return None
+
+    def _trigger_role(self, s: _Sentence, num: NumberMention, occ: Occurrence, cls: str, window_start: int,
+                      numbers: list[NumberMention], k: int, blocked: bool):
+        if self._suffix_is_invalidation(num, s):
+            return ("invalidation", None, None, {})
+        if blocked or self._negated(occ.start, s):
+            return None
+        side, written = self._side(s, num, occ, window_start, numbers, k)
+        implied = {"break_above": "long", "close_above": "long", "break_below": "short", "close_below": "short"}.get(cls)
+        if implied:
+            direction = implied
+            etype = "close" if cls.startswith("close") else "stop"
+            if not written:
+                mention = self._attribute(_Level(num, "entry"), self._sentence_mentions(s))
+                if mention is not None and mention.family in _CONTEXT_FAMILIES:
+                    return None  # "crude slipping under $66 would ...": macro context, not a setup
+            return ("entry", direction, etype, {"side_written": written})
+        if cls == "pullback" and side is None and self._suffix_entry(num, s):
+            side, written = "long", False
+        if side is None:
+            if cls == "at" and self._instrument_right_before(occ.start) and not blocked:
+                return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
+            return None
+        if cls == "above":
+            etype = "stop" if side == "long" else "limit"
+        elif cls == "below":
+            etype = "limit" if side == "long" else "stop"
+        elif cls == "break":
+            etype = "stop"
+        else:  # at, retest, rally, pullback
+            etype = "limit"
+        return ("entry", side, etype, {"side_written": written})
+
+    def _suffix_is_invalidation(self, num: NumberMention, s: _Sentence) -> bool:
+        occ = self._suffix_at(num.end, s)
+        return occ is not None and occ.has("role", "invalidation", "after")
+
+    def _suffix_entry(self, num: NumberMention, s: _Sentence) -> bool:
+        occ = self._suffix_at(num.end, s)
+        return occ is not None and occ.has("entry", position="after")
+
+    def _suffix_at(self, pos: int, s: _Sentence) -> Occurrence | None:
+        idx = bisect.bisect_left(self.cue_starts, pos)
+        if idx < len(self.cues):
+            occ = self.cues[idx]
+            if occ.start < s.end and not self.view[pos:occ.start].strip(" \t,"):
+                return occ
+        return None
+
+    def _instrument_right_before(self, pos: int) -> bool:
+        idx = bisect.bisect_left(self.mention_starts, pos) - 1
+        return idx >= 0 and not self.view[self.mentions[idx].end:pos].strip(" \t,")
+
+    def _negated(self, pos: int, s: _Sentence) -> bool:
+        """A negation in the clause around ``pos`` ("stand aside: no short from us", "the short is off")."""
+        clause_start, clause_end = self._clause(pos, s)
+        for occ in self._occurrences(self.flags, self.flag_starts, clause_start, clause_end):
+            if occ.has("flag", "negation"):
+                return True
+        return False
+
+    def _clause(self, pos: int, s: _Sentence) -> tuple[int, int]:
+        start = s.start
+        for m in _CLAUSE.finditer(self.view, s.start, pos):
+            start = m.end()
+        m = _CLAUSE.search(self.view, pos, s.end)
+        return start, (m.start() if m else s.end)
+
+    def _sentence_mentions(self, s: _Sentence) -> list[Mention]:
+        i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
+        return self.mentions[i0:i1]
+
+    def _side(self, s: _Sentence, num: NumberMention, occ: Occurrence, window_start: int,
+              numbers: list[NumberMention], k: int) -> tuple[str | None, bool]:
+        """The side for an entry cue: (long/short, written?) or (None, False). See module docstring, step 3."""
+        clause_start, clause_end = self._clause(occ.start, s)
+        # 1. A side word between the previous level (or the clause start) and the cue, with no stop or target
+        #    word between them ("... to get short, with a target at the October lows near $1,950").
+        side = self._nearest_side(max(clause_start, window_start), occ.start, reverse=True, guard=occ.start)
+        if side:
+            return side, True
+        # 2. Right after the level: "North of $165 I'm a buyer".
+        next_start = numbers[k + 1].start if k + 1 < len(numbers) else s.end
+        stop = min(clause_end, next_start, num.end + 60)
+        side = self._nearest_side(num.end, stop, reverse=False)
+        if side:
+            return side, True
+        # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
+        lo = s.start
+        for m in re.finditer(";", self.view[s.start:occ.start]):
+            lo = s.start + m.end()
+        hi = max(clause_start, window_start)
+        if hi > lo:
+            idx = bisect.bisect_left(self.side_starts, hi) - 1
+            while idx >= 0 and self.sides[idx].start >= lo:
+                cand = self.sides[idx]
+                if cand.has("side") and cand.end <= hi:
+                    name = next((m.name for m in cand.meanings if m.name in ("long", "short")), None)
+                    if name and not self._role_word_between(cand.end, occ.start) and not self._negated(cand.start, s):
+                        return name, True
+                    if name:
+                        break
+                idx -= 1
+        # 4. A heading line of the paragraph ("$META long idea").
+        if self.paragraph_side:
+            return self.paragraph_side, True
+        return None, False
+
+    def _nearest_side(self, start: int, end: int, reverse: bool, guard: int | None = None) -> str | None:
+        """The nearest long/short side word in ``[start, end)``; with ``guard``, none past a stop/target word."""
+        lo, hi = bisect.bisect_left(self.side_starts, start), bisect.bisect_left(self.side_starts, end)
+        items = self.sides[lo:hi]
+        for occ in (reversed(items) if reverse else items):
+            if occ.end > end:
+                continue
+            if not occ.has("side"):
+                continue
+            name = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
+            if name:
+                if guard is not None and self._role_word_between(occ.end, guard):
+                    return None
+                return name
+        return None
+
+    def _role_word_between(self, start: int, end: int) -> bool:
+        lo, hi = bisect.bisect_left(self.cue_starts, start), bisect.bisect_left(self.cue_starts, end)
+        return any(m.kind == "role" and m.name in ("stop", "target", "invalidation") and m.position == "before"
+                   for o in self.cues[lo:hi] for m in o.meanings)
+
+    def _suffix_role(self, s: _Sentence, num: NumberMention, numbers: list[NumberMention], k: int, roles, claimed):
+        occ = self._suffix_at(num.end, s)
+        if occ is None or id(occ) in claimed:
+            return None
+        # "87 stop 85": a word that is also a cue *before* the next level belongs to that level.
+        if k + 1 < len(numbers) and any(m.kind == "role" and m.position == "before" for m in occ.meanings):
+            nxt = numbers[k + 1]
+            if occ.end <= nxt.start and self._gap_ok(occ.end, nxt.start, 0) and roles[k + 1] is None:
+                return None
+        for meaning in occ.meanings:
+            if meaning.kind == "role" and meaning.position == "after":
+                claimed.add(id(occ))
+                self._bound.append(occ)
+                return (meaning.name, None, None, {})
+            if meaning.kind == "entry" and meaning.position == "after":
+                claimed.add(id(occ))
+                self._bound.append(occ)
+                side, written = self._side(s, num, occ, numbers[k - 1].end if k else s.start, numbers, k)
+                if side is None:
+                    return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
+                return ("entry", side, "limit", {"side_written": written})
+        return None
+
+    def _continued_role(self, numbers: list[NumberMention], k: int, roles):
+        prev = roles[k - 1]
+        if prev is None:
+            return None
+        name = prev[0]
+        gap = self.view[numbers[k - 1].end:numbers[k].start]
+        if self.pb.continuation.fullmatch(gap) or not gap.strip():
+            if name in _CONTINUABLE:
+                return (name, None, None, {})
+            if name == "entry" and _ARROW.search(gap):
+                return ("target", None, None, {})
+        if name == "target":
+            tokens = TOKEN.findall(gap)
+            if tokens and any(t in self.pb.next_target for t in tokens) and all(
+                    t in self.pb.next_target or t in self.pb.link or t in (",", ";", ".", "and", "then", "target", "a",
+                                                                           "the", "objective")
+                    for t in tokens):
+                return ("target", None, None, {})
+        return None
 
     # -- instruments -------------------------------------------------------------------------------
-    def _attribute(self, lv: _Level, mentions: list[Mention], s: _Sentence) -> Mention | None:
+    def _attribute(self, lv: _Level, mentions: list[Mention]) -> Mention | None:
         """The instrument a level belongs to.
 
         The nearest mention before it in the sentence, else after it, skipping known instruments whose
         price is nowhere near the level (the VIX is not at 2,150); with no mention in the sentence, the
-        recently mentioned instrument whose price fits.
+        instrument of this paragraph whose price fits, else the recently mentioned one whose price fits.
         """
-        before = [m for m in mentions if m.end <= lv.num.start][::-1]
-        after = [m for m in mentions if m.start >= lv.num.end]
+        idx = bisect.bisect_left([m.start for m in mentions], lv.num.start)
+        before = [m for m in mentions[max(0, idx - _NEAR):idx] if m.end <= lv.num.start][::-1]
+        after = [m for m in mentions[idx:idx + _NEAR] if m.start >= lv.num.end]
         for m in before + after:
             if not m.resolvable or self._fits(m, lv.num.value):
+                if not m.pinned:  # "XLK, the tech sector ETF, ...": the ticker says it more precisely
+                    m = next((o for o in before + after if o.family == m.family and o.pinned
+                              and self._fits(o, lv.num.value)), m)
                 return m
         if before or after:
             return (before + after)[0]
-        return self._by_magnitude(lv.num.value)
+        # No instrument in the sentence: first this paragraph's, then the article's so far; by price
+        # magnitude among those with a known price, else the latest ticker whose price is not known here.
+        for pool in (self.paragraph_mentions[-_NEAR:], self.context[-_CONTEXT_SPAN:]):
+            found = self._by_magnitude(lv.num.value, pool)
+            if found is not None:
+                return found
+            unknown = [m for m in pool if m.resolvable and m.pinned and not self._known_price(m)]
+            if unknown:
+                return unknown[-1]
+        return None
+
+    def _known_price(self, m: Mention) -> bool:
+        return any(self._price(sym) for sym in self.table.candidates(m))
 
     def _fits(self, m: Mention, level: float) -> bool:
-        import math
-
-        symbols = [m.pinned] if m.pinned else list(FAMILIES[m.family].candidates)
-        prices = [p for p in (self._price(sym) for sym in symbols) if p]
+        prices = [p for p in (self._price(sym) for sym in self.table.candidates(m)) if p]
         return not prices or any(abs(math.log(level / p)) < math.log(3) for p in prices)
 
-    def _by_magnitude(self, level: float) -> Mention | None:
-        """Among instruments mentioned so far, the one whose price is nearest the level (recent ones win ties)."""
-        import math
-
+    def _by_magnitude(self, level: float, context: list[Mention]) -> Mention | None:
+        """Among ``context`` mentions, the one whose price is nearest the level (recent ones win ties)."""
         best: tuple[float, int] | None = None
         choice: Mention | None = None
         seen: set[tuple[str, str | None]] = set()
-        for idx in range(len(self.context) - 1, -1, -1):
-            m = self.context[idx]
+        for idx in range(len(context) - 1, -1, -1):
+            m = context[idx]
             key = (m.family, m.pinned)
             if key in seen or not m.resolvable:
                 continue
             seen.add(key)
-            symbols = [m.pinned] if m.pinned else list(FAMILIES[m.family].candidates)
-            for symbol in symbols:
+            for symbol in self.table.candidates(m):
                 price = self._price(symbol)
                 if not price:
                     continue
                 dist = abs(math.log(level / price))
-                score = (round(dist, 1), len(self.context) - idx)
+                score = (round(dist, 1), len(context) - idx)
                 if best is None or score < best:
                     best, choice = score, m
         if best is None or best[0] > math.log(3):
@@ -475,72 +763,156 @@ class _Reader:
         return choice
 
     def _price(self, symbol: str) -> float | None:
+        if symbol in self.prices:
+            return self.prices[symbol]
+        price = None
         if self.lookup is not None and self.article.published is not None:
             try:
                 price = self.lookup(symbol, self.article.published)
             except Exception:  # noqa: BLE001
                 price = None
-            if price:
-                return price
-        return TYPICAL_CLOSE.get(symbol)
+        self.prices[symbol] = price or self.table.typical.get(symbol)
+        return self.prices[symbol]
+
+    def _compatible(self, d: _Draft, lv: _Level) -> bool:
+        """A stop or target belongs to the open setup unless it is said of another instrument."""
+        if lv.mention is None or d.mention is None or lv.span in d.spans:
+            return True
+        if lv.mention.family == d.mention.family and (lv.mention.pinned == d.mention.pinned or not lv.mention.pinned
+                                                      or not d.mention.pinned):
+            return True
+        sentence_mentions = [m for m in self.mentions[bisect.bisect_left(self.mention_starts, lv.span[0]):
+                                                      bisect.bisect_left(self.mention_starts, lv.span[1])]]
+        return not sentence_mentions
 
     # -- events ------------------------------------------------------------------------------------
-    def _level_event(self, lv: _Level, span: tuple[int, int], explicit: bool) -> None:
+    def _level_event(self, lv: _Level, span: tuple[int, int], explicit: bool, s: _Sentence) -> None:
         self.levels.append(lv)
+        if len(self.levels) > 2 * _CONTEXT_SPAN:
+            del self.levels[:_CONTEXT_SPAN]
         if lv.condition:
             self.conditions.append(lv)
         value = lv.num.value
         if lv.role == "entry":
+            if lv.confirm and self.current is not None and self.current.direction == lv.direction \
+                    and self.current.sentence != id(s):
+                self.current.add_span(span)
+                self.current.notes.append(f"confirmation at {format_level(value)} noted")
+                return
             if lv.num.high is not None and lv.direction == "long":
                 value = lv.num.high  # a zone is reached at its top from above, and broken out of at its top
-            self._open(lv.mention, lv.direction or "long", lv.entry_type or "stop", value, lv.pos, span, explicit)
+            draft = _Draft(lv.mention, lv.direction, lv.entry_type or "stop", value, lv.pos, [span], explicit,
+                           sentence=id(s), side_written=lv.side_written, tentative=lv.tentative,
+                           zone=(lv.num.value, lv.num.high) if lv.num.high is not None else None)
+            previous = self.current
+            if previous is not None and previous.sentence == id(s) and not previous.stop and not previous.targets:
+                if previous.tentative:
+                    self._drop_tentative(previous)  # "XLU at $41.30 looks heavy: short XLU below $40.80"
+                elif not previous.side_written and previous.direction == draft.direction and draft.side_written \
+                        and (previous.mention is None or draft.mention is None
+                             or previous.mention.family == draft.mention.family):
+                    self.drafts.remove(previous)  # "lose 25,540 and I flip short under 25,520": one setup
+            self.drafts.append(draft)
+            self.current = draft
         elif lv.role == "stop":
-            if self.current is not None:
-                self._set_stop(self.current, value, span)
+            if self.current is not None and self._compatible(self.current, lv):
+                self._set_stop(self.current, self._edge(lv, "stop"), span)
         elif lv.role == "target":
-            if self.current is not None:
-                self.current.targets.append(value)
+            if self.current is not None and self._compatible(self.current, lv):
+                self.current.targets.append(self._edge(lv, "target"))
                 self.current.add_span(span)
         elif lv.role == "invalidation":
-            if self.current is not None:
+            if self.current is not None and self._compatible(self.current, lv):
                 self._invalidate(self.current, value, span)
             else:
                 self._watch(lv, "level", span, note="invalidation level")
-        elif lv.role in ("support", "resistance", "range", "level", "price"):
+        elif lv.role in _WATCH_ROLES:
             if lv.role == "range" and lv.num.high is None:
                 self._watch(lv, "level", span)
             else:
                 self._watch(lv, lv.role if lv.num.high is None or lv.role != "level" else "range", span)
 
-    def _referent_event(self, ref: re.Match, s: _Sentence, text: str, span: tuple[int, int], explicit: bool) -> None:
-        direction = "long" if ref["dir"].lower() in ("above", "over") else "short"
-        if ref["dir"].lower() == "through":
-            direction = "long"
+    def _edge(self, lv: _Level, role: str) -> float:
+        """Which end of a zone a stop or target is: the target's near edge, the stop's far edge."""
+        if lv.num.high is None or self.current is None:
+            return lv.num.value
+        long = self.current.direction != "short"
+        if role == "target":
+            return lv.num.value if long else lv.num.high
+        return lv.num.value if long else lv.num.high
+
+    def _settle_tentative(self, paragraph_end: bool, sentence: _Sentence | None = None) -> None:
+        """Entries without a side take their direction from their stop and targets, or are dropped.
+
+        "IWM at $237 with a stop at $232 ..." settles at the end of its sentence (with nothing attached it was
+        only a quoted price); "Entry 612.50" / "SL 598" at the end of its paragraph.
+        """
+        for d in list(self.drafts):
+            if not d.tentative or (not paragraph_end and (d.tentative != "sentence" or d.sentence != id(sentence))):
+                continue
+            direction = _direction_from_levels(d)
+            if direction is not None:
+                d.direction = direction
+                if d.zone is not None:
+                    d.level = d.zone[1] if direction == "long" else d.zone[0]
+                d.tentative = None
+                d.notes.append(f"direction {direction} read from the stop and targets")
+                continue
+            self._drop_tentative(d)
+
+    def _drop_tentative(self, d: _Draft) -> None:
+        self.drafts.remove(d)
+        if self.current is d:
+            self.current = None
+        if d.tentative == "sentence" and d.stop is None and not d.targets:
+            levels = list(d.zone) if d.zone else [d.level]
+            self.watch.append({"mention": d.mention, "kind": "price", "levels": levels, "span": d.spans[0], "note": None})
+
+    def _referent_event(self, payload, s: _Sentence, span: tuple[int, int], explicit: bool) -> None:
+        occ, ref = payload
+        cls = next(m.name for m in occ.meanings if m.kind == "trigger")
+        direction = "long" if cls in ("break_above", "close_above") else "short"
         target_role = {"long": "resistance", "short": "support"}[direction]
-        prior = [lv for lv in self.levels if lv.pos < s.start + ref.start()]
-        if not prior:
+        prior = [lv for lv in self.levels[-_CONTEXT_SPAN:] if lv.pos < occ.start]
+        if not prior or self._negated(occ.start, s):
             return
-        if ref["this"]:
-            what = (ref["what"] or "").lower()
+        if ref["this"] and ref["what"]:
+            what = ref["what"].lower()
             pick = [lv for lv in prior if lv.role == what] if what in ("support", "resistance", "range") else []
             referent = (pick or prior)[-1]
         else:
-            referent = ([lv for lv in prior if lv.role == target_role] or [lv for lv in prior if lv.role in ("level", "support", "resistance", "price")] or [None])[-1]
+            referent = ([lv for lv in prior if lv.role == target_role]
+                        or [lv for lv in prior if lv.role in ("level", "support", "resistance", "price")] or [None])[-1]
             if referent is None:
                 return
         value = referent.num.high if (referent.num.high and direction == "long") else referent.num.value
-        after = self.masked[s.start + ref.end(): s.end]
-        if _INVALID_AFTER.match(after):
+        tail = self.view[occ.end:s.end]
+        if re.match(r"^[^.;,:#]{0,40}?\binvalidat", tail):
             if self.current is not None:
                 self._invalidate(self.current, value, span)
             return
-        self._open(referent.mention, direction, "stop", value, s.start + ref.start(), span, explicit)
-        if self.current is not None and referent.span != span:
-            self.current.add_span(referent.span)  # the sentence that named the level
+        etype = "close" if cls.startswith("close") else "stop"
+        draft = _Draft(referent.mention, direction, etype, value, occ.start, [span], explicit, sentence=id(s),
+                       side_written=False)
+        self.drafts.append(draft)
+        self.current = draft
+        if referent.span != span:
+            draft.add_span(referent.span)  # the sentence that named the level
 
-    def _open(self, mention: Mention | None, direction: str, etype: str, level: float, pos: int,
-              span: tuple[int, int], explicit: bool) -> None:
-        draft = _Draft(mention, direction, etype, level, pos, [span], explicit)
+    def _market_event(self, occ: Occurrence, s: _Sentence, span: tuple[int, int], explicit: bool,
+                      mentions: list[Mention]) -> None:
+        """"Buy AAPL at the market", "Go long the S&P 500 here", "I'm short ARKK from here"."""
+        clause_start, _ = self._clause(occ.start, s)
+        side = self._nearest_side(clause_start, occ.start, reverse=True)
+        if side is None or self._negated(occ.start, s):
+            return
+        if self.current is not None and self.current.sentence == id(s):
+            return  # this sentence already opened a setup with a level
+        before = [m for m in mentions if m.end <= occ.start]
+        mention = before[-1] if before else None
+        if mention is None or self.table.tradeable(mention) is None and mention.resolvable:
+            return
+        draft = _Draft(mention, side, "market", None, mention.start, [span], explicit, sentence=id(s))
         self.drafts.append(draft)
         self.current = draft
 
@@ -562,47 +934,48 @@ class _Reader:
         draft.add_span(span)
 
     def _watch(self, lv: _Level, kind: str, span: tuple[int, int], note: str | None = None) -> None:
-        levels = lv.num.values
-        self.watch.append({"mention": lv.mention, "kind": kind, "levels": levels, "span": span, "note": note})
+        self.watch.append({"mention": lv.mention, "kind": kind, "levels": lv.num.values, "span": span, "note": note})
 
-    # -- pairs and market entries -----------------------------------------------------------------
-    def _pairs(self, text: str, mentions: list[Mention], span: tuple[int, int], explicit: bool) -> None:
-        if not mentions:
+    # -- pairs ---------------------------------------------------------------------------------------
+    def _pairs(self, s: _Sentence, mentions: list[Mention], span: tuple[int, int], explicit: bool) -> None:
+        if len(mentions) < 2:
             return
-        s_start = span[0]
-        token = text
-        for idx in range(len(mentions) - 1, -1, -1):
-            m = mentions[idx]
-            token = token[: m.start - s_start] + f"@{idx}@" + token[m.end - s_start:]
-        token = _AS_LONG_AS.sub("provided", token)
-        for pattern in _PAIR_PATTERNS:
-            for pm in pattern.finditer(token):
-                longs = [int(pm["a"])] + [int(x) for x in re.findall(r"@(\d+)@", pm["a_more"] or "")]
-                shorts = [int(pm["b"])] + [int(x) for x in re.findall(r"@(\d+)@", pm["b_more"] or "")]
+        view = self.view[s.start:s.end]
+        if "long" not in view and "buy" not in view and "own" not in view and "overweight" not in view:
+            return
+        pieces, pos, idx = [], 0, 0
+        for m in mentions:
+            start = m.start - s.start
+            pieces.append(view[pos:start])
+            pieces.append(f" §{idx} ")
+            pos = m.end - s.start
+            idx += 1
+        pieces.append(view[pos:])
+        token = re.sub(r"\s+", " ", "".join(pieces))
+        for pattern, reverse in self.pb.pairs:
+            found = list(pattern.finditer(token))
+            for pm in found:
+                first = [int(pm["a"])] + [int(x) for x in re.findall(r"§(\d+)", pm["a_more"] or "")]
+                second = [int(pm["b"])] + [int(x) for x in re.findall(r"§(\d+)", pm["b_more"] or "")]
+                longs, shorts = (second, first) if reverse else (first, second)
                 for li in longs:
                     for si in shorts:
                         self._pair(mentions[li], mentions[si], span, explicit)
-            if any(True for _ in pattern.finditer(token)):
+            if found:
                 return
-        for mm in _MARKET_ENTRY.finditer(token):
-            idx = int(mm["m1"] or mm["m2"])
-            direction = (mm["dir1"] or ("long" if (mm["verb"] or "").lower() == "buy" else "short")).lower()
-            mention = mentions[idx]
-            draft = _Draft(mention, direction, "market", None, mention.start, [span], explicit)
-            self.drafts.append(draft)
 
     def _pair(self, long: Mention, short: Mention, span: tuple[int, int], explicit: bool) -> None:
-        if tradeable_symbol(long) == tradeable_symbol(short) and long.family == short.family:
+        if self.table.tradeable(long) == self.table.tradeable(short) and long.family == short.family:
             return
         draft = _Draft(None, "long", "market", None, long.start, [span], explicit, kind="pair", long=long, short=short)
         self.drafts.append(draft)
 
     # -- results -----------------------------------------------------------------------------------
     def setups(self) -> list[Setup]:
-        drafts = [d for d in self.drafts]
+        drafts = [d for d in self.drafts if d.direction is not None]
         for d in drafts:
             self._resolve(d)
-        drafts = _merge(drafts)
+        drafts = _merge(drafts, self.table)
         for cond in self.conditions:  # "as long as it holds above $2,080" restates the long triggered at 2,080
             direction = "long" if cond.role == "support" else "short"
             for d in drafts:
@@ -610,15 +983,12 @@ class _Reader:
                         and d.mention is not None and d.mention.family == cond.mention.family:
                     d.add_span(cond.span)
         drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
-        out: list[Setup] = []
-        for i, d in enumerate(drafts, start=1):
-            out.append(self._to_setup(d, f"{self.article.id}-s{i}"))
-        return out
+        return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
 
     def _resolve(self, d: _Draft) -> None:
         if d.kind == "pair":
             d.symbol = None
-            missing = [m.words for m in (d.long, d.short) if m is not None and tradeable_symbol(m) is None]
+            missing = [m.words for m in (d.long, d.short) if m is not None and self.table.tradeable(m) is None]
             d.status = "unresolved" if missing else "ok"
             d.resolution_note = (f"no series for {', '.join(repr(w) for w in missing)}" if missing
                                  else "pair legs trade as ETFs")
@@ -627,11 +997,12 @@ class _Reader:
             d.symbol, d.status, d.resolution_note = None, "unresolved", "no instrument named near the setup"
             return
         if d.entry_type == "market":
-            symbol = tradeable_symbol(d.mention)
+            symbol = self.table.tradeable(d.mention)
             d.symbol, d.status = symbol, "ok" if symbol else "unresolved"
-            d.resolution_note = f"{d.mention.words!r} trades as {symbol}" if symbol else f"no series for {d.mention.words!r}"
+            d.resolution_note = (d.mention.how or f"{d.mention.words!r} trades as {symbol}") if symbol \
+                else f"no series for {d.mention.words!r}"
             return
-        res = resolve(d.mention, d.level, self.article.published, self.lookup)
+        res = self.table.resolve(d.mention, d.level, self.article.published, self.lookup)
         d.symbol, d.status, d.resolution_note = res.symbol, res.status, res.note
 
     def _to_setup(self, d: _Draft, setup_id: str) -> Setup:
@@ -644,8 +1015,8 @@ class _Reader:
             return Setup(
                 id=setup_id, kind="pair", instrument=f"long {d.long.words} / short {d.short.words}", symbol=None,
                 status=d.status, direction="long", entry=EntryOrder(type="market"),
-                long=Leg(instrument=d.long.words, symbol=tradeable_symbol(d.long)),
-                short=Leg(instrument=d.short.words, symbol=tradeable_symbol(d.short)),
+                long=Leg(instrument=d.long.words, symbol=self.table.tradeable(d.long)),
+                short=Leg(instrument=d.short.words, symbol=self.table.tradeable(d.short)),
                 explicit=d.explicit, note=note, source=provenance,
             )
         direction_sign = 1 if d.direction == "long" else -1
@@ -668,7 +1039,7 @@ class _Reader:
                 words, res = "", None
             else:
                 words = mention.words
-                res = resolve(mention, levels[0], self.article.published, self.lookup)
+                res = self.table.resolve(mention, levels[0], self.article.published, self.lookup)
             symbol = res.symbol if res else None
             key = (symbol or words, item["kind"], tuple(levels))
             span = Span(start=item["span"][0], end=item["span"][1])
@@ -684,17 +1055,47 @@ class _Reader:
         return list(merged.values())
 
 
-def _key(d: _Draft) -> tuple:
+_STRONG_ROLES = ("stop", "target", "invalidation", "support", "resistance", "level")
+
+
+def _weak(occ: Occurrence) -> bool:
+    """A cue that gives way to a role word right behind it: a trigger, a quoted price, a range word."""
+    return not any((m.kind == "role" and m.name in _STRONG_ROLES) or m.kind == "entry" for m in occ.meanings)
+
+
+def _strong(occ: Occurrence) -> bool:
+    return any((m.kind == "role" and m.position == "before" and m.name in _STRONG_ROLES)
+               or (m.kind == "entry" and m.position == "before") for m in occ.meanings)
+
+
+def _direction_from_levels(d: _Draft) -> str | None:
+    """long when the stop is below the entry and the targets above it; short for the mirror; else None."""
+    level = d.zone[1] if d.zone else d.level
+    low = d.zone[0] if d.zone else d.level
+    if level is None:
+        return None
+    votes = []
+    if d.stop is not None:
+        votes.append("long" if d.stop < low else "short" if d.stop > level else None)
+    for t in d.targets:
+        votes.append("long" if t > level else "short" if t < low else None)
+    votes = [v for v in votes if v]
+    if votes and all(v == votes[0] for v in votes):
+        return votes[0]
+    return None
+
+
+def _key(d: _Draft, table: InstrumentTable) -> tuple:
     return (d.kind, d.symbol or (d.mention.words.lower() if d.mention else None), d.direction, d.entry_type, d.level,
-            tradeable_symbol(d.long) if d.long else None, tradeable_symbol(d.short) if d.short else None)
+            table.tradeable(d.long) if d.long else None, table.tradeable(d.short) if d.short else None)
 
 
-def _merge(drafts: list[_Draft]) -> list[_Draft]:
+def _merge(drafts: list[_Draft], table: InstrumentTable) -> list[_Draft]:
     """Restatements become one setup (spans united); continuation breakouts fold into their parent."""
     out: list[_Draft] = []
     by_key: dict[tuple, _Draft] = {}
     for d in drafts:
-        k = _key(d)
+        k = _key(d, table)
         if k in by_key:
             keep = by_key[k]
             for span in d.spans:

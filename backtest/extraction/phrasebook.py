@@ -1,0 +1,256 @@
+"""The phrasebook (``phrasebook.yaml``) compiled into matchers over a masked view of the text.
+
+The extractor does not match cue words on raw characters. It first builds a *masked view* of the article
+(:func:`masked_view`): same length as the text, lower case, instrument names replaced by ``§``, price
+levels by ``#``, other numbers by ``%``, hyphens between words by spaces. A phrase such as
+``stop loss`` or ``on a daily close above`` is then a sequence of tokens in that view, and all phrases of a
+*layer* (cues, sides, sentence flags) are compiled into one regular expression shaped like a trie of their
+tokens, so one scan of the article finds every occurrence, left to right, longest first. The work is
+linear in the length of the text and each match maps back (:meth:`Phrasebook.meanings`) to what the
+phrase means.
+
+Phrase syntax (documented at the top of the YAML): words separated by spaces; ``a|b`` either word;
+``x?`` an optional word; ``#`` a level, ``§`` an instrument, other punctuation (``@``, ``>``, ``→``)
+stands for itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+PHRASEBOOK = Path(__file__).with_name("phrasebook.yaml")
+
+#: Tokens of a phrase or of the masked view: words (letters, digits, apostrophes), markers, punctuation.
+TOKEN = re.compile(r"[a-z0-9']+|[#§%]|[^\sa-z0-9'#§%]")
+_WORDISH = re.compile(r"[a-z0-9'#§%]")
+#: Layers scanned separately (a phrase may mean different things in different layers: "buy" is a side
+#: word and an action word).
+LAYERS = ("cues", "sides", "flags")
+
+
+@dataclasses.dataclass(frozen=True)
+class Meaning:
+    """What one phrase means in its layer: ``kind`` (``trigger``, ``role``, ``side``, ``flag``, ...) and details."""
+
+    kind: str
+    name: str
+    position: str = ""  # roles: before / after / needs_current
+
+
+@dataclasses.dataclass(frozen=True)
+class Occurrence:
+    """One phrase found in the masked view: ``[start, end)`` and its meanings."""
+
+    start: int
+    end: int
+    meanings: tuple[Meaning, ...]
+
+    def has(self, kind: str, name: str | None = None, position: str | None = None) -> bool:
+        return any(m.kind == kind and (name is None or m.name == name) and (position is None or m.position == position)
+                   for m in self.meanings)
+
+    def first(self, kind: str, position: str | None = None) -> Meaning | None:
+        for m in self.meanings:
+            if m.kind == kind and (position is None or m.position == position):
+                return m
+        return None
+
+
+@dataclasses.dataclass
+class Phrasebook:
+    """The compiled phrasebook. Build it with :func:`load_phrasebook` (cached)."""
+
+    patterns: dict[str, re.Pattern]
+    table: dict[str, dict[tuple[str, ...], tuple[Meaning, ...]]]
+    link: frozenset[str]
+    reach: dict[str, int]
+    continuation: re.Pattern
+    next_target: frozenset[str]
+    pairs: list[tuple[re.Pattern, bool]]
+    source: Path
+
+    def scan(self, layer: str, view: str, start: int = 0, end: int | None = None) -> list[Occurrence]:
+        """Every occurrence of the layer's phrases in ``view[start:end]``, left to right, longest first."""
+        table = self.table[layer]
+        out: list[Occurrence] = []
+        for m in self.patterns[layer].finditer(view, start, len(view) if end is None else end):
+            key = tuple(TOKEN.findall(m.group()))
+            meanings = table.get(key)
+            if meanings:
+                out.append(Occurrence(m.start(), m.end(), meanings))
+        return out
+
+    def is_link(self, token: str) -> bool:
+        return token in self.link
+
+
+def _expand(phrase: str) -> list[tuple[str, ...]]:
+    """``"daily|weekly? close above"`` → every token tuple it stands for."""
+    options: list[list[tuple[str, ...]]] = []
+    text = re.sub(r"(?<=[a-z0-9])-(?=[a-z0-9$])", " ", str(phrase).lower().replace("’", "'"))
+    for raw in text.split():
+        optional = raw.endswith("?") and len(raw) > 1
+        raw = raw[:-1] if optional else raw
+        alternatives = []
+        for alt in raw.split("|") if len(raw) > 1 else [raw]:
+            tokens = tuple(TOKEN.findall(alt))
+            if not tokens:
+                raise ValueError(f"phrase {phrase!r}: empty word")
+            alternatives.append(tokens)
+        if optional:
+            alternatives.append(())
+        options.append(alternatives)
+    out = []
+    for combo in itertools.product(*options):
+        tokens = tuple(t for part in combo for t in part)
+        if tokens:
+            out.append(tokens)
+    if not out:
+        raise ValueError(f"phrase {phrase!r} matches nothing")
+    return out
+
+
+def _token_regex(token: str) -> str:
+    """One token; a word may not run on into more letters (a possessive "'s" may follow: "Russell 2000's")."""
+    body = re.escape(token)
+    return body + r"(?![a-z0-9])(?!'(?!s(?![a-z0-9]))[a-z0-9])" if token[-1].isalnum() or token[-1] == "'" else body
+
+
+def _trie_regex(phrases: Iterable[tuple[str, ...]]) -> str:
+    """One regex alternation shaped like the trie of ``phrases`` (longest match first at each node)."""
+    root: dict = {}
+    for tokens in phrases:
+        node = root
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[""] = {}
+
+    def build(node: dict, previous: str | None) -> str:
+        branches = []
+        for token in sorted((t for t in node if t), key=lambda t: (-len(t), t)):
+            child = node[token]
+            sep = ""
+            if previous is not None:
+                sep = r"[ \t]+" if (_WORDISH.match(previous[-1]) and _WORDISH.match(token[0])) else r"[ \t]*"
+            piece = sep + _token_regex(token)
+            rest = build(child, token)
+            if rest:
+                piece += f"(?:{rest})" + ("?" if "" in child else "")
+            branches.append(piece)
+        return "|".join(branches)
+
+    body = build(root, None)
+    return r"(?<![a-z0-9'])(?:" + body + ")" if body else r"(?!x)x"
+
+
+def _add(table: dict, phrases: Iterable, meaning: Meaning, where: str) -> None:
+    for phrase in phrases or ():
+        for tokens in _expand(phrase):
+            current = table.setdefault(tokens, ())
+            if meaning not in current:
+                table[tokens] = current + (meaning,)
+
+
+def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
+    """Compile the parsed YAML (see ``phrasebook.yaml``). Raises ``ValueError`` naming a bad entry."""
+    tables: dict[str, dict] = {layer: {} for layer in LAYERS}
+    cues, sides, flags = tables["cues"], tables["sides"], tables["flags"]
+    for name, phrases in (data.get("triggers") or {}).items():
+        _add(cues, phrases, Meaning("trigger", name), f"triggers.{name}")
+    for position in ("before", "after"):
+        _add(cues, (data.get("entry") or {}).get(position), Meaning("entry", "entry", position), f"entry.{position}")
+    _add(cues, data.get("market"), Meaning("market", "market"), "market")
+    reach: dict[str, int] = {}
+    for role, spec in (data.get("roles") or {}).items():
+        reach[role] = int(spec.get("reach", 0))
+        for position in ("before", "after", "needs_current"):
+            _add(cues, spec.get(position), Meaning("role", role, position), f"roles.{role}.{position}")
+    _add(sides, data.get("not_sides"), Meaning("not_side", "not_side"), "not_sides")
+    for side, phrases in (data.get("sides") or {}).items():
+        _add(sides, phrases, Meaning("side", side), f"sides.{side}")
+    for flag in ("action", "hedge", "not_hedge", "negation", "history", "options", "analyst", "confirmation"):
+        _add(flags, data.get(flag), Meaning("flag", flag), flag)
+    # A "not a side" phrase hides the side words inside it ("short squeeze" is not "short").
+    for tokens, meanings in list(sides.items()):
+        if any(m.kind == "not_side" for m in meanings):
+            sides[tokens] = tuple(m for m in meanings if m.kind == "not_side")
+    link = frozenset(t for phrase in data.get("link") or () for tokens in _expand(phrase) for t in tokens)
+    continuation_alts = sorted({" ".join(tokens) for p in data.get("continuation") or () for tokens in _expand(p)},
+                               key=len, reverse=True)
+    continuation = re.compile(
+        r"[ \t]*(?:(?:" + "|".join(r"[ \t]*".join(_token_regex(t) for t in alt.split()) for alt in continuation_alts)
+        + r")[ \t]*)+")
+    next_target = frozenset(t for phrase in data.get("next_target") or () for tokens in _expand(phrase) for t in tokens)
+    # Sentence flags ignore the look-alikes too ("as long as" is no "long", "short squeeze" no "short").
+    _add(flags, data.get("not_sides"), Meaning("flag", "ignore"), "not_sides")
+    pairs = [(_pair_regex(t), False) for t in (data.get("pairs") or {}).get("long_first") or ()]
+    pairs += [(_pair_regex(t), True) for t in (data.get("pairs") or {}).get("short_first") or ()]
+    patterns = {layer: re.compile(_trie_regex(table)) for layer, table in tables.items()}
+    return Phrasebook(patterns, tables, link, reach, continuation, next_target, pairs, source)
+
+
+_LEGS = r"§(?P<{0}>\d+)(?P<{0}_more>(?:\s*(?:,|or|and|/|&)\s*(?:the\s+)?§\d+)*)"
+
+
+def _pair_regex(template: str) -> re.Pattern:
+    """A pair template ("long the? §+ against §+") → a regex over a sentence's pair view ("long §0 against §1").
+
+    The first ``§+`` is group ``a`` (with ``a_more`` for a list), the second ``b``.
+    """
+    parts: list[str] = []
+    legs = iter("ab")
+    for raw in template.lower().split():
+        optional = raw.endswith("?") and len(raw) > 1
+        raw = raw[:-1] if optional else raw
+        if raw == "§+":
+            piece = _LEGS.format(next(legs))
+        else:
+            alts = [re.escape(a) + (r"(?![a-z0-9'])" if a[-1].isalnum() else "") for a in raw.split("|")]
+            piece = "(?:" + "|".join(alts) + ")"
+        parts.append(f"(?:{piece}\\s*)?" if optional else f"{piece}\\s*")
+    return re.compile(r"(?<![a-z0-9'])" + "".join(parts))
+
+
+@lru_cache(maxsize=8)
+def load_phrasebook(path: str | None = None) -> Phrasebook:
+    """The phrasebook at ``path`` (default: the one shipped with the package), compiled once per process."""
+    source = Path(path) if path else PHRASEBOOK
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ValueError(f"{source}: not a version-1 phrasebook")
+    return compile_phrasebook(data, source)
+
+
+# ------------------------------------------------------------------------------------------ the view
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_ASCII_LOWER.update({ord("’"): "'", ord("‘"): "'", 0xA0: " ", ord("\t"): " ", ord("\u2009"): " ", ord("\u202f"): " "})
+_WORD_HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z$])|(?<=[A-Za-z])-(?=\d)")
+
+
+def masked_view(text: str, instruments: Iterable[tuple[int, int]], levels: Iterable[tuple[int, int]],
+                others: Iterable[tuple[int, int]]) -> str:
+    """The text as the phrase matchers see it (same length; see module docstring).
+
+    ``instruments``, ``levels`` and ``others`` are non-overlapping ``(start, end)`` spans: instrument names,
+    price levels and the other numbers, replaced by ``§``, ``#`` and ``%`` followed by spaces.
+    """
+    base = _WORD_HYPHEN.sub(" ", text).translate(_ASCII_LOWER)
+    marks = sorted([(s, e, "§") for s, e in instruments] + [(s, e, "#") for s, e in levels]
+                   + [(s, e, "%") for s, e in others])
+    pieces: list[str] = []
+    pos = 0
+    for start, end, mark in marks:
+        if start < pos or end <= start:
+            continue  # overlapping spans: the first one wins
+        pieces.append(base[pos:start])
+        pieces.append(mark + " " * (end - start - 1))
+        pos = end
+    pieces.append(base[pos:])
+    return "".join(pieces)
