@@ -210,6 +210,10 @@ def _is_byline(line: str, start: int, end: int) -> bool:
         re.match(r"^\s*\d+\s*min(?:ute)?s?\s+read\b", after, re.I))
     if before_ok and after_ok:
         return True
+    # A heading that is mostly its date: "FLASH ALERT 09:41 ET — Tuesday, November 18, 2025".
+    words_after = re.findall(r"[A-Za-z][\w'’.-]*", after)
+    if after_ok and 0 < len(words_before) <= 3 and not words_after and all(w[0].isupper() for w in words_before):
+        return True
     # A dateline: a few words (often a city in capitals), the date, then a dash or colon: "NEW YORK, March 3 -".
     return len(words_before) <= 4 and bool(re.match(r"^\s*(?:\([^)]{0,40}\)\s*)?[-–—:]", after))
 

@@ -44,7 +44,7 @@ ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")
 NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline date, no dated sources or 'as of' "
                 "date); set one with `backtest extract --published DATE` before `backtest run`")
 MAX_BYTES = 20 * 1024 * 1024
-MIN_WORDS = 30
+MIN_WORDS = 8
 
 _MONTH_NUM = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -218,16 +218,24 @@ def line_view(text: str) -> str:
 
 
 def not_an_article_reason(text: str) -> str | None:
-    """Why ``text`` does not look like prose commentary (None when it does)."""
+    """Why ``text`` does not look like commentary (None when it does).
+
+    Terse trade notes count ("NVDA short 191.20–192.00 / SL 194.10 / TP1 187.50"): a dozen words and some
+    letters are enough. What is refused: a few words, and data files (most lines rows of comma- or
+    tab-separated numbers, or hardly any letters at all).
+    """
     words = re.findall(r"[A-Za-z][A-Za-z'’-]+", text)
     if len(words) < MIN_WORDS:
         return f"only {len(words)} words of prose (need at least {MIN_WORDS})"
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    rows = sum(1 for ln in lines if len(re.findall(r";|\t|,(?!\d{3})", ln)) >= 3 and len(re.findall(r"\d", ln)) >= 3
+               and len(re.findall(r"[A-Za-z]{3,}", ln)) <= 2)
+    if lines and rows >= max(3, 0.6 * len(lines)):
+        return "mostly rows of numbers (a data table?)"
     letters = sum(len(w) for w in words)
     visible = sum(1 for c in text if not c.isspace())
-    if visible and letters / visible < 0.5:
+    if visible and letters / visible < 0.25:
         return "mostly numbers and symbols (a data file?)"
-    if not re.search(r"[a-z]{2,}[.!?]", text):
-        return "no sentences"
     return None
 
 

@@ -364,8 +364,8 @@ class _Reader:
             if roles[k] is None:
                 roles[k] = self._suffix_role(s, num, numbers, k, roles, claimed)
         for k, num in enumerate(numbers):
-            if roles[k] is None and k:
-                roles[k] = self._continued_role(numbers, k, roles)
+            if (roles[k] is None or roles[k][3].get("weak")) and k:
+                roles[k] = self._continued_role(numbers, k, roles) or roles[k]
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
@@ -424,10 +424,10 @@ class _Reader:
         candidates = self._candidates(window_start, num.start)
         quoted_at = False  # "XLK stuck in neutral at $141.06": an "at" with no side is a quoted price
         for c_idx, occ in enumerate(candidates):
-            behind = candidates[c_idx + 1] if c_idx + 1 < len(candidates) else None
-            # "stop just under 85", "support sits at 2,040", "target between 95 and 97": a trigger, a quoted-price
-            # or a range word right after a strong role word is only a link; the role word behind it binds.
-            if behind is not None and _weak(occ) and _strong(behind) and self._gap_ok(behind.end, occ.start, 0):
+            # "stop just under 85", "support sits at 2,040", "target at the October lows near $1,950": a trigger,
+            # a quoted-price or a range word after a stronger role word is only a link; the role word binds.
+            behind = self._stronger_behind(occ, candidates[c_idx + 1:], num)
+            if behind is not None:
                 if occ.has("role", "range"):
                     got = self._interpret(s, num, behind, window_start, numbers, k, blocked, claimed)
                     if got is not None:
@@ -442,7 +442,19 @@ class _Reader:
         if bare is not None:
             return bare
         if quoted_at:
-            return ("price", None, None, {})
+            return ("price", None, None, {"weak": True})
+        return None
+
+    def _stronger_behind(self, occ: Occurrence, behind: list[Occurrence], num: NumberMention) -> Occurrence | None:
+        """The role word further back that claims ``num`` over ``occ`` (only weaker cues stand between)."""
+        for j, cand in enumerate(behind):
+            if _defers(occ, cand):
+                if self._gap_ok(cand.end, num.start, _reach(cand, self.pb)) and all(
+                        _strength(between, True) <= 1 or _trigger_only(between) for between in behind[:j]):
+                    return cand
+                return None
+            if not (_trigger_only(cand) or _strength(cand, True) <= 1):
+                return None
         return None
 
     def _interpret(self, s: _Sentence, num: NumberMention, occ: Occurrence, window_start: int,
@@ -460,7 +472,9 @@ class _Reader:
                     got = ("invalidation", None, None, {})
                 elif meaning.name == "range":
                     side = None if blocked else self._nearest_side(self._clause(occ.start, s)[0], occ.start, True)
-                    if side and not self._negated(occ.start, s):  # "scale in between 236 and 233": an entry zone
+                    if side is None and not blocked and self._entry_word_before(self._clause(occ.start, s)[0], occ.start):
+                        side = "long"  # "scale in between 236 and 233": buying a zone
+                    if side and not self._negated(occ.start, s):  # "accumulate between ...": an entry zone
                         got = ("entry", side, "limit", {"range": True})
                     else:
                         got = ("range", None, None, {"range": True})
@@ -476,6 +490,7 @@ class _Reader:
                     got = ("price", None, None, {})
                 else:
                     side, written = self._side(s, num, occ, window_start, numbers, k)
+                    side = None if side == "entry" else side
                     etype = self._type_after(num, s) or "limit"
                     got = ("entry", side, etype, {"side_written": written} if side else
                            {"tentative": "paragraph", "side_written": False})
@@ -509,7 +524,8 @@ class _Reader:
                 continue
             side = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
             gap = TOKEN.findall(self.view[occ.end:num.start])
-            if side and all(t in ("§", "the", "a", "at", ":", "@") for t in gap) and len(gap) <= 3:
+            named = "§" in gap or "§" in self.view[s.start:occ.start] or bool(self.paragraph_mentions)
+            if side and named and all(t in ("§", "the", "a", "at", ":", "@") for t in gap) and len(gap) <= 3:
                 if blocked or self._negated(occ.start, s):
                     return None
                 etype = self._type_after(num, s) or "limit"
@@ -549,6 +565,11 @@ class _Reader:
             return ("entry", direction, etype, {"side_written": written})
         if cls == "pullback" and side is None and self._suffix_entry(num, s):
             side, written = "long", False
+        if side == "entry":  # "scale in on a dip to 396.50", "enter below 85": the trigger's natural side
+            side = {"above": "long", "below": "short", "pullback": "long", "rally": "short"}.get(cls)
+            if side is None:
+                return ("entry", None, "stop" if cls == "break" else "limit",
+                        {"tentative": "sentence", "side_written": False})
         if side is None:
             if cls == "at" and self._instrument_right_before(occ.start) and not blocked:
                 return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
@@ -615,8 +636,8 @@ class _Reader:
         next_start = numbers[k + 1].start if k + 1 < len(numbers) else s.end
         stop = min(clause_end, next_start, num.end + 60)
         side = self._nearest_side(num.end, stop, reverse=False)
-        if side:
-            return side, True
+        if side and not self._trigger_between(num.end, next_start if next_start < clause_end else stop):
+            return side, True  # (not "lose 25,540 and I flip short under 25,520": that side is the next entry's)
         # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
         lo = s.start
         for m in re.finditer(";", self.view[s.start:occ.start]):
@@ -636,6 +657,11 @@ class _Reader:
         # 4. A heading line of the paragraph ("$META long idea").
         if self.paragraph_side:
             return self.paragraph_side, True
+        # 5. Only an entry word ("enter", "scale in", "trigger"): the trigger's own direction decides.
+        lo = bisect.bisect_left(self.side_starts, max(clause_start, window_start))
+        for cand in self.sides[lo:bisect.bisect_left(self.side_starts, occ.start)]:
+            if cand.has("side", "entry") and not self._role_word_between(cand.end, occ.start):
+                return "entry", True
         return None, False
 
     def _nearest_side(self, start: int, end: int, reverse: bool, guard: int | None = None) -> str | None:
@@ -653,6 +679,14 @@ class _Reader:
                     return None
                 return name
         return None
+
+    def _trigger_between(self, start: int, end: int) -> bool:
+        lo, hi = bisect.bisect_left(self.cue_starts, start), bisect.bisect_left(self.cue_starts, end)
+        return any(m.kind == "trigger" for o in self.cues[lo:hi] for m in o.meanings)
+
+    def _entry_word_before(self, start: int, end: int) -> bool:
+        lo, hi = bisect.bisect_left(self.side_starts, start), bisect.bisect_left(self.side_starts, end)
+        return any(o.has("side", "entry") for o in self.sides[lo:hi])
 
     def _role_word_between(self, start: int, end: int) -> bool:
         lo, hi = bisect.bisect_left(self.cue_starts, start), bisect.bisect_left(self.cue_starts, end)
@@ -677,6 +711,7 @@ class _Reader:
                 claimed.add(id(occ))
                 self._bound.append(occ)
                 side, written = self._side(s, num, occ, numbers[k - 1].end if k else s.start, numbers, k)
+                side = None if side == "entry" else side
                 if side is None:
                     return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
                 return ("entry", side, "limit", {"side_written": written})
@@ -817,10 +852,12 @@ class _Reader:
         elif lv.role == "stop":
             if self.current is not None and self._compatible(self.current, lv):
                 self._set_stop(self.current, self._edge(lv, "stop"), span)
+                self._follow_up(self.current, explicit, s)
         elif lv.role == "target":
             if self.current is not None and self._compatible(self.current, lv):
                 self.current.targets.append(self._edge(lv, "target"))
                 self.current.add_span(span)
+                self._follow_up(self.current, explicit, s)
         elif lv.role == "invalidation":
             if self.current is not None and self._compatible(self.current, lv):
                 self._invalidate(self.current, value, span)
@@ -831,6 +868,14 @@ class _Reader:
                 self._watch(lv, "level", span)
             else:
                 self._watch(lv, lv.role if lv.num.high is None or lv.role != "level" else "range", span)
+
+    def _follow_up(self, d: _Draft, explicit: bool, s: _Sentence) -> None:
+        """"A weekly close above $48 is the signal. I would buy that close, with the stop at $44.50": the
+        instruction in the sentence that gives the stop makes the setup explicit."""
+        if d.explicit or not explicit or d.sentence == id(s) or d.direction is None:
+            return
+        if self._nearest_side(s.start, s.end, reverse=False) == d.direction:
+            d.explicit = True
 
     def _edge(self, lv: _Level, role: str) -> float:
         """Which end of a zone a stop or target is: the target's near edge, the stop's far edge."""
@@ -1055,17 +1100,48 @@ class _Reader:
         return list(merged.values())
 
 
-_STRONG_ROLES = ("stop", "target", "invalidation", "support", "resistance", "level")
+#: How strongly a cue before a level claims it. A weaker cue standing right after a stronger one is only a
+#: link ("stop just under 85", "support sits at 2,040", "target is the gap at 1,170", "entry is at 87").
+_STRENGTH = {"stop": 4, "target": 4, "invalidation": 4, "support": 3, "resistance": 3, "level": 2, "price": 1,
+             "range": 1}
 
 
-def _weak(occ: Occurrence) -> bool:
-    """A cue that gives way to a role word right behind it: a trigger, a quoted price, a range word."""
-    return not any((m.kind == "role" and m.name in _STRONG_ROLES) or m.kind == "entry" for m in occ.meanings)
+def _strength(occ: Occurrence, as_front: bool) -> float:
+    best = 0.0
+    for m in occ.meanings:
+        if m.kind == "role" and m.position == "before":
+            best = max(best, _STRENGTH.get(m.name, 0))
+        elif m.kind == "role" and m.position == "needs_current":
+            best = max(best, 1)  # "for", "toward": only a target after an entry, and weaker than a stop word
+        elif m.kind == "entry" and m.position == "before":
+            best = max(best, 2.5)
+        elif m.kind == "trigger":
+            # A trigger that says how to enter ("daily close above") is not a link for an entry word
+            # behind it ("Trigger: daily close above 6,950"); "at" is.
+            best = max(best, 0.5 if m.name == "at" else (3.0 if as_front else 0.5))
+    return best
 
 
-def _strong(occ: Occurrence) -> bool:
-    return any((m.kind == "role" and m.position == "before" and m.name in _STRONG_ROLES)
-               or (m.kind == "entry" and m.position == "before") for m in occ.meanings)
+def _defers(front: Occurrence, behind: Occurrence) -> bool:
+    """True when the cue ``behind`` (further from the level) claims it over ``front``."""
+    strong_behind = any((m.kind == "role" and m.position == "before" and m.name in _STRENGTH)
+                        or (m.kind == "entry" and m.position == "before") for m in behind.meanings)
+    if not strong_behind:
+        return False
+    front_strength = _strength(front, True)
+    if any(m.kind == "trigger" and m.name != "at" for m in front.meanings) and any(
+            m.kind == "role" and m.name in ("stop", "target", "invalidation", "support", "resistance")
+            and m.position == "before" for m in behind.meanings):
+        front_strength = 0.5  # "invalidated on a close back below 24,700": the close is how it is invalidated
+    return _strength(behind, False) > front_strength
+
+
+def _trigger_only(occ: Occurrence) -> bool:
+    return all(m.kind == "trigger" for m in occ.meanings)
+
+
+def _reach(occ: Occurrence, pb: Phrasebook) -> int:
+    return max([pb.reach.get(m.name, 0) for m in occ.meanings if m.kind == "role"] + [1])
 
 
 def _direction_from_levels(d: _Draft) -> str | None:

@@ -33,7 +33,7 @@ _MONTHS = (
 # One numeric token: optional sign and $ (or €/£), digits with optional thousands separators, decimals, k/m
 # suffix. Not the minutes of a time or the second term of a ratio ("10:30", "3:1").
 _NUMBER = re.compile(
-    r"(?<![\w.,/])(?<!\d:)(?P<sign>[+\-−])?(?P<dollar>[$€£])?\s?"
+    r"(?<![\w.,])(?<![^\s\d]/)(?<!\d:)(?:(?P<sign>[+\-−])\s?)?(?:(?P<dollar>[$€£])\s?)?"
     r"(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?"
     r"(?P<suffix>[kKmM](?![a-zA-Z]))?"
 )
@@ -55,13 +55,15 @@ _PERIOD_AFTER = re.compile(
     r"^\s?-?\s?(?:day|week|month|year|yr|session|hour|minute|min|quarter|decade|bar|period|dma|sma|ema|d\b|w\b|mo\b)s?\b",
     re.I,
 )
-_SCORE_AFTER = re.compile(r"^\s?/\s?\d+")
+_SCORE_AFTER = re.compile(r"^\s?/\s?(?P<of>100|10|5)(?![\d,.])")
+_SLASH_BEFORE = re.compile(r"(?P<n>\d+)\s?/\s?$")
 _DECADE_AFTER = re.compile(r"^s\b")  # "the mid-50s", "the 1990s"
 _STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b", re.I)
 _POINTS_AFTER = re.compile(r"^\s?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
 _COUNT_AFTER = re.compile(
     r"^\s?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
-    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of)\b",
+    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of|tonnes|tons|metric\s+tons|"
+    r"contracts|lots|units|subscribers|employees|members|points?\s+of)\b",
     re.I,
 )
 _INDICATOR_BEFORE = re.compile(
@@ -261,8 +263,12 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
         value = abs(value)
     has_sep = "," in match["digits"]
     has_suffix = bool(match["suffix"])
-    if _SCORE_AFTER.match(after):
-        return "score"
+    score = _SCORE_AFTER.match(after)
+    if score and value <= int(score["of"]):
+        return "score"  # "74/100", "3/5"
+    slash = _SLASH_BEFORE.search(before)
+    if slash and (value <= 31 or int(slash["n"]) <= 100 and value in (5, 10, 100)):
+        return "score" if value in (5, 10, 100) else "date"  # the "/100" of "74/100", the "/2" of "3/2"
     if _PERCENT_AFTER.match(after):
         return "percent"
     if _MULTIPLE_AFTER.match(after):
