@@ -82,6 +82,7 @@ _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
     r"published|posted|sent|issued|written|last\s+updated|updated|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
+_HAS_DIGIT = re.compile(r"\d")
 
 _ZONES = {
     "Z": "UTC", "UTC": "UTC", "GMT": "UTC",
@@ -154,6 +155,8 @@ def stated_publication(work: str, year_context, header_end: int | None = None) -
             break  # the first publication label wins; later ones are restatements
     if not any(p == 0 for p, _, _ in candidates):
         for line_start, line in _header_lines(work, header_end):
+            if not _HAS_DIGIT.search(line):
+                continue  # every date form has digits
             found = _first_date(line, line_start, allow_words=None)
             if found is None or not _is_byline(line, found.start - line_start, found.end - line_start):
                 continue

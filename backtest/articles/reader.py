@@ -45,6 +45,10 @@ NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline da
                 "date); set one with `backtest extract --published DATE` before `backtest run`")
 MAX_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 8
+_PROSE_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+_ROW_SEPARATOR = re.compile(r";|\t|,(?!\d{3})")
+_DIGIT = re.compile(r"\d")
+_WORD3 = re.compile(r"[A-Za-z]{3,}")
 
 _MONTH_NUM = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -52,8 +56,12 @@ _MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|
 
 _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I)
 _AS_OF = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?" + _FULL_DATE.pattern, re.I)
+# Full dates are found from their year (a digit pattern scans fast), then read backwards over a short window.
+_YEAR_DIGITS = re.compile(r"(?:19|20)\d{2}(?!\d)(?!,\d{3})")
+_FULL_DATE_BEFORE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+$", re.I)
+_AS_OF_BEFORE = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?$", re.I)
 _SOURCE_DATE = re.compile(r"^(?P<outlet>[^\n·]{1,80}?)\s*·\s*" + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*$", re.I)
-_YEAR = re.compile(r"(?<![\d,.$])(?P<year>(?:19|20)\d{2})(?![\d,])")
+_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})(?<![\d,.$]\d{4})(?![\d,])")
 _PAST_YEAR_CUE = re.compile(
     r"(?:\b(?:its|their|the|since|from|in|during|of|pre|post|early|late|mid|last)\s*-?\s*(?:early\s+|late\s+|mid-)?$)", re.I)
 _PAST_YEAR_AFTER = re.compile(r"^\s*(?:highs?|lows?|peaks?|bottoms?|levels?|rally|selloff|sell-off|crash|mania|bear|bull|'s)", re.I)
@@ -66,6 +74,7 @@ _SCORE_WEB = re.compile(r"^\s*(?P<score>\d{1,3})\s*\n\s*Score\s*$", re.M)
 _THREAT = re.compile(r"\bThreat\s+Level\s*(?::\s*)?(?P<level>\d)\s*/\s*5\b", re.I)
 _SOURCES_HEAD = re.compile(r"^[ \t]*Sources\s*\((?P<n>\d+)\)[ \t]*$", re.M)
 _TAG_LINE = re.compile(r"^[ \t]*#[\w-]+(?:\s*#[\w-]+)*[ \t]*$", re.M)
+_TITLE_LINE = re.compile(r"^[ \t]*(?:title|headline)\s*:\s*(?P<t>\S.{3,300})$", re.I | re.M)
 _FOOTER_TITLE = re.compile(r"^(?P<title>[^\n|]{10,300}?)\s*\|\s*Strykr\b", re.M)
 _HEADING = {
     "watch": re.compile(r"^[ \t]*Strykr\s+Watch[ \t]*$", re.M),
@@ -224,18 +233,22 @@ def not_an_article_reason(text: str) -> str | None:
     letters are enough. What is refused: a few words, and data files (most lines rows of comma- or
     tab-separated numbers, or hardly any letters at all).
     """
-    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", text)
+    sample = text[:8192]  # a data file is the same all through: its start tells
+    words = _PROSE_WORD.findall(sample)
+    if len(words) < MIN_WORDS and len(text) > len(sample):
+        sample, words = text, _PROSE_WORD.findall(text)
     if len(words) < MIN_WORDS:
         return f"only {len(words)} words of prose (need at least {MIN_WORDS})"
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    rows = sum(1 for ln in lines if len(re.findall(r";|\t|,(?!\d{3})", ln)) >= 3 and len(re.findall(r"\d", ln)) >= 3
-               and len(re.findall(r"[A-Za-z]{3,}", ln)) <= 2)
-    if lines and rows >= max(3, 0.6 * len(lines)):
-        return "mostly rows of numbers (a data table?)"
-    letters = sum(len(w) for w in words)
-    visible = sum(1 for c in text if not c.isspace())
+    letters = sum(map(len, words))
+    visible = sum(map(len, sample.split()))
     if visible and letters / visible < 0.25:
         return "mostly numbers and symbols (a data file?)"
+    if visible and letters / visible < 0.6:  # number-heavy: a trade sheet, or a table of data rows?
+        lines = [ln for ln in sample.splitlines() if ln.strip()]
+        rows = sum(1 for ln in lines if len(_ROW_SEPARATOR.findall(ln)) >= 3 and len(_DIGIT.findall(ln)) >= 3
+                   and len(_WORD3.findall(ln)) <= 2)
+        if lines and rows >= max(3, 0.6 * len(lines)):
+            return "mostly rows of numbers (a data table?)"
     return None
 
 
@@ -275,25 +288,29 @@ def _sections(article: Article, work: str) -> None:
 def _first_after_header(work: str) -> int:
     """Offset where the prose begins: after the line carrying the Threat Level / Pulse header, if any."""
     head = work[:4000]
-    for pattern in (_THREAT, _PULSE):
-        m = pattern.search(head)
+    low = head.lower()
+    for pattern, word in ((_THREAT, "threat"), (_PULSE, "pulse")):
+        m = pattern.search(head) if word in low else None
         if m:
             nl = work.find("\n", m.end())
             return len(work) if nl < 0 else nl + 1
-    m = _HEADING["analysis"].search(head)
+    m = _HEADING["analysis"].search(head) if "strykr" in low else None
     return m.end() if m else 0
 
 
 def _header(article: Article, work: str) -> None:
     head = work[: article.sections.get("body", (0, 0))[0] or 4000]
-    m = _STANCE.search(head) or _STANCE.search(work) or _STANCE_LOOSE.search(work)
+    low = work.lower()  # cheap substring checks keep the searches for the articles that need them
+    strykr, pulse = "strykr" in low, "pulse" in low
+    m = (strykr and pulse and (_STANCE.search(head) or _STANCE.search(work))) or (
+        ("bullish" in low or "bearish" in low or "neutral" in low) and _STANCE_LOOSE.search(work))
     if m:
         article.stance = m["stance"].lower()
-    m = _PULSE.search(head) or _PULSE.search(work) or _SCORE_WEB.search(head)
+    m = (pulse and (_PULSE.search(head) or _PULSE.search(work))) or ("score" in low and _SCORE_WEB.search(head))
     if m:
         score = int(m["score"])
         article.pulse = score if 0 <= score <= 100 else None
-    m = _THREAT.search(head) or _THREAT.search(work)
+    m = "threat" in low and (_THREAT.search(head) or _THREAT.search(work))
     if m and int(m["level"]) <= 5:
         article.threat = int(m["level"])
     if article.format == "web":
@@ -309,17 +326,17 @@ def _header(article: Article, work: str) -> None:
                     break
                 seen.add(line)
     else:
-        m = re.search(r"^[ \t]*(?:title|headline)\s*:\s*(?P<t>\S.{3,300})$", work[:3000], re.I | re.M)
+        m = ("title" in low[:3000] or "headline" in low[:3000]) and _TITLE_LINE.search(work[:3000])
         if m:
             article.title = m["t"].strip()
 
 
 def _sources_and_tags(article: Article, work: str) -> None:
-    for line in _TAG_LINE.finditer(work):
+    for line in (_TAG_LINE.finditer(work) if "#" in work else ()):
         for tag in re.findall(r"#([\w-]+)", line.group(0)):
             if tag.lower() not in article.tags:
                 article.tags.append(tag.lower())
-    head = _SOURCES_HEAD.search(work)
+    head = _SOURCES_HEAD.search(work) if "Sources" in work else None
     if not head:
         return
     stop = re.compile(r"^[ \t]*(?:#[\w-]+|Get Real-Time Alerts|Related Articles|datePublished\s*:)", re.M)
@@ -344,6 +361,26 @@ def _sources_and_tags(article: Article, work: str) -> None:
             article.sources.append(SourceRef(title=lines[i]))
 
 
+def _full_dates(work: str, as_of: bool = False):
+    """(year, month, day, matched text) of every "February 1, 2026" in ``work`` (with ``as_of``: only those
+    after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters."""
+    for ym in _YEAR_DIGITS.finditer(work):
+        start = ym.start()
+        if start and (work[start - 1].isdigit() or work[start - 1] in ",.$"):
+            continue
+        window = work[max(0, start - 20):start]
+        fm = _FULL_DATE_BEFORE.search(window)
+        if not fm:
+            continue
+        begin = start - len(window) + fm.start()
+        if as_of:
+            lead = _AS_OF_BEFORE.search(work[max(0, begin - 30):begin])
+            if not lead:
+                continue
+            begin = begin - min(30, begin) + lead.start()
+        yield int(ym.group()), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]), work[begin:ym.end()]
+
+
 def _month_day(m: re.Match) -> str:
     """"Feb 8" → "02-08" (year unknown) or "2026-02-08" when the year is printed."""
     month = _MONTH_NUM[m["month"][:3].lower()]
@@ -356,10 +393,10 @@ def _published(article: Article, work: str) -> None:
     """Set ``published``/``_basis``/``_note``: stated, else inferred, else None with a warning (module docstring)."""
     # Dates the article cites: "As of February 1, 2026" and sources with a year.
     cited: list[tuple[dt.date, str]] = []
-    for fm in _AS_OF.finditer(work):
-        day = _safe_date(int(fm["year"]), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]))
+    for year, month, day_number, shown in _full_dates(work, as_of=True):
+        day = _safe_date(year, month, day_number)
         if day:
-            cited.append((day, f"in-text date {fm.group(0).strip()!r}"))
+            cited.append((day, f"in-text date {shown.strip()!r}"))
     for source in article.sources:
         if source.date and len(source.date) == 10:
             cited.append((dt.date.fromisoformat(source.date), f"source date {source.date}"))
@@ -417,7 +454,7 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
     if full_dates:
         year = max(full_dates)[0].year
         return year, f"year of the full date(s) in the text ({year})"
-    full = [int(fm["year"]) for fm in _FULL_DATE.finditer(work)]
+    full = [year for year, _, _, _ in _full_dates(work)]
     if full:
         return max(full), f"year of the full date(s) in the text ({max(full)})"
     start = min((s for s, _ in sections.values()), default=0)

@@ -50,7 +50,7 @@ from ..articles.reader import Article, line_view
 from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
 from .instruments import InstrumentTable, Mention, PriceLookup, default_table
 from .numbers import NumberMention, find_numbers, format_level
-from .phrasebook import TOKEN, Occurrence, Phrasebook, load_phrasebook, masked_view
+from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view
 
 _WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
              "ten": 10, "a couple of": 2, "a few": 3}
@@ -69,6 +69,7 @@ _REFERENT_AFTER = re.compile(
     r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
     r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
 _ARROW = re.compile(r"→|->|=>|- >")
+_MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
 _CONDITION_CUE = re.compile(r"^(?:holds?|holding|stays?|staying|remains?|keeps?|trades?|trading|firmly)\b")
 _CONTINUABLE = {"target", "support", "resistance", "level", "price"}
 _WATCH_ROLES = {"support", "resistance", "range", "level", "price"}
@@ -174,7 +175,7 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
         pulse=article.pulse,
         threat=article.threat,
         tags=article.tags,
-        subject=table.subject_of(article.title, article.tags, article.text[start:end]),
+        subject=table.subject_of(article.title, article.tags, article.text[start:end], reader.mentions),
         sources=article.sources,
     )
     setups = reader.setups()
@@ -214,23 +215,30 @@ class _Reader:
         self.table = table
         self.pb = phrasebook
         self.start, self.end = article.analysis_span
-        self.mentions = table.find(self.text, self.start, self.end)
+        base = base_view(self.text)
+        self.mentions = table.find(self.text, self.start, self.end, base=base)
         self.mention_starts = [m.start for m in self.mentions]
         numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
                                                                 for m in self.mentions])
         self.numbers = [dataclasses.replace(n, start=n.start + self.start, end=n.end + self.start) for n in numbers]
-        self.view = masked_view(self.text, [(m.start, m.end) for m in self.mentions],
+        self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
                                 [(n.start, n.end) for n in self.numbers if n.is_level],
                                 [(n.start, n.end) for n in self.numbers if not n.is_level])
-        self.cues = phrasebook.scan("cues", self.view, self.start, self.end)
-        self.cue_ends = [o.end for o in self.cues]
-        self.cue_starts = [o.start for o in self.cues]
-        self.sides = phrasebook.scan("sides", self.view, self.start, self.end)
-        self.side_starts = [o.start for o in self.sides]
-        self.flags = phrasebook.scan("flags", self.view, self.start, self.end)
-        self.flag_starts = [o.start for o in self.flags]
         self.levels_all = [n for n in self.numbers if n.is_level]
         self.level_starts = [n.start for n in self.levels_all]
+        self.sentences = self._sentences()
+        # The phrases are only looked for where they can matter (see _relevant): most prose sentences of a
+        # long article hold no level, no order word and at most one instrument.
+        self.cues, self.sides, self.flags = [], [], []
+        for start, end in self._relevant_ranges():
+            tokens = Tokens(self.view, start, end)
+            self.cues += phrasebook.scan("cues", self.view, tokens=tokens)
+            self.sides += phrasebook.scan("sides", self.view, tokens=tokens)
+            self.flags += phrasebook.scan("flags", self.view, tokens=tokens)
+        self.cue_ends = [o.end for o in self.cues]
+        self.cue_starts = [o.start for o in self.cues]
+        self.side_starts = [o.start for o in self.sides]
+        self.flag_starts = [o.start for o in self.flags]
         self.drafts: list[_Draft] = []
         self.watch: list[dict] = []
         self.context: list[Mention] = []  # instruments mentioned so far, in order
@@ -242,9 +250,37 @@ class _Reader:
         self.prices: dict[str, float | None] = {}
 
     # -- walking -----------------------------------------------------------------------------------
+    def _relevant_ranges(self) -> list[tuple[int, int]]:
+        """Spans of the sentences worth scanning for phrases, consecutive ones merged.
+
+        A sentence matters when it holds a level, follows a level in its paragraph (a level-less break can
+        refer back to it: "a move above this threshold"), names two instruments (a pair), says "here",
+        "now", "market" or "open" (a market order), or is a short heading line ("$META long idea").
+        """
+        ranges: list[list[int]] = []
+        paragraph, seen_level = -1, False
+        for s in self.sentences:
+            if s.paragraph != paragraph:
+                paragraph, seen_level = s.paragraph, False
+            l0 = bisect.bisect_left(self.level_starts, s.start)
+            has_level = l0 < len(self.level_starts) and self.level_starts[l0] < s.end
+            m0 = bisect.bisect_left(self.mention_starts, s.start)
+            two_names = m0 + 1 < len(self.mention_starts) and self.mention_starts[m0 + 1] < s.end
+            view = self.view[s.start:s.end]
+            relevant = (has_level or seen_level or two_names or s.end - s.start < 80
+                        or _MARKET_WORD.search(view) is not None)
+            seen_level = seen_level or has_level
+            if not relevant:
+                continue
+            if ranges and ranges[-1][1] >= s.start - 2 and "\n" not in self.view[ranges[-1][1]:s.start]:
+                ranges[-1][1] = s.end
+            else:
+                ranges.append([s.start, s.end])
+        return [(a, b) for a, b in ranges]
+
     def run(self) -> None:
         paragraph = -1
-        for sentence in self._sentences():
+        for sentence in self.sentences:
             if sentence.paragraph != paragraph:
                 self._end_paragraph()
                 paragraph = sentence.paragraph
@@ -291,12 +327,18 @@ class _Reader:
         span = (s.start, s.end)
         i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
         mentions = self.mentions[i0:i1]
+        l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
+        c0, c1 = bisect.bisect_left(self.cue_starts, s.start), bisect.bisect_left(self.cue_starts, s.end)
+        if l0 == l1 and c0 == c1 and len(mentions) < 2:  # nothing to read here but context
+            self._heading_side(s, has_levels=False)
+            self.context.extend(mentions)
+            self.paragraph_mentions.extend(mentions)
+            return
         flags = self._occurrences(self.flags, self.flag_starts, s.start, s.end)
         flag_names = {m.name for o in flags for m in o.meanings}
         explicit = "action" in flag_names and "hedge" not in flag_names
         blocked = bool(flag_names & {"history", "options", "analyst"})
         confirm = "confirmation" in flag_names
-        l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
         numbers = self.levels_all[l0:l1]
         events: list[tuple[int, int, str, object]] = []
         levels = self._roles(s, numbers, mentions, blocked, confirm)
@@ -325,13 +367,19 @@ class _Reader:
         if not blocked:
             self._pairs(s, mentions, span, explicit)
         self._window(self.text[s.start:s.end], span)
-        if not numbers and s.end - s.start < 80:  # a heading line such as "$META long idea"
-            sides = [o for o in self._occurrences(self.sides, self.side_starts, s.start, s.end) if o.has("side")]
-            side = next((m.name for o in reversed(sides) for m in o.meanings if m.name in ("long", "short")), None)
-            if side:
-                self.paragraph_side = side
+        self._heading_side(s, has_levels=bool(numbers))
         self.context.extend(mentions)
         self.paragraph_mentions.extend(mentions)
+
+    def _heading_side(self, s: _Sentence, has_levels: bool) -> None:
+        """A short line with a side and no level ("$META long idea", "New position: NVDA (long)") gives the
+        paragraph its side."""
+        if has_levels or s.end - s.start >= 80:
+            return
+        sides = [o for o in self._occurrences(self.sides, self.side_starts, s.start, s.end) if o.has("side")]
+        side = next((m.name for o in reversed(sides) for m in o.meanings if m.name in ("long", "short")), None)
+        if side:
+            self.paragraph_side = side
 
     @staticmethod
     def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
@@ -768,11 +816,18 @@ class _Reader:
         return None
 
     def _known_price(self, m: Mention) -> bool:
-        return any(self._price(sym) for sym in self.table.candidates(m))
+        return any(self._magnitude(sym) for sym in self.table.candidates(m))
 
     def _fits(self, m: Mention, level: float) -> bool:
-        prices = [p for p in (self._price(sym) for sym in self.table.candidates(m)) if p]
+        prices = [p for p in (self._magnitude(sym) for sym in self.table.candidates(m)) if p]
         return not prices or any(abs(math.log(level / p)) < math.log(3) for p in prices)
+
+    def _magnitude(self, symbol: str) -> float | None:
+        """A rough price, enough to say whether a level is in an instrument's range (within 3x): the table's
+        typical close when it has one, else the last close before publication (the exact close only decides
+        between an index and its ETF, in :meth:`InstrumentTable.resolve`)."""
+        typical = self.table.typical.get(symbol)
+        return typical if typical is not None else self._price(symbol)
 
     def _by_magnitude(self, level: float, context: list[Mention]) -> Mention | None:
         """Among ``context`` mentions, the one whose price is nearest the level (recent ones win ties)."""
@@ -786,7 +841,7 @@ class _Reader:
                 continue
             seen.add(key)
             for symbol in self.table.candidates(m):
-                price = self._price(symbol)
+                price = self._magnitude(symbol)
                 if not price:
                     continue
                 dist = abs(math.log(level / price))

@@ -33,7 +33,7 @@ from typing import Callable, Iterable
 
 import yaml
 
-from .phrasebook import _ASCII_LOWER, _WORD_HYPHEN, TOKEN, _expand, _trie_regex
+from .phrasebook import Tokens, _expand, base_view, build_trie
 
 PriceLookup = Callable[[str, "dt.datetime | dt.date"], "float | None"]
 TABLE = Path(__file__).with_name("instruments.yaml")
@@ -91,6 +91,7 @@ _TICKER = re.compile(
     r")"
 )
 _PAREN_TICKER = re.compile(r"(?<=\()(?P<paren>[A-Z]{1,5})(?=\))")
+_TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])")
 
 
 class InstrumentTable:
@@ -118,7 +119,7 @@ class InstrumentTable:
         for words, symbol in (data.get("aliases") or {}).items():
             self._add_name(str(words), "ticker", str(symbol).strip(), None)
         self.not_tickers = frozenset(str(w).upper() for w in data.get("not_tickers") or ())
-        self._pattern = re.compile(_trie_regex(self._names))
+        self._trie = build_trie(self._names)
 
     def _add_family(self, key: str, spec: dict) -> None:
         candidates = tuple(str(c) for c in spec.get("candidates") or ())
@@ -144,25 +145,33 @@ class InstrumentTable:
             self._names[tokens] = (family, pin, exact)
 
     # -- finding ------------------------------------------------------------------------------------
-    def find(self, text: str, start: int = 0, end: int | None = None) -> list[Mention]:
-        """Every instrument mention in ``text[start:end]`` (leftmost-longest, non-overlapping), in order."""
+    def find(self, text: str, start: int = 0, end: int | None = None, base: str | None = None,
+             tokens: Tokens | None = None) -> list[Mention]:
+        """Every instrument mention in ``text[start:end]`` (leftmost-longest, non-overlapping), in order.
+
+        ``base``/``tokens`` (:func:`base_view` of the text and its tokens) may be passed when the caller has
+        them already; names are matched on those tokens, tickers on the text as written.
+        """
         end = len(text) if end is None else end
-        view = _WORD_HYPHEN.sub(" ", text[start:end]).translate(_ASCII_LOWER)
+        if tokens is None:
+            tokens = Tokens(base if base is not None else base_view(text), start, end)
         hits: list[tuple[int, int, int, Mention]] = []
-        for m in self._pattern.finditer(view):
-            family, pin, exact = self._names[tuple(TOKEN.findall(m.group()))]
-            words = text[start + m.start():start + m.end()]
+        for occ in tokens.match(self._trie):
+            family, pin, exact = occ.meanings
+            words = text[occ.start:occ.end]
             if exact is not None and " ".join(words.split()) != exact:
                 continue
-            stop = m.end()
+            stop = occ.end
             if family in self._extend:  # "MSCI World Index", "MSCI Emerging Markets"
-                ext = re.match(r"(?:[ \t]+(?:[A-Z][\w-]*|index|Index))+", text[start + stop:start + stop + 80])
+                ext = re.match(r"(?:[ \t]+(?:[A-Z][\w-]*|index|Index))+", text[stop:stop + 80])
                 if ext:
                     stop += ext.end()
-                    words = text[start + m.start():start + stop]
-            hits.append((start + m.start(), -(start + stop), 0, self._mention(start + m.start(), start + stop, words,
-                                                                              family, pin, None)))
-        for m in _TICKER.finditer(text, start, end):
+                    words = text[occ.start:stop]
+            hits.append((occ.start, -stop, 0, self._mention(occ.start, stop, words, family, pin, None)))
+        for c in _TICKER_START.finditer(text, start, end):  # try the ticker pattern only where one can start
+            m = _TICKER.match(text, c.start(), end)
+            if m is None:
+                continue
             mention = self._ticker(m, text)
             if mention is not None:
                 hits.append((mention.start, -mention.end, 1, mention))
@@ -279,9 +288,10 @@ class InstrumentTable:
         shown = f" rather than {others}" if others else ""
         return best, f"level {level:,.10g} is nearest in magnitude to {best}{shown} ({basis})"
 
-    def subject_of(self, title: str | None, tags: Iterable[str], text: str) -> list[str]:
+    def subject_of(self, title: str | None, tags: Iterable[str], text: str,
+                   mentions: list[Mention] | None = None) -> list[str]:
         """Symbols an article's stance is about: first subject tag, else the title's first family, else the most
-        mentioned family, else the most mentioned ticker."""
+        mentioned family, else the most mentioned ticker. ``mentions``: those of ``text``, when already found."""
         for tag in tags:
             fam = _TAG_FAMILY.get(tag.lower())
             if fam and fam in self.families:
@@ -293,7 +303,7 @@ class InstrumentTable:
         counts: dict[str, int] = {}
         first: dict[str, int] = {}
         tickers: dict[str, int] = {}
-        for mention in self.find(text):
+        for mention in (self.find(text) if mentions is None else mentions):
             if self.families[mention.family].subject:
                 counts[mention.family] = counts.get(mention.family, 0) + 1
                 first.setdefault(mention.family, mention.start)

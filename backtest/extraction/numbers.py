@@ -25,6 +25,16 @@ NAME_WITH_DIGITS = re.compile(
     re.IGNORECASE,
 )
 
+#: The names with digits that are not instruments (those are blanked by the caller, see ``find_numbers``).
+_OTHER_NAMES_WITH_DIGITS = re.compile(
+    r"\b(?:Top\s+\d+|TOP\s+\d+|top\s+\d+|Fortune\s+500|Covid-19|COVID-19|covid-19|H[12]|Q[1-4]|[1-4]Q|"
+    r"MSCI\s+\w+\s+\d+|Dow\s+30|DAX\s+40|TSX\s+60|G[27]|G20|S\s*&\s*P\s*(?:500|400|600|100)|Russell\s+[1-3]000)\b")
+#: Words whose presence in the 60 characters before a number make it an indicator reading (cheap pre-check).
+_INDICATOR_KEYS = ("rsi", "relative strength", "stochastic", "macd", "adx", "cci", "williams", "put/call", "p/e", "pe",
+                   "multiple", "overbought", "oversold", "breadth", "advance/decline", "pulse", "threat", "score",
+                   "rated", "rating", "grade", "vix", "volatility", "iv", "beta", "yield", "rate", "inflation", "cpi",
+                   "pce", "gdp", "unemployment", "payroll")
+
 _MONTHS = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
     r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
@@ -168,8 +178,10 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[Numbe
     levels makes one ``range`` mention (low, high) whichever order it is written in; a unit shared by a list
     ("$2,200 and $2,000 strikes", "between 3 and 4%") applies to each member.
     """
-    masked = mask_names(text)
     blanked = sorted(blank)
+    # Instrument names ("Russell 2000", "S&P 500") come blanked from the extractor; without them, mask every
+    # index name with digits.
+    masked = _OTHER_NAMES_WITH_DIGITS.sub(_digits_to_n, text) if blanked else mask_names(text)
     if blanked:
         pieces, pos = [], 0
         for start, end in blanked:
@@ -180,8 +192,15 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[Numbe
         pieces.append(masked[pos:])
         masked = "".join(pieces)
     mentions: list[NumberMention] = []
+    runs = [m.start() for m in _DIGIT_RUN.finditer(masked)]
     if ":" in masked or "/" in masked or "-" in masked:
-        stamps = list(_DATE_TIME.finditer(masked))
+        stamps = []
+        for pos in runs:
+            if stamps and pos < stamps[-1].end():
+                continue
+            m = _DATE_TIME.match(masked, pos)
+            if m:
+                stamps.append(m)
         if stamps:
             pieces, pos = [], 0
             for m in stamps:
@@ -194,8 +213,9 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[Numbe
                 pos = m.end()
             pieces.append(masked[pos:])
             masked = "".join(pieces)
+            runs = [m.start() for m in _DIGIT_RUN.finditer(masked)]
     raw: list[tuple[re.Match, float]] = []
-    for match in _NUMBER.finditer(masked):
+    for match in _numbers_at(masked, runs):
         try:
             raw.append((match, _value(match)))
         except (ValueError, OverflowError):  # pragma: no cover - regex guarantees digits
@@ -235,6 +255,31 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[Numbe
     return mentions
 
 
+_DIGIT_RUN = re.compile(r"(?<![\d,.])\d")
+
+
+def _numbers_at(text: str, runs: list[int]):
+    """``_NUMBER`` matches, found from the digit runs (with the sign or currency just before them): the same
+    matches as ``_NUMBER.finditer(text)``, without trying the pattern at every character."""
+    end = 0
+    for pos in runs:
+        if pos < end:
+            continue
+        for back in (3, 2, 1, 0):  # "- $87", "-$87", "$87", "87"
+            start = pos - back
+            if start < end or start < 0:
+                continue
+            m = _NUMBER.match(text, start)
+            if m and m.start("digits") == pos:
+                yield m
+                end = m.end()
+                break
+
+
+def _digits_to_n(m: re.Match) -> str:
+    return re.sub(r"\d", "N", m.group(0))
+
+
 def _same_scale(a: float, b: float) -> bool:
     """Two ends of one zone are within 25% of each other ("5,960–5,977"); "2024-2026" or "10-2,500" are not."""
     return max(a, b) <= 1.25 * min(a, b)
@@ -266,7 +311,7 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
     score = _SCORE_AFTER.match(after)
     if score and value <= int(score["of"]):
         return "score"  # "74/100", "3/5"
-    slash = _SLASH_BEFORE.search(before)
+    slash = _SLASH_BEFORE.search(before[-10:]) if "/" in before[-10:] else None
     if slash and (value <= 31 or int(slash["n"]) <= 100 and value in (5, 10, 100)):
         return "score" if value in (5, 10, 100) else "date"  # the "/100" of "74/100", the "/2" of "3/2"
     if _PERCENT_AFTER.match(after):
@@ -279,7 +324,7 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
         return "decade"
     if _PERIOD_AFTER.match(after):
         return "period"
-    if _DATE_BEFORE.search(before) and not has_dollar and value < 32 and not match["frac"]:
+    if value < 32 and not has_dollar and not match["frac"] and _DATE_BEFORE.search(before[-12:]):
         return "date"
     if not has_dollar and not has_sep and not match["frac"] and _DATE_AFTER.match(after) and value < 32:
         return "date"
@@ -306,9 +351,10 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
         price_prep = re.search(r"\b(?:at|above|below|to|near|under|over|toward|towards|around|through|of)\s+(?:the\s+)?$", before, re.I)
         if _YEAR_AFTER.match(after) or (not level_cue and (_YEAR_CONTEXT_BEFORE.search(before) or not price_prep)):
             return "year"
-    if _MILESTONE_BEFORE.search(before):
+    low = before.lower()
+    if ("past" in low or "surpass" in low or "eclips" in low or "topp" in low) and _MILESTONE_BEFORE.search(before[-30:]):
         return "milestone"
-    if _INDICATOR_BEFORE.search(before) and not has_dollar:
+    if not has_dollar and any(key in low for key in _INDICATOR_KEYS) and _INDICATOR_BEFORE.search(before):
         return "indicator"
     if _COUNT_AFTER.match(after) and not has_dollar:
         return "count"

@@ -4,10 +4,10 @@ The extractor does not match cue words on raw characters. It first builds a *mas
 (:func:`masked_view`): same length as the text, lower case, instrument names replaced by ``§``, price
 levels by ``#``, other numbers by ``%``, hyphens between words by spaces. A phrase such as
 ``stop loss`` or ``on a daily close above`` is then a sequence of tokens in that view, and all phrases of a
-*layer* (cues, sides, sentence flags) are compiled into one regular expression shaped like a trie of their
-tokens, so one scan of the article finds every occurrence, left to right, longest first. The work is
-linear in the length of the text and each match maps back (:meth:`Phrasebook.meanings`) to what the
-phrase means.
+*layer* (cues, sides, sentence flags) are compiled into a trie of their tokens. The view is tokenized once
+(:class:`Tokens`) and each layer's trie is walked over the tokens, so every occurrence is found left to
+right, longest first, with one dictionary look-up per token: linear in the length of the text. Each match
+carries what the phrase means (:class:`Meaning`).
 
 Phrase syntax (documented at the top of the YAML): words separated by spaces; ``a|b`` either word;
 ``x?`` an optional word; ``#`` a level, ``§`` an instrument, other punctuation (``@``, ``>``, ``→``)
@@ -27,9 +27,9 @@ import yaml
 
 PHRASEBOOK = Path(__file__).with_name("phrasebook.yaml")
 
-#: Tokens of a phrase or of the masked view: words (letters, digits, apostrophes), markers, punctuation.
-TOKEN = re.compile(r"[a-z0-9']+|[#§%]|[^\sa-z0-9'#§%]")
-_WORDISH = re.compile(r"[a-z0-9'#§%]")
+#: Tokens of a phrase or of the masked view: words (letters, digits, inner apostrophes; a possessive "'s"
+#: is a token of its own), markers, punctuation, and line breaks (no phrase runs across one).
+TOKEN = re.compile(r"[a-z0-9]+(?:'(?!s(?![a-z0-9]))[a-z0-9]+)*|'s(?![a-z0-9])|'|[#§%]|\n|[^\sa-z0-9'#§%]")
 #: Layers scanned separately (a phrase may mean different things in different layers: "buy" is a side
 #: word and an action word).
 LAYERS = ("cues", "sides", "flags")
@@ -67,7 +67,7 @@ class Occurrence:
 class Phrasebook:
     """The compiled phrasebook. Build it with :func:`load_phrasebook` (cached)."""
 
-    patterns: dict[str, re.Pattern]
+    tries: dict[str, dict]
     table: dict[str, dict[tuple[str, ...], tuple[Meaning, ...]]]
     link: frozenset[str]
     reach: dict[str, int]
@@ -76,20 +76,50 @@ class Phrasebook:
     pairs: list[tuple[re.Pattern, bool]]
     source: Path
 
-    def scan(self, layer: str, view: str, start: int = 0, end: int | None = None) -> list[Occurrence]:
+    def scan(self, layer: str, view: str, start: int = 0, end: int | None = None,
+             tokens: "Tokens | None" = None) -> list[Occurrence]:
         """Every occurrence of the layer's phrases in ``view[start:end]``, left to right, longest first."""
-        table = self.table[layer]
-        out: list[Occurrence] = []
-        for m in self.patterns[layer].finditer(view, start, len(view) if end is None else end):
-            key = tuple(TOKEN.findall(m.group()))
-            meanings = table.get(key)
-            if meanings:
-                out.append(Occurrence(m.start(), m.end(), meanings))
-        return out
+        tokens = tokens or Tokens(view, start, end)
+        return tokens.match(self.tries[layer])
 
     def is_link(self, token: str) -> bool:
         return token in self.link
 
+
+class Tokens:
+    """The tokens of ``view[start:end]`` (words, markers, punctuation, line breaks) with their offsets.
+
+    Built once per article and shared by every layer's trie walk (:meth:`match`): the work is one regex
+    scan plus a dictionary look-up per token, linear in the text.
+    """
+
+    def __init__(self, view: str, start: int = 0, end: int | None = None):
+        stop = len(view) if end is None else end
+        self._matches = list(TOKEN.finditer(view, start, stop))
+        self.words = TOKEN.findall(view, start, stop)
+
+    def match(self, trie: dict) -> list[Occurrence]:
+        """Longest non-overlapping matches of ``trie`` (token -> child, ``None`` -> meanings), left to right."""
+        words, out = self.words, []
+        n, free = len(words), 0
+        for i in [i for i, w in enumerate(words) if w in trie]:  # only tokens that start a phrase
+            if i < free:
+                continue
+            node = trie[words[i]]
+            best, j = (i + 1, node[None]) if None in node else (None, None), i + 1
+            while j < n:
+                node = node.get(words[j])
+                if node is None:
+                    break
+                j += 1
+                if None in node:
+                    best = (j, node[None])
+            if best[0] is None:
+                continue
+            stop, meanings = best
+            out.append(Occurrence(self._matches[i].start(), self._matches[stop - 1].end(), meanings))
+            free = stop
+        return out
 
 def _expand(phrase: str) -> list[tuple[str, ...]]:
     """``"daily|weekly? close above"`` → every token tuple it stands for."""
@@ -121,33 +151,6 @@ def _token_regex(token: str) -> str:
     """One token; a word may not run on into more letters (a possessive "'s" may follow: "Russell 2000's")."""
     body = re.escape(token)
     return body + r"(?![a-z0-9])(?!'(?!s(?![a-z0-9]))[a-z0-9])" if token[-1].isalnum() or token[-1] == "'" else body
-
-
-def _trie_regex(phrases: Iterable[tuple[str, ...]]) -> str:
-    """One regex alternation shaped like the trie of ``phrases`` (longest match first at each node)."""
-    root: dict = {}
-    for tokens in phrases:
-        node = root
-        for token in tokens:
-            node = node.setdefault(token, {})
-        node[""] = {}
-
-    def build(node: dict, previous: str | None) -> str:
-        branches = []
-        for token in sorted((t for t in node if t), key=lambda t: (-len(t), t)):
-            child = node[token]
-            sep = ""
-            if previous is not None:
-                sep = r"[ \t]+" if (_WORDISH.match(previous[-1]) and _WORDISH.match(token[0])) else r"[ \t]*"
-            piece = sep + _token_regex(token)
-            rest = build(child, token)
-            if rest:
-                piece += f"(?:{rest})" + ("?" if "" in child else "")
-            branches.append(piece)
-        return "|".join(branches)
-
-    body = build(root, None)
-    return r"(?<![a-z0-9'])(?:" + body + ")" if body else r"(?!x)x"
 
 
 def _add(table: dict, phrases: Iterable, meaning: Meaning, where: str) -> None:
@@ -192,8 +195,19 @@ def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
     _add(flags, data.get("not_sides"), Meaning("flag", "ignore"), "not_sides")
     pairs = [(_pair_regex(t), False) for t in (data.get("pairs") or {}).get("long_first") or ()]
     pairs += [(_pair_regex(t), True) for t in (data.get("pairs") or {}).get("short_first") or ()]
-    patterns = {layer: re.compile(_trie_regex(table)) for layer, table in tables.items()}
-    return Phrasebook(patterns, tables, link, reach, continuation, next_target, pairs, source)
+    tries = {layer: build_trie(table) for layer, table in tables.items()}
+    return Phrasebook(tries, tables, link, reach, continuation, next_target, pairs, source)
+
+
+def build_trie(table: dict[tuple[str, ...], object]) -> dict:
+    """token tuples -> value, as nested dicts (``None`` holds the value at the end of a phrase)."""
+    root: dict = {}
+    for tokens, value in table.items():
+        node = root
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[None] = value
+    return root
 
 
 _LEGS = r"§(?P<{0}>\d+)(?P<{0}_more>(?:\s*(?:,|or|and|/|&)\s*(?:the\s+)?§\d+)*)"
@@ -230,18 +244,30 @@ def load_phrasebook(path: str | None = None) -> Phrasebook:
 
 # ------------------------------------------------------------------------------------------ the view
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
-_ASCII_LOWER.update({ord("’"): "'", ord("‘"): "'", 0xA0: " ", ord("\t"): " ", ord("\u2009"): " ", ord("\u202f"): " "})
-_WORD_HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z$])|(?<=[A-Za-z])-(?=\d)")
+_WORD_HYPHEN = re.compile(r"-(?=[a-z$])(?<=[a-z0-9]-)|-(?=\d)(?<=[a-z]-)")  # literal first: fast to scan
+_PLAIN = (("’", "'"), ("‘", "'"), ("\xa0", " "), ("\u2009", " "), ("\u202f", " "))
 
 
-def masked_view(text: str, instruments: Iterable[tuple[int, int]], levels: Iterable[tuple[int, int]],
+def base_view(text: str) -> str:
+    """``text`` lower-cased, curly apostrophes straight, hyphens between words as spaces; same length."""
+    low = text.lower()
+    if len(low) != len(text):  # a few non-ASCII letters change length when lower-cased: lower ASCII only
+        low = text.translate(_ASCII_LOWER)
+    if not low.isascii():
+        for char, plain in _PLAIN:
+            if char in low:
+                low = low.replace(char, plain)
+    return _WORD_HYPHEN.sub(" ", low) if "-" in low else low
+
+
+def masked_view(base: str, instruments: Iterable[tuple[int, int]], levels: Iterable[tuple[int, int]],
                 others: Iterable[tuple[int, int]]) -> str:
     """The text as the phrase matchers see it (same length; see module docstring).
 
-    ``instruments``, ``levels`` and ``others`` are non-overlapping ``(start, end)`` spans: instrument names,
-    price levels and the other numbers, replaced by ``§``, ``#`` and ``%`` followed by spaces.
+    ``base`` is :func:`base_view` of the text; ``instruments``, ``levels`` and ``others`` are non-overlapping
+    ``(start, end)`` spans: instrument names, price levels and the other numbers, replaced by ``§``, ``#``
+    and ``%`` followed by spaces.
     """
-    base = _WORD_HYPHEN.sub(" ", text).translate(_ASCII_LOWER)
     marks = sorted([(s, e, "§") for s, e in instruments] + [(s, e, "#") for s, e in levels]
                    + [(s, e, "%") for s, e in others])
     pieces: list[str] = []
