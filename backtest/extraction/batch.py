@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..articles.reader import ARTICLE_SUFFIXES
-from ..errors import ArticleError, UsageError
+from ..errors import ArticleError, ConfigError, UsageError
 from ..setups.model import PUBLISHED_YEARS, SetupFile
 from . import extractor
-from .instruments import PriceLookup, market_price_lookup
+from .instruments import InstrumentTable, PriceLookup, load_table, market_price_lookup
 
 
 @dataclasses.dataclass
@@ -99,6 +99,7 @@ def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None
     from ..articles.reader import read_article
 
     lookup = price_lookup if price_lookup is not None else market_price_lookup(config)
+    table = instrument_table(config)
     files, missing = discover_articles(paths)
     yield from missing
     seen: dict[str, Path] = {}
@@ -112,7 +113,7 @@ def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None
             seen[article.id] = path
             if published is not None:
                 _set_published(article, published)
-            extraction = extractor.extract_article(article, lookup)
+            extraction = extractor.extract_article(article, lookup, table)
             result.setup_file = extraction.setup_file
             result.warnings = extraction.warnings
         except ArticleError as exc:
@@ -124,6 +125,20 @@ def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None
             result.error = (f"{path}: internal error while extracting ({type(exc).__name__}: {first}); "
                             "this is a bug: please report it with this file, or write its setup file by hand")
         yield result
+
+
+def instrument_table(config=None) -> InstrumentTable:
+    """The shipped instrument table, with the alias files of ``[instruments] aliases`` merged on top.
+
+    Raises :class:`ConfigError` (one line naming the file) when an alias file is unreadable or malformed:
+    every article depends on the table, so nothing is extracted with a half-read one.
+    """
+    extra = tuple(str(p) for p in (config.instruments.aliases if config is not None else ()))
+    try:
+        return load_table(extra)
+    except ValueError as exc:
+        raise ConfigError(f"[instruments].aliases: {exc}", where=str(config.path) if config is not None and config.path else None,
+                          hint="fix the alias file (format: backtest/extraction/instruments.yaml)") from None
 
 
 def extract_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None,

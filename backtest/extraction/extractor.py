@@ -134,6 +134,7 @@ class _Draft:
     side_written: bool = True
     tentative: str | None = None
     zone: tuple[float, float] | None = None
+    dropped: bool = False  # removed (a condition restated by its entry, an unconfirmed tentative entry)
 
     def add_span(self, span: tuple[int, int]) -> None:
         if span not in self.spans:
@@ -240,6 +241,7 @@ class _Reader:
         self.side_starts = [o.start for o in self.sides]
         self.flag_starts = [o.start for o in self.flags]
         self.drafts: list[_Draft] = []
+        self.tentatives: list[_Draft] = []  # drafts still waiting for their direction
         self.watch: list[dict] = []
         self.context: list[Mention] = []  # instruments mentioned so far, in order
         self.paragraph_mentions: list[Mention] = []
@@ -447,11 +449,12 @@ class _Reader:
                 break
         return out
 
-    def _gap_ok(self, start: int, end: int, reach: int) -> bool:
-        """Only link words (and at most ``reach`` other words or non-level numbers) between ``start`` and ``end``."""
+    def _gap_ok(self, start: int, end: int, reach: int, instruments: bool = False) -> bool:
+        """Only link words (and at most ``reach`` other words or non-level numbers) between ``start`` and ``end``;
+        with ``instruments``, also instrument names ("buy zone for XLK: $139.60")."""
         fillers = 0
         for token in TOKEN.findall(self.view[start:end]):
-            if token in self.pb.link:
+            if token in self.pb.link or (instruments and token == "§"):
                 continue
             if token == "§" or token == "#" or not (token[0].isalnum() or token in "%'"):
                 return False
@@ -532,7 +535,7 @@ class _Reader:
                         "support", "resistance") else {}
                     got = (meaning.name, None, None, info)
             elif meaning.kind == "entry" and meaning.position == "before":
-                if not self._gap_ok(occ.end, num.start, 1):
+                if not self._gap_ok(occ.end, num.start, 2, instruments=True):  # "Buy zone for XLK: $139.60–…"
                     continue
                 if blocked or self._negated(occ.start, s):
                     got = ("price", None, None, {})
@@ -901,8 +904,10 @@ class _Reader:
                 elif not previous.side_written and previous.direction == draft.direction and draft.side_written \
                         and (previous.mention is None or draft.mention is None
                              or previous.mention.family == draft.mention.family):
-                    self.drafts.remove(previous)  # "lose 25,540 and I flip short under 25,520": one setup
+                    previous.dropped = True  # "lose 25,540 and I flip short under 25,520": one setup
             self.drafts.append(draft)
+            if draft.tentative:
+                self.tentatives.append(draft)
             self.current = draft
         elif lv.role == "stop":
             if self.current is not None and self._compatible(self.current, lv):
@@ -947,8 +952,12 @@ class _Reader:
         "IWM at $237 with a stop at $232 ..." settles at the end of its sentence (with nothing attached it was
         only a quoted price); "Entry 612.50" / "SL 598" at the end of its paragraph.
         """
-        for d in list(self.drafts):
-            if not d.tentative or (not paragraph_end and (d.tentative != "sentence" or d.sentence != id(sentence))):
+        pending = []
+        for d in self.tentatives:
+            if not d.tentative or d.dropped:
+                continue
+            if not paragraph_end and (d.tentative != "sentence" or d.sentence != id(sentence)):
+                pending.append(d)
                 continue
             direction = _direction_from_levels(d)
             if direction is not None:
@@ -959,9 +968,10 @@ class _Reader:
                 d.notes.append(f"direction {direction} read from the stop and targets")
                 continue
             self._drop_tentative(d)
+        self.tentatives = pending
 
     def _drop_tentative(self, d: _Draft) -> None:
-        self.drafts.remove(d)
+        d.dropped = True
         if self.current is d:
             self.current = None
         if d.tentative == "sentence" and d.stop is None and not d.targets:
@@ -1072,7 +1082,7 @@ class _Reader:
 
     # -- results -----------------------------------------------------------------------------------
     def setups(self) -> list[Setup]:
-        drafts = [d for d in self.drafts if d.direction is not None]
+        drafts = [d for d in self.drafts if d.direction is not None and not d.dropped]
         for d in drafts:
             self._resolve(d)
         drafts = _merge(drafts, self.table)

@@ -68,7 +68,9 @@ _PERIOD_AFTER = re.compile(
 _SCORE_AFTER = re.compile(r"^\s?/\s?(?P<of>100|10|5)(?![\d,.])")
 _SLASH_BEFORE = re.compile(r"(?P<n>\d+)\s?/\s?$")
 _DECADE_AFTER = re.compile(r"^s\b")  # "the mid-50s", "the 1990s"
-_STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b", re.I)
+# "the $700 calls", "$2,200 strikes"; not the verb in "a break below $87 puts $85 in play".
+_STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b"
+                           r"(?![ \t]+(?:the[ \t]+)?[$€£]?\d)(?![^.;]{0,40}\bin[ \t]+play\b)", re.I)
 _POINTS_AFTER = re.compile(r"^\s?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
 _COUNT_AFTER = re.compile(
     r"^\s?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
