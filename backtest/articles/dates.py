@@ -72,15 +72,15 @@ _TZ = (r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|C
 # A time right after a date: "8:20 pm ET", "at 10:15 AM", "T22:00:00Z", "14:30 UTC", "8 p.m. ET", "| 09:15 GMT".
 _TIME_AFTER = re.compile(
     r"(?:\s*(?:,|at|@|[-–—|/·•])?\s*|T)(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?(?::(?P<second>\d{2}))?(?:\.\d+)?"
-    r"(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?(?:[ \t]*\(?" + _TZ + r"\)?(?![\w/]))?")
+    r"(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?(?:[ \t]*\(?" + _TZ + r"\)?(?![A-Za-z0-9/]))?")
 # A time right before a date: "8:20 PM ET, March 3, 2025".
 _TIME_BEFORE = re.compile(
     r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?(?:[ \t]*\(?" + _TZ
-    + r"\)?(?![\w/]))?[ \t]*(?:,|[-–—|·•])?[ \t]*(?:on[ \t]+)?$")
+    + r"\)?(?![A-Za-z0-9/]))?[ \t]*(?:,|[-–—|·•])?[ \t]*(?:on[ \t]+)?$")
 
 _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
-    r"published|posted|sent|issued|written|last\s+updated|updated|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
+    r"published|posted|sent|issued|written|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
 _HAS_DIGIT = re.compile(r"\d")
 
@@ -196,6 +196,9 @@ def _header_lines(work: str, header_end: int | None):
 _SEPARATOR_END = re.compile(r"(?:[|·•—–/,:]|\s-)\s*$")
 _SEPARATOR_START = re.compile(r"^\s*(?:[|·•—–/,(]|-\s|$)")
 _BY = re.compile(r"^\W*(?:by|from|written\s+by)\b", re.I)
+# "Thread on small caps (1/4) — posted Feb 3, 2026": a publication word right before the date.
+_LABEL_END = re.compile(r"(?:^|[\s|·•—–(])(?:posted|published|updated|written|sent|issued|refreshed)(?:\s+(?:on|at))?"
+                        r"\s*:?\s*$", re.I)
 
 
 def _is_byline(line: str, start: int, end: int) -> bool:
@@ -208,7 +211,8 @@ def _is_byline(line: str, start: int, end: int) -> bool:
     words_before = re.findall(r"[A-Za-z][\w'’.-]*", before)
     if len(words_before) > _BYLINE_WORDS:
         return False
-    before_ok = not before.strip() or bool(_SEPARATOR_END.search(before)) or bool(_BY.match(before))
+    before_ok = not before.strip() or bool(_SEPARATOR_END.search(before)) or bool(_BY.match(before)) or bool(
+        _LABEL_END.search(before))
     after_ok = not after.strip() or bool(_SEPARATOR_START.match(after)) or bool(
         re.match(r"^\s*\d+\s*min(?:ute)?s?\s+read\b", after, re.I))
     if before_ok and after_ok:

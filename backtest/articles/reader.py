@@ -217,13 +217,48 @@ def _bomless_utf16(raw: bytes) -> str | None:
 
 
 def line_view(text: str) -> str:
-    """``text`` with every line break as one LF, same length: CRLF → " \\n", a lone CR → "\\n".
+    """``text`` as the cues read it, same length: every line break one LF (CRLF → " \\n", a lone CR → "\\n");
+    in an HTML page the tags, comments, scripts and entities blanked (a block end such as ``</p>`` becomes a
+    line break).
 
     Offsets into the view are offsets into ``text``, so cues and spans can be found on the view.
     """
-    if "\r" not in text:
-        return text
-    return text.replace("\r\n", " \n").replace("\r", "\n")
+    view = text.replace("\r\n", " \n").replace("\r", "\n") if "\r" in text else text
+    if looks_like_html(view):
+        view = _blank_html(view)
+    return view
+
+
+_HTML_START = re.compile(r"\s*(?:<!doctype\s+html|<html\b|<head\b|<body\b|<article\b|<div\b|<p\b|<!--)", re.I)
+_HTML_MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]{0,2000}>",
+                          re.S | re.I)
+_HTML_BLOCK = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section", "title",
+               "td", "th", "ul", "ol", "table", "blockquote", "header", "footer"}
+_HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+
+
+def looks_like_html(text: str) -> bool:
+    return _HTML_START.match(text[:1000]) is not None
+
+
+def _blank_html(text: str) -> str:
+    import html
+
+    def markup(m: re.Match) -> str:
+        raw = m.group(0)
+        block = m.group(3) is not None and m.group(3).lower() in _HTML_BLOCK
+        lines = raw.count("\n")
+        head = "\n" if block else " "
+        return head + "".join("\n" if c == "\n" else " " for c in raw[1:]) if lines or block else " " * len(raw)
+
+    def entity(m: re.Match) -> str:
+        char = html.unescape(m.group(0))
+        return (char if len(char) == 1 and char.isprintable() else " ") + " " * (len(m.group(0)) - 1)
+
+    return _HTML_ENTITY.sub(entity, _HTML_MARKUP.sub(markup, text))
+
+
+_HTML_TITLE = re.compile(r"<title[^>]*>(?P<t>[^<]{3,300})</title>", re.I)
 
 
 def not_an_article_reason(text: str) -> str | None:
@@ -329,6 +364,12 @@ def _header(article: Article, work: str) -> None:
         m = ("title" in low[:3000] or "headline" in low[:3000]) and _TITLE_LINE.search(work[:3000])
         if m:
             article.title = m["t"].strip()
+        elif looks_like_html(article.text):
+            m = _HTML_TITLE.search(article.text[:5000])
+            if m:
+                import html
+
+                article.title = html.unescape(m["t"]).strip()
 
 
 def _sources_and_tags(article: Article, work: str) -> None:

@@ -217,7 +217,8 @@ class _Reader:
         self.pb = phrasebook
         self.start, self.end = article.analysis_span
         base = base_view(self.text)
-        self.mentions = table.find(self.text, self.start, self.end, base=base)
+        self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base)
+                         if not self._shouted_word(m, phrasebook)]
         self.mention_starts = [m.start for m in self.mentions]
         numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
                                                                 for m in self.mentions])
@@ -251,6 +252,13 @@ class _Reader:
         self.paragraph_side: str | None = None
         self.prices: dict[str, float | None] = {}
 
+    def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
+        """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
+
+        Only bare words: "$TGT" and "Target (TGT)" stay tickers."""
+        return (m.family == "ticker" and m.words.isalpha() and m.words.isupper()
+                and m.words.lower() in phrasebook.vocabulary and self.text[max(0, m.start - 1):m.start] != "(")
+
     # -- walking -----------------------------------------------------------------------------------
     def _relevant_ranges(self) -> list[tuple[int, int]]:
         """Spans of the sentences worth scanning for phrases, consecutive ones merged.
@@ -281,6 +289,7 @@ class _Reader:
         return [(a, b) for a, b in ranges]
 
     def run(self) -> None:
+        self.table_rows = self._tables()
         paragraph = -1
         for sentence in self.sentences:
             if sentence.paragraph != paragraph:
@@ -329,6 +338,9 @@ class _Reader:
         span = (s.start, s.end)
         i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
         mentions = self.mentions[i0:i1]
+        if self.table_rows and any(a <= s.start and s.end <= b for a, b in self.table_rows):
+            self.context.extend(mentions)  # a table row was read as a whole (see _tables)
+            return
         l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
         c0, c1 = bisect.bisect_left(self.cue_starts, s.start), bisect.bisect_left(self.cue_starts, s.end)
         if l0 == l1 and c0 == c1 and len(mentions) < 2:  # nothing to read here but context
@@ -383,6 +395,86 @@ class _Reader:
         if side:
             self.paragraph_side = side
 
+    # -- tables ------------------------------------------------------------------------------------
+    def _tables(self) -> list[tuple[int, int]]:
+        """Markdown pipe tables whose header names the columns ("| Ticker | Side | Entry | Stop | Targets |"):
+        each data row is one setup. Returns the rows read, so the sentence walk leaves them alone."""
+        if "|" not in self.view[self.start:self.end]:
+            return []
+        lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.view[self.start:self.end])]
+        lines = [(self.start + a, self.start + b) for a, b in lines]
+        rows: list[tuple[int, int]] = []
+        i = 0
+        while i + 1 < len(lines):
+            head, sep = lines[i], lines[i + 1]
+            if not (self.view[head[0]:head[1]].strip().startswith("|")
+                    and _TABLE_SEPARATOR.fullmatch(self.view[sep[0]:sep[1]].strip())):
+                i += 1
+                continue
+            columns = [_column_role(self.view[a:b]) for a, b in _cells(self.view, head)]
+            if "entry" not in columns:
+                i += 2
+                continue
+            j = i + 2
+            while j < len(lines) and self.view[lines[j][0]:lines[j][1]].strip().startswith("|"):
+                self._table_row(lines[j], columns)
+                rows.append(lines[j])
+                j += 1
+            i = j
+        return rows
+
+    def _table_row(self, row: tuple[int, int], columns: list[str | None]) -> None:
+        cells = dict(zip(columns, _cells(self.view, row)))
+        if "entry" not in cells:
+            return
+        def levels(role):
+            if role not in cells:
+                return []
+            a, b = cells[role]
+            return self.levels_all[bisect.bisect_left(self.level_starts, a):bisect.bisect_left(self.level_starts, b)]
+        entry = levels("entry")
+        a, b = cells.get("instrument", row)
+        mentions = [m for m in self.mentions if a <= m.start and m.end <= b] or \
+                   [m for m in self.mentions if row[0] <= m.start and m.end <= row[1]]
+        mention = mentions[0] if mentions else None
+        side_text = self.view[slice(*cells["side"])] if "side" in cells else ""
+        side = "long" if re.search(r"\b(?:long|buy)\b", side_text) else "short" if re.search(
+            r"\b(?:short|sell)\b", side_text) else None
+        entry_text = self.view[slice(*cells["entry"])]
+        if side is None:
+            side = self._nearest_side(cells["entry"][0], cells["entry"][1], reverse=False)
+        if not entry:
+            if mention is not None and side and _MARKET_WORD.search(entry_text):
+                draft = _Draft(mention, side, "market", None, row[0], [row], True)
+            else:
+                return
+        else:
+            num = entry[0]
+            cues = self._occurrences(self.cues, self.cue_starts, cells["entry"][0], num.start)
+            cls = next((m.name for o in reversed(cues) for m in o.meanings if m.kind == "trigger"), None)
+            if cls in ("close_above", "close_below"):
+                etype, side = "close", side or ("long" if cls == "close_above" else "short")
+            elif cls in ("break_above", "break_below", "break"):
+                etype, side = "stop", side or ("long" if cls == "break_above" else "short" if cls == "break_below" else None)
+            elif cls == "above":
+                etype = "stop" if side != "short" else "limit"
+            elif cls == "below":
+                etype = "stop" if side == "short" else "limit"
+            else:
+                etype = "limit"
+            zone = (num.value, num.high) if num.high is not None else None
+            level = (num.high if side == "long" else num.value) if zone else num.value
+            draft = _Draft(mention, side, etype, level, row[0], [row], True, zone=zone,
+                           tentative=None if side else "paragraph")
+        stops = levels("stop")
+        if stops:
+            draft.stop = stops[0].value if side != "short" or stops[0].high is None else stops[0].high
+        for target in levels("targets"):
+            draft.targets.append(target.value if side != "short" or target.high is None else target.high)
+        self.drafts.append(draft)
+        if draft.tentative:
+            self.tentatives.append(draft)
+
     @staticmethod
     def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
         return [o for o in items[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)] if o.end <= end]
@@ -409,6 +501,7 @@ class _Reader:
         # Cues before their level first (they win), then cues after it, then continuations.
         for k, num in enumerate(numbers):
             window_start = numbers[k - 1].end if k else s.start
+            self._roles_so_far = roles
             roles[k] = self._prefix_role(s, num, window_start, numbers, k, blocked, claimed)
         for k, num in enumerate(numbers):
             if roles[k] is None:
@@ -419,7 +512,12 @@ class _Reader:
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
-            if out and out[-1].opens_range and out[-1].num.high is None and name in ("mention", "range") \
+            zone_after_entry = bool(out and out[-1].role == "entry" and out[-1].num.high is None and name == "mention"
+                                    and re.fullmatch(r"[ \t]*to[ \t]*", self.view[out[-1].num.end:num.start])
+                                    and re.match(r"[ \t]*(?:area|zone|range|region)\b", self.view[num.end:num.end + 12])
+                                    and max(out[-1].num.value, num.value) <= 1.25 * min(out[-1].num.value, num.value))
+            if out and (out[-1].opens_range or zone_after_entry) and out[-1].num.high is None \
+                    and name in ("mention", "range") \
                     and re.fullmatch(r"[ \t]*(?:and|to|-|–|—)[ \t]*", self.view[out[-1].num.end:num.start]):
                 prev = out[-1]
                 low, high = sorted((prev.num.value, num.value))
@@ -542,7 +640,10 @@ class _Reader:
                 else:
                     side, written = self._side(s, num, occ, window_start, numbers, k)
                     side = None if side == "entry" else side
-                    etype = self._type_after(num, s) or "limit"
+                    noun = self.view[occ.start:occ.end]
+                    if side is None and ("buy" in noun or "sell" in noun or "short" in noun):
+                        side, written = ("long" if "buy" in noun else "short"), True  # "buy zone", "sell stop"
+                    etype = "stop" if noun.endswith("stop") else self._type_after(num, s) or "limit"
                     got = ("entry", side, etype, {"side_written": written} if side else
                            {"tentative": "paragraph", "side_written": False})
             elif meaning.kind == "trigger":
@@ -557,7 +658,9 @@ class _Reader:
 
     def _opens_before(self, s: _Sentence, numbers: list[NumberMention], k: int) -> bool:
         """True when an earlier level of this sentence is (about to be) an entry: "long above 25,900 for 26,150"."""
-        return any(self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start) for j in range(k))
+        roles = getattr(self, "_roles_so_far", [])
+        return any(j < len(roles) and roles[j] is not None and roles[j][0] == "entry" for j in range(k)) or any(
+            self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start) for j in range(k))
 
     def _entry_cue_before(self, s: _Sentence, num: NumberMention, window_start: int) -> bool:
         for occ in self._candidates(window_start, num.start)[:1]:
@@ -1011,7 +1114,10 @@ class _Reader:
 
     def _market_event(self, occ: Occurrence, s: _Sentence, span: tuple[int, int], explicit: bool,
                       mentions: list[Mention]) -> None:
-        """"Buy AAPL at the market", "Go long the S&P 500 here", "I'm short ARKK from here"."""
+        """"Buy AAPL at the market", "Go long the S&P 500 here", "I'm short ARKK from here" (an order word is
+        needed: "bears have the better argument here" is no order)."""
+        if not any(o.has("flag", "action") for o in self._occurrences(self.flags, self.flag_starts, s.start, s.end)):
+            return
         clause_start, _ = self._clause(occ.start, s)
         side = self._nearest_side(clause_start, occ.start, reverse=True)
         if side is None or self._negated(occ.start, s):
@@ -1020,6 +1126,10 @@ class _Reader:
             return  # this sentence already opened a setup with a level
         before = [m for m in mentions if m.end <= occ.start]
         mention = before[-1] if before else None
+        if mention is None and not mentions:  # "I am long the index from here": the paragraph's instrument
+            recent = [m for m in self.paragraph_mentions[-_NEAR:] if m.resolvable] or \
+                     [m for m in self.context[-_NEAR:] if m.resolvable]
+            mention = recent[-1] if recent else None
         if mention is None or self.table.tradeable(mention) is None and mention.resolvable:
             return
         draft = _Draft(mention, side, "market", None, mention.start, [span], explicit, sentence=id(s))
@@ -1106,6 +1216,12 @@ class _Reader:
         if d.mention is None:
             d.symbol, d.status, d.resolution_note = None, "unresolved", "no instrument named near the setup"
             return
+        if d.entry_type == "market" and (d.stop is not None or d.targets) and not d.mention.pinned:
+            # "Buy the Russell here, stop 2,550": the stop and targets say whether the index or its ETF is meant.
+            res = self.table.resolve(d.mention, d.stop if d.stop is not None else d.targets[0], self.article.published,
+                                     self.lookup)
+            d.symbol, d.status, d.resolution_note = res.symbol, res.status, res.note
+            return
         if d.entry_type == "market":
             symbol = self.table.tradeable(d.mention)
             d.symbol, d.status = symbol, "ok" if symbol else "unresolved"
@@ -1163,6 +1279,32 @@ class _Reader:
                 source=Provenance(article_id=self.article.id, sha256=self.article.sha256, spans=[span]),
             )
         return list(merged.values())
+
+
+_TABLE_SEPARATOR = re.compile(r"\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?")
+_COLUMN_WORDS = (("stop", r"\b(?:stop|stops|sl|invalidation|risk)\b"),
+                 ("targets", r"\b(?:targets?|tps?|objectives?|take profit|goals?|exit)\b"),
+                 ("side", r"\b(?:side|direction|bias|position|long ?/ ?short|action)\b"),
+                 ("instrument", r"\b(?:ticker|symbol|instrument|name|stock|etf|market|contract|asset|security)\b"),
+                 ("entry", r"\b(?:entry|entries|trigger|buy|sell|level|price|order)\b"))
+
+
+def _column_role(header: str) -> str | None:
+    for role, pattern in _COLUMN_WORDS:
+        if re.search(pattern, header):
+            return role
+    return None
+
+
+def _cells(view: str, row: tuple[int, int]) -> list[tuple[int, int]]:
+    """(start, end) of the cells of a pipe-table row (without the outer pipes)."""
+    start, end = row
+    bars = [start + m.start() for m in re.finditer(r"\|", view[start:end])]
+    if not bars:
+        return [(start, end)]
+    edges = ([start - 1] if view[start:bars[0]].strip() else []) + bars + (
+        [end] if view[bars[-1] + 1:end].strip() else [])
+    return [(a + 1, b) for a, b in zip(edges, edges[1:])]
 
 
 #: How strongly a cue before a level claims it. A weaker cue standing right after a stronger one is only a

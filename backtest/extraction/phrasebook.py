@@ -75,6 +75,7 @@ class Phrasebook:
     next_target: frozenset[str]
     pairs: list[tuple[re.Pattern, bool]]
     source: Path
+    vocabulary: frozenset[str] = frozenset()  # every word of every phrase (capitalised, none is a ticker)
 
     def scan(self, layer: str, view: str, start: int = 0, end: int | None = None,
              tokens: "Tokens | None" = None) -> list[Occurrence]:
@@ -196,7 +197,8 @@ def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
     pairs = [(_pair_regex(t), False) for t in (data.get("pairs") or {}).get("long_first") or ()]
     pairs += [(_pair_regex(t), True) for t in (data.get("pairs") or {}).get("short_first") or ()]
     tries = {layer: build_trie(table) for layer, table in tables.items()}
-    return Phrasebook(tries, tables, link, reach, continuation, next_target, pairs, source)
+    vocabulary = frozenset(t for table in tables.values() for tokens in table for t in tokens if t.isalpha()) | link
+    return Phrasebook(tries, tables, link, reach, continuation, next_target, pairs, source, vocabulary)
 
 
 def build_trie(table: dict[tuple[str, ...], object]) -> dict:
@@ -257,6 +259,9 @@ def base_view(text: str) -> str:
         for char, plain in _PLAIN:
             if char in low:
                 low = low.replace(char, plain)
+    for mark in "*_`":  # Markdown emphasis and code marks: "**Stop loss:** $928"
+        if mark in low:
+            low = low.replace(mark, " ")
     return _WORD_HYPHEN.sub(" ", low) if "-" in low else low
 
 
