@@ -164,3 +164,34 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
     (setup,) = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file.setups
     assert (setup.symbol, setup.entry.type, setup.entry.level, setup.targets, setup.explicit) == (
         "QQQ", "stop", 620.0, [640.0], False)
+
+
+# ----------------------------------------------------------------------------------- found on the held-out sets
+@pytest.mark.parametrize("sentence, expected", [
+    # a stop given as a percentage of the entry (a range of percentages: its middle)
+    ("We are buying XLK on a break above $140, with a stop 5% below the entry and a target of $150.",
+     ("XLK", "long", "stop", 140.0, 133.0, [150.0])),
+    ("Short DIA under $500, stop 2% above the entry, target $480.", ("DIA", "short", "stop", 500.0, 510.0, [480.0])),
+    ("XLE has a buy point of 48.00. Cut losses 7% to 8% below the buy point.",
+     ("XLE", "long", "stop", 48.0, 44.4, [])),
+    # a ticker that is also a cue word, right after a side word
+    ("We are short TGT at the open, stop $97, target $86.", ("TGT", "short", "market", None, 97.0, [86.0])),
+    # labelled targets: "(first)", "(second)"
+    ("Buy XLV above $152, stop $147, take profit $160 (first), $166 (second).",
+     ("XLV", "long", "stop", 152.0, 147.0, [160.0, 166.0])),
+    # a pullback into an "X to Y area": a long enters at its top
+    ("Buy XLK on a pullback into the $138 to $140 area, stop below $134.", ("XLK", "long", "limit", 140.0, 134.0, [])),
+    ("Buy the energy ETF, XLE, on weakness toward $44, with a stop at $42.", ("XLE", "long", "limit", 44.0, 42.0, [])),
+])
+def test_phrasings_found_on_the_held_out_sets(sentence, expected):
+    one(sentence, expected)
+
+
+@pytest.mark.parametrize("sentence", [
+    # a gap condition with an entry at a level not given ("the first hour's low")
+    "If XLK gaps above $150, we buy the first hour's low with a stop under $146 and a target of $158.",
+    # a scenario taken back in the next sentence
+    "If IWM loses $250 instead, I would be wrong about the whole thing. No short from me though.",
+])
+def test_conditions_without_a_tradeable_entry_make_no_setup(sentence):
+    assert setups(sentence) == []

@@ -45,6 +45,7 @@ import bisect
 import dataclasses
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from ..articles.reader import Article, line_view
 from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
@@ -70,6 +71,8 @@ _REFERENT_AFTER = re.compile(
     r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
 _ARROW = re.compile(r"→|->|=>|- >")
 _MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
+_WORD_BEFORE = re.compile(r"([A-Za-z]+) +\Z")
+_SIDE_WORDS = frozenset({"buy", "buying", "sell", "selling", "short", "shorting", "long", "add", "adding", "own", "fade"})
 _CONDITION_CUE = re.compile(r"^(?:holds?|holding|stays?|staying|remains?|keeps?|trades?|trading|firmly)\b")
 _CONTINUABLE = {"target", "support", "resistance", "level", "price"}
 _WATCH_ROLES = {"support", "resistance", "range", "level", "price"}
@@ -226,6 +229,7 @@ class _Reader:
         self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
                                 [(n.start, n.end) for n in self.numbers if n.is_level],
                                 [(n.start, n.end) for n in self.numbers if not n.is_level])
+        self.number_starts = [n.start for n in self.numbers]
         self.levels_all = [n for n in self.numbers if n.is_level]
         self.level_starts = [n.start for n in self.levels_all]
         self.sentences = self._sentences()
@@ -255,9 +259,13 @@ class _Reader:
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
 
-        Only bare words: "$TGT" and "Target (TGT)" stay tickers."""
-        return (m.family == "ticker" and m.words.isalpha() and m.words.isupper()
-                and m.words.lower() in phrasebook.vocabulary and self.text[max(0, m.start - 1):m.start] != "(")
+        Only bare words: "$TGT", "Target (TGT)" and a ticker right after a side word ("short TGT at the open")
+        stay tickers."""
+        if not (m.family == "ticker" and m.words.isalpha() and m.words.isupper()
+                and m.words.lower() in phrasebook.vocabulary and self.text[max(0, m.start - 1):m.start] != "("):
+            return False
+        before = _WORD_BEFORE.search(self.text, max(0, m.start - 24), m.start)
+        return not (before and before.group(1).lower() in _SIDE_WORDS and not before.group(1).isupper())
 
     # -- walking -----------------------------------------------------------------------------------
     def _relevant_ranges(self) -> list[tuple[int, int]]:
@@ -341,6 +349,7 @@ class _Reader:
         if self.table_rows and any(a <= s.start and s.end <= b for a, b in self.table_rows):
             self.context.extend(mentions)  # a table row was read as a whole (see _tables)
             return
+        self._disowned(s)
         l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
         c0, c1 = bisect.bisect_left(self.cue_starts, s.start), bisect.bisect_left(self.cue_starts, s.end)
         if l0 == l1 and c0 == c1 and len(mentions) < 2:  # nothing to read here but context
@@ -377,6 +386,7 @@ class _Reader:
                 self._referent_event(payload, s, span, explicit)  # type: ignore[arg-type]
             else:
                 self._market_event(payload, s, span, explicit, mentions)  # type: ignore[arg-type]
+        self._percent_stop(s, span)
         self._settle_tentative(paragraph_end=False, sentence=s)
         if not blocked:
             self._pairs(s, mentions, span, explicit)
@@ -475,6 +485,38 @@ class _Reader:
         if draft.tentative:
             self.tentatives.append(draft)
 
+    def _percent_stop(self, s: _Sentence, span: tuple[int, int]) -> None:
+        """"with a stop 5% below the entry", "cut losses 7% to 8% below the buy point": a stop given as a
+        percentage of the entry level of the setup just opened (a range of percentages: its middle)."""
+        d = self.current
+        if d is None or d.kind != "single" or d.level is None or d.stop is not None or d.direction is None:
+            return
+        if "%" not in self.text[s.start:s.end]:
+            return
+        stop_cues = [o for o in self._occurrences(self.cues, self.cue_starts, s.start, s.end) if o.has("role", "stop")]
+        if not stop_cues:
+            return
+        for n in self.numbers[bisect.bisect_left(self.number_starts, stop_cues[0].end):]:
+            if n.start >= s.end:
+                return
+            m = self.pb.relative_to_entry.match(self.view, n.end, s.end)
+            if not m or not (m["first"] or m["high"]) or not 0 < n.value < 50:
+                continue
+            pct = n.value
+            if m["high"]:
+                k = bisect.bisect_right(self.number_starts, n.start)
+                if k < len(self.numbers) and self.numbers[k].end <= m.end() and self.numbers[k].value > pct:
+                    pct = (pct + self.numbers[k].value) / 2
+            sign = -1 if m["side"] in ("below", "under", "beneath") else 1
+            if (sign < 0) != (d.direction == "long"):
+                return  # "5% above the entry" on a long is no stop
+            value = float(Decimal(repr(d.level * (1 + sign * pct / 100))).quantize(Decimal("0.01"), ROUND_HALF_UP))
+            d.stop = value
+            d.notes.append(f"stop {format_level(value)} is {format_level(pct)}% {m['side']} the entry "
+                           f"{format_level(d.level)}")
+            d.add_span(span)
+            return
+
     @staticmethod
     def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
         return [o for o in items[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)] if o.end <= end]
@@ -512,12 +554,13 @@ class _Reader:
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
-            zone_after_entry = bool(out and out[-1].role == "entry" and out[-1].num.high is None and name == "mention"
+            zone_after_entry = bool(out and out[-1].role == "entry" and out[-1].num.high is None
+                                    and name in ("mention", "level")
                                     and re.fullmatch(r"[ \t]*to[ \t]*", self.view[out[-1].num.end:num.start])
                                     and re.match(r"[ \t]*(?:area|zone|range|region)\b", self.view[num.end:num.end + 12])
                                     and max(out[-1].num.value, num.value) <= 1.25 * min(out[-1].num.value, num.value))
             if out and (out[-1].opens_range or zone_after_entry) and out[-1].num.high is None \
-                    and name in ("mention", "range") \
+                    and name in ("mention", "range", "level" if zone_after_entry else "range") \
                     and re.fullmatch(r"[ \t]*(?:and|to|-|–|—)[ \t]*", self.view[out[-1].num.end:num.start]):
                 prev = out[-1]
                 low, high = sorted((prev.num.value, num.value))
@@ -643,7 +686,7 @@ class _Reader:
                     noun = self.view[occ.start:occ.end]
                     if side is None and ("buy" in noun or "sell" in noun or "short" in noun):
                         side, written = ("long" if "buy" in noun else "short"), True  # "buy zone", "sell stop"
-                    etype = "stop" if noun.endswith("stop") else self._type_after(num, s) or "limit"
+                    etype = "stop" if noun.endswith(("stop", "buy point")) else self._type_after(num, s) or "limit"
                     got = ("entry", side, etype, {"side_written": written} if side else
                            {"tentative": "paragraph", "side_written": False})
             elif meaning.kind == "trigger":
@@ -757,6 +800,21 @@ class _Reader:
     def _instrument_right_before(self, pos: int) -> bool:
         idx = bisect.bisect_left(self.mention_starts, pos) - 1
         return idx >= 0 and not self.view[self.mentions[idx].end:pos].strip(" \t,")
+
+    def _disowned(self, s: _Sentence) -> None:
+        """"If IWM loses $262 instead, I'm wrong. No short from me though.": a negation naming the side of the
+        scenario just described (not an instruction) in the next sentence takes it back."""
+        d = self.current
+        if d is None or d.explicit or d.kind != "single" or d.direction is None or d.sentence == id(s):
+            return
+        for occ in self._occurrences(self.flags, self.flag_starts, s.start, s.end):
+            if occ.has("flag", "negation"):
+                words = set(self.view[occ.start:occ.end].replace("'", " ").split())
+                if words & ({"short", "shorts", "shorting", "sell", "selling"} if d.direction == "short"
+                            else {"long", "longs", "buy", "buying"}):
+                    d.dropped = True
+                    self.current = None
+                    return
 
     def _negated(self, pos: int, s: _Sentence) -> bool:
         """A negation in the clause around ``pos`` ("stand aside: no short from us", "the short is off")."""

@@ -75,6 +75,7 @@ class Phrasebook:
     next_target: frozenset[str]
     pairs: list[tuple[re.Pattern, bool]]
     source: Path
+    relative_to_entry: re.Pattern = re.compile(r"(?!)")  # "5% below the entry" (see relative_to_entry:)
     vocabulary: frozenset[str] = frozenset()  # every word of every phrase (capitalised, none is a ticker)
 
     def scan(self, layer: str, view: str, start: int = 0, end: int | None = None,
@@ -198,7 +199,14 @@ def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
     pairs += [(_pair_regex(t), True) for t in (data.get("pairs") or {}).get("short_first") or ()]
     tries = {layer: build_trie(table) for layer, table in tables.items()}
     vocabulary = frozenset(t for table in tables.values() for tokens in table for t in tokens if t.isalpha()) | link
-    return Phrasebook(tries, tables, link, reach, continuation, next_target, pairs, source, vocabulary)
+    entry_refs = sorted({" ".join(tokens) for p in data.get("relative_to_entry") or () for tokens in _expand(p)},
+                        key=len, reverse=True)
+    relative = re.compile(  # after a percentage: "% below the entry", "% to 8% under our buy point"
+        r"(?P<first>[ \t]?%)?[ \t]*(?:(?P<high>to|-|–|or)[ \t]*%[ \t]*%[ \t]*)?"
+        r"(?P<side>below|under|beneath|above|over)[ \t]+(?:(?:the|our|my|your|its)[ \t]+)?(?:"
+        + "|".join(r"[ \t]+".join(_token_regex(t) for t in ref.split()) for ref in entry_refs) + r")(?![a-z0-9])"
+        if entry_refs else r"(?!)")
+    return Phrasebook(tries, tables, link, reach, continuation, next_target, pairs, source, relative, vocabulary)
 
 
 def build_trie(table: dict[tuple[str, ...], object]) -> dict:
