@@ -61,7 +61,13 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
         pass
 
 
-_Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True))
+class _PureDumper(yaml.SafeDumper):
+    """The pure-Python SafeDumper: for the rare file libyaml would write differently (see dump_yaml)."""
+
+
+for _cls in (_Dumper, _PureDumper):
+    _cls.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data.items(),
+                                                                   flow_style=True))
 
 
 def _num(value: float | None) -> int | float | None:
@@ -171,6 +177,10 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "i
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
 
+class _Astral(Exception):
+    """A string with a character beyond U+FFFF (an emoji): libyaml would write it escaped ("\\U0001F9F5")."""
+
+
 def _node(value) -> yaml.Node:
     """``value`` as a YAML node, as PyYAML's SafeRepresenter would build it (block style, flow for _Flow)."""
     if isinstance(value, dict):
@@ -179,6 +189,8 @@ def _node(value) -> yaml.Node:
     if isinstance(value, list):
         return yaml.SequenceNode(_SEQ, [_node(item) for item in value], flow_style=False)
     if isinstance(value, str):
+        if not value.isascii() and max(value) > "\uffff":
+            raise _Astral
         return yaml.ScalarNode(_STR, value)
     if value is None:
         return yaml.ScalarNode(_NULL, "null")
@@ -203,15 +215,21 @@ def dump_yaml(data: dict, width: int = 80) -> str:
     """``yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=width)``, byte for byte.
 
     The node tree is built here and serialised by libyaml directly: PyYAML's pure-Python representer was
-    most of the cost of writing a setup file (tests check the output equals ``yaml.dump``'s).
+    most of the cost of writing a setup file (tests/test_phrasebook.py checks the output equals ``yaml.dump``'s
+    with the pure-Python dumper). libyaml escapes characters beyond U+FFFF (emoji in a title), so data holding
+    one is written by the pure-Python dumper.
     """
     import io
 
+    try:
+        node = _node(data)
+    except _Astral:  # libyaml escapes characters beyond U+FFFF; PyYAML's own emitter writes them as they are
+        return yaml.dump(data, Dumper=_PureDumper, sort_keys=False, allow_unicode=True, width=width)
     stream = io.StringIO()
     dumper = _Dumper(stream, allow_unicode=True, width=width, default_flow_style=False, sort_keys=False)
     try:
         dumper.open()
-        dumper.serialize(_node(data))
+        dumper.serialize(node)
         dumper.close()
     finally:
         dumper.dispose()
