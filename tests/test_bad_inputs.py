@@ -625,10 +625,10 @@ def test_a_crash_on_one_article_is_a_skip_and_the_others_are_extracted(article_w
 
     real = extract.extract_article
 
-    def fragile(article, lookup):
+    def fragile(article, lookup, *rest):  # rest: the instrument table (user aliases, [instruments])
         if article.id == "odd":
             raise IndexError("list index out of range")
-        return real(article, lookup)
+        return real(article, lookup, *rest)
 
     monkeypatch.setattr(extract, "extract_article", fragile)
     ws = article_workspace
