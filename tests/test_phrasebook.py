@@ -173,3 +173,41 @@ def test_a_four_megabyte_paragraph_extracts():
     text = "Desk Notes\nPublished 2026-02-09 14:30 UTC\n" + filler + "Buy AMD above $160, stop $152, target $175."
     assert len(text) > 4_000_000
     assert _setups(text) == [("AMD", "long", "stop", 160.0, 152.0, [175.0])]
+
+
+def test_the_fast_writer_path_matches_the_pure_python_dumper_on_setup_shaped_data():
+    """Setup-file shapes with awkward words (quotes, indicators, look-alikes of numbers and dates, long notes
+    that fold at the width): the direct emitter must write them itself and byte for byte like PyYAML."""
+    import random
+
+    from backtest.setups import writer
+
+    rng = random.Random(10)
+    words = ["level", "2,100", "is", "nearest", "to", "^RUT", "(last", "close)", "it's", "'quoted'", "a:b", "x#y",
+             "$87", "-", "--", "%", "@at", "é", "yes", "null", "1e3", "12:30", "", " ", "a,b", "[x]", "{y}", "?",
+             "!", "&a", "*b", "|", ">", "~", "=", "<<", "0x1f", "007", "2026-02-09", "stop 5% below", "ES=F"]
+
+    def text():
+        if rng.random() < 0.1:
+            return rng.choice(words)
+        return " ".join(rng.choice(words) for _ in range(rng.randint(0, 30)))
+
+    fast = 0
+    for _ in range(3000):
+        data = {"format": text(), "article": {"id": text(), "published": None, "pulse": rng.randint(0, 100),
+                                              "note": text(), "subject": [text() for _ in range(rng.randint(0, 3))]},
+                "setups": [{"id": text(), "entry": {"type": "stop", "level": rng.random() * 1e4},
+                            "targets": [rng.choice([2080, 141.06, 1e-05, 6.9e3])] * rng.randint(0, 2),
+                            "explicit": rng.random() < 0.5, "note": text(),
+                            "source": {"spans": [_Flow(start=rng.randint(0, 10**6), end=rng.randint(0, 10**6))]}}
+                           for _ in range(rng.randint(0, 2))],
+                "watch": []}
+        width = rng.choice([40, 80, 110])
+        expected = yaml.dump(data, Dumper=_PureDumper, sort_keys=False, allow_unicode=True, width=width)
+        try:
+            got = writer._fast_yaml(data, width)
+        except writer._Unusual:
+            continue
+        fast += 1
+        assert got == expected, (data, width)
+    assert fast > 2900  # the direct path writes (nearly) everything a setup file holds

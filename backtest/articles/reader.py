@@ -268,6 +268,10 @@ def not_an_article_reason(text: str) -> str | None:
     letters are enough. What is refused: a few words, and data files (most lines rows of comma- or
     tab-separated numbers, or hardly any letters at all).
     """
+    head = text[:2048]  # most articles: prose from the first line, so the first 2 KB settle it
+    words = _PROSE_WORD.findall(head)
+    if len(words) >= MIN_WORDS and sum(map(len, words)) >= 0.6 * sum(map(len, head.split())):
+        return None
     sample = text[:8192]  # a data file is the same all through: its start tells
     words = _PROSE_WORD.findall(sample)
     if len(words) < MIN_WORDS and len(text) > len(sample):
@@ -320,12 +324,32 @@ def _sections(article: Article, work: str) -> None:
         article.sections["take"] = (take.end(), end)
 
 
+def _keyed_search(pattern: re.Pattern, text: str, low: str, keys: tuple[str, ...], start: int = 0,
+                  end: int | None = None) -> re.Match | None:
+    """``pattern.search(text, start, end)`` for a case-insensitive pattern that starts with one of ``keys``
+    (lower case): tried only where a key occurs in ``low`` (``text.lower()``, same length). An alternation
+    under ``re.I`` is tried at every character by Python's engine; finding the keys first is far cheaper."""
+    end = len(text) if end is None else end
+    if len(low) != len(text):
+        return pattern.search(text, start, end)
+    best = None
+    for key in keys:
+        pos = low.find(key, start, end)
+        while pos >= 0 and (best is None or pos < best.start()):
+            m = pattern.match(text, pos, end)
+            if m and (pos == 0 or not text[pos - 1].isalnum() or not key[0].isalnum()):
+                best = m
+                break
+            pos = low.find(key, pos + 1, end)
+    return best
+
+
 def _first_after_header(work: str) -> int:
     """Offset where the prose begins: after the line carrying the Threat Level / Pulse header, if any."""
     head = work[:4000]
     low = head.lower()
     for pattern, word in ((_THREAT, "threat"), (_PULSE, "pulse")):
-        m = pattern.search(head) if word in low else None
+        m = _keyed_search(pattern, head, low, (word,)) if word in low else None
         if m:
             nl = work.find("\n", m.end())
             return len(work) if nl < 0 else nl + 1
@@ -337,15 +361,20 @@ def _header(article: Article, work: str) -> None:
     head = work[: article.sections.get("body", (0, 0))[0] or 4000]
     low = work.lower()  # cheap substring checks keep the searches for the articles that need them
     strykr, pulse = "strykr" in low, "pulse" in low
-    m = (strykr and pulse and (_STANCE.search(head) or _STANCE.search(work))) or (
-        ("bullish" in low or "bearish" in low or "neutral" in low) and _STANCE_LOOSE.search(work))
+    stances = ("bullish", "bearish", "neutral")
+    m = (strykr and pulse and (_keyed_search(_STANCE, work, low, stances, 0, len(head))
+                                or _keyed_search(_STANCE, work, low, stances))) or (
+        ("bullish" in low or "bearish" in low or "neutral" in low)
+        and _keyed_search(_STANCE_LOOSE, work, low, ("stance", "bias", "outlook", "sentiment", "rating")))
     if m:
         article.stance = m["stance"].lower()
-    m = (pulse and (_PULSE.search(head) or _PULSE.search(work))) or ("score" in low and _SCORE_WEB.search(head))
+    m = (pulse and (_keyed_search(_PULSE, work, low, ("pulse",), 0, len(head))
+                    or _keyed_search(_PULSE, work, low, ("pulse",)))) or ("score" in low and _SCORE_WEB.search(head))
     if m:
         score = int(m["score"])
         article.pulse = score if 0 <= score <= 100 else None
-    m = "threat" in low and (_THREAT.search(head) or _THREAT.search(work))
+    m = "threat" in low and (_keyed_search(_THREAT, work, low, ("threat",), 0, len(head))
+                             or _keyed_search(_THREAT, work, low, ("threat",)))
     if m and int(m["level"]) <= 5:
         article.threat = int(m["level"])
     if article.format == "web":

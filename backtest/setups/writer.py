@@ -211,6 +211,209 @@ def _node(value) -> yaml.Node:
     raise TypeError(f"cannot write {type(value).__name__} to a setup file")
 
 
+# ------------------------------------------------------------------------------------------ fast path
+# Setup files are block mappings of a few shapes (mappings, lists, one-line span maps, short scalars). This
+# emitter writes those shapes directly, with PyYAML's rules (its own scalar analysis, resolver and folding
+# at `width`), and gives up (`_Unusual`) on anything else, which then goes through libyaml.
+# tests/test_phrasebook.py checks it byte for byte against the pure-Python dumper on random data.
+class _Unusual(Exception):
+    """A shape or scalar the fast path does not write."""
+
+
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_^/$(][A-Za-z0-9_^/$()., '&+=~;%!-]*(?<! )\Z")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_RESOLVER = yaml.resolver.Resolver()
+_PLAIN_TAG: dict[str, str] = {}
+
+
+class _AnalysisStub:
+    allow_unicode = True
+
+
+def _plain_tag(text: str) -> str:
+    tag = _PLAIN_TAG.get(text)
+    if tag is None:
+        if len(_PLAIN_TAG) > 100_000:
+            _PLAIN_TAG.clear()
+        tag = _PLAIN_TAG[text] = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    return tag
+
+
+class _FastEmitter:
+    def __init__(self, width: int):
+        self.best_width = width if width > 2 else 80
+        self.out: list[str] = []
+        self.column = 0
+
+    def write(self, data: str) -> None:
+        self.out.append(data)
+        self.column += len(data)
+
+    def newline(self, indent: int) -> None:
+        self.out.append("\n" + " " * indent)
+        self.column = indent
+
+    # scalars (after "key:" or "-": a space first, as PyYAML writes it)
+    def scalar(self, value, indent: int) -> None:
+        if isinstance(value, str):
+            self.string(value, indent)
+            return
+        if value is None:
+            text = "null"
+        elif value is True or value is False:
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            if value != value:
+                text = ".nan"
+            elif value in (float("inf"), float("-inf")):
+                text = ".inf" if value > 0 else "-.inf"
+            else:
+                text = repr(value).lower()
+                if "." not in text and "e" in text:
+                    text = text.replace("e", ".0e", 1)
+                if _plain_tag(text) != _FLOAT:
+                    raise _Unusual
+        else:
+            raise _Unusual
+        self.write(" " + text)
+
+    def string(self, text: str, indent: int) -> None:
+        if _SAFE_PLAIN.match(text) and _plain_tag(text) == _STR:
+            self.plain(text, indent)
+            return
+        if not text.isascii() and max(text) > "\uffff":
+            raise _Unusual
+        analysis = yaml.emitter.Emitter.analyze_scalar(_AnalysisStub(), text)
+        if analysis.multiline:
+            raise _Unusual
+        if analysis.allow_block_plain and not analysis.empty and _plain_tag(text) == _STR:
+            self.plain(text, indent)
+        elif analysis.allow_single_quoted:
+            self.single_quoted(text, indent)
+        else:
+            raise _Unusual
+
+    def plain(self, text: str, indent: int) -> None:
+        """PyYAML's write_plain (split=True) for one-line text: a single space may become a line break."""
+        self.write(" ")
+        words = text.split(" ")
+        self.write(words[0])
+        i = 1
+        while i < len(words):
+            if words[i] == "":  # several spaces in a row are written as they are
+                j = i
+                while j < len(words) and words[j] == "":
+                    j += 1
+                self.write(" " * (j - i + 1) + (words[j] if j < len(words) else ""))
+                i = j + 1
+                continue
+            if self.column > self.best_width:
+                self.newline(indent)
+            else:
+                self.write(" ")
+            self.write(words[i])
+            i += 1
+
+    def single_quoted(self, text: str, indent: int) -> None:
+        """PyYAML's write_single_quoted (split=True) for one-line text."""
+        self.write(" '")
+        start = end = 0
+        spaces = False
+        n = len(text)
+        while end <= n:
+            ch = text[end] if end < n else None
+            if spaces:
+                if ch is None or ch != " ":
+                    if start + 1 == end and self.column > self.best_width and start != 0 and end != n:
+                        self.newline(indent)
+                    else:
+                        self.write(text[start:end])
+                    start = end
+            else:
+                if ch is None or ch == " " or ch == "'":
+                    if start < end:
+                        self.write(text[start:end])
+                        start = end
+            if ch == "'":
+                self.write("''")
+                start = end + 1
+            if ch is not None:
+                spaces = ch == " "
+            end += 1
+        self.write("'")
+
+    def flow(self, data: dict) -> None:
+        parts = []
+        for key, value in data.items():
+            if type(value) is not int or not isinstance(key, str) or not _KEY.match(key) or _plain_tag(key) != _STR:
+                raise _Unusual
+            parts.append(f"{key}: {value}")
+        text = "{" + ", ".join(parts) + "}"
+        if self.column + 1 + len(text) > self.best_width:
+            raise _Unusual  # PyYAML would break the line inside the braces
+        self.write(" " + text)
+
+    def mapping(self, data: dict, indent: int, inline: bool) -> None:
+        first = True
+        for key, value in data.items():
+            if not isinstance(key, str) or not _KEY.match(key) or _plain_tag(key) != _STR:
+                raise _Unusual
+            if not (first and inline):
+                if self.out:
+                    self.newline(indent)
+                else:
+                    self.write(" " * indent)
+            first = False
+            self.write(key + ":")
+            self.value(value, indent)
+
+    def value(self, value, indent: int) -> None:
+        """A mapping's value (the mapping at ``indent``)."""
+        if isinstance(value, _Flow):
+            if not value:
+                raise _Unusual
+            self.flow(value)
+        elif isinstance(value, dict):
+            if not value:
+                self.write(" {}")
+            else:
+                self.mapping(value, indent + 2, inline=False)
+        elif isinstance(value, list):
+            if not value:
+                self.write(" []")
+                return
+            for item in value:  # an indentless sequence, as PyYAML writes one in a mapping
+                self.newline(indent)
+                self.write("-")
+                if isinstance(item, _Flow):
+                    if not item:
+                        raise _Unusual
+                    self.flow(item)
+                elif isinstance(item, dict):
+                    if not item:
+                        self.write(" {}")
+                    else:
+                        self.write(" ")
+                        self.mapping(item, indent + 2, inline=True)
+                elif isinstance(item, list):
+                    raise _Unusual
+                else:
+                    self.scalar(item, indent + 2)
+        else:
+            self.scalar(value, indent + 2)
+
+
+def _fast_yaml(data: dict, width: int) -> str:
+    if not data or isinstance(data, _Flow):
+        raise _Unusual
+    emitter = _FastEmitter(width)
+    emitter.mapping(data, 0, inline=False)
+    emitter.out.append("\n")
+    return "".join(emitter.out)
+
+
 def dump_yaml(data: dict, width: int = 80) -> str:
     """``yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=width)``, byte for byte.
 
@@ -221,6 +424,10 @@ def dump_yaml(data: dict, width: int = 80) -> str:
     """
     import io
 
+    try:
+        return _fast_yaml(data, width)
+    except _Unusual:
+        pass
     try:
         node = _node(data)
     except _Astral:  # libyaml escapes characters beyond U+FFFF; PyYAML's own emitter writes them as they are
