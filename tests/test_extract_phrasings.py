@@ -182,6 +182,17 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
     # a pullback into an "X to Y area": a long enters at its top
     ("Buy XLK on a pullback into the $138 to $140 area, stop below $134.", ("XLK", "long", "limit", 140.0, 134.0, [])),
     ("Buy the energy ETF, XLE, on weakness toward $44, with a stop at $42.", ("XLE", "long", "limit", 44.0, 42.0, [])),
+    # a labelled trigger in a bullet list: its side from its stop and target
+    ("• XLK — Trigger: > 146.30 | Stop: 139.80 | Target: 158", ("XLK", "long", "stop", 146.3, 139.8, [158.0])),
+    ("• XLK — Trigger: < 136.50 | Stop: 141.20 | Target: 128", ("XLK", "short", "stop", 136.5, 141.2, [128.0])),
+    # scaling out in thirds; a target given in R with its price in brackets; a number that is no price of it
+    ("On a reclaim of $140 I will buy XLK with a stop under $134. I will sell a third at $150, a third at $156.",
+     ("XLK", "long", "stop", 140.0, 134.0, [150.0, 156.0])),
+    ("Buy the XLK breakout through $146.40 with a stop at $142.60, which puts 1R at $3.80. I will take half off at "
+     "2R ($154) and trail the rest.", ("XLK", "long", "stop", 146.4, 142.6, [154.0])),
+    # crypto by name
+    ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
+     ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),
 ])
 def test_phrasings_found_on_the_held_out_sets(sentence, expected):
     one(sentence, expected)
@@ -192,6 +203,16 @@ def test_phrasings_found_on_the_held_out_sets(sentence, expected):
     "If XLK gaps above $150, we buy the first hour's low with a stop under $146 and a target of $158.",
     # a scenario taken back in the next sentence
     "If IWM loses $250 instead, I would be wrong about the whole thing. No short from me though.",
+    # positions already held or closed
+    "I bought XLE at $44 last month and I'm still holding it.",
+    "Wed: covered the XLK short at $138 for a gain.",
 ])
 def test_conditions_without_a_tradeable_entry_make_no_setup(sentence):
     assert setups(sentence) == []
+
+
+def test_a_target_paragraph_goes_on_with_the_setup_before_it():
+    article = parse_article_text(f"Desk Notes\n{FILL}\n\nWe like XLK on a pullback to $140, with a stop at $134.\n\n"
+                                 "Upside objectives: $150, then $156.\n\ndatePublished: 2026-02-09 14:30 UTC\n", "t")
+    (setup,) = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file.setups
+    assert (setup.symbol, setup.entry.level, setup.stop, setup.targets) == ("XLK", 140.0, 134.0, [150.0, 156.0])

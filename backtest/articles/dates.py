@@ -66,6 +66,9 @@ _DATE_FORMS = {
     # "03/03/2025", "3/3/25" (US order; day first when the first number cannot be a month)
     "numeric": re.compile(_WEEKDAY + r"?(?<![\d/.])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<year>(?:19|20)\d{2}|\d{2})(?![\d/])",
                           re.I),
+    # "14.05.2025", "3.3.2025" (dotted dates are day first: the European order)
+    "dotted": re.compile(_WEEKDAY + r"?(?<![\d/.])(?P<da>\d{1,2})\.(?P<mb>\d{1,2})\.(?P<year>(?:19|20)\d{2})(?![\d.]\d)",
+                         re.I),
 }
 _TZ = (r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|Eastern|Central|Pacific|"
        r"Mountain|America/New_York|New\s+York(?:\s+time)?)")
@@ -276,6 +279,9 @@ def _parts(form: str, m: re.Match) -> tuple[int | None, int, int, int | None, bo
         return (int(m["year"]) if m["year"] else None), month, int(m["day"]), weekday, False
     if form == "iso":
         return int(m["year"]), int(m["m"]), int(m["day"]), weekday, False
+    if form == "dotted":
+        day, month = int(m["da"]), int(m["mb"])
+        return (int(m["year"]), month, day, weekday, False) if month <= 12 else None
     a, b, year = int(m["a"]), int(m["b"]), int(m["year"])
     if year < 100:
         year += 2000

@@ -71,13 +71,14 @@ _REFERENT_AFTER = re.compile(
     r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
 _ARROW = re.compile(r"→|->|=>|- >")
 _MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
+_ENTRY_LABEL_BEFORE = re.compile(r"(?<![a-z])(?:entry|trigger|entry trigger)[ \t]*[:=-]?[ \t]*\Z")
 _WORD_BEFORE = re.compile(r"([A-Za-z]+) +\Z")
 _SIDE_WORDS = frozenset({"buy", "buying", "sell", "selling", "short", "shorting", "long", "add", "adding", "own", "fade"})
 _CONDITION_CUE = re.compile(r"^(?:holds?|holding|stays?|staying|remains?|keeps?|trades?|trading|firmly)\b")
 _CONTINUABLE = {"target", "support", "resistance", "level", "price"}
 _WATCH_ROLES = {"support", "resistance", "range", "level", "price"}
 #: Families whose levels are macro context: a level-less scenario on them never becomes a setup.
-_CONTEXT_FAMILIES = {"commodity", "rates", "crypto"}
+_CONTEXT_FAMILIES = {"commodity", "rates", "crypto", "bitcoin", "ether"}
 #: How many neighbouring mentions / levels a look-up considers (keeps every look-up bounded).
 _NEAR = 8
 _CONTEXT_SPAN = 300
@@ -252,6 +253,7 @@ class _Reader:
         self.paragraph_mentions: list[Mention] = []
         self.levels: list[_Level] = []  # levels seen so far in the current paragraph
         self.current: _Draft | None = None
+        self.carried: _Draft | None = None  # the previous paragraph's open setup, for its first sentence
         self.conditions: list[_Level] = []  # "holds above X" levels, to link restatements to setups
         self.paragraph_side: str | None = None
         self.prices: dict[str, float | None] = {}
@@ -301,9 +303,12 @@ class _Reader:
         paragraph = -1
         for sentence in self.sentences:
             if sentence.paragraph != paragraph:
+                carried = self.current if sentence.paragraph == paragraph + 1 else None
                 self._end_paragraph()
+                self.carried = carried if carried is not None and not carried.dropped else None
                 paragraph = sentence.paragraph
             self._sentence(sentence)
+            self.carried = None
         self._end_paragraph()
 
     def _sentences(self) -> list[_Sentence]:
@@ -350,6 +355,8 @@ class _Reader:
             self.context.extend(mentions)  # a table row was read as a whole (see _tables)
             return
         self._disowned(s)
+        if self.carried is not None and not mentions:
+            self._carry_on(s)
         l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
         c0, c1 = bisect.bisect_left(self.cue_starts, s.start), bisect.bisect_left(self.cue_starts, s.end)
         if l0 == l1 and c0 == c1 and len(mentions) < 2:  # nothing to read here but context
@@ -551,6 +558,9 @@ class _Reader:
         for k, num in enumerate(numbers):
             if (roles[k] is None or roles[k][3].get("weak")) and k:
                 roles[k] = self._continued_role(numbers, k, roles) or roles[k]
+            elif k and roles[k][0] == "entry" and roles[k - 1] is not None and roles[k - 1][0] == "target" \
+                    and self.pb.continuation.fullmatch(self.view[numbers[k - 1].end:num.start]):
+                roles[k] = ("target", None, None, {})  # "sell a third at $91, a third at $96": no new entry
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
@@ -594,7 +604,10 @@ class _Reader:
         """Only link words (and at most ``reach`` other words or non-level numbers) between ``start`` and ``end``;
         with ``instruments``, also instrument names ("buy zone for XLK: $139.60")."""
         fillers = 0
-        for token in TOKEN.findall(self.view[start:end]):
+        gap = self.view[start:end].rstrip(" \t")
+        if gap.endswith("(") and "%" in gap:
+            gap = gap[:-1]  # "take half off at 2R ($100)", "10% ($95)": the level in brackets restates the cue's
+        for token in TOKEN.findall(gap):
             if token in self.pb.link or (instruments and token == "§"):
                 continue
             if token == "§" or token == "#" or not (token[0].isalnum() or token in "%'"):
@@ -762,6 +775,8 @@ class _Reader:
             return ("entry", direction, etype, {"side_written": written})
         if cls == "pullback" and side is None and self._suffix_entry(num, s):
             side, written = "long", False
+        if side is None and _ENTRY_LABEL_BEFORE.search(self.view, max(s.start, occ.start - 24), occ.start):
+            side = "entry"  # "Trigger: > 252.30 | Stop: 239.80": a labelled trigger, its side from its levels
         if side == "entry":  # "scale in on a dip to 396.50", "enter below 85": the trigger's natural side
             side = {"above": "long", "below": "short", "pullback": "long", "rally": "short"}.get(cls)
             if side is None:
@@ -800,6 +815,16 @@ class _Reader:
     def _instrument_right_before(self, pos: int) -> bool:
         idx = bisect.bisect_left(self.mention_starts, pos) - 1
         return idx >= 0 and not self.view[self.mentions[idx].end:pos].strip(" \t,")
+
+    def _carry_on(self, s: _Sentence) -> None:
+        """"... with a stop at $176.</p><p>Upside objectives: $210, then $225.</p>": a paragraph that opens with
+        a stop or target label and names no instrument goes on with the setup the previous paragraph ended on."""
+        first = self._occurrences(self.cues, self.cue_starts, s.start, s.end)[:1]
+        if first and not self.view[s.start:first[0].start].strip(" \t\n-*•") or (
+                first and len(TOKEN.findall(self.view[s.start:first[0].start])) <= 1):
+            if any(m.kind == "role" and m.name in ("stop", "target") and m.position == "before"
+                   for m in first[0].meanings):
+                self.current = self.carried
 
     def _disowned(self, s: _Sentence) -> None:
         """"If IWM loses $262 instead, I'm wrong. No short from me though.": a negation naming the side of the
@@ -1029,7 +1054,10 @@ class _Reader:
         return self.prices[symbol]
 
     def _compatible(self, d: _Draft, lv: _Level) -> bool:
-        """A stop or target belongs to the open setup unless it is said of another instrument."""
+        """A stop or target belongs to the open setup unless it is said of another instrument, or is no price
+        of the setup's at all ("which puts 1R at $3.80" after an entry at $92.40: more than 3x away)."""
+        if d.level is not None and d.level > 0 and not d.level / 3 <= lv.num.value <= d.level * 3:
+            return False
         if lv.mention is None or d.mention is None or lv.span in d.spans:
             return True
         if lv.mention.family == d.mention.family and (lv.mention.pinned == d.mention.pinned or not lv.mention.pinned

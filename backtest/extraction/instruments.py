@@ -254,7 +254,8 @@ class InstrumentTable:
             return Resolution(mention.pinned, "ok", mention.how or f"ticker {mention.pinned} named in the text")
         if level is None or len(family.candidates) == 1:
             symbol = family.tradeable or family.candidates[0]
-            return Resolution(symbol, "ok", f"{mention.words!r} without a level trades as {symbol}")
+            how = "without a level trades as" if level is None else "is"
+            return Resolution(symbol, "ok", f"{mention.words!r} {how} {symbol}")
         symbol, how = self.nearest_by_magnitude(level, family.candidates, published, price_lookup)
         return Resolution(symbol, "ok", how)
 
