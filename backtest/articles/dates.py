@@ -10,7 +10,7 @@ The no-look-ahead rule hangs on this instant, so every answer says where it came
       10:15 AM ET``, ``Posted by Dana Reyes on Mar 3, 2025``, ``Date: 3 March 2025``, ``Updated 03/03/2025``;
     * a byline or dateline near the top: ``By Dana Reyes | Mar 3, 2025 8:20 pm ET``, ``March 3, 2025 —``,
       ``Tuesday, 4 March 2025 09:15 GMT``, ``2025-03-03 14:30``, ``NEW YORK, March 3 (Desk) -``,
-      ``Posted Monday, March 3``, ``Sun Jan 26 8:20 pm ET``.
+      ``Posted Monday, March 3``, ``Sun Jan 26 8:20 pm ET``, ``14.05.2025`` (dotted dates are day first).
 
     A date without a year takes it from the article's context: the year of the full dates it cites, else the
     year its text treats as the present or the year after the one it treats as past ("its 2025 highs" →
