@@ -148,26 +148,33 @@ def data_list(ctx):
               help="Directory for the setup files (one YAML per article).")
 @click.option("--json", "as_json", is_flag=True, help="Write nothing; print JSON lines, one object per article.")
 @click.option("--force", is_flag=True, help="Overwrite setup files that a person has edited.")
+@click.option("--published", "published", metavar="DATE|INSTANT",
+              help="Publication of every article given (2026-02-09, or 2026-02-09T14:30:00Z); basis `manual`.")
 @click.pass_context
 @handle_errors
-def extract(ctx, paths, out_dir, as_json, force):
+def extract(ctx, paths, out_dir, as_json, force, published):
     """Read articles (files or directories) and extract their setups into reviewable YAML files."""
-    from .setups.api import extract_json_lines, extract_to_dir
+    from .common import printable
+    from .extraction.batch import extract_json_lines, extract_to_dir, parse_published
 
     config = _config(ctx)
+    when = parse_published(published) if published is not None else None
     if as_json:
-        skipped, printed = [], 0
-        for line in extract_json_lines([Path(p) for p in paths], config=config,
-                                       on_skip=lambda reason: (skipped.append(reason), click.echo(f"skipped: {reason}", err=True))):
-            click.echo(line)
-            printed += 1
+        skipped = printed = 0
+        for line in extract_json_lines([Path(p) for p in paths], config=config, published=when):
+            if line.text is None:
+                skipped += 1
+                click.echo(f"skipped: {printable(line.skipped)}", err=True)
+            else:
+                click.echo(line.text)
+                printed += 1
         if skipped and not printed:  # same rule as writing files: nothing readable at all is a failure
             sys.exit(1)
         return
-    summary = extract_to_dir([Path(p) for p in paths], Path(out_dir), force=force, config=config)
+    summary = extract_to_dir([Path(p) for p in paths], Path(out_dir), force=force, config=config, published=when)
     click.echo(summary.render())
-    if summary.failed and not summary.written and not summary.unchanged:
-        sys.exit(1)
+    if summary.exit_code:
+        sys.exit(summary.exit_code)
 
 
 # ----------------------------------------------------------------------------------------------- run

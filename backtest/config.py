@@ -20,6 +20,9 @@ Example::
     out_dir = "reports"
     entry_window = 20
     max_hold = 60
+
+    [instruments]
+    aliases = "my_instruments.yaml"         # extra instrument names (format: backtest/extraction/instruments.yaml)
 """
 
 from __future__ import annotations
@@ -60,10 +63,18 @@ class RunDefaults:
 
 
 @dataclasses.dataclass
+class InstrumentsConfig:
+    """``[instruments]``: alias files merged over the shipped table (backtest/extraction/instruments.yaml)."""
+
+    aliases: tuple[Path, ...] = ()
+
+
+@dataclasses.dataclass
 class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     run: RunDefaults = dataclasses.field(default_factory=RunDefaults)
     path: Path | None = None  # the file it came from, if any
+    instruments: InstrumentsConfig = dataclasses.field(default_factory=InstrumentsConfig)
 
     def with_overrides(
         self,
@@ -123,9 +134,9 @@ def load_config(explicit: str | Path | None = None) -> Config:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path), hint="fix the syntax") from None
     base = path.resolve().parent
     where = str(path)
-    unknown = set(raw) - {"data", "run"}
+    unknown = set(raw) - {"data", "run", "instruments"}
     if unknown:
-        raise ConfigError(f"unknown section(s) {sorted(unknown)}", where=where, hint="use [data] and [run]")
+        raise ConfigError(f"unknown section(s) {sorted(unknown)}", where=where, hint="use [data], [run], [instruments]")
     data_raw = _table(raw, "data", where)
     run_raw = _table(raw, "run", where)
     data = DataConfig()
@@ -148,7 +159,18 @@ def load_config(explicit: str | Path | None = None) -> Config:
         if not hasattr(run, key):
             raise ConfigError(f"unknown key [run].{key}", where=where, hint="see backtest/config.py for the keys")
         setattr(run, key, _run_value(key, value, getattr(run, key), base, where))
-    return Config(data=data, run=run, path=path)
+    return Config(data=data, run=run, path=path, instruments=_instruments(_table(raw, "instruments", where), base, where))
+
+
+def _instruments(raw: dict, base: Path, where: str) -> InstrumentsConfig:
+    """``[instruments] aliases = "my_instruments.yaml"`` (or a list): files in the format of instruments.yaml."""
+    out = InstrumentsConfig()
+    for key, value in raw.items():
+        if key != "aliases":
+            raise ConfigError(f"unknown key [instruments].{key}", where=where, hint="the key is aliases")
+        names = [value] if isinstance(value, str) else _strings(value, "[instruments].aliases", where)
+        out.aliases = tuple(_resolve(base, v) for v in names)
+    return out
 
 
 # [run] keys with a narrower range than their type: sessions are counted from 1, choices are fixed.

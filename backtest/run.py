@@ -252,7 +252,7 @@ def load_inputs(path: Path, config: Config, *, use_cache: bool = True):
             cache = ParsedSetupCache.under(config.data.cache_dir)
         return load.load_table(inputs.setup_paths, cache=cache, extra_skips=inputs.skips)
     if inputs.article_paths:
-        from .setups.api import extract_setup_files  # the extraction stage: only for raw articles
+        from .extraction.batch import extract_setup_files  # the extraction stage: only for raw articles
 
         files, skips = extract_setup_files(inputs.article_paths, config=config)
         return load.tabulate([(f, Path(f.article.path or f.article.id)) for f in files], inputs.skips + list(skips))

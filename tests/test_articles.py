@@ -191,3 +191,147 @@ def test_reader_never_raises_on_scrambled_article_parts(lines):
     assert not any(w.startswith("reader stopped early") for w in a.warnings), a.warnings
     assert a.pulse is None or 0 <= a.pulse <= 100
     assert a.threat is None or 0 <= a.threat <= 5
+
+
+# ------------------------------------------------------------------ bylines, datelines, zones (issue 10)
+PROSE = " ".join(["Breadth improved again as buyers stepped into cyclicals while bonds were flat."] * 4)
+
+
+def _plain(header: str, extra: str = "") -> str:
+    """An article in no particular house style: a title, a header line, prose."""
+    return f"Desk Notes on the Tape\n{header}\n{PROSE}\n{extra}\n"
+
+
+@pytest.mark.parametrize(
+    "header, published",
+    [
+        ("March 3, 2025", dt.date(2025, 3, 3)),
+        ("By Dana Reyes | March 3, 2025", dt.date(2025, 3, 3)),
+        ("By Dana Reyes, Senior Strategist", None),  # a byline without a date is no date
+        ("Mar 3, 2025 8:20 pm ET", dt.datetime(2025, 3, 4, 1, 20, tzinfo=UTC)),  # EST: UTC-5
+        ("Mar. 3, 2025, 8:20 p.m. EST", dt.datetime(2025, 3, 4, 1, 20, tzinfo=UTC)),
+        ("3 March 2025", dt.date(2025, 3, 3)),
+        ("Tuesday, 4 March 2025 09:15 GMT", dt.datetime(2025, 3, 4, 9, 15, tzinfo=UTC)),
+        ("Mon, 03 Mar 2025 14:30:00 GMT", dt.datetime(2025, 3, 3, 14, 30, tzinfo=UTC)),
+        ("2025-03-03 14:30 UTC", dt.datetime(2025, 3, 3, 14, 30, tzinfo=UTC)),
+        ("Market Desk · Jul 9, 2025 · 10:00 CT", dt.datetime(2025, 7, 9, 15, 0, tzinfo=UTC)),  # CDT: UTC-5
+        ("Jan 9, 2025 10:00 PT", dt.datetime(2025, 1, 9, 18, 0, tzinfo=UTC)),  # PST: UTC-8
+        ("July 9, 2025 10:00 AM PT", dt.datetime(2025, 7, 9, 17, 0, tzinfo=UTC)),  # PDT: UTC-7
+        ("July 9, 2025 at 4:05 PM EST", dt.datetime(2025, 7, 9, 20, 5, tzinfo=UTC)),  # "EST" in July means New York time
+        ("NEW YORK, March 3, 2025 (Desk Wire) - Futures were mixed.", dt.date(2025, 3, 3)),
+        ("8:20 PM ET, March 3, 2025", dt.datetime(2025, 3, 4, 1, 20, tzinfo=UTC)),
+        ("Dana Reyes | 03/04/2025 | 6 min read", dt.date(2025, 3, 4)),
+        ("Posted by Dana Reyes on Mar 3, 2025", dt.date(2025, 3, 3)),
+        ("Date: 2025/03/03", dt.date(2025, 3, 3)),
+    ],
+)
+def test_bylines_and_datelines_are_stated_publications(header, published):
+    a = parse_article_text(_plain(header), "x")
+    assert a.published == published and type(a.published) is type(published)
+    if published is None:
+        assert a.published_basis is None and "no publication date" in a.published_note
+    else:
+        assert a.published_basis == "stated" and "stated in the" in a.published_note
+
+
+def test_a_time_without_zone_in_a_byline_keeps_the_date_only():
+    a = parse_article_text(_plain("2025-03-03 14:30"), "x")
+    assert (a.published, a.published_basis) == (dt.date(2025, 3, 3), "stated")
+    assert "no time zone" in a.published_note
+
+
+def test_numeric_dates_say_which_order_was_read():
+    a = parse_article_text(_plain("Desk | 03/04/2025"), "x")
+    assert a.published == dt.date(2025, 3, 4) and "US order" in a.published_note
+    a = parse_article_text(_plain("Desk | 25/03/2025"), "x")  # 25 cannot be a month: day first
+    assert a.published == dt.date(2025, 3, 25) and "US order" not in a.published_note
+
+
+@pytest.mark.parametrize(
+    "header, context, published",
+    [
+        # The weekday picks the year among the context year and its neighbours.
+        ("Posted Monday, March 3", "The index is still below its 2024 highs.", dt.date(2025, 3, 3)),
+        ("Sun Jan 26 8:20 pm ET", "Flows have reversed since the 2024 election.", dt.datetime(2025, 1, 27, 1, 20, tzinfo=UTC)),
+        ("Posted Monday, March 3", "As of February 28, 2025, breadth was narrow.", dt.date(2025, 3, 3)),
+        ("Friday, March 3", "The index is still below its 2022 highs.", dt.date(2023, 3, 3)),  # 2023-03-03 was a Friday
+        # No weekday: the context year.
+        ("NEW YORK, March 3 (Desk Wire) - Futures were mixed.", "The index is still below its 2024 highs.",
+         dt.date(2025, 3, 3)),
+    ],
+)
+def test_yearless_bylines_take_the_year_from_context(header, context, published):
+    a = parse_article_text(_plain(header, context), "x")
+    assert (a.published, a.published_basis) == (published, "stated")
+    assert "year" in a.published_note
+
+
+def test_yearless_byline_without_any_year_in_the_text_is_no_date():
+    a = parse_article_text(_plain("Posted Monday, March 3"), "x")
+    assert a.published is None and a.published_basis is None
+    assert any("gives no year" in w for w in a.warnings)
+
+
+def test_prose_mentioning_a_date_is_not_a_byline():
+    a = parse_article_text(_plain("Stocks rallied hard in the week of March 3, 2025 after the jobs report."), "x")
+    assert a.published_basis != "stated"
+
+
+def test_published_beats_updated_whatever_the_order():
+    text = _plain("Updated: March 5, 2025 9:00 AM ET", "Published: March 3, 2025 at 7:30 AM ET")
+    a = parse_article_text(text, "x")
+    assert a.published == dt.datetime(2025, 3, 3, 12, 30, tzinfo=UTC) and "Published line" in a.published_note
+    a = parse_article_text(_plain("Updated: March 5, 2025 9:00 AM ET"), "x")
+    assert a.published == dt.datetime(2025, 3, 5, 14, 0, tzinfo=UTC)
+
+
+def test_no_date_anywhere_is_none_with_a_note_and_a_warning():
+    a = parse_article_text(_plain("Weekly Desk Notes"), "x")
+    assert (a.published, a.published_basis) == (None, None)
+    assert "--published" in a.published_note and a.warnings == [a.published_note]
+
+
+# ------------------------------------------------------------------ encodings and line endings (issue 14)
+def _encoded_article():
+    return "Desk Notes\n" + PROSE + "\nBuy IWM above $262 with a stop at $255.\ndatePublished: 2026-02-09 14:30 UTC\n"
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                           ("utf-8", b"\xef\xbb\xbf"), ("utf-32-le", b"\xff\xfe\x00\x00"),
+                                           ("utf-16-le", b""), ("utf-16-be", b"")])
+def test_unicode_articles_with_or_without_a_byte_order_mark_are_read(tmp_path, encoding, bom):
+    text = _encoded_article()
+    path = tmp_path / "wide.txt"
+    path.write_bytes(bom + text.encode(encoding))
+    a = read_article(path)
+    assert a.text == text and a.encoding == encoding  # the mark is not part of the text: offsets index `text`
+    assert a.published == dt.datetime(2026, 2, 9, 14, 30, tzinfo=UTC)
+    assert a.sha256 == __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+
+
+def test_cr_only_line_endings_read_like_lf(tmp_path):
+    text = _encoded_article()
+    path = tmp_path / "mac.txt"
+    path.write_bytes(text.replace("\n", "\r").encode("utf-8"))
+    a = read_article(path)
+    assert a.text == text.replace("\n", "\r")  # decoded exactly as stored
+    assert a.published == dt.datetime(2026, 2, 9, 14, 30, tzinfo=UTC) and a.published_basis == "stated"
+    crlf = parse_article_text(text.replace("\n", "\r\n"), "x")
+    assert crlf.published == a.published
+
+
+def test_a_file_that_grows_past_the_limit_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    import backtest.articles.reader as reader
+
+    path = tmp_path / "big.txt"
+    path.write_text(_encoded_article(), encoding="utf-8")
+    real_stat = type(path).stat
+
+    def small_when_asked(self, **kw):  # the file "was" 10 bytes at stat() time and grew before the read
+        st = real_stat(self, **kw)
+        return type("S", (), {"st_size": 10, "st_mode": st.st_mode})() if self == path else st
+
+    monkeypatch.setattr(reader, "MAX_BYTES", 200)
+    monkeypatch.setattr(type(path), "stat", small_when_asked)
+    with pytest.raises(ArticleError, match="limit"):
+        read_article(path)

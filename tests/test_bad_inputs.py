@@ -292,7 +292,7 @@ CASES = [
     Case("article-data-table", ("articles/data_table.txt",), mode="articles",
          expect=(Skipped("article", "data_table.txt", ("not an article",)),)),
     Case("article-no-date", ("articles/no_publication_date.txt",), mode="articles",
-         expect=(Skipped("article", "no_publication_date.txt", ("no publication date", "add a 'datePublished")),)),
+         expect=(Skipped("article", "no_publication_date.txt", ("no publication date", "--published")),)),
     Case("article-absurd-publication-year", ("articles/published_year_9999.txt",), mode="articles",
          expect=(Skipped("article", "published_year_9999.txt", ("article.published: publication year 9999 is outside "
                                                                 "1900..2199; check the year",)),)),
@@ -606,14 +606,14 @@ def test_debug_reraises_the_error_class_behind_the_one_line_message(workspace, s
 def test_extract_skips_every_bad_article_with_its_reason_and_writes_the_good_one(article_workspace, tmp_path):
     ws = article_workspace
     for name in ("binary.txt", "empty.txt", "latin1.txt", "too_short.txt", "no_publication_date.txt"):
-        ws.add(f"articles/{name}")
+        ws.add(f"articles/{name}")  # the undated one is extracted (published: null), the others skipped
     out = tmp_path / "setups"
     result = CliRunner().invoke(cli, ["--config", str(ws.config), "extract", str(ws.inputs), "--out", str(out)])
     assert result.exit_code == 0 and "Traceback" not in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["good_article.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == ["good_article.yaml", "no_publication_date.yaml"]
     skipped = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("skipped")]
-    assert len(skipped) == 5
-    for name in ("binary.txt", "empty.txt", "latin1.txt", "too_short.txt", "no_publication_date.txt"):
+    assert len(skipped) == 4
+    for name in ("binary.txt", "empty.txt", "latin1.txt", "too_short.txt"):
         assert any(line.startswith(f"skipped    {ws.inputs / name}: ") for line in skipped), name
 
     only_bad = CliRunner().invoke(cli, ["--config", str(ws.config), "extract", str(ws.inputs / "binary.txt"), "--json"])
@@ -623,14 +623,14 @@ def test_extract_skips_every_bad_article_with_its_reason_and_writes_the_good_one
 
 def test_a_crash_on_one_article_is_a_skip_and_the_others_are_extracted(article_workspace, monkeypatch):
     """A bug that only one odd article triggers must not lose the run: it becomes that article's skip."""
-    from backtest.setups import extract
+    from backtest.extraction import extractor as extract
 
     real = extract.extract_article
 
-    def fragile(article, lookup):
+    def fragile(article, lookup, *rest):  # rest: the instrument table (user aliases, [instruments])
         if article.id == "odd":
             raise IndexError("list index out of range")
-        return real(article, lookup)
+        return real(article, lookup, *rest)
 
     monkeypatch.setattr(extract, "extract_article", fragile)
     ws = article_workspace

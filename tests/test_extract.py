@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtest.articles import parse_article_text, read_article
-from backtest.setups.extract import extract_article
+from backtest.extraction.extractor import extract_article
 
 # Invented closes around the seed articles' dates: enough to tell an index (~2,650) from its ETF (~262).
 CLOSES = {"^RUT": 2650.0, "IWM": 262.0, "^GSPC": 6900.0, "SPY": 690.0, "^DJI": 50100.0, "DIA": 501.0,
@@ -167,8 +167,9 @@ def _one(sentence, published="datePublished: 2026-02-08 17:30 UTC"):
          ("IWM", "ok", "long", "limit", 252.0, 244.0, [], None, True)),
         ("Short under 24,000 on the Nasdaq 100 with an initial target of 23,200.",
          ("^NDX", "ok", "short", "stop", 24000.0, None, [23200.0], None, True)),
+        # A close-based trigger is its own entry type (fills at the next open after the close: docs/semantics.md).
         ("Bears want a close under 2,500 on the Russell, which would put 2,400 in play.",
-         ("^RUT", "ok", "short", "stop", 2500.0, None, [2400.0], None, False)),
+         ("^RUT", "ok", "short", "close", 2500.0, None, [2400.0], None, False)),
         # Index names with digits between the cue and its level ("buy the Russell 2000 above ...").
         ("Buy the Russell 2000 above 2,700, stop at 2,600, target 2,850.",
          ("^RUT", "ok", "long", "stop", 2700.0, 2600.0, [2850.0], None, True)),
@@ -244,10 +245,34 @@ def test_unnamed_level_goes_to_the_instrument_whose_price_fits():
     assert [(s.symbol, s.entry.type, s.entry.level) for s in sf.setups] == [("IWM", "limit", 255.0)]
 
 
-def test_article_without_any_date_is_refused_with_a_reason():
-    article = parse_article_text(f"Desk Notes\n{FILL}\nBuy IWM above $262.\n{FILL}\n", "nodate")
-    with pytest.raises(ValueError, match="publication date"):
-        extract_article(article, lookup)
+def test_article_without_any_date_is_extracted_with_published_null_and_a_note():
+    article = parse_article_text(f"Desk Notes\n{FILL}\nBuy IWM above $262 with a stop at $255.\n{FILL}\n", "nodate")
+    ex = extract_article(article, lookup)
+    meta = ex.setup_file.article
+    assert (meta.published, meta.published_basis) == (None, None) and "--published" in meta.published_note
+    assert [_row(s) for s in ex.setup_file.setups] == [("IWM", "ok", "long", "stop", 262.0, 255.0, [], None, True)]
+    assert sum("no publication date" in w for w in ex.warnings) == 1
+
+
+@pytest.mark.parametrize(
+    "sentences, stance",
+    [
+        (["Buy IWM above $262 with a stop at $255.", "Buy SPY above $700, stop $688."], "bullish"),
+        (["Short QQQ under $600 with a stop at $615.", "Buy SPY above $700, stop $688.",
+          "Sell XLE below $44 with a stop at $46.50."], "bearish"),
+        (["Buy SPY above $700, stop $688.", "Short QQQ under $600 with a stop at $615."], "neutral"),
+        (["A move above 2.7k on the Russell could run toward 2,800."], None),  # hedged: no explicit setup
+        (["The trade is long QQQ, short IWM."], None),  # a pair is a relative bet: no direction
+    ],
+)
+def test_stance_is_derived_from_explicit_setups_when_none_is_stated(sentences, stance):
+    sf = _one(" ".join(sentences))
+    assert (sf.article.stance, sf.article.stance_basis) == (stance, "derived" if stance else None)
+
+
+def test_a_stated_stance_is_kept_and_marked_stated(articles_dir):
+    _, ex = _extract(articles_dir, "003")
+    assert (ex.setup_file.article.stance, ex.setup_file.article.stance_basis) == ("bearish", "stated")
 
 
 def test_spaced_hyphen_range_is_one_zone():
@@ -281,10 +306,11 @@ def test_entry_window_in_sessions():
     assert _one("Buy IWM above $262 with a stop at $255.").setups[0].entry.window is None
 
 
-def test_level_next_to_an_unknown_ticker_is_unresolved_not_credited_to_an_index():
+def test_level_next_to_a_ticker_is_that_ticker_not_credited_to_an_index():
+    """A ticker is its own Yahoo symbol (bars may be missing offline: `run` reports no-data), never the index."""
     sf = _one("Small caps lag while NVDA holds support at $180; buy NVDA above $190 with a stop at $182.")
-    assert [(s.instrument, s.symbol, s.status, s.entry.level) for s in sf.setups] == [("NVDA", None, "unresolved", 190.0)]
-    assert [(w.instrument, w.symbol) for w in sf.watch] == [("NVDA", None)]
+    assert [(s.instrument, s.symbol, s.status, s.entry.level) for s in sf.setups] == [("NVDA", "NVDA", "ok", 190.0)]
+    assert [(w.instrument, w.symbol) for w in sf.watch] == [("NVDA", "NVDA")]
 
 
 def test_nearest_instrument_that_fits_the_level_wins():

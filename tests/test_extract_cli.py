@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from backtest.cli import cli
-from backtest.setups.api import extract_json_lines, extract_setup_files, extract_to_dir
+from backtest.extraction.batch import extract_json_lines, extract_setup_files, extract_to_dir
 from backtest.setups.load import load_setup_file
 from backtest.setups.writer import is_edited
 
@@ -98,9 +98,11 @@ def test_loader_hook_returns_setup_files_and_skips(articles):
 
 def test_json_lines_public_interface(articles):
     lines = list(extract_json_lines([articles], price_lookup=lookup))
-    objs = [json.loads(line) for line in lines]
+    assert all(line.skipped is None for line in lines)
+    objs = [json.loads(line.text) for line in lines]
     assert [o["article_id"] for o in objs] == sorted(p.stem for p in articles.glob("*.txt"))
-    keys = ["article_id", "title", "published", "published_basis", "stance", "pulse", "threat", "setups", "watch"]
+    keys = ["article_id", "title", "published", "published_basis", "published_note", "stance", "stance_basis", "pulse",
+            "threat", "setups", "watch"]
     for o in objs:
         assert set(keys) <= set(o)
     by_id = {o["article_id"][:3]: o for o in objs}
@@ -152,7 +154,7 @@ def test_cli_only_bad_files_exits_1_without_traceback(tmp_path):
 def test_article_suffixes_are_defined_once_in_the_reader(tmp_path):
     """extract (and the run loader) take the reader's one tuple of article suffixes."""
     from backtest.articles.reader import ARTICLE_SUFFIXES
-    from backtest.setups import api
+    from backtest.extraction import batch as api
 
     assert api.ARTICLE_SUFFIXES is ARTICLE_SUFFIXES
     assert {".txt", ".md", ".text", ".html", ".htm"} <= set(ARTICLE_SUFFIXES)
@@ -160,3 +162,125 @@ def test_article_suffixes_are_defined_once_in_the_reader(tmp_path):
         (tmp_path / name).write_text("x", encoding="utf-8")
     files, missing = api.discover_articles([tmp_path])
     assert [p.name for p in files] == ["a.txt", "b.MD", "c.text", "d.html", "e.htm"] and not missing
+
+
+# ------------------------------------------------------------------ dateless articles and --published (issue 10)
+DESK = ("Markets were quiet this week as traders waited for the data. Earnings season is ahead and volumes "
+        "are thin across the board today, with few catalysts in sight.")
+
+
+def _undated(folder, name="undated.txt"):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"Desk Notes\n{DESK}\nBuy IWM above $262 with a stop at $255 and a target at $275.\n{DESK}\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_undated_article_is_written_with_published_null_and_loads_back(tmp_path):
+    article = _undated(tmp_path / "in")
+    summary = extract_to_dir([article], tmp_path / "out", price_lookup=lookup)
+    assert summary.exit_code == 0 and summary.undated == 1 and len(summary.written) == 1
+    data = yaml.safe_load(summary.written[0].read_text(encoding="utf-8"))
+    assert data["article"]["published"] is None and data["article"]["published_basis"] is None
+    assert "--published" in data["article"]["published_note"]
+    assert any("no publication date" in w for w in summary.warnings)
+    setup_file, skips = load_setup_file(summary.written[0])
+    assert skips == [] and setup_file.article.published is None and len(setup_file.setups) == 1
+
+
+@pytest.mark.parametrize("given, stored", [("2026-02-09T14:30:00Z", "2026-02-09T14:30:00Z"),
+                                           ("2026-02-09T09:30:00-05:00", "2026-02-09T14:30:00Z"),
+                                           ("2026-02-09", "2026-02-09")])
+def test_cli_published_sets_the_date_of_the_articles_given(tmp_path, monkeypatch, given, stored):
+    monkeypatch.chdir(tmp_path)
+    article = _undated(tmp_path / "in")
+    result = CliRunner().invoke(cli, ["--offline", "extract", str(article), "--published", given, "--out", "out"])
+    assert result.exit_code == 0, result.output
+    meta = yaml.safe_load((tmp_path / "out" / "undated.yaml").read_text(encoding="utf-8"))["article"]
+    assert (str(meta["published"]), meta["published_basis"]) == (stored, "manual")
+    assert "--published" in meta["published_note"] and "gives no date" in meta["published_note"]
+    assert "undated: 0" in result.output and "no publication date" not in result.output
+
+
+@pytest.mark.parametrize("given, message", [("2026-02-09T14:30:00", "no time zone"), ("next tuesday", "not a date"),
+                                            ("9999-01-01", "outside")])
+def test_cli_bad_published_is_a_usage_error(tmp_path, given, message):
+    article = _undated(tmp_path / "in")
+    result = CliRunner().invoke(cli, ["--offline", "extract", str(article), "--published", given, "--json"])
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_cli_json_of_an_undated_article_has_published_null(tmp_path):
+    article = _undated(tmp_path / "in")
+    result = CliRunner().invoke(cli, ["--offline", "extract", str(article), "--json"])
+    obj = json.loads(result.stdout)
+    assert result.exit_code == 0 and obj["published"] is None and obj["setups"][0]["entry_level"] == 262.0
+
+
+# ------------------------------------------------------------------ writing failures and file names (issue 14)
+def test_a_setup_file_that_cannot_be_written_fails_alone(articles, tmp_path):
+    out = tmp_path / "out"
+    (out / "002_1a3ddcab0d830ea8.yaml").mkdir(parents=True)  # a folder squats on one article's file name
+    summary = extract_to_dir([articles], out, price_lookup=lookup)
+    assert len(summary.written) == 4 and len(summary.unwritten) == 1 and summary.exit_code == 1
+    (line,) = summary.unwritten
+    assert "002_1a3ddcab0d830ea8" in line and "cannot write" in line and "\n" not in line
+    assert "NOT written" in summary.render()
+
+
+def test_disk_full_on_one_article_does_not_stop_the_others(articles, tmp_path, monkeypatch):
+    import errno
+
+    from backtest.extraction import batch
+
+    real = batch._atomic_write
+
+    def full_for_003(path, text):
+        if path.name.startswith("003_"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, text)
+
+    monkeypatch.setattr(batch, "_atomic_write", full_for_003)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--offline", "extract", str(articles), "--out", "out"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name[:3] for p in (tmp_path / "out").glob("*.yaml")) == ["000", "001", "002", "004"]
+    assert "No space left on device" in result.output and "003_99540e02251797ad" in result.output
+
+
+def test_article_ids_that_slug_alike_never_share_a_file_or_a_setup_id(tmp_path):
+    folder = tmp_path / "in"
+    for name in ("a b.txt", "a-b.txt", "A.txt", "a.txt", ("x" * 200) + ".txt"):
+        _undated(folder, name)
+    summary = extract_to_dir([folder], tmp_path / "out", price_lookup=lookup)
+    assert summary.exit_code == 0 and len(summary.written) == 5
+    names = [p.name for p in summary.written]
+    assert len({n.casefold() for n in names}) == 5  # distinct even on a case-insensitive disk
+    assert "a-b.yaml" in names and all(len(n) < 150 for n in names)
+    loaded = [load_setup_file(p)[0] for p in summary.written]
+    assert sorted(f.article.id for f in loaded) == sorted(["a b", "a-b", "A", "a", "x" * 200])
+    setup_ids = [s.id for f in loaded for s in f.setups]
+    assert len(setup_ids) == len(set(setup_ids)) == 5
+    again = extract_to_dir([folder], tmp_path / "out", price_lookup=lookup)  # same names next time
+    assert len(again.unchanged) == 5 and not again.written
+
+
+def test_a_file_of_another_article_is_never_taken_over(tmp_path):
+    """On a case-insensitive disk "A.yaml" is also "a.yaml": article "a" must not replace article "A"'s file."""
+    out = tmp_path / "out"
+    first = extract_to_dir([_undated(tmp_path / "one", "A.txt")], out, price_lookup=lookup)
+    (out / "a.yaml").write_bytes(first.written[0].read_bytes())  # what a case-insensitive disk would show
+    second = extract_to_dir([_undated(tmp_path / "two", "a.txt")], out, price_lookup=lookup)
+    (written,) = second.written
+    assert written.name != "a.yaml" and load_setup_file(written)[0].article.id == "a"
+    assert load_setup_file(out / "a.yaml")[0].article.id == "A"
+
+
+def test_json_lines_print_nothing_and_return_the_skips(articles, capsys):
+    (articles / "empty.txt").write_bytes(b"")
+    lines = list(extract_json_lines([articles], price_lookup=lookup))
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    (skip,) = [line for line in lines if line.text is None]
+    assert skip.path.name == "empty.txt" and "empty" in skip.skipped

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from backtest.articles.reader import parse_article_bytes
 from backtest.errors import ArticleError
-from backtest.setups.api import extract_articles
+from backtest.extraction.batch import extract_articles
 from backtest.setups.load import load_setup_file
 from backtest.setups.model import SetupFile
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from backtest.setups.instruments import (
+from backtest.extraction.instruments import (
     family_of,
     find_mentions,
     market_price_lookup,
@@ -108,3 +108,110 @@ def test_market_price_lookup_reads_the_mirror(market_data_dir, tmp_path):
     cfg = Config(data=DataConfig(sources=("mirror",), mirrors=(market_data_dir,), cache_dir=tmp_path / "cache"))
     close = market_price_lookup(cfg)("IWM", PUBLISHED)
     assert close is not None and 150 < close < 400  # an ETF price, not an index level
+
+
+# ------------------------------------------------------------------ the table as data (issue 10, item 3)
+@pytest.mark.parametrize(
+    "text, words, symbol",
+    [
+        ("buy NVDA above 145", "NVDA", "NVDA"),
+        ("short $TSLA under 400", "$TSLA", "TSLA"),
+        ("a cashtag of one letter, $F, works", "$F", "F"),
+        ("Visa (V) has held $330", "V", "V"),
+        ("Berkshire (BRK.B) is flat", "BRK.B", "BRK-B"),
+        ("ES long above 5,640", "ES", "ES=F"),
+        ("Long ESM2025 above 5,640", "ESM2025", "ES=F"),
+        ("ESZ25 gapped higher", "ESZ25", "ES=F"),
+        ("/NQ is bid", "/NQ", "NQ=F"),
+        ("RTY1! made a new high", "RTY1!", "RTY=F"),
+        ("go long S&P futures on a retest", "S&P futures", "ES=F"),
+        ("Gold futures: buying dips", "Gold futures", "GC=F"),
+        ("crude oil futures fell", "crude oil futures", "CL=F"),
+        ("SPX 6.9k is the line", "SPX", "^GSPC"),
+        ("NDX: short on a break", "NDX", "^NDX"),
+        ("RUT: long above 2,480", "RUT", "^RUT"),
+        ("the Qs are heavy", "the Qs", "QQQ"),
+        ("the Nasdaq Composite lagged", "Nasdaq Composite", "^IXIC"),
+        ("buy the energy ETF on a pullback", "energy ETF", "XLE"),
+        ("Utilities: buy on a close", "Utilities", "XLU"),
+        ("healthcare led", "healthcare", "XLV"),
+        ("short the tech sector ETF", "tech sector ETF", "XLK"),
+        ("I'll buy financials on a breakout", "financials", "XLF"),
+    ],
+)
+def test_tickers_futures_nicknames_and_sectors(text, words, symbol):
+    (m,) = [m for m in find_mentions(text) if m.words == words]
+    assert resolve(m, None, PUBLISHED).symbol == symbol
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [("DAX: long above 24,150", "DAX"), ("Euro Stoxx 50: short below 5,920", "Euro Stoxx 50"),
+     ("gold broke out", "gold"), ("10-year yield rose to 4.3%", "10-year yield")],
+)
+def test_instruments_without_a_series_here_stay_unresolved_with_their_words(text, words):
+    (m,) = [m for m in find_mentions(text) if m.words == words]
+    res = resolve(m, 100.0, PUBLISHED)
+    assert (res.symbol, res.status) == (None, "unresolved") and words in res.note
+
+
+@pytest.mark.parametrize("text", ["TRADE ALERT — Momentum Desk", "the FOMC and the CEO", "Dow Chemical rose",
+                                  "NEW YORK, March 3 (Desk) -", "SL 598 / TP1 630", "BEAR NOTE: Short"])
+def test_words_that_look_like_instruments_are_not(text):
+    assert find_mentions(text) == []
+
+
+def test_a_futures_contract_says_how_it_was_read():
+    (m,) = find_mentions("Long ESM2025 above 5,640")
+    assert "front-month" in resolve(m, 5640.0, PUBLISHED).note
+
+
+def test_user_alias_file_extends_the_table(tmp_path):
+    from backtest.config import load_config
+    from backtest.extraction.batch import extract_to_dir
+
+    (tmp_path / "my_instruments.yaml").write_text(
+        "aliases:\n  the chip giant: NVDA\nfamilies:\n  banks:\n    name: big US banks\n    candidates: [KBE]\n"
+        "    tradeable: KBE\n    names: [the big banks]\n", encoding="utf-8")
+    (tmp_path / "backtest.toml").write_text('[instruments]\naliases = "my_instruments.yaml"\n', encoding="utf-8")
+    articles = tmp_path / "in"
+    articles.mkdir()
+    (articles / "a.txt").write_text(
+        "Desk Notes\nMarkets were quiet this week as traders waited for the data, and volumes were thin.\n"
+        "Buy the chip giant above $145 with a stop at $139. Short the big banks under $55, stop $58.\n"
+        "datePublished: 2026-02-09 14:30 UTC\n", encoding="utf-8")
+    config = load_config(tmp_path / "backtest.toml")
+    assert config.instruments.aliases == (tmp_path / "my_instruments.yaml",)
+    summary = extract_to_dir([articles], tmp_path / "out", config=config, price_lookup=lambda s, p: None)
+    (path,) = summary.written
+    from backtest.setups.load import load_setup_file
+
+    setups = load_setup_file(path)[0].setups
+    assert [(s.symbol, s.direction, s.entry.level) for s in setups] == [("NVDA", "long", 145.0), ("KBE", "short", 55.0)]
+
+
+@pytest.mark.parametrize("content, message", [("families: [1, 2]\n", "families: must be a mapping"),
+                                              ("aliases: {x: [\n", "not valid YAML"),
+                                              ("typos: {}\n", "unknown key")])
+def test_a_bad_alias_file_is_one_line_naming_it(tmp_path, content, message):
+    from click.testing import CliRunner
+
+    from backtest.cli import cli
+
+    (tmp_path / "bad.yaml").write_text(content, encoding="utf-8")
+    (tmp_path / "backtest.toml").write_text('[instruments]\naliases = "bad.yaml"\n', encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Desk Notes\n" + "Buy IWM above $262 with a stop at $255. " * 5 + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "backtest.toml"), "extract", str(tmp_path / "a.txt"),
+                                      "--json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    line = result.stderr.strip()
+    assert "\n" not in line and "bad.yaml" in line and message in line
+
+
+def test_config_refuses_unknown_instrument_keys(tmp_path):
+    from backtest.config import load_config
+    from backtest.errors import ConfigError
+
+    (tmp_path / "backtest.toml").write_text('[instruments]\nalias = "x.yaml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[instruments\]\.alias"):
+        load_config(tmp_path / "backtest.toml")

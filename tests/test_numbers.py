@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.articles.numbers import find_numbers, format_level, parse_number
+from backtest.extraction.numbers import find_numbers, format_level, parse_number
 
 
 @pytest.mark.parametrize(

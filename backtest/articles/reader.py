@@ -10,17 +10,20 @@ Two page formats occur and both are handled by the same cues rather than by a fo
 Other authors' commentary without these markers still reads: the whole text is then the body, and the
 publication date comes from a ``datePublished``/``Published:`` line or the dates in the text.
 
-**Publication time** (what the no-look-ahead rule hangs on): ``stated`` from a ``datePublished`` line
-(``2026-02-08 17:30 UTC``, ``2026-02-08T22:00:00Z``, ``-05:00``, or New York time: ``10:00 ET``/``EST``/
-``EDT``) or a "Published: February 8, 2026 at 10:30 AM ET" line. A time with no zone keeps only its
-date (after that day's close; said in ``published_note``): reading it as UTC could look ahead. Otherwise ``inferred`` as the latest of the
-sources' dates and "As of February 1, 2026"-style dates. An inferred date has no time, so the article
-counts as published after that day's close. A source date without a year ("·Feb 8") takes its year from
-full dates in the text, else from years the text treats as past ("its 2025 highs" → 2026); how the year
-was chosen is kept in ``published_note``, never guessed silently.
+**Publication time** (what the no-look-ahead rule hangs on) is read by :mod:`backtest.articles.dates`:
+``stated`` from a ``datePublished``/``Published:``/``Posted``/``Date:`` line or a byline or dateline near the
+top (US time zones with daylight saving; a time without a zone keeps only its date), else ``inferred`` from
+the sources' dates and "As of February 1, 2026"-style dates (date only), else None (the article is still
+extracted; ``published_note`` says why). A date without a year ("·Feb 8", "Posted Monday, March 3") takes
+its year from full dates in the text, else from years the text treats as present or past ("its 2025 highs"
+→ 2026); how the year was chosen is kept in ``published_note``, never guessed silently.
 
-Offsets (section bounds, provenance spans) index the decoded text exactly as read: no newline
-translation, no stripping, so a span can always be checked against the file.
+**Encoding**: UTF-8 (a UTF-8 byte-order mark is dropped), or UTF-16/UTF-32 when the file starts with their
+byte-order mark (UTF-16 without one is recognised by its zero bytes). **Offsets** (section bounds,
+provenance spans) index the decoded text (:attr:`Article.text`) exactly as decoded: no newline
+translation, no stripping, so a span can always be checked with ``read_article(path).text[start:end]``.
+Line endings may be LF, CRLF or CR alone; :func:`line_view` gives a same-length copy with every line break
+as one LF, which is what the cues and the sentence splitter read.
 """
 
 from __future__ import annotations
@@ -31,36 +34,34 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..errors import ArticleError
 from ..common import SourceRef
+from ..errors import ArticleError
+from . import dates
 
 #: File suffixes read as articles when a directory is given (extract and run use this one tuple).
 ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")
+#: Note and warning for an article whose date cannot be read (it is still extracted, with ``published: null``).
+NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline date, no dated sources or 'as of' "
+                "date); set one with `backtest extract --published DATE` before `backtest run`")
 MAX_BYTES = 20 * 1024 * 1024
-MIN_WORDS = 30
+MIN_WORDS = 8
+_PROSE_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+_ROW_SEPARATOR = re.compile(r";|\t|,(?!\d{3})")
+_DIGIT = re.compile(r"\d")
+_WORD3 = re.compile(r"[A-Za-z]{3,}")
 
 _MONTH_NUM = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 
-# A time zone after a stated time: UTC forms, numeric offsets, or New York time (ET/EST/EDT, "New York").
-_TZ = r"\(?(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|ET|EST|EDT|America/New_York|New\s+York(?:\s+time)?)\)?(?![\w/])"
-_STATED = re.compile(
-    r"^[ \t]*(?:datePublished|date\s*published|published(?:\s+on|\s+at)?|date)\s*[:=]\s*"
-    r"(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?"
-    r"(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?[ \t]*(?:" + _TZ + ")?",
-    re.I | re.M,
-)
-_STATED_WORDS = re.compile(
-    r"^[ \t]*(?:date\s*published|published(?:\s+on)?|posted(?:\s+on)?|date)\s*[:=]?\s*(?:\w+day,?\s+)?"
-    + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})"
-    r"(?:,?\s+(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?[ \t]*(?:" + _TZ + ")?)?",
-    re.I | re.M,
-)
 _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I)
 _AS_OF = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?" + _FULL_DATE.pattern, re.I)
+# Full dates are found from their year (a digit pattern scans fast), then read backwards over a short window.
+_YEAR_DIGITS = re.compile(r"(?:19|20)\d{2}(?!\d)(?!,\d{3})")
+_FULL_DATE_BEFORE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+$", re.I)
+_AS_OF_BEFORE = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?$", re.I)
 _SOURCE_DATE = re.compile(r"^(?P<outlet>[^\n·]{1,80}?)\s*·\s*" + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*$", re.I)
-_YEAR = re.compile(r"(?<![\d,.$])(?P<year>(?:19|20)\d{2})(?![\d,])")
+_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})(?<![\d,.$]\d{4})(?![\d,])")
 _PAST_YEAR_CUE = re.compile(
     r"(?:\b(?:its|their|the|since|from|in|during|of|pre|post|early|late|mid|last)\s*-?\s*(?:early\s+|late\s+|mid-)?$)", re.I)
 _PAST_YEAR_AFTER = re.compile(r"^\s*(?:highs?|lows?|peaks?|bottoms?|levels?|rally|selloff|sell-off|crash|mania|bear|bull|'s)", re.I)
@@ -73,6 +74,7 @@ _SCORE_WEB = re.compile(r"^\s*(?P<score>\d{1,3})\s*\n\s*Score\s*$", re.M)
 _THREAT = re.compile(r"\bThreat\s+Level\s*(?::\s*)?(?P<level>\d)\s*/\s*5\b", re.I)
 _SOURCES_HEAD = re.compile(r"^[ \t]*Sources\s*\((?P<n>\d+)\)[ \t]*$", re.M)
 _TAG_LINE = re.compile(r"^[ \t]*#[\w-]+(?:\s*#[\w-]+)*[ \t]*$", re.M)
+_TITLE_LINE = re.compile(r"^[ \t]*(?:title|headline)\s*:\s*(?P<t>\S.{3,300})$", re.I | re.M)
 _FOOTER_TITLE = re.compile(r"^(?P<title>[^\n|]{10,300}?)\s*\|\s*Strykr\b", re.M)
 _HEADING = {
     "watch": re.compile(r"^[ \t]*Strykr\s+Watch[ \t]*$", re.M),
@@ -107,6 +109,7 @@ class Article:
     sources: list[SourceRef] = dataclasses.field(default_factory=list)
     sections: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    encoding: str = "utf-8"
 
     def section(self, name: str) -> str:
         """The text of one section ('' when the article has none)."""
@@ -137,51 +140,161 @@ def read_article(path: str | Path) -> Article:
         raise ArticleError(f"file is {size / 1e6:.1f} MB, more than the {MAX_BYTES // (1024 * 1024)} MB limit for an article",
                            where=where, hint="split it or check that it is an article")
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # never more than the limit, even if the file grew since stat()
     except OSError as exc:
         raise ArticleError(f"cannot read file: {exc.strerror or exc}", where=where, hint="check permissions") from None
+    if len(raw) > MAX_BYTES:
+        raise ArticleError(f"file is over the {MAX_BYTES // (1024 * 1024)} MB limit for an article", where=where,
+                           hint="split it or check that it is an article")
     return parse_article_bytes(raw, path.stem, path=where)
 
 
 def parse_article_bytes(raw: bytes, article_id: str, path: str | None = None) -> Article:
     """Decode and check bytes, then :func:`parse_article_text`. Raises :class:`ArticleError` if not an article."""
     where = path or article_id
-    if not raw.strip():
+    text, encoding = decode_article_bytes(raw, where)
+    if not text.strip():
         raise ArticleError("file is empty", where=where, hint="nothing to extract")
-    if b"\x00" in raw[:8192]:
-        raise ArticleError("binary file (contains NUL bytes), not a text article", where=where)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(f"not UTF-8 text (bad byte at offset {exc.start})", where=where,
-                           hint="re-save the article as UTF-8") from None
     problem = not_an_article_reason(text)
     if problem:
         raise ArticleError(f"not an article: {problem}", where=where)
     article = parse_article_text(text, article_id)
     article.path = path
     article.sha256 = hashlib.sha256(raw).hexdigest()
+    article.encoding = encoding
     return article
 
 
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def decode_article_bytes(raw: bytes, where: str = "article") -> tuple[str, str]:
+    """(decoded text, encoding name). Raises :class:`ArticleError` for binary or undecodable bytes.
+
+    A byte-order mark picks UTF-8, UTF-16 or UTF-32 and is not part of the text (offsets index the text
+    after it). Without one: UTF-16 when every other byte of the start is zero (ASCII text saved as UTF-16),
+    else UTF-8. Other NUL bytes mean a binary file.
+    """
+    encoding, body = None, raw
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            encoding, body = name, raw[len(bom):]
+            break
+    if encoding is None:
+        encoding = _bomless_utf16(raw) or "utf-8"
+        if encoding == "utf-8" and b"\x00" in raw[:8192]:
+            raise ArticleError("binary file (contains NUL bytes), not a text article", where=where)
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding == "utf-8":
+            raise ArticleError(f"not UTF-8 text (bad byte at offset {exc.start})", where=where,
+                               hint="re-save the article as UTF-8") from None
+        raise ArticleError(f"not valid {encoding.upper()} text (bad bytes at offset {exc.start})", where=where,
+                           hint="re-save the article as UTF-8") from None
+    if "\x00" in text[:8192]:
+        raise ArticleError("binary file (contains NUL characters), not a text article", where=where)
+    return text, encoding
+
+
+def _bomless_utf16(raw: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when the first bytes look like ASCII text stored in 16-bit units."""
+    head = raw[:4096]
+    if len(head) < 8 or len(head) % 2:
+        head = head[: len(head) - (len(head) % 2)]
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
+def line_view(text: str) -> str:
+    """``text`` as the cues read it, same length: every line break one LF (CRLF → " \\n", a lone CR → "\\n");
+    in an HTML page the tags, comments, scripts and entities blanked (a block end such as ``</p>`` becomes a
+    line break).
+
+    Offsets into the view are offsets into ``text``, so cues and spans can be found on the view.
+    """
+    view = text.replace("\r\n", " \n").replace("\r", "\n") if "\r" in text else text
+    if looks_like_html(view):
+        view = _blank_html(view)
+    return view
+
+
+_HTML_START = re.compile(r"\s*(?:<!doctype\s+html|<html\b|<head\b|<body\b|<article\b|<div\b|<p\b|<!--)", re.I)
+_HTML_MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]{0,2000}>",
+                          re.S | re.I)
+_HTML_BLOCK = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section", "title",
+               "td", "th", "ul", "ol", "table", "blockquote", "header", "footer"}
+_HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+
+
+def looks_like_html(text: str) -> bool:
+    return _HTML_START.match(text[:1000]) is not None
+
+
+def _blank_html(text: str) -> str:
+    import html
+
+    def markup(m: re.Match) -> str:
+        raw = m.group(0)
+        block = m.group(3) is not None and m.group(3).lower() in _HTML_BLOCK
+        lines = raw.count("\n")
+        head = "\n" if block else " "
+        return head + "".join("\n" if c == "\n" else " " for c in raw[1:]) if lines or block else " " * len(raw)
+
+    def entity(m: re.Match) -> str:
+        char = html.unescape(m.group(0))
+        return (char if len(char) == 1 and char.isprintable() else " ") + " " * (len(m.group(0)) - 1)
+
+    return _HTML_ENTITY.sub(entity, _HTML_MARKUP.sub(markup, text))
+
+
+_HTML_TITLE = re.compile(r"<title[^>]*>(?P<t>[^<]{3,300})</title>", re.I)
+
+
 def not_an_article_reason(text: str) -> str | None:
-    """Why ``text`` does not look like prose commentary (None when it does)."""
-    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", text)
+    """Why ``text`` does not look like commentary (None when it does).
+
+    Terse trade notes count ("NVDA short 191.20–192.00 / SL 194.10 / TP1 187.50"): a dozen words and some
+    letters are enough. What is refused: a few words, and data files (most lines rows of comma- or
+    tab-separated numbers, or hardly any letters at all).
+    """
+    head = text[:2048]  # most articles: prose from the first line, so the first 2 KB settle it
+    words = _PROSE_WORD.findall(head)
+    if len(words) >= MIN_WORDS and sum(map(len, words)) >= 0.6 * sum(map(len, head.split())):
+        return None
+    sample = text[:8192]  # a data file is the same all through: its start tells
+    words = _PROSE_WORD.findall(sample)
+    if len(words) < MIN_WORDS and len(text) > len(sample):
+        sample, words = text, _PROSE_WORD.findall(text)
     if len(words) < MIN_WORDS:
         return f"only {len(words)} words of prose (need at least {MIN_WORDS})"
-    letters = sum(len(w) for w in words)
-    visible = sum(1 for c in text if not c.isspace())
-    if visible and letters / visible < 0.5:
+    letters = sum(map(len, words))
+    visible = sum(map(len, sample.split()))
+    if visible and letters / visible < 0.25:
         return "mostly numbers and symbols (a data file?)"
-    if not re.search(r"[a-z]{2,}[.!?]", text):
-        return "no sentences"
+    if visible and letters / visible < 0.6:  # number-heavy: a trade sheet, or a table of data rows?
+        lines = [ln for ln in sample.splitlines() if ln.strip()]
+        rows = sum(1 for ln in lines if len(_ROW_SEPARATOR.findall(ln)) >= 3 and len(_DIGIT.findall(ln)) >= 3
+                   and len(_WORD3.findall(ln)) <= 2)
+        if lines and rows >= max(3, 0.6 * len(lines)):
+            return "mostly rows of numbers (a data table?)"
     return None
 
 
 def parse_article_text(text: str, article_id: str) -> Article:
     """Parse decoded text into an :class:`Article`. Never raises: missing parts stay None/empty."""
     article = Article(id=article_id, text=text)
-    work = text.replace("\r", " ")  # same length: offsets stay valid for the original text
+    work = line_view(text)  # same length: offsets stay valid for the original text
     article.format = "web" if re.search(r"^\s*(?:Skip to main content|Back to News)\s*$", work[:2000], re.M) else (
         "plain" if _HEADING["analysis"].search(work[:500]) else "other")
     try:
@@ -211,28 +324,57 @@ def _sections(article: Article, work: str) -> None:
         article.sections["take"] = (take.end(), end)
 
 
+def _keyed_search(pattern: re.Pattern, text: str, low: str, keys: tuple[str, ...], start: int = 0,
+                  end: int | None = None) -> re.Match | None:
+    """``pattern.search(text, start, end)`` for a case-insensitive pattern that starts with one of ``keys``
+    (lower case): tried only where a key occurs in ``low`` (``text.lower()``, same length). An alternation
+    under ``re.I`` is tried at every character by Python's engine; finding the keys first is far cheaper."""
+    end = len(text) if end is None else end
+    if len(low) != len(text):
+        return pattern.search(text, start, end)
+    best = None
+    for key in keys:
+        pos = low.find(key, start, end)
+        while pos >= 0 and (best is None or pos < best.start()):
+            m = pattern.match(text, pos, end)
+            if m and (pos == 0 or not text[pos - 1].isalnum() or not key[0].isalnum()):
+                best = m
+                break
+            pos = low.find(key, pos + 1, end)
+    return best
+
+
 def _first_after_header(work: str) -> int:
     """Offset where the prose begins: after the line carrying the Threat Level / Pulse header, if any."""
     head = work[:4000]
-    for pattern in (_THREAT, _PULSE):
-        m = pattern.search(head)
+    low = head.lower()
+    for pattern, word in ((_THREAT, "threat"), (_PULSE, "pulse")):
+        m = _keyed_search(pattern, head, low, (word,)) if word in low else None
         if m:
             nl = work.find("\n", m.end())
             return len(work) if nl < 0 else nl + 1
-    m = _HEADING["analysis"].search(head)
+    m = _HEADING["analysis"].search(head) if "strykr" in low else None
     return m.end() if m else 0
 
 
 def _header(article: Article, work: str) -> None:
     head = work[: article.sections.get("body", (0, 0))[0] or 4000]
-    m = _STANCE.search(head) or _STANCE.search(work) or _STANCE_LOOSE.search(work)
+    low = work.lower()  # cheap substring checks keep the searches for the articles that need them
+    strykr, pulse = "strykr" in low, "pulse" in low
+    stances = ("bullish", "bearish", "neutral")
+    m = (strykr and pulse and (_keyed_search(_STANCE, work, low, stances, 0, len(head))
+                                or _keyed_search(_STANCE, work, low, stances))) or (
+        ("bullish" in low or "bearish" in low or "neutral" in low)
+        and _keyed_search(_STANCE_LOOSE, work, low, ("stance", "bias", "outlook", "sentiment", "rating")))
     if m:
         article.stance = m["stance"].lower()
-    m = _PULSE.search(head) or _PULSE.search(work) or _SCORE_WEB.search(head)
+    m = (pulse and (_keyed_search(_PULSE, work, low, ("pulse",), 0, len(head))
+                    or _keyed_search(_PULSE, work, low, ("pulse",)))) or ("score" in low and _SCORE_WEB.search(head))
     if m:
         score = int(m["score"])
         article.pulse = score if 0 <= score <= 100 else None
-    m = _THREAT.search(head) or _THREAT.search(work)
+    m = "threat" in low and (_keyed_search(_THREAT, work, low, ("threat",), 0, len(head))
+                             or _keyed_search(_THREAT, work, low, ("threat",)))
     if m and int(m["level"]) <= 5:
         article.threat = int(m["level"])
     if article.format == "web":
@@ -248,17 +390,23 @@ def _header(article: Article, work: str) -> None:
                     break
                 seen.add(line)
     else:
-        m = re.search(r"^[ \t]*(?:title|headline)\s*:\s*(?P<t>\S.{3,300})$", work[:3000], re.I | re.M)
+        m = ("title" in low[:3000] or "headline" in low[:3000]) and _TITLE_LINE.search(work[:3000])
         if m:
             article.title = m["t"].strip()
+        elif looks_like_html(article.text):
+            m = _HTML_TITLE.search(article.text[:5000])
+            if m:
+                import html
+
+                article.title = html.unescape(m["t"]).strip()
 
 
 def _sources_and_tags(article: Article, work: str) -> None:
-    for line in _TAG_LINE.finditer(work):
+    for line in (_TAG_LINE.finditer(work) if "#" in work else ()):
         for tag in re.findall(r"#([\w-]+)", line.group(0)):
             if tag.lower() not in article.tags:
                 article.tags.append(tag.lower())
-    head = _SOURCES_HEAD.search(work)
+    head = _SOURCES_HEAD.search(work) if "Sources" in work else None
     if not head:
         return
     stop = re.compile(r"^[ \t]*(?:#[\w-]+|Get Real-Time Alerts|Related Articles|datePublished\s*:)", re.M)
@@ -283,6 +431,26 @@ def _sources_and_tags(article: Article, work: str) -> None:
             article.sources.append(SourceRef(title=lines[i]))
 
 
+def _full_dates(work: str, as_of: bool = False):
+    """(year, month, day, matched text) of every "February 1, 2026" in ``work`` (with ``as_of``: only those
+    after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters."""
+    for ym in _YEAR_DIGITS.finditer(work):
+        start = ym.start()
+        if start and (work[start - 1].isdigit() or work[start - 1] in ",.$"):
+            continue
+        window = work[max(0, start - 20):start]
+        fm = _FULL_DATE_BEFORE.search(window)
+        if not fm:
+            continue
+        begin = start - len(window) + fm.start()
+        if as_of:
+            lead = _AS_OF_BEFORE.search(work[max(0, begin - 30):begin])
+            if not lead:
+                continue
+            begin = begin - min(30, begin) + lead.start()
+        yield int(ym.group()), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]), work[begin:ym.end()]
+
+
 def _month_day(m: re.Match) -> str:
     """"Feb 8" → "02-08" (year unknown) or "2026-02-08" when the year is printed."""
     month = _MONTH_NUM[m["month"][:3].lower()]
@@ -292,28 +460,34 @@ def _month_day(m: re.Match) -> str:
 
 
 def _published(article: Article, work: str) -> None:
-    words = _STATED_WORDS.search(work)
-    m = _STATED.search(work)
-    stated, what = (words, "publication line") if words and not m else (m, "datePublished")
-    if stated:
-        try:
-            article.published, article.published_note = _stated_instant(stated)
-            article.published_basis = "stated"
-            return
-        except ValueError as exc:
-            article.warnings.append(f"{what} {stated.group(0).strip()!r} is not a valid date ({exc}); inferring instead")
-    # Inferred: latest of the "as of" dates and the sources' dates (an article cites sources already out).
-    candidates: list[tuple[dt.date, str]] = []
-    for fm in _AS_OF.finditer(work):
-        day = _safe_date(int(fm["year"]), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]))
+    """Set ``published``/``_basis``/``_note``: stated, else inferred, else None with a warning (module docstring)."""
+    # Dates the article cites: "As of February 1, 2026" and sources with a year.
+    cited: list[tuple[dt.date, str]] = []
+    for year, month, day_number, shown in _full_dates(work, as_of=True):
+        day = _safe_date(year, month, day_number)
         if day:
-            candidates.append((day, f"in-text date {fm.group(0).strip()!r}"))
+            cited.append((day, f"in-text date {shown.strip()!r}"))
+    for source in article.sources:
+        if source.date and len(source.date) == 10:
+            cited.append((dt.date.fromisoformat(source.date), f"source date {source.date}"))
+    year_memo: list[tuple[int | None, str]] = []
+
+    def year_context() -> tuple[int | None, str]:
+        if not year_memo:
+            year_memo.append(_infer_year(work, article.sections, cited))
+        return year_memo[0]
+
+    sources_head = _SOURCES_HEAD.search(work)
+    stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None)
+    article.warnings.extend(warnings)
+    if stated is not None:
+        article.published, article.published_basis, article.published_note = stated.value, "stated", stated.note
+        return
+    # Inferred: latest of the "as of" dates and the sources' dates (an article cites sources already out).
+    candidates = list(cited)
     yearless = [s.date for s in article.sources if s.date and len(s.date) == 5]
-    full_sources = [s.date for s in article.sources if s.date and len(s.date) == 10]
-    for iso in full_sources:
-        candidates.append((dt.date.fromisoformat(iso), f"source date {iso}"))
     if yearless:
-        year, how = _infer_year(work, article.sections, candidates)
+        year, how = year_context()
         if year is not None:
             for md in yearless:
                 day = _safe_date(year, int(md[:2]), int(md[3:]))
@@ -333,57 +507,9 @@ def _published(article: Article, work: str) -> None:
         article.published_basis = "inferred"
         article.published_note = (f"inferred {day.isoformat()} (date only: counts as after that day's close) "
                                   f"from the latest dated item: {why}")
-
-
-def _stated_instant(m: re.Match) -> tuple[dt.datetime | dt.date, str | None]:
-    """A ``_STATED`` or ``_STATED_WORDS`` match → (publication instant in UTC, or a date; note or None).
-
-    ``2026-02-08 17:30 UTC`` / ``…T22:00:00Z`` / ``…-05:00`` / ``February 9, 2026 at 10:15 AM ET``
-    (ET, EST, EDT and "New York" mean America/New_York, daylight saving included). A time *without* a
-    zone is ambiguous by up to a day's worth of hours, so only the date is kept: the article then counts
-    as published after that day's close, which can delay a setup but never lets it see the future.
-    """
-    if "date" in m.re.groupindex:
-        day = dt.date.fromisoformat(m["date"])
-        if not m["time"]:
-            return day, None
-        parts = [int(p) for p in m["time"].split(":")]
-        hour, minute, second = (parts + [0, 0])[:3]
-    else:
-        day = dt.date(int(m["year"]), _MONTH_NUM[m["month"][:3].lower()], int(m["day"]))
-        if not m["hour"]:
-            return day, None
-        hour, minute, second = int(m["hour"]), int(m["minute"]), 0
-    ampm = (m["ampm"] or "").lower().replace(".", "")
-    if ampm and not 1 <= hour <= 12:
-        raise ValueError(f"hour {hour} with {ampm.upper()}")
-    if ampm == "pm" and hour < 12:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    clock = f"{hour:02d}:{minute:02d}"
-    tz = _zone(m["tz"])
-    if tz is None:
-        dt.time(hour, minute, second)  # still refuse an impossible time
-        return day, (f"stated time {clock} has no time zone; kept only the date {day.isoformat()} "
-                     "(counts as after that day's close, so no look-ahead)")
-    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz).astimezone(dt.timezone.utc), None
-
-
-def _zone(tz_text: str | None) -> dt.tzinfo | None:
-    """The tzinfo a stated zone names; None when no zone was written."""
-    if not tz_text:
-        return None
-    tz_text = re.sub(r"\s+", " ", tz_text.strip()).upper()
-    if tz_text in ("Z", "UTC", "GMT"):
-        return dt.timezone.utc
-    if tz_text in ("ET", "EST", "EDT", "AMERICA/NEW_YORK", "NEW YORK", "NEW YORK TIME"):
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/New_York")
-    sign = 1 if tz_text[0] == "+" else -1
-    digits = tz_text[1:].replace(":", "")
-    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        return
+    article.published_note = NO_DATE_NOTE
+    article.warnings.append(NO_DATE_NOTE)
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
@@ -398,7 +524,7 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
     if full_dates:
         year = max(full_dates)[0].year
         return year, f"year of the full date(s) in the text ({year})"
-    full = [int(fm["year"]) for fm in _FULL_DATE.finditer(work)]
+    full = [year for year, _, _, _ in _full_dates(work)]
     if full:
         return max(full), f"year of the full date(s) in the text ({max(full)})"
     start = min((s for s, _ in sections.values()), default=0)

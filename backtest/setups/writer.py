@@ -35,11 +35,39 @@ class _Flow(dict):
     """A mapping written on one line: ``{start: 10, end: 95}``."""
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+# libyaml's emitter (CSafeDumper) writes the same bytes as the pure-Python one, several times faster; the
+# pure-Python dumper is the fallback where PyYAML was built without libyaml.
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """SafeDumper on libyaml, with the implicit-tag check memoised (the emitter asks twice per scalar; the
+    same keys and values repeat in every file) and no path resolvers (setup files use none)."""
+
+    _memo: dict = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit[0])
+        tag = _Dumper._memo.get(key)
+        if tag is None:
+            if len(_Dumper._memo) > 100_000:
+                _Dumper._memo.clear()
+            tag = _Dumper._memo[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def descend_resolver(self, current_node, current_index):
+        pass
+
+    def ascend_resolver(self):
+        pass
 
 
-_Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True))
+class _PureDumper(yaml.SafeDumper):
+    """The pure-Python SafeDumper: for the rare file libyaml would write differently (see dump_yaml)."""
+
+
+for _cls in (_Dumper, _PureDumper):
+    _cls.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data.items(),
+                                                                   flow_style=True))
 
 
 def _num(value: float | None) -> int | float | None:
@@ -49,7 +77,9 @@ def _num(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _published(value: dt.datetime | dt.date) -> str:
+def _published(value: dt.datetime | dt.date | None) -> str | None:
+    if value is None:
+        return None  # undated: written as `published: null` (backtest run refuses it until a date is set)
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value.isoformat()
@@ -72,6 +102,7 @@ def article_dict(meta: ArticleMeta) -> dict:
     out["published_basis"] = meta.published_basis
     _put(out, "published_note", meta.published_note)
     out["stance"] = meta.stance
+    _put(out, "stance_basis", meta.stance_basis)
     out["pulse"] = meta.pulse
     out["threat"] = meta.threat
     _put(out, "tags", list(meta.tags))
@@ -139,7 +170,277 @@ def body_yaml(setup_file: SetupFile) -> str:
         "setups": [setup_dict(s) for s in setup_file.setups],
         "watch": [watch_dict(w) for w in setup_file.watch],
     }
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
+    return dump_yaml(data, width=110)
+
+
+_STR, _INT, _FLOAT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null"))
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+class _Astral(Exception):
+    """A string with a character beyond U+FFFF (an emoji): libyaml would write it escaped ("\\U0001F9F5")."""
+
+
+def _node(value) -> yaml.Node:
+    """``value`` as a YAML node, as PyYAML's SafeRepresenter would build it (block style, flow for _Flow)."""
+    if isinstance(value, dict):
+        pairs = [(yaml.ScalarNode(_STR, key), _node(item)) for key, item in value.items()]
+        return yaml.MappingNode(_MAP, pairs, flow_style=isinstance(value, _Flow))
+    if isinstance(value, list):
+        return yaml.SequenceNode(_SEQ, [_node(item) for item in value], flow_style=False)
+    if isinstance(value, str):
+        if not value.isascii() and max(value) > "\uffff":
+            raise _Astral
+        return yaml.ScalarNode(_STR, value)
+    if value is None:
+        return yaml.ScalarNode(_NULL, "null")
+    if isinstance(value, bool):
+        return yaml.ScalarNode(_BOOL, "true" if value else "false")
+    if isinstance(value, int):
+        return yaml.ScalarNode(_INT, str(value))
+    if isinstance(value, float):
+        if value != value:
+            text = ".nan"
+        elif value in (float("inf"), float("-inf")):
+            text = ".inf" if value > 0 else "-.inf"
+        else:
+            text = repr(value).lower()
+            if "." not in text and "e" in text:
+                text = text.replace("e", ".0e", 1)
+        return yaml.ScalarNode(_FLOAT, text)
+    raise TypeError(f"cannot write {type(value).__name__} to a setup file")
+
+
+# ------------------------------------------------------------------------------------------ fast path
+# Setup files are block mappings of a few shapes (mappings, lists, one-line span maps, short scalars). This
+# emitter writes those shapes directly, with PyYAML's rules (its own scalar analysis, resolver and folding
+# at `width`), and gives up (`_Unusual`) on anything else, which then goes through libyaml.
+# tests/test_phrasebook.py checks it byte for byte against the pure-Python dumper on random data.
+class _Unusual(Exception):
+    """A shape or scalar the fast path does not write."""
+
+
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_^/$(][A-Za-z0-9_^/$()., '&+=~;%!-]*(?<! )\Z")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_RESOLVER = yaml.resolver.Resolver()
+_PLAIN_TAG: dict[str, str] = {}
+
+
+class _AnalysisStub:
+    allow_unicode = True
+
+
+def _plain_tag(text: str) -> str:
+    tag = _PLAIN_TAG.get(text)
+    if tag is None:
+        if len(_PLAIN_TAG) > 100_000:
+            _PLAIN_TAG.clear()
+        tag = _PLAIN_TAG[text] = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    return tag
+
+
+class _FastEmitter:
+    def __init__(self, width: int):
+        self.best_width = width if width > 2 else 80
+        self.out: list[str] = []
+        self.column = 0
+
+    def write(self, data: str) -> None:
+        self.out.append(data)
+        self.column += len(data)
+
+    def newline(self, indent: int) -> None:
+        self.out.append("\n" + " " * indent)
+        self.column = indent
+
+    # scalars (after "key:" or "-": a space first, as PyYAML writes it)
+    def scalar(self, value, indent: int) -> None:
+        if isinstance(value, str):
+            self.string(value, indent)
+            return
+        if value is None:
+            text = "null"
+        elif value is True or value is False:
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            if value != value:
+                text = ".nan"
+            elif value in (float("inf"), float("-inf")):
+                text = ".inf" if value > 0 else "-.inf"
+            else:
+                text = repr(value).lower()
+                if "." not in text and "e" in text:
+                    text = text.replace("e", ".0e", 1)
+                if _plain_tag(text) != _FLOAT:
+                    raise _Unusual
+        else:
+            raise _Unusual
+        self.write(" " + text)
+
+    def string(self, text: str, indent: int) -> None:
+        if _SAFE_PLAIN.match(text) and _plain_tag(text) == _STR:
+            self.plain(text, indent)
+            return
+        if not text.isascii() and max(text) > "\uffff":
+            raise _Unusual
+        analysis = yaml.emitter.Emitter.analyze_scalar(_AnalysisStub(), text)
+        if analysis.multiline:
+            raise _Unusual
+        if analysis.allow_block_plain and not analysis.empty and _plain_tag(text) == _STR:
+            self.plain(text, indent)
+        elif analysis.allow_single_quoted:
+            self.single_quoted(text, indent)
+        else:
+            raise _Unusual
+
+    def plain(self, text: str, indent: int) -> None:
+        """PyYAML's write_plain (split=True) for one-line text: a single space may become a line break."""
+        self.write(" ")
+        words = text.split(" ")
+        self.write(words[0])
+        i = 1
+        while i < len(words):
+            if words[i] == "":  # several spaces in a row are written as they are
+                j = i
+                while j < len(words) and words[j] == "":
+                    j += 1
+                self.write(" " * (j - i + 1) + (words[j] if j < len(words) else ""))
+                i = j + 1
+                continue
+            if self.column > self.best_width:
+                self.newline(indent)
+            else:
+                self.write(" ")
+            self.write(words[i])
+            i += 1
+
+    def single_quoted(self, text: str, indent: int) -> None:
+        """PyYAML's write_single_quoted (split=True) for one-line text."""
+        self.write(" '")
+        start = end = 0
+        spaces = False
+        n = len(text)
+        while end <= n:
+            ch = text[end] if end < n else None
+            if spaces:
+                if ch is None or ch != " ":
+                    if start + 1 == end and self.column > self.best_width and start != 0 and end != n:
+                        self.newline(indent)
+                    else:
+                        self.write(text[start:end])
+                    start = end
+            else:
+                if ch is None or ch == " " or ch == "'":
+                    if start < end:
+                        self.write(text[start:end])
+                        start = end
+            if ch == "'":
+                self.write("''")
+                start = end + 1
+            if ch is not None:
+                spaces = ch == " "
+            end += 1
+        self.write("'")
+
+    def flow(self, data: dict) -> None:
+        parts = []
+        for key, value in data.items():
+            if type(value) is not int or not isinstance(key, str) or not _KEY.match(key) or _plain_tag(key) != _STR:
+                raise _Unusual
+            parts.append(f"{key}: {value}")
+        text = "{" + ", ".join(parts) + "}"
+        if self.column + 1 + len(text) > self.best_width:
+            raise _Unusual  # PyYAML would break the line inside the braces
+        self.write(" " + text)
+
+    def mapping(self, data: dict, indent: int, inline: bool) -> None:
+        first = True
+        for key, value in data.items():
+            if not isinstance(key, str) or not _KEY.match(key) or _plain_tag(key) != _STR:
+                raise _Unusual
+            if not (first and inline):
+                if self.out:
+                    self.newline(indent)
+                else:
+                    self.write(" " * indent)
+            first = False
+            self.write(key + ":")
+            self.value(value, indent)
+
+    def value(self, value, indent: int) -> None:
+        """A mapping's value (the mapping at ``indent``)."""
+        if isinstance(value, _Flow):
+            if not value:
+                raise _Unusual
+            self.flow(value)
+        elif isinstance(value, dict):
+            if not value:
+                self.write(" {}")
+            else:
+                self.mapping(value, indent + 2, inline=False)
+        elif isinstance(value, list):
+            if not value:
+                self.write(" []")
+                return
+            for item in value:  # an indentless sequence, as PyYAML writes one in a mapping
+                self.newline(indent)
+                self.write("-")
+                if isinstance(item, _Flow):
+                    if not item:
+                        raise _Unusual
+                    self.flow(item)
+                elif isinstance(item, dict):
+                    if not item:
+                        self.write(" {}")
+                    else:
+                        self.write(" ")
+                        self.mapping(item, indent + 2, inline=True)
+                elif isinstance(item, list):
+                    raise _Unusual
+                else:
+                    self.scalar(item, indent + 2)
+        else:
+            self.scalar(value, indent + 2)
+
+
+def _fast_yaml(data: dict, width: int) -> str:
+    if not data or isinstance(data, _Flow):
+        raise _Unusual
+    emitter = _FastEmitter(width)
+    emitter.mapping(data, 0, inline=False)
+    emitter.out.append("\n")
+    return "".join(emitter.out)
+
+
+def dump_yaml(data: dict, width: int = 80) -> str:
+    """``yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=width)``, byte for byte.
+
+    The node tree is built here and serialised by libyaml directly: PyYAML's pure-Python representer was
+    most of the cost of writing a setup file (tests/test_phrasebook.py checks the output equals ``yaml.dump``'s
+    with the pure-Python dumper). libyaml escapes characters beyond U+FFFF (emoji in a title), so data holding
+    one is written by the pure-Python dumper.
+    """
+    import io
+
+    try:
+        return _fast_yaml(data, width)
+    except _Unusual:
+        pass
+    try:
+        node = _node(data)
+    except _Astral:  # libyaml escapes characters beyond U+FFFF; PyYAML's own emitter writes them as they are
+        return yaml.dump(data, Dumper=_PureDumper, sort_keys=False, allow_unicode=True, width=width)
+    stream = io.StringIO()
+    dumper = _Dumper(stream, allow_unicode=True, width=width, default_flow_style=False, sort_keys=False)
+    try:
+        dumper.open()
+        dumper.serialize(node)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def content_hash(body: str) -> str:
@@ -157,7 +458,7 @@ def render_setup_file(setup_file: SetupFile) -> str:
         }
     }
     header = HEADER.format(id=setup_file.article.id, version=__version__)
-    return header + body + yaml.dump(generated, Dumper=_Dumper, sort_keys=False)
+    return header + body + dump_yaml(generated)
 
 
 def split_generated(text: str) -> tuple[str, str | None]:

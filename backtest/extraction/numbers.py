@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Iterable
 
 #: Index names that contain digits; masked so "Russell 2000" is never read as a level of 2,000.
 NAME_WITH_DIGITS = re.compile(
@@ -24,34 +25,57 @@ NAME_WITH_DIGITS = re.compile(
     re.IGNORECASE,
 )
 
+#: The names with digits that are not instruments (those are blanked by the caller, see ``find_numbers``).
+_OTHER_NAMES_WITH_DIGITS = re.compile(
+    r"\b(?:Top\s+\d+|TOP\s+\d+|top\s+\d+|Fortune\s+500|Covid-19|COVID-19|covid-19|H[12]|Q[1-4]|[1-4]Q|"
+    r"MSCI\s+\w+\s+\d+|Dow\s+30|DAX\s+40|TSX\s+60|G[27]|G20|S\s*&\s*P\s*(?:500|400|600|100)|Russell\s+[1-3]000)\b")
+#: Words whose presence in the 60 characters before a number make it an indicator reading (cheap pre-check).
+_INDICATOR_KEYS = ("rsi", "relative strength", "stochastic", "macd", "adx", "cci", "williams", "put/call", "p/e", "pe",
+                   "multiple", "overbought", "oversold", "breadth", "advance/decline", "pulse", "threat", "score",
+                   "rated", "rating", "grade", "vix", "volatility", "iv", "beta", "yield", "rate", "inflation", "cpi",
+                   "pce", "gdp", "unemployment", "payroll")
+
 _MONTHS = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
     r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 
-# One numeric token: optional sign and $, digits with optional thousands separators, decimals, k/m suffix.
+# One numeric token: optional sign and $ (or €/£), digits with optional thousands separators, decimals, k/m
+# suffix. Not the minutes of a time or the second term of a ratio ("10:30", "3:1").
 _NUMBER = re.compile(
-    r"(?<![\w.,/])(?P<sign>[+\-−])?(?P<dollar>\$)?\s?"
+    r"(?<![\w.,])(?<![^\s\d]/)(?<!\d:)(?:(?P<sign>[+\-−])\s?)?(?:(?P<dollar>[$€£])\s?)?"
     r"(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?"
     r"(?P<suffix>[kKmM](?![a-zA-Z]))?"
 )
 # A range: "4,900–5,000", "$255-$265", "139 to 143" is handled by the extractor ("between X and Y").
 _RANGE_DASH = re.compile(r"^\s*[–—-]\s*\$?(?=\d)")
 
-_PERCENT_AFTER = re.compile(r"^\s?(?:%|percent\b|per\s?cent\b|pct\b|bps\b|basis\s+points?\b|percentage\s+points?\b)", re.I)
+_PERCENT_AFTER = re.compile(r"^\s?(?:%|percent\b|per\s?cent\b|pct\b|bps\b|basis\s+points?\b|percentage\s+points?\b|vol\b)", re.I)
+# Dates, times and ratios written with digits: "2025-06-02", "12/01/2025", "10:30 ET", "3.3:1".
+_DATE_TIME = re.compile(r"(?<![\w.,/:-])(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})"
+                        r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?|\d+(?:\.\d+)?:\d+(?:\.\d+)?)(?![\w/])", re.I)
+# A price quoted for a commodity or a coin: "$60 oil", "$64 a barrel", "$3,400 an ounce", "$118,000 bitcoin".
+_COMMODITY_AFTER = re.compile(
+    r"^\s?(?:a\s+|an\s+|per\s+)?(?:oil|crude|brent|wti|gold|silver|copper|gas|natgas|barrels?|bbl|ounces?|oz|"
+    r"bitcoin|btc|ether|ethereum|troy)\b", re.I)
+_OPTION_AFTER = re.compile(r"^\s?-?\s?(?:delta|gamma|vega|dte|iv)\b", re.I)
 _MULTIPLE_AFTER = re.compile(r"^(?:x\b|×|\s?times\b)", re.I)
 _AMOUNT_AFTER = re.compile(r"^\s?(?:billion|bn|million|mn|mln|trillion|tn|thousand|B\b|T\b)", re.I)
 _PERIOD_AFTER = re.compile(
     r"^\s?-?\s?(?:day|week|month|year|yr|session|hour|minute|min|quarter|decade|bar|period|dma|sma|ema|d\b|w\b|mo\b)s?\b",
     re.I,
 )
-_SCORE_AFTER = re.compile(r"^\s?/\s?\d+")
+_SCORE_AFTER = re.compile(r"^\s?/\s?(?P<of>100|10|5)(?![\d,.])")
+_SLASH_BEFORE = re.compile(r"(?P<n>\d+)\s?/\s?$")
 _DECADE_AFTER = re.compile(r"^s\b")  # "the mid-50s", "the 1990s"
-_STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b", re.I)
+# "the $700 calls", "$2,200 strikes"; not the verb in "a break below $87 puts $85 in play".
+_STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b"
+                           r"(?![ \t]+(?:the[ \t]+)?[$€£]?\d)(?![^.;]{0,40}\bin[ \t]+play\b)", re.I)
 _POINTS_AFTER = re.compile(r"^\s?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
 _COUNT_AFTER = re.compile(
     r"^\s?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
-    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of)\b",
+    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of|tonnes|tons|metric\s+tons|"
+    r"contracts|lots|units|subscribers|employees|members|points?\s+of)\b",
     re.I,
 )
 _INDICATOR_BEFORE = re.compile(
@@ -77,7 +101,8 @@ _YEAR_AFTER = re.compile(r"^(?:'s\b|’s\b|\s+(?:highs?|lows?|peaks?|bottoms?|ra
 _ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b", re.I)
 _MONEY_NOUN_AFTER = re.compile(
     r"^\s?(?:loan|company|deal|fund|salary|budget|bonus|check|cheque|fine|settlement|valuation|market\s+cap|"
-    r"investment|buyback|stake|acquisition|raise|round|revenue|profit|loss|debt|contract|grant|mortgage)\b",
+    r"investment|buyback|stake|acquisition|raise|round|revenue|profit|loss|debt|contract|grant|mortgage|"
+    r"of\s+premium|premium|credit|debit|dividend|a\s+share\s+dividend|per\s+share|a\s+share)\b",
     re.I,
 )
 
@@ -86,8 +111,8 @@ class NumberMention:
     """A number found in a text: ``[start, end)`` span, value (and ``high`` for a range), kind.
 
     ``kind`` is ``level`` or ``range`` (price levels) or what else the number is: ``percent``,
-    ``multiple``, ``amount``, ``period``, ``score``, ``date``, ``year``, ``indicator``, ``milestone``,
-    ``strike``, ``points``, ``count``, ``decade``, ``ordinal``.
+    ``multiple``, ``amount``, ``period``, ``score``, ``date``, ``time``, ``ratio``, ``year``, ``indicator``,
+    ``milestone``, ``strike``, ``option``, ``commodity``, ``points``, ``count``, ``decade``, ``ordinal``.
     """
 
     start: int
@@ -147,48 +172,119 @@ def mask_names(text: str) -> str:
     return NAME_WITH_DIGITS.sub(lambda m: re.sub(r"\d", "N", m.group(0)), text)
 
 
-def find_numbers(text: str) -> list[NumberMention]:
-    """Every number in ``text`` with its kind, in order. Never raises.
+def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[NumberMention]:
+    """Every number in ``text`` with its kind, in order. Never raises; linear in the length of ``text``.
 
-    Index names containing digits are skipped; a dash between two numbers makes one ``range`` mention;
-    a unit shared by a list ("$2,200 and $2,000 strikes", "between 3 and 4%") applies to each member.
+    ``blank`` spans (instrument names such as "ESM2025") are not read. Index names containing digits are
+    skipped; dates, times and ratios written with digits are one non-level mention each; a dash between two
+    levels makes one ``range`` mention (low, high) whichever order it is written in; a unit shared by a list
+    ("$2,200 and $2,000 strikes", "between 3 and 4%") applies to each member.
     """
-    masked = mask_names(text)
+    blanked = sorted(blank)
+    # Instrument names ("Russell 2000", "S&P 500") come blanked from the extractor; without them, mask every
+    # index name with digits.
+    masked = _OTHER_NAMES_WITH_DIGITS.sub(_digits_to_n, text) if blanked else mask_names(text)
+    if blanked:
+        pieces, pos = [], 0
+        for start, end in blanked:
+            if start >= pos:
+                pieces.append(masked[pos:start])
+                pieces.append(re.sub(r"\d", "N", masked[start:end]))
+                pos = end
+        pieces.append(masked[pos:])
+        masked = "".join(pieces)
+    mentions: list[NumberMention] = []
+    runs = [m.start() for m in _DIGIT_RUN.finditer(masked)]
+    if ":" in masked or "/" in masked or "-" in masked:
+        stamps = []
+        for pos in runs:
+            if stamps and pos < stamps[-1].end():
+                continue
+            m = _DATE_TIME.match(masked, pos)
+            if m:
+                stamps.append(m)
+        if stamps:
+            pieces, pos = [], 0
+            for m in stamps:
+                token = m.group(0)
+                kind = "ratio" if re.fullmatch(r"\d+(?:\.\d+)?:\d+(?:\.\d+)?", token) and not re.fullmatch(
+                    r"\d{1,2}:\d{2}", token) else ("time" if ":" in token and "-" not in token else "date")
+                mentions.append(NumberMention(m.start(), m.end(), 0.0, kind))
+                pieces.append(masked[pos:m.start()])
+                pieces.append("N" * (m.end() - m.start()))
+                pos = m.end()
+            pieces.append(masked[pos:])
+            masked = "".join(pieces)
+            runs = [m.start() for m in _DIGIT_RUN.finditer(masked)]
     raw: list[tuple[re.Match, float]] = []
-    for match in _NUMBER.finditer(masked):
+    for match in _numbers_at(masked, runs):
         try:
             raw.append((match, _value(match)))
         except (ValueError, OverflowError):  # pragma: no cover - regex guarantees digits
             continue
-    mentions: list[NumberMention] = []
     i = 0
     while i < len(raw):
         match, value = raw[i]
         start, end = match.start(), match.end()
-        if match["sign"] and not match["dollar"] and start > 0 and masked[start - 1].isalnum():
-            start += 1  # "1-2" style; the dash is not a sign
-        kind = _classify(masked, match, value)
+        hyphen = bool(match["sign"]) and start > 0 and masked[start - 1].isalnum()
+        if hyphen:  # "1-2", "sub-$87": the dash is a hyphen, not a sign
+            start += 1
+            value = abs(value)
+        kind = _classify(masked, match, value, hyphen)
         high = None
-        # "4,900–5,000", "4,900 - 5,000": join into one range when both sides are levels. A hyphen with
+        # "4,900–5,000", "4,900 - 5,000", "141.80–139.60": one range when both sides are levels. A hyphen with
         # spaces on both sides was read as the next number's sign ("-5,000"); it is the range dash.
         if kind == "level" and i + 1 < len(raw):
             nxt, nxt_value = raw[i + 1]
             gap = masked[end:nxt.start()]
             spaced_dash = (nxt["sign"] in ("-", "−") and gap.isspace() and 0 < len(gap) <= 2
                            and masked[nxt.start() + 1:nxt.start() + 2].isspace())
-            if spaced_dash or (re.fullmatch(r"\s?[–—-]\s?\$?", gap) and not nxt["sign"]):
+            glued_dash = nxt["sign"] in ("-", "−") and gap == ""
+            if spaced_dash or glued_dash or (re.fullmatch(r"\s?[–—-]\s?[$€£]?", gap) and not nxt["sign"]):
                 nxt_value = abs(nxt_value)
-                nxt_kind = _classify(masked, nxt, nxt_value)
-                if nxt_kind == "level" and nxt_value > value > 0:
-                    high, end, kind = nxt_value, nxt.end(), "range"
+                nxt_kind = _classify(masked, nxt, nxt_value, True)
+                if nxt_kind == "level" and nxt_value != value and value > 0 and _same_scale(value, nxt_value):
+                    value, high = min(value, nxt_value), max(value, nxt_value)
+                    end, kind = nxt.end(), "range"
                     i += 1
                 elif nxt_kind in _SHARED_UNIT_KINDS and not spaced_dash:
                     kind = nxt_kind  # "3-4%": the unit after the range applies to both ends
         mentions.append(NumberMention(start, end, abs(value) if kind in ("level", "range") else value, kind, high,
                                       bool(match["dollar"])))
         i += 1
+    mentions.sort(key=lambda m: m.start)
     _share_units(masked, mentions)
     return mentions
+
+
+_DIGIT_RUN = re.compile(r"(?<![\d,.])\d")
+
+
+def _numbers_at(text: str, runs: list[int]):
+    """``_NUMBER`` matches, found from the digit runs (with the sign or currency just before them): the same
+    matches as ``_NUMBER.finditer(text)``, without trying the pattern at every character."""
+    end = 0
+    for pos in runs:
+        if pos < end:
+            continue
+        for back in (3, 2, 1, 0):  # "- $87", "-$87", "$87", "87"
+            start = pos - back
+            if start < end or start < 0:
+                continue
+            m = _NUMBER.match(text, start)
+            if m and m.start("digits") == pos:
+                yield m
+                end = m.end()
+                break
+
+
+def _digits_to_n(m: re.Match) -> str:
+    return re.sub(r"\d", "N", m.group(0))
+
+
+def _same_scale(a: float, b: float) -> bool:
+    """Two ends of one zone are within 25% of each other ("5,960–5,977"); "2024-2026" or "10-2,500" are not."""
+    return max(a, b) <= 1.25 * min(a, b)
 
 
 _LIST_JOIN = re.compile(r"^\s*(?:,\s*|\band\b|\bor\b|,\s*and\b|,\s*or\b)\s*$", re.I)
@@ -203,15 +299,23 @@ def _share_units(text: str, mentions: list[NumberMention]) -> None:
             mentions[idx] = dataclasses.replace(cur, kind=nxt.kind)
 
 
-def _classify(text: str, match: re.Match, value: float) -> str:
+def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) -> str:
     start, end = match.start(), match.end()
+    if unsigned and match["sign"]:
+        start += 1
     after = text[end:end + 40]
     before = text[max(0, start - 60):start]
     has_dollar = bool(match["dollar"])
+    if value <= 0 and unsigned:
+        value = abs(value)
     has_sep = "," in match["digits"]
     has_suffix = bool(match["suffix"])
-    if _SCORE_AFTER.match(after):
-        return "score"
+    score = _SCORE_AFTER.match(after)
+    if score and value <= int(score["of"]):
+        return "score"  # "74/100", "3/5"
+    slash = _SLASH_BEFORE.search(before[-10:]) if "/" in before[-10:] else None
+    if slash and (value <= 31 or int(slash["n"]) <= 100 and value in (5, 10, 100)):
+        return "score" if value in (5, 10, 100) else "date"  # the "/100" of "74/100", the "/2" of "3/2"
     if _PERCENT_AFTER.match(after):
         return "percent"
     if _MULTIPLE_AFTER.match(after):
@@ -222,7 +326,7 @@ def _classify(text: str, match: re.Match, value: float) -> str:
         return "decade"
     if _PERIOD_AFTER.match(after):
         return "period"
-    if _DATE_BEFORE.search(before) and not has_dollar and value < 32 and not match["frac"]:
+    if value < 32 and not has_dollar and not match["frac"] and _DATE_BEFORE.search(before[-12:]):
         return "date"
     if not has_dollar and not has_sep and not match["frac"] and _DATE_AFTER.match(after) and value < 32:
         return "date"
@@ -234,9 +338,13 @@ def _classify(text: str, match: re.Match, value: float) -> str:
         return "amount"  # "a $50K loan", "a $9M deal"
     if has_dollar and _MONEY_NOUN_AFTER.match(after):
         return "amount"
+    if _COMMODITY_AFTER.match(after):
+        return "commodity"
+    if _OPTION_AFTER.match(after):
+        return "option"
     if _POINTS_AFTER.match(after) and not has_dollar:
         return "points"
-    if match["sign"] == "+":
+    if match["sign"] == "+" and not unsigned:
         return "points"  # "+25": a change, not a level
     if not has_dollar and not has_sep and not match["frac"] and not has_suffix and 1900 <= value <= 2100:
         # Year or level? A level word next to it ("stop 1980", "the 2100 level") makes it a level unless
@@ -245,9 +353,10 @@ def _classify(text: str, match: re.Match, value: float) -> str:
         price_prep = re.search(r"\b(?:at|above|below|to|near|under|over|toward|towards|around|through|of)\s+(?:the\s+)?$", before, re.I)
         if _YEAR_AFTER.match(after) or (not level_cue and (_YEAR_CONTEXT_BEFORE.search(before) or not price_prep)):
             return "year"
-    if _MILESTONE_BEFORE.search(before):
+    low = before.lower()
+    if ("past" in low or "surpass" in low or "eclips" in low or "topp" in low) and _MILESTONE_BEFORE.search(before[-30:]):
         return "milestone"
-    if _INDICATOR_BEFORE.search(before) and not has_dollar:
+    if not has_dollar and any(key in low for key in _INDICATOR_KEYS) and _INDICATOR_BEFORE.search(before):
         return "indicator"
     if _COUNT_AFTER.match(after) and not has_dollar:
         return "count"

@@ -1,0 +1,428 @@
+"""Many article files → setup files on disk, JSON lines, or setup files in memory (``backtest extract``, ``run``).
+
+* :func:`extract_articles` — read and extract every article; one :class:`ArticleResult` per input;
+* :func:`extract_setup_files` — (setup files, skips) for the setup loader (``backtest run`` on raw articles);
+* :func:`extract_json_lines` — one :class:`JsonLine` per input: the ``--json`` object (documented in
+  ``docs/setup-format.md``) or the reason it was skipped; writes and prints nothing;
+* :func:`extract_to_dir` — one YAML file per article under ``out_dir``, idempotent, never overwriting a
+  file a person edited unless ``force``; returns an :class:`ExtractSummary`.
+
+Paths may be files or directories (directories are read non-recursively, the suffixes in
+:data:`backtest.articles.reader.ARTICLE_SUFFIXES`). One bad article never stops the others: it becomes a
+one-line reason naming the file, and so does a setup file that cannot be written (disk full, permissions).
+The library prints nothing; ``backtest/cli.py`` renders these results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..articles.reader import ARTICLE_SUFFIXES
+from ..errors import ArticleError, ConfigError, UsageError
+from ..setups.model import PUBLISHED_YEARS, SetupFile
+from . import extractor
+from .instruments import InstrumentTable, PriceLookup, load_table, market_price_lookup
+
+
+@dataclasses.dataclass
+class ArticleResult:
+    """One input file's outcome: the setup file and warnings, or the reason it was skipped."""
+
+    path: Path
+    setup_file: SetupFile | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    error: str | None = None
+
+
+def discover_articles(paths: Iterable[Path]) -> tuple[list[Path], list[ArticleResult]]:
+    """Article files named by ``paths`` (directories expanded, sorted) and failures for missing paths.
+
+    A directory holding no article files is a :class:`UsageError` (nothing sensible to do with it).
+    """
+    files: list[Path] = []
+    missing: list[ArticleResult] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in ARTICLE_SUFFIXES)
+            if not found:
+                raise UsageError("directory holds no articles (*.txt, *.md, *.html)", where=str(path),
+                                 hint="point at the articles directory or at article files")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            missing.append(ArticleResult(path, error=f"{path}: no such file or directory (check the path)"))
+    return files, missing
+
+
+def parse_published(text: str) -> dt.datetime | dt.date:
+    """``--published`` → a date (``2026-02-09``: after that day's close) or an aware UTC instant.
+
+    Accepts ``YYYY-MM-DD`` and ISO 8601 instants with a zone (``2026-02-09T14:30:00Z``, ``…+01:00``).
+    Raises :class:`UsageError` for anything else, a time without a zone included (it could look ahead).
+    """
+    raw = text.strip()
+    hint = "give YYYY-MM-DD or an ISO instant with its zone, e.g. 2026-02-09T14:30:00Z"
+    try:
+        if len(raw) == 10:
+            value: dt.datetime | dt.date = dt.date.fromisoformat(raw)
+        else:
+            value = dt.datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1:] in "Zz" else raw)
+            if value.tzinfo is None:
+                raise UsageError(f"--published {raw!r} has a time but no time zone", hint=hint)
+            value = value.astimezone(dt.timezone.utc)
+    except (ValueError, IndexError):
+        raise UsageError(f"--published {raw!r} is not a date or an instant", hint=hint) from None
+    if not PUBLISHED_YEARS[0] <= value.year < PUBLISHED_YEARS[1]:
+        raise UsageError(f"--published year {value.year} is outside {PUBLISHED_YEARS[0]}..{PUBLISHED_YEARS[1] - 1}",
+                         hint="check the year")
+    return value
+
+
+def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None,
+                  published: dt.datetime | dt.date | None = None) -> Iterator[ArticleResult]:
+    """Read and extract every article, one :class:`ArticleResult` at a time (see module docstring).
+
+    ``published`` (``backtest extract --published``) sets the publication of every article given, with
+    ``published_basis: manual``; the note keeps what the article itself said.
+    """
+    from ..articles.reader import read_article
+
+    lookup = price_lookup if price_lookup is not None else market_price_lookup(config)
+    table = instrument_table(config)
+    files, missing = discover_articles(paths)
+    yield from missing
+    seen: dict[str, Path] = {}
+    for path in files:
+        result = ArticleResult(path)
+        try:
+            article = read_article(path)
+            if article.id in seen:
+                raise ArticleError(f"duplicate article id {article.id!r} (also {seen[article.id]})", where=str(path),
+                                   hint="article ids are file stems; rename one file")
+            seen[article.id] = path
+            if published is not None:
+                _set_published(article, published)
+            extraction = extractor.extract_article(article, lookup, table)
+            result.setup_file = extraction.setup_file
+            result.warnings = extraction.warnings
+        except ArticleError as exc:
+            result.error = exc.one_line()
+        except ValueError as exc:  # invalid model values
+            result.error = f"{path}: {_value_error_line(exc)}"
+        except Exception as exc:  # noqa: BLE001 - a bug on one odd article must not lose the others
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            result.error = (f"{path}: internal error while extracting ({type(exc).__name__}: {first}); "
+                            "this is a bug: please report it with this file, or write its setup file by hand")
+        yield result
+
+
+def instrument_table(config=None) -> InstrumentTable:
+    """The shipped instrument table, with the alias files of ``[instruments] aliases`` merged on top.
+
+    Raises :class:`ConfigError` (one line naming the file) when an alias file is unreadable or malformed:
+    every article depends on the table, so nothing is extracted with a half-read one.
+    """
+    extra = tuple(str(p) for p in (config.instruments.aliases if config is not None else ()))
+    try:
+        return load_table(extra)
+    except ValueError as exc:
+        raise ConfigError(f"[instruments].aliases: {exc}", where=str(config.path) if config is not None and config.path else None,
+                          hint="fix the alias file (format: backtest/extraction/instruments.yaml)") from None
+
+
+def extract_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None,
+                     published: dt.datetime | dt.date | None = None) -> list[ArticleResult]:
+    """Every :class:`ArticleResult` of :func:`iter_articles`, as a list."""
+    return list(iter_articles(paths, price_lookup, config, published))
+
+
+def _set_published(article, published: dt.datetime | dt.date) -> None:
+    shown = published.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(published, dt.datetime) else published.isoformat()
+    if article.published is None:
+        said = "the article gives no date"
+    else:
+        said = f"the article's own date was {article.published_basis} ({article.published_note or article.published})"
+    article.published, article.published_basis = published, "manual"
+    article.published_note = f"set with --published {shown}; {said}"
+    from ..articles.reader import NO_DATE_NOTE
+
+    article.warnings = [w for w in article.warnings if w != NO_DATE_NOTE]
+
+
+def _value_error_line(exc: ValueError) -> str:
+    """One line for a ValueError; a pydantic error says which field and why (not "1 validation error")."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        prefix = {"ArticleMeta": "article", "Setup": "setup", "SetupFile": "file"}.get(exc.title, exc.title)
+        field = ".".join([prefix, *(str(part) for part in error.get("loc", ()))])
+        return f"{field}: {error.get('msg', 'invalid value').removeprefix('Value error, ')}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def extract_setup_files(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None):
+    """(setup files, skips) for the loader: raw articles handed to ``backtest run`` are extracted in memory.
+
+    An undated article cannot be simulated (there is no "after" without a date), so here it is one skip
+    naming the file and what to do, instead of a setup file: ``backtest extract`` keeps it with
+    ``published: null``.
+    """
+    from ..articles.reader import NO_DATE_NOTE
+    from ..common import Skip
+
+    files: list[SetupFile] = []
+    skips: list[Skip] = []
+    for result in iter_articles(paths, price_lookup, config):
+        if result.setup_file is not None and result.setup_file.article.published is None:
+            skips.append(Skip(item=str(result.path), reason=f"{result.path}: {NO_DATE_NOTE}", kind="article"))
+        elif result.setup_file is not None:
+            files.append(result.setup_file)
+        else:
+            skips.append(Skip(item=str(result.path), reason=result.error or "unreadable", kind="article"))
+    return files, skips
+
+
+# ---------------------------------------------------------------------------------------- JSON lines
+def article_json(setup_file: SetupFile) -> dict:
+    """The public ``--json`` object for one article (documented in docs/setup-format.md)."""
+    meta = setup_file.article
+    setups = []
+    for s in setup_file.setups:
+        item = {
+            "setup_id": s.id,
+            "kind": s.kind,
+            "instrument": s.instrument,
+            "symbol": s.symbol,
+            "status": s.status,
+            "direction": s.direction,
+            "entry_type": s.entry.type,
+            "entry_level": s.entry.level,
+            "stop": s.stop,
+            "targets": list(s.targets),
+            "invalidation": s.invalidation,
+            "explicit": s.explicit,
+        }
+        if s.kind == "pair":
+            item["long_symbol"] = s.long.symbol if s.long else None
+            item["short_symbol"] = s.short.symbol if s.short else None
+        item["spans"] = [[sp.start, sp.end] for sp in s.source.spans]
+        setups.append(item)
+    watch = [
+        {"instrument": w.instrument, "symbol": w.symbol, "kind": w.kind, "levels": list(w.levels),
+         "spans": [[sp.start, sp.end] for sp in w.source.spans]}
+        for w in setup_file.watch
+    ]
+    return {
+        "article_id": meta.id,
+        "title": meta.title,
+        "published": meta.published_iso,
+        "published_basis": meta.published_basis,
+        "published_note": meta.published_note,
+        "stance": meta.stance,
+        "stance_basis": meta.stance_basis,
+        "pulse": meta.pulse,
+        "threat": meta.threat,
+        "subject": list(meta.subject),
+        "setups": setups,
+        "watch": watch,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class JsonLine:
+    """One input of ``extract --json``: its JSON text (one line), or why it was skipped."""
+
+    path: Path
+    text: str | None = None
+    skipped: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def extract_json_lines(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None,
+                       published: dt.datetime | dt.date | None = None) -> Iterator[JsonLine]:
+    """One :class:`JsonLine` per input, in input order, as each article is read (nothing is printed)."""
+    for result in iter_articles(paths, price_lookup, config, published):
+        if result.setup_file is None:
+            yield JsonLine(result.path, skipped=result.error or f"{result.path}: unreadable")
+        else:
+            yield JsonLine(result.path, text=json.dumps(article_json(result.setup_file), ensure_ascii=False),
+                           warnings=tuple(result.warnings))
+
+
+# ------------------------------------------------------------------------------------------ to files
+@dataclasses.dataclass
+class ExtractSummary:
+    """What ``backtest extract`` did: files written, unchanged, kept (edited by a person), failures.
+
+    ``failed`` are inputs that could not be read or extracted; ``unwritten`` are articles whose setup file
+    could not be written (disk full, permissions, ...): both one line each, naming the file.
+    """
+
+    out_dir: Path
+    written: list[Path] = dataclasses.field(default_factory=list)
+    unchanged: list[Path] = dataclasses.field(default_factory=list)
+    kept: list[Path] = dataclasses.field(default_factory=list)
+    failed: list[str] = dataclasses.field(default_factory=list)
+    unwritten: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    articles: int = 0
+    setups: int = 0
+    unresolved: int = 0
+    undated: int = 0
+    watch: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a setup file could not be written or no input could be read; else 0 (docs/errors.md)."""
+        if self.unwritten or (self.failed and not self.written and not self.unchanged and not self.kept):
+            return 1
+        return 0
+
+    def render(self) -> str:
+        from ..common import printable
+
+        lines = [
+            f"articles: {self.articles} read, {len(self.failed)} skipped; setups: {self.setups} "
+            f"({self.unresolved} unresolved); watch levels: {self.watch}; undated: {self.undated}; "
+            f"warnings: {len(self.warnings)}",
+            f"files in {printable(self.out_dir)}: {len(self.written)} written, {len(self.unchanged)} unchanged, "
+            f"{len(self.kept)} kept (edited by hand)" + (f", {len(self.unwritten)} NOT written" if self.unwritten else ""),
+        ]
+        lines += [f"  written    {printable(p)}" for p in self.written]
+        lines += [f"  kept       {printable(p)} (edited since generated; --force to overwrite)" for p in self.kept]
+        lines += [f"  skipped    {printable(reason)}" for reason in self.failed]
+        lines += [f"  failed     {printable(reason)}" for reason in self.unwritten]
+        lines += [f"  warning    {printable(w)}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
+                   price_lookup: PriceLookup | None = None, config=None,
+                   published: dt.datetime | dt.date | None = None) -> ExtractSummary:
+    """Write one setup file per article under ``out_dir`` (see module docstring and :func:`setup_file_name`)."""
+    from ..setups.writer import is_edited, render_setup_file
+
+    out_dir = Path(out_dir)
+    summary = ExtractSummary(out_dir=out_dir)
+    names = _Names(out_dir)
+    for result in iter_articles(paths, price_lookup, config, published):
+        if result.setup_file is None:
+            summary.failed.append(result.error or f"{result.path}: unreadable")
+            continue
+        sf = result.setup_file
+        summary.articles += 1
+        summary.setups += len(sf.setups)
+        summary.unresolved += sum(1 for s in sf.setups if s.status == "unresolved")
+        summary.undated += sf.article.published is None
+        summary.watch += len(sf.watch)
+        summary.warnings.extend(f"{sf.article.id}: {w}" if not w.startswith(sf.article.id) else w
+                                for w in result.warnings)
+        text = render_setup_file(sf)
+        try:
+            target = names.path_for(sf.article.id)
+            if target.exists():
+                old = target.read_text(encoding="utf-8", errors="replace")
+                if old == text:
+                    summary.unchanged.append(target)
+                    continue
+                if is_edited(old) and not force:
+                    summary.kept.append(target)
+                    continue
+            out_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, text)
+        except OSError as exc:
+            where = exc.filename or (out_dir / setup_file_name(sf.article.id))
+            summary.unwritten.append(f"{where}: cannot write the setup file for {result.path} "
+                                     f"({exc.strerror or exc}); check the folder, its permissions and free space")
+            continue
+        summary.written.append(target)
+    return summary
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
+
+
+def setup_file_name(article_id: str, disambiguate: bool = False) -> str:
+    """The setup file name for an article id: ``<id>.yaml`` when the id is a plain, short file name.
+
+    Other ids (spaces, other characters, over 120 characters) and ids that clash with another article's
+    file (``disambiguate``: "A" and "a" on a case-insensitive disk) get a readable slug plus a hash of the
+    exact id, so two different ids never share a file: ``a b`` → ``a-b-3f0c…yaml`` next to ``a-b.yaml``.
+    """
+    if _SAFE_NAME.fullmatch(article_id) and not disambiguate:
+        return f"{article_id}.yaml"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", article_id).strip("-._")[:80] or "article"
+    digest = hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{slug}-{digest}.yaml"
+
+
+class _Names:
+    """Setup file paths for one run: never two articles in one file, never an article into another's file."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.taken: dict[str, str] = {}  # case-folded file name -> article id
+
+    def path_for(self, article_id: str) -> Path:
+        name = setup_file_name(article_id)
+        owner = self.taken.get(name.casefold())
+        if (owner is not None and owner != article_id) or _owned_by_other(self.out_dir / name, article_id):
+            name = setup_file_name(article_id, disambiguate=True)
+        self.taken[name.casefold()] = article_id
+        return self.out_dir / name
+
+
+_ARTICLE_ID_LINE = re.compile(r"^article:\s*\n\s+id:\s*(?P<id>.+?)\s*$", re.M)
+
+
+def _owned_by_other(path: Path, article_id: str) -> bool:
+    """True when ``path`` holds a setup file of a *different* article (e.g. "A.yaml" when writing "a")."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    m = _ARTICLE_ID_LINE.search(head)
+    if not m:
+        return False
+    import yaml
+
+    try:
+        found = yaml.safe_load(f"id: {m['id']}").get("id")
+    except yaml.YAMLError:
+        return False
+    return str(found) != article_id
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file in the same directory, so an interrupted run leaves no half file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a setup file is an ordinary, shareable file
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

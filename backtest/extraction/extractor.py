@@ -1,0 +1,1513 @@
+"""Article → :class:`SetupFile`: trade setups, pairs and watch levels, each pointing at its sentences.
+
+How it reads (rule-based on purpose: every decision traces back to words in the text, listed in
+``phrasebook.yaml``; ``docs/setup-format.md`` has the examples):
+
+1. **What is read**: the analysis part of the article (body, Strykr Watch, Strykr Take; never sources or
+   page chrome), cut into paragraphs (a blank line, or two long lines in a row) and sentences (each line
+   ends one). Short consecutive lines ("Entry 612.50" / "SL 598" / "TP1 630") form one paragraph.
+2. **What the words are**: instrument names (:mod:`.instruments`) and numbers (:mod:`.numbers`: "$62
+   billion", "RSI 63", "+2.3%", "$60 oil", "10:30 ET" are not levels) are found first; the phrasebook then
+   matches its phrases on a masked view of the text (:mod:`.phrasebook`), once per article.
+3. **Which role each level has**: the cue right before it ("stop at", "targets", "buy above", "on a daily
+   close under"; link words such as "at", "just" and a few other words may stand between), else a cue right
+   after it ("a $90 stop", "puts $250 in play", "is a potential entry"), else the role of the level before
+   it when only a continuation stands between ("targets $275, $285", "6,100 → 6,150", "first ... then ...").
+   An entry cue needs a *side*: a side word in the clause ("buy", "short", "fade", "I'm a buyer"), right
+   after the level ("North of $165 I'm a buyer"), earlier in the sentence, or on a heading line of the
+   paragraph ("$META long idea"); breakouts, breakdowns and closes ("a break below 87", "a daily close
+   above 6,700") may stand alone as scenarios. Side and trigger give the entry type (docs table): "buy
+   above" = stop, "buy at / on a dip to / in the zone" = limit, "short under" = stop, "fade a rally to" =
+   limit, "on a (daily) close above" = close. An entry without a side ("Entry 612.50", "IWM at $237 with a
+   stop at $232") takes its direction from its stop and targets, or is dropped.
+4. **Setups**: an entry opens a setup; stops, targets and invalidations that follow in the same paragraph
+   (on the same instrument) attach to it; "invalidation below X" is the stop when none is given. Support,
+   resistance, ranges and quoted prices become watch levels. A level-less break ("a move above *this
+   threshold*", "a break below puts …") refers back to the last level named. "At the market / here / now"
+   opens a market order. Pairs: "long S&P 500, short IWM" (templates in the phrasebook).
+5. **What is not a setup**: nothing in a clause that says there is no trade ("no short from us", "stand
+   aside", "the short is off"); nothing in sentences about trades already closed, option positions or
+   someone else's price target; a "would confirm" sentence adds to the setup it confirms; a condition
+   followed by its entry ("lose 25,540 and I flip short under 25,520") is one setup.
+6. **Merging**: the same instrument, direction, entry type and level is one setup with several spans; a
+   breakout whose trigger is an existing setup's target and whose targets it already has ("a break above
+   $2,150 opens the door to $2,250") is part of that setup.
+7. ``explicit`` is true when the sentence gives an instruction (buy, short, get short, long X...) and
+   hedges nothing ("could", "potential", "watch for"); scenarios are kept with ``explicit: false``.
+
+Level ordering is checked with :meth:`Setup.ordering_problems` and reported as warnings, never fixed.
+Everything is linear in the article's length: one scan per phrase layer, and bounded look-ups per level.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..articles.reader import Article, line_view
+from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
+from .instruments import InstrumentTable, Mention, PriceLookup, default_table
+from .numbers import NumberMention, find_numbers, format_level
+from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view
+
+_WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+             "ten": 10, "a couple of": 2, "a few": 3}
+_WINDOW = re.compile(
+    r"\b(?:within|in|over|during|for)\s+(?:the\s+)?(?:next\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+couple\s+of|a\s+few)"
+    r"\s+(?P<unit>(?:trading\s+)?(?:sessions?|days?)|weeks?)\b", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z$\d])")
+_ABBREVIATION = re.compile(r"(?:^|[^\w])(?:U\.S|vs|e\.g|i\.e|Mr|Ms|Dr|St|approx|est|No|Inc|Corp|Jan|Feb|Mar|Apr|Jun|Jul|"
+                           r"Aug|Sep|Sept|Oct|Nov|Dec)\.$")
+#: A line longer than this is prose: two such lines in a row are two paragraphs even without a blank line.
+PROSE_LINE = 200
+#: Clause boundaries in the masked view (a side word or a negation does not reach across them).
+_CLAUSE = re.compile(r"[;()|•—:]")
+_REFERENT_AFTER = re.compile(
+    r"[ \t]*(?:(?P<this>this|that|these|those|the)[ \t]+(?P<what>level|threshold|line|mark|support|resistance|zone|area|"
+    r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
+    r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
+_ARROW = re.compile(r"→|->|=>|- >")
+_MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
+_ENTRY_LABEL_BEFORE = re.compile(r"(?<![a-z])(?:entry|trigger|entry trigger)[ \t]*[:=-]?[ \t]*\Z")
+_WORD_BEFORE = re.compile(r"([A-Za-z]+) +\Z")
+_SIDE_WORDS = frozenset({"buy", "buying", "sell", "selling", "short", "shorting", "long", "add", "adding", "own", "fade"})
+_CONDITION_CUE = re.compile(r"^(?:holds?|holding|stays?|staying|remains?|keeps?|trades?|trading|firmly)\b")
+_CONTINUABLE = {"target", "support", "resistance", "level", "price"}
+_WATCH_ROLES = {"support", "resistance", "range", "level", "price"}
+#: Families whose levels are macro context: a level-less scenario on them never becomes a setup.
+_CONTEXT_FAMILIES = {"commodity", "rates", "crypto", "bitcoin", "ether"}
+#: How many neighbouring mentions / levels a look-up considers (keeps every look-up bounded).
+_NEAR = 8
+_CONTEXT_SPAN = 300
+
+
+# ----------------------------------------------------------------------------------- working types
+@dataclasses.dataclass
+class _Sentence:
+    start: int
+    end: int
+    paragraph: int
+    section: str
+    line_length: int
+
+
+@dataclasses.dataclass
+class _Level:
+    """One level in context: the number, its role and the instrument it was attributed to."""
+
+    num: NumberMention
+    role: str
+    direction: str | None = None
+    entry_type: str | None = None
+    mention: Mention | None = None
+    pos: int = 0
+    span: tuple[int, int] = (0, 0)
+    condition: bool = False  # "as long as it holds above X": restates a long's trigger
+    side_written: bool = True  # an entry whose side was written (not implied by "break below" alone)
+    tentative: str | None = None  # "sentence"/"paragraph": an entry whose direction must come from its levels
+    confirm: bool = False  # "would confirm the move": adds to the open setup
+    opens_range: bool = False  # "between 139 and ...": the next number closes the zone
+
+
+@dataclasses.dataclass
+class _Draft:
+    """A setup being assembled."""
+
+    mention: Mention | None
+    direction: str | None
+    entry_type: str
+    level: float | None
+    pos: int
+    spans: list[tuple[int, int]]
+    explicit: bool
+    stop: float | None = None
+    targets: list[float] = dataclasses.field(default_factory=list)
+    invalidation: float | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+    kind: str = "single"
+    long: Mention | None = None
+    short: Mention | None = None
+    window: int | None = None
+    symbol: str | None = None
+    status: str = "ok"
+    resolution_note: str = ""
+    sentence: int = -1
+    side_written: bool = True
+    tentative: str | None = None
+    zone: tuple[float, float] | None = None
+    dropped: bool = False  # removed (a condition restated by its entry, an unconfirmed tentative entry)
+
+    def add_span(self, span: tuple[int, int]) -> None:
+        if span not in self.spans:
+            self.spans.append(span)
+            self.spans.sort()
+
+
+@dataclasses.dataclass
+class Extraction:
+    """What :func:`extract_article` returns: the setup file plus warnings for the summary."""
+
+    setup_file: SetupFile
+    warnings: list[str]
+
+
+# --------------------------------------------------------------------------------------- entry point
+def extract_article(article: Article, price_lookup: PriceLookup | None = None,
+                    table: InstrumentTable | None = None, phrasebook: Phrasebook | None = None) -> Extraction:
+    """Build the :class:`SetupFile` for one article. Never raises for odd text.
+
+    An article without a publication date is extracted all the same, with ``published: null`` (its
+    ``published_note`` and a warning say so): ``backtest run`` refuses its setups until a date is set.
+    ``table`` is the instrument table (default: the shipped one; ``batch`` passes the user's extended one).
+    """
+    table = table or default_table()
+    reader = _Reader(article, price_lookup, table, phrasebook or load_phrasebook())
+    reader.run()
+    start, end = article.analysis_span
+    meta = ArticleMeta(
+        id=article.id,
+        title=article.title,
+        path=article.path,
+        sha256=article.sha256,
+        published=article.published,
+        published_basis=article.published_basis if article.published is not None else None,
+        published_note=article.published_note,
+        stance=article.stance,
+        stance_basis="stated" if article.stance else None,
+        pulse=article.pulse,
+        threat=article.threat,
+        tags=article.tags,
+        subject=table.subject_of(article.title, article.tags, article.text[start:end], reader.mentions),
+        sources=article.sources,
+    )
+    setups = reader.setups()
+    if meta.stance is None:
+        meta.stance = derived_stance(setups)
+        meta.stance_basis = "derived" if meta.stance else None
+    warnings = list(article.warnings)
+    for setup in setups:
+        for problem in setup.ordering_problems():
+            warnings.append(f"{setup.id}: {problem} (kept as written; fix the setup file if the article meant otherwise)")
+        if setup.status == "unresolved":
+            warnings.append(f"{setup.id}: instrument {setup.instrument!r} is unresolved ({setup.note})")
+    return Extraction(SetupFile(article=meta, setups=setups, watch=reader.watch_levels()), warnings)
+
+
+def derived_stance(setups: list[Setup]) -> str | None:
+    """The stance an article's explicit setups imply when it states none.
+
+    Explicit single setups vote with their direction (pairs are relative bets and do not vote): more longs
+    → ``bullish``, more shorts → ``bearish``, as many of each → ``neutral``; no explicit setup → None.
+    """
+    longs = sum(1 for s in setups if s.kind == "single" and s.explicit and s.direction == "long")
+    shorts = sum(1 for s in setups if s.kind == "single" and s.explicit and s.direction == "short")
+    if not longs and not shorts:
+        return None
+    return "bullish" if longs > shorts else "bearish" if shorts > longs else "neutral"
+
+
+class _Reader:
+    """Reads one article: scans it once, then walks its sentences, collecting drafts and watch items."""
+
+    def __init__(self, article: Article, price_lookup: PriceLookup | None, table: InstrumentTable,
+                 phrasebook: Phrasebook):
+        self.article = article
+        self.text = line_view(article.text)
+        self.lookup = price_lookup
+        self.table = table
+        self.pb = phrasebook
+        self.start, self.end = article.analysis_span
+        base = base_view(self.text)
+        self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base)
+                         if not self._shouted_word(m, phrasebook)]
+        self.mention_starts = [m.start for m in self.mentions]
+        numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
+                                                                for m in self.mentions])
+        self.numbers = [dataclasses.replace(n, start=n.start + self.start, end=n.end + self.start) for n in numbers]
+        self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
+                                [(n.start, n.end) for n in self.numbers if n.is_level],
+                                [(n.start, n.end) for n in self.numbers if not n.is_level])
+        self.number_starts = [n.start for n in self.numbers]
+        self.levels_all = [n for n in self.numbers if n.is_level]
+        self.level_starts = [n.start for n in self.levels_all]
+        self.sentences = self._sentences()
+        # The phrases are only looked for where they can matter (see _relevant): most prose sentences of a
+        # long article hold no level, no order word and at most one instrument.
+        self.cues, self.sides, self.flags = [], [], []
+        for start, end in self._relevant_ranges():
+            tokens = Tokens(self.view, start, end)
+            self.cues += phrasebook.scan("cues", self.view, tokens=tokens)
+            self.sides += phrasebook.scan("sides", self.view, tokens=tokens)
+            self.flags += phrasebook.scan("flags", self.view, tokens=tokens)
+        self.cue_ends = [o.end for o in self.cues]
+        self.cue_starts = [o.start for o in self.cues]
+        self.side_starts = [o.start for o in self.sides]
+        self.flag_starts = [o.start for o in self.flags]
+        self.drafts: list[_Draft] = []
+        self.tentatives: list[_Draft] = []  # drafts still waiting for their direction
+        self.watch: list[dict] = []
+        self.context: list[Mention] = []  # instruments mentioned so far, in order
+        self.paragraph_mentions: list[Mention] = []
+        self.levels: list[_Level] = []  # levels seen so far in the current paragraph
+        self.current: _Draft | None = None
+        self.carried: _Draft | None = None  # the previous paragraph's open setup, for its first sentence
+        self.conditions: list[_Level] = []  # "holds above X" levels, to link restatements to setups
+        self.paragraph_side: str | None = None
+        self.prices: dict[str, float | None] = {}
+
+    def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
+        """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
+
+        Only bare words: "$TGT", "Target (TGT)" and a ticker right after a side word ("short TGT at the open")
+        stay tickers."""
+        if not (m.family == "ticker" and m.words.isalpha() and m.words.isupper()
+                and m.words.lower() in phrasebook.vocabulary and self.text[max(0, m.start - 1):m.start] != "("):
+            return False
+        before = _WORD_BEFORE.search(self.text, max(0, m.start - 24), m.start)
+        return not (before and before.group(1).lower() in _SIDE_WORDS and not before.group(1).isupper())
+
+    # -- walking -----------------------------------------------------------------------------------
+    def _relevant_ranges(self) -> list[tuple[int, int]]:
+        """Spans of the sentences worth scanning for phrases, consecutive ones merged.
+
+        A sentence matters when it holds a level, follows a level in its paragraph (a level-less break can
+        refer back to it: "a move above this threshold"), names two instruments (a pair), says "here",
+        "now", "market" or "open" (a market order), or is a short heading line ("$META long idea").
+        """
+        ranges: list[list[int]] = []
+        paragraph, seen_level = -1, False
+        for s in self.sentences:
+            if s.paragraph != paragraph:
+                paragraph, seen_level = s.paragraph, False
+            l0 = bisect.bisect_left(self.level_starts, s.start)
+            has_level = l0 < len(self.level_starts) and self.level_starts[l0] < s.end
+            m0 = bisect.bisect_left(self.mention_starts, s.start)
+            two_names = m0 + 1 < len(self.mention_starts) and self.mention_starts[m0 + 1] < s.end
+            view = self.view[s.start:s.end]
+            relevant = (has_level or seen_level or two_names or s.end - s.start < 80
+                        or _MARKET_WORD.search(view) is not None)
+            seen_level = seen_level or has_level
+            if not relevant:
+                continue
+            if ranges and ranges[-1][1] >= s.start - 2 and "\n" not in self.view[ranges[-1][1]:s.start]:
+                ranges[-1][1] = s.end
+            else:
+                ranges.append([s.start, s.end])
+        return [(a, b) for a, b in ranges]
+
+    def run(self) -> None:
+        self.table_rows = self._tables()
+        paragraph = -1
+        for sentence in self.sentences:
+            if sentence.paragraph != paragraph:
+                carried = self.current if sentence.paragraph == paragraph + 1 else None
+                self._end_paragraph()
+                self.carried = carried if carried is not None and not carried.dropped else None
+                paragraph = sentence.paragraph
+            self._sentence(sentence)
+            self.carried = None
+        self._end_paragraph()
+
+    def _sentences(self) -> list[_Sentence]:
+        out: list[_Sentence] = []
+        para = 0
+        sections = [(n, self.article.sections[n]) for n in ("body", "watch", "take") if n in self.article.sections]
+        if not sections:
+            sections = [("body", (0, len(self.text)))]
+        for name, (s_start, s_end) in sections:
+            para += 1
+            previous_end, previous_long = None, False
+            for pm in re.finditer(r"[^\n]+", self.text[s_start:s_end]):
+                chunk = pm.group(0)
+                if not chunk.strip():
+                    continue
+                p_start = s_start + pm.start()
+                long_line = len(chunk.strip()) > PROSE_LINE
+                gap = self.text[previous_end:p_start] if previous_end is not None else ""
+                if previous_end is None or gap.count("\n") > 1 or (long_line and previous_long) or long_line:
+                    para += 1  # a blank line, or prose: a new paragraph
+                previous_end, previous_long = p_start + len(chunk), long_line
+                cut = 0
+                for sm in _SENTENCE_END.finditer(chunk):
+                    if _ABBREVIATION.search(chunk[max(0, sm.start() - 9):sm.start()]):
+                        continue
+                    out.append(_Sentence(p_start + cut, p_start + sm.start(), para, name, len(chunk)))
+                    cut = sm.end()
+                if chunk[cut:].strip():
+                    out.append(_Sentence(p_start + cut, p_start + len(chunk.rstrip()), para, name, len(chunk)))
+        return out
+
+    def _end_paragraph(self) -> None:
+        self._settle_tentative(paragraph_end=True)
+        self.current = None
+        self.levels = []
+        self.paragraph_side = None
+        self.paragraph_mentions = []
+
+    def _sentence(self, s: _Sentence) -> None:
+        span = (s.start, s.end)
+        i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
+        mentions = self.mentions[i0:i1]
+        if self.table_rows and any(a <= s.start and s.end <= b for a, b in self.table_rows):
+            self.context.extend(mentions)  # a table row was read as a whole (see _tables)
+            return
+        self._disowned(s)
+        if self.carried is not None and not mentions:
+            self._carry_on(s)
+        l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
+        c0, c1 = bisect.bisect_left(self.cue_starts, s.start), bisect.bisect_left(self.cue_starts, s.end)
+        if l0 == l1 and c0 == c1 and len(mentions) < 2:  # nothing to read here but context
+            self._heading_side(s, has_levels=False)
+            self.context.extend(mentions)
+            self.paragraph_mentions.extend(mentions)
+            return
+        flags = self._occurrences(self.flags, self.flag_starts, s.start, s.end)
+        flag_names = {m.name for o in flags for m in o.meanings}
+        explicit = "action" in flag_names and "hedge" not in flag_names
+        blocked = bool(flag_names & {"history", "options", "analyst"})
+        confirm = "confirmation" in flag_names
+        numbers = self.levels_all[l0:l1]
+        events: list[tuple[int, int, str, object]] = []
+        levels = self._roles(s, numbers, mentions, blocked, confirm)
+        for lv in levels:
+            events.append((lv.pos, 0, "level", lv))
+        bound_cues = {id(lv_cue) for lv_cue in self._bound}
+        for occ in self._occurrences(self.cues, self.cue_starts, s.start, s.end):
+            if id(occ) in bound_cues:
+                continue
+            if any(m.kind == "trigger" and m.name in ("break_above", "break_below", "close_above", "close_below")
+                   for m in occ.meanings):
+                ref = _REFERENT_AFTER.match(self.view, occ.end, s.end)
+                if ref:
+                    events.append((occ.start, 1, "referent", (occ, ref)))
+            elif occ.has("market") and not blocked:
+                events.append((occ.start, 1, "market", occ))
+        events.sort(key=lambda e: (e[0], e[1]))
+        for pos, _, kind, payload in events:
+            if kind == "level":
+                self._level_event(payload, span, explicit, s)  # type: ignore[arg-type]
+            elif kind == "referent":
+                self._referent_event(payload, s, span, explicit)  # type: ignore[arg-type]
+            else:
+                self._market_event(payload, s, span, explicit, mentions)  # type: ignore[arg-type]
+        self._percent_stop(s, span)
+        self._settle_tentative(paragraph_end=False, sentence=s)
+        if not blocked:
+            self._pairs(s, mentions, span, explicit)
+        self._window(self.text[s.start:s.end], span)
+        self._heading_side(s, has_levels=bool(numbers))
+        self.context.extend(mentions)
+        self.paragraph_mentions.extend(mentions)
+
+    def _heading_side(self, s: _Sentence, has_levels: bool) -> None:
+        """A short line with a side and no level ("$META long idea", "New position: NVDA (long)") gives the
+        paragraph its side."""
+        if has_levels or s.end - s.start >= 80:
+            return
+        sides = [o for o in self._occurrences(self.sides, self.side_starts, s.start, s.end) if o.has("side")]
+        side = next((m.name for o in reversed(sides) for m in o.meanings if m.name in ("long", "short")), None)
+        if side:
+            self.paragraph_side = side
+
+    # -- tables ------------------------------------------------------------------------------------
+    def _tables(self) -> list[tuple[int, int]]:
+        """Markdown pipe tables whose header names the columns ("| Ticker | Side | Entry | Stop | Targets |"):
+        each data row is one setup. Returns the rows read, so the sentence walk leaves them alone."""
+        if "|" not in self.view[self.start:self.end]:
+            return []
+        lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.view[self.start:self.end])]
+        lines = [(self.start + a, self.start + b) for a, b in lines]
+        rows: list[tuple[int, int]] = []
+        i = 0
+        while i + 1 < len(lines):
+            head, sep = lines[i], lines[i + 1]
+            if not (self.view[head[0]:head[1]].strip().startswith("|")
+                    and _TABLE_SEPARATOR.fullmatch(self.view[sep[0]:sep[1]].strip())):
+                i += 1
+                continue
+            columns = [_column_role(self.view[a:b]) for a, b in _cells(self.view, head)]
+            if "entry" not in columns:
+                i += 2
+                continue
+            j = i + 2
+            while j < len(lines) and self.view[lines[j][0]:lines[j][1]].strip().startswith("|"):
+                self._table_row(lines[j], columns)
+                rows.append(lines[j])
+                j += 1
+            i = j
+        return rows
+
+    def _table_row(self, row: tuple[int, int], columns: list[str | None]) -> None:
+        cells = dict(zip(columns, _cells(self.view, row)))
+        if "entry" not in cells:
+            return
+        def levels(role):
+            if role not in cells:
+                return []
+            a, b = cells[role]
+            return self.levels_all[bisect.bisect_left(self.level_starts, a):bisect.bisect_left(self.level_starts, b)]
+        entry = levels("entry")
+        a, b = cells.get("instrument", row)
+        mentions = [m for m in self.mentions if a <= m.start and m.end <= b] or \
+                   [m for m in self.mentions if row[0] <= m.start and m.end <= row[1]]
+        mention = mentions[0] if mentions else None
+        side_text = self.view[slice(*cells["side"])] if "side" in cells else ""
+        side = "long" if re.search(r"\b(?:long|buy)\b", side_text) else "short" if re.search(
+            r"\b(?:short|sell)\b", side_text) else None
+        entry_text = self.view[slice(*cells["entry"])]
+        if side is None:
+            side = self._nearest_side(cells["entry"][0], cells["entry"][1], reverse=False)
+        if not entry:
+            if mention is not None and side and _MARKET_WORD.search(entry_text):
+                draft = _Draft(mention, side, "market", None, row[0], [row], True)
+            else:
+                return
+        else:
+            num = entry[0]
+            cues = self._occurrences(self.cues, self.cue_starts, cells["entry"][0], num.start)
+            cls = next((m.name for o in reversed(cues) for m in o.meanings if m.kind == "trigger"), None)
+            if cls in ("close_above", "close_below"):
+                etype, side = "close", side or ("long" if cls == "close_above" else "short")
+            elif cls in ("break_above", "break_below", "break"):
+                etype, side = "stop", side or ("long" if cls == "break_above" else "short" if cls == "break_below" else None)
+            elif cls == "above":
+                etype = "stop" if side != "short" else "limit"
+            elif cls == "below":
+                etype = "stop" if side == "short" else "limit"
+            else:
+                etype = "limit"
+            zone = (num.value, num.high) if num.high is not None else None
+            level = (num.high if side == "long" else num.value) if zone else num.value
+            draft = _Draft(mention, side, etype, level, row[0], [row], True, zone=zone,
+                           tentative=None if side else "paragraph")
+        stops = levels("stop")
+        if stops:
+            draft.stop = stops[0].value if side != "short" or stops[0].high is None else stops[0].high
+        for target in levels("targets"):
+            draft.targets.append(target.value if side != "short" or target.high is None else target.high)
+        self.drafts.append(draft)
+        if draft.tentative:
+            self.tentatives.append(draft)
+
+    def _percent_stop(self, s: _Sentence, span: tuple[int, int]) -> None:
+        """"with a stop 5% below the entry", "cut losses 7% to 8% below the buy point": a stop given as a
+        percentage of the entry level of the setup just opened (a range of percentages: its middle)."""
+        d = self.current
+        if d is None or d.kind != "single" or d.level is None or d.stop is not None or d.direction is None:
+            return
+        if "%" not in self.text[s.start:s.end]:
+            return
+        stop_cues = [o for o in self._occurrences(self.cues, self.cue_starts, s.start, s.end) if o.has("role", "stop")]
+        if not stop_cues:
+            return
+        for n in self.numbers[bisect.bisect_left(self.number_starts, stop_cues[0].end):]:
+            if n.start >= s.end:
+                return
+            m = self.pb.relative_to_entry.match(self.view, n.end, s.end)
+            if not m or not (m["first"] or m["high"]) or not 0 < n.value < 50:
+                continue
+            pct = n.value
+            if m["high"]:
+                k = bisect.bisect_right(self.number_starts, n.start)
+                if k < len(self.numbers) and self.numbers[k].end <= m.end() and self.numbers[k].value > pct:
+                    pct = (pct + self.numbers[k].value) / 2
+            sign = -1 if m["side"] in ("below", "under", "beneath") else 1
+            if (sign < 0) != (d.direction == "long"):
+                return  # "5% above the entry" on a long is no stop
+            value = float(Decimal(repr(d.level * (1 + sign * pct / 100))).quantize(Decimal("0.01"), ROUND_HALF_UP))
+            d.stop = value
+            d.notes.append(f"stop {format_level(value)} is {format_level(pct)}% {m['side']} the entry "
+                           f"{format_level(d.level)}")
+            d.add_span(span)
+            return
+
+    @staticmethod
+    def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
+        return [o for o in items[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)] if o.end <= end]
+
+    def _window(self, text: str, span: tuple[int, int]) -> None:
+        """"within the next five sessions": how long the order opened in this sentence stays working."""
+        m = _WINDOW.search(text)
+        d = self.current
+        if not m or d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
+            return
+        raw = re.sub(r"\s+", " ", m["n"].lower())
+        n = int(raw) if raw.isdigit() else _WORD_NUM.get(raw)
+        if n:
+            d.window = n * 5 if m["unit"].lower().startswith("week") else n
+
+    # -- roles -------------------------------------------------------------------------------------
+    def _roles(self, s: _Sentence, numbers: list[NumberMention], mentions: list[Mention], blocked: bool,
+               confirm: bool) -> list[_Level]:
+        """Give every level of the sentence its role (module docstring, step 3)."""
+        out: list[_Level] = []
+        self._bound: list[Occurrence] = []
+        claimed: set[int] = set()
+        roles: list[tuple | None] = [None] * len(numbers)
+        # Cues before their level first (they win), then cues after it, then continuations.
+        for k, num in enumerate(numbers):
+            window_start = numbers[k - 1].end if k else s.start
+            self._roles_so_far = roles
+            roles[k] = self._prefix_role(s, num, window_start, numbers, k, blocked, claimed)
+        for k, num in enumerate(numbers):
+            if roles[k] is None:
+                roles[k] = self._suffix_role(s, num, numbers, k, roles, claimed)
+        for k, num in enumerate(numbers):
+            if (roles[k] is None or roles[k][3].get("weak")) and k:
+                roles[k] = self._continued_role(numbers, k, roles) or roles[k]
+            elif k and roles[k][0] == "entry" and roles[k - 1] is not None and roles[k - 1][0] == "target" \
+                    and self.pb.continuation.fullmatch(self.view[numbers[k - 1].end:num.start]):
+                roles[k] = ("target", None, None, {})  # "sell a third at $91, a third at $96": no new entry
+        for k, num in enumerate(numbers):
+            name, direction, etype, info = roles[k] or ("mention", None, None, {})
+            # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
+            zone_after_entry = bool(out and out[-1].role == "entry" and out[-1].num.high is None
+                                    and name in ("mention", "level")
+                                    and re.fullmatch(r"[ \t]*to[ \t]*", self.view[out[-1].num.end:num.start])
+                                    and re.match(r"[ \t]*(?:area|zone|range|region)\b", self.view[num.end:num.end + 12])
+                                    and max(out[-1].num.value, num.value) <= 1.25 * min(out[-1].num.value, num.value))
+            if out and (out[-1].opens_range or zone_after_entry) and out[-1].num.high is None \
+                    and name in ("mention", "range", "level" if zone_after_entry else "range") \
+                    and re.fullmatch(r"[ \t]*(?:and|to|-|–|—)[ \t]*", self.view[out[-1].num.end:num.start]):
+                prev = out[-1]
+                low, high = sorted((prev.num.value, num.value))
+                prev.num = dataclasses.replace(prev.num, value=low, high=high, end=num.end, kind="range")
+                prev.opens_range = False
+                continue
+            lv = _Level(num, name, direction, etype, pos=num.start, span=(s.start, s.end),
+                        condition=bool(info.get("condition")), side_written=info.get("side_written", True),
+                        tentative=info.get("tentative"), confirm=confirm and name == "entry",
+                        opens_range=bool(info.get("range")))
+            if blocked and name in ("entry", "stop", "target", "invalidation"):
+                lv.role = "price" if name == "entry" else "mention"
+            lv.mention = self._attribute(lv, mentions)
+            out.append(lv)
+        return out
+
+    def _candidates(self, start: int, end: int) -> list[Occurrence]:
+        """Cue occurrences ending in ``[start, end]``, nearest first (at most four)."""
+        hi = bisect.bisect_right(self.cue_ends, end)
+        out = []
+        for idx in range(hi - 1, max(-1, hi - 12), -1):
+            occ = self.cues[idx]
+            if occ.end < start or occ.start < start:
+                break
+            out.append(occ)
+            if len(out) == 4:
+                break
+        return out
+
+    def _gap_ok(self, start: int, end: int, reach: int, instruments: bool = False) -> bool:
+        """Only link words (and at most ``reach`` other words or non-level numbers) between ``start`` and ``end``;
+        with ``instruments``, also instrument names ("buy zone for XLK: $139.60")."""
+        fillers = 0
+        gap = self.view[start:end].rstrip(" \t")
+        if gap.endswith("(") and "%" in gap:
+            gap = gap[:-1]  # "take half off at 2R ($100)", "10% ($95)": the level in brackets restates the cue's
+        for token in TOKEN.findall(gap):
+            if token in self.pb.link or (instruments and token == "§"):
+                continue
+            if token == "§" or token == "#" or not (token[0].isalnum() or token in "%'"):
+                return False
+            fillers += 1
+            if fillers > reach:
+                return False
+        if fillers and self._side_between(start, end):
+            return False
+        return True
+
+    def _side_between(self, start: int, end: int) -> bool:
+        lo = bisect.bisect_left(self.side_starts, start)
+        return any(o.start < end and o.has("side") for o in self.sides[lo:lo + 4])
+
+    def _prefix_role(self, s: _Sentence, num: NumberMention, window_start: int, numbers: list[NumberMention],
+                     k: int, blocked: bool, claimed: set[int]):
+        """The role a cue before the level gives it, trying the nearest cue first (see module docstring)."""
+        candidates = self._candidates(window_start, num.start)
+        quoted_at = False  # "XLK stuck in neutral at $141.06": an "at" with no side is a quoted price
+        for c_idx, occ in enumerate(candidates):
+            # "stop just under 85", "support sits at 2,040", "target at the October lows near $1,950": a trigger,
+            # a quoted-price or a range word after a stronger role word is only a link; the role word binds.
+            behind = self._stronger_behind(occ, candidates[c_idx + 1:], num)
+            if behind is not None:
+                if occ.has("role", "range"):
+                    got = self._interpret(s, num, behind, window_start, numbers, k, blocked, claimed)
+                    if got is not None:
+                        return got[:3] + ({**got[3], "range": True},)
+                continue
+            got = self._interpret(s, num, occ, window_start, numbers, k, blocked, claimed)
+            if got is not None:
+                return got
+            if occ.has("trigger", "at") and c_idx == 0:
+                quoted_at = True
+        bare = self._bare_entry(s, num, window_start, numbers, k, blocked)
+        if bare is not None:
+            return bare
+        if quoted_at:
+            return ("price", None, None, {"weak": True})
+        return None
+
+    def _stronger_behind(self, occ: Occurrence, behind: list[Occurrence], num: NumberMention) -> Occurrence | None:
+        """The role word further back that claims ``num`` over ``occ`` (only weaker cues stand between)."""
+        for j, cand in enumerate(behind):
+            if _defers(occ, cand):
+                if self._gap_ok(cand.end, num.start, _reach(cand, self.pb)) and all(
+                        _strength(between, True) <= 1 or _trigger_only(between) for between in behind[:j]):
+                    return cand
+                return None
+            if not (_trigger_only(cand) or _strength(cand, True) <= 1):
+                return None
+        return None
+
+    def _interpret(self, s: _Sentence, num: NumberMention, occ: Occurrence, window_start: int,
+                   numbers: list[NumberMention], k: int, blocked: bool, claimed: set[int]):
+        """What ``occ`` (a cue before ``num``) makes of it, or None when it cannot bind it."""
+        for meaning in occ.meanings:
+            got = None
+            if meaning.kind == "role" and meaning.position in ("before", "needs_current"):
+                if meaning.position == "needs_current" and self.current is None and not self._opens_before(
+                        s, numbers, k):
+                    continue
+                if not self._gap_ok(occ.end, num.start, self.pb.reach.get(meaning.name, 0)):
+                    continue
+                if meaning.name in ("stop", "target", "invalidation") and self._suffix_is_invalidation(num, s):
+                    got = ("invalidation", None, None, {})
+                elif meaning.name == "range":
+                    side = None if blocked else self._nearest_side(self._clause(occ.start, s)[0], occ.start, True)
+                    if side is None and not blocked and self._entry_word_before(self._clause(occ.start, s)[0], occ.start):
+                        side = "long"  # "scale in between 236 and 233": buying a zone
+                    if side and not self._negated(occ.start, s):  # "accumulate between ...": an entry zone
+                        got = ("entry", side, "limit", {"range": True})
+                    else:
+                        got = ("range", None, None, {"range": True})
+                else:
+                    text = self.view[occ.start:occ.end]
+                    info = {"condition": bool(_CONDITION_CUE.match(text))} if meaning.name in (
+                        "support", "resistance") else {}
+                    got = (meaning.name, None, None, info)
+            elif meaning.kind == "entry" and meaning.position == "before":
+                if not self._gap_ok(occ.end, num.start, 2, instruments=True):  # "Buy zone for XLK: $139.60–…"
+                    continue
+                if blocked or self._negated(occ.start, s):
+                    got = ("price", None, None, {})
+                else:
+                    side, written = self._side(s, num, occ, window_start, numbers, k)
+                    side = None if side == "entry" else side
+                    noun = self.view[occ.start:occ.end]
+                    if side is None and ("buy" in noun or "sell" in noun or "short" in noun):
+                        side, written = ("long" if "buy" in noun else "short"), True  # "buy zone", "sell stop"
+                    etype = "stop" if noun.endswith(("stop", "buy point")) else self._type_after(num, s) or "limit"
+                    got = ("entry", side, etype, {"side_written": written} if side else
+                           {"tentative": "paragraph", "side_written": False})
+            elif meaning.kind == "trigger":
+                if not self._gap_ok(occ.end, num.start, 0):
+                    continue
+                got = self._trigger_role(s, num, occ, meaning.name, window_start, numbers, k, blocked)
+            if got is not None:
+                claimed.add(id(occ))
+                self._bound.append(occ)
+                return got
+        return None
+
+    def _opens_before(self, s: _Sentence, numbers: list[NumberMention], k: int) -> bool:
+        """True when an earlier level of this sentence is (about to be) an entry: "long above 25,900 for 26,150"."""
+        roles = getattr(self, "_roles_so_far", [])
+        return any(j < len(roles) and roles[j] is not None and roles[j][0] == "entry" for j in range(k)) or any(
+            self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start) for j in range(k))
+
+    def _entry_cue_before(self, s: _Sentence, num: NumberMention, window_start: int) -> bool:
+        for occ in self._candidates(window_start, num.start)[:1]:
+            if any(m.kind in ("trigger", "entry") for m in occ.meanings):
+                return True
+        return False
+
+    def _bare_entry(self, s: _Sentence, num: NumberMention, window_start: int, numbers, k, blocked):
+        """"Long SPY 740", "Buy YM 44,780", "$AMD long 162–164", "Short NVDA 191.20–192.00": a side word, maybe
+        an instrument, then the level."""
+        lo = bisect.bisect_left(self.side_starts, window_start)
+        hi = bisect.bisect_left(self.side_starts, num.start)
+        for occ in reversed(self.sides[lo:hi]):
+            if not occ.has("side") or occ.end > num.start:
+                continue
+            side = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
+            gap = TOKEN.findall(self.view[occ.end:num.start])
+            named = "§" in gap or "§" in self.view[s.start:occ.start] or bool(self.paragraph_mentions)
+            if side and named and all(t in ("§", "the", "a", "at", ":", "@") for t in gap) and len(gap) <= 3:
+                if blocked or self._negated(occ.start, s):
+                    return None
+                etype = self._type_after(num, s) or "limit"
+                self._bound.append(occ)
+                return ("entry", side, etype, {"side_written": True})
+            return None
+        return None
+
+    def _type_after(self, num: NumberMention, s: _Sentence) -> str | None:
+        """A break or close cue right after an entry level changes its type: "Entry 612.50 on a break of ..."."""
+        lo = bisect.bisect_left(self.cue_starts, num.end)
+        for occ in self.cues[lo:lo + 2]:
+            if occ.start >= s.end or not self._gap_ok(num.end, occ.start, 0):
+                break
+            for m in occ.meanings:
+                if m.kind == "trigger" and m.name in ("break", "break_above", "break_below"):
+                    return "stop"
+                if m.kind == "trigger" and m.name in ("close_above", "close_below"):
+                    return "close"
+        return None
+
+    def _trigger_role(self, s: _Sentence, num: NumberMention, occ: Occurrence, cls: str, window_start: int,
+                      numbers: list[NumberMention], k: int, blocked: bool):
+        if self._suffix_is_invalidation(num, s):
+            return ("invalidation", None, None, {})
+        if blocked or self._negated(occ.start, s):
+            return None
+        side, written = self._side(s, num, occ, window_start, numbers, k)
+        implied = {"break_above": "long", "close_above": "long", "break_below": "short", "close_below": "short"}.get(cls)
+        if implied:
+            direction = implied
+            etype = "close" if cls.startswith("close") else "stop"
+            if not written:
+                mention = self._attribute(_Level(num, "entry"), self._sentence_mentions(s))
+                if mention is not None and mention.family in _CONTEXT_FAMILIES:
+                    return None  # "crude slipping under $66 would ...": macro context, not a setup
+            return ("entry", direction, etype, {"side_written": written})
+        if cls == "pullback" and side is None and self._suffix_entry(num, s):
+            side, written = "long", False
+        if side is None and _ENTRY_LABEL_BEFORE.search(self.view, max(s.start, occ.start - 24), occ.start):
+            side = "entry"  # "Trigger: > 252.30 | Stop: 239.80": a labelled trigger, its side from its levels
+        if side == "entry":  # "scale in on a dip to 396.50", "enter below 85": the trigger's natural side
+            side = {"above": "long", "below": "short", "pullback": "long", "rally": "short"}.get(cls)
+            if side is None:
+                return ("entry", None, "stop" if cls == "break" else "limit",
+                        {"tentative": "sentence", "side_written": False})
+        if side is None:
+            if cls == "at" and self._instrument_right_before(occ.start) and not blocked:
+                return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
+            return None
+        if cls == "above":
+            etype = "stop" if side == "long" else "limit"
+        elif cls == "below":
+            etype = "limit" if side == "long" else "stop"
+        elif cls == "break":
+            etype = "stop"
+        else:  # at, retest, rally, pullback
+            etype = "limit"
+        return ("entry", side, etype, {"side_written": written})
+
+    def _suffix_is_invalidation(self, num: NumberMention, s: _Sentence) -> bool:
+        occ = self._suffix_at(num.end, s)
+        return occ is not None and occ.has("role", "invalidation", "after")
+
+    def _suffix_entry(self, num: NumberMention, s: _Sentence) -> bool:
+        occ = self._suffix_at(num.end, s)
+        return occ is not None and occ.has("entry", position="after")
+
+    def _suffix_at(self, pos: int, s: _Sentence) -> Occurrence | None:
+        idx = bisect.bisect_left(self.cue_starts, pos)
+        if idx < len(self.cues):
+            occ = self.cues[idx]
+            if occ.start < s.end and not self.view[pos:occ.start].strip(" \t,"):
+                return occ
+        return None
+
+    def _instrument_right_before(self, pos: int) -> bool:
+        idx = bisect.bisect_left(self.mention_starts, pos) - 1
+        return idx >= 0 and not self.view[self.mentions[idx].end:pos].strip(" \t,")
+
+    def _carry_on(self, s: _Sentence) -> None:
+        """"... with a stop at $176.</p><p>Upside objectives: $210, then $225.</p>": a paragraph that opens with
+        a stop or target label and names no instrument goes on with the setup the previous paragraph ended on."""
+        first = self._occurrences(self.cues, self.cue_starts, s.start, s.end)[:1]
+        if first and not self.view[s.start:first[0].start].strip(" \t\n-*•") or (
+                first and len(TOKEN.findall(self.view[s.start:first[0].start])) <= 1):
+            if any(m.kind == "role" and m.name in ("stop", "target") and m.position == "before"
+                   for m in first[0].meanings):
+                self.current = self.carried
+
+    def _disowned(self, s: _Sentence) -> None:
+        """"If IWM loses $262 instead, I'm wrong. No short from me though.": a negation naming the side of the
+        scenario just described (not an instruction) in the next sentence takes it back."""
+        d = self.current
+        if d is None or d.explicit or d.kind != "single" or d.direction is None or d.sentence == id(s):
+            return
+        for occ in self._occurrences(self.flags, self.flag_starts, s.start, s.end):
+            if occ.has("flag", "negation"):
+                words = set(self.view[occ.start:occ.end].replace("'", " ").split())
+                if words & ({"short", "shorts", "shorting", "sell", "selling"} if d.direction == "short"
+                            else {"long", "longs", "buy", "buying"}):
+                    d.dropped = True
+                    self.current = None
+                    return
+
+    def _negated(self, pos: int, s: _Sentence) -> bool:
+        """A negation in the clause around ``pos`` ("stand aside: no short from us", "the short is off")."""
+        clause_start, clause_end = self._clause(pos, s)
+        for occ in self._occurrences(self.flags, self.flag_starts, clause_start, clause_end):
+            if occ.has("flag", "negation"):
+                return True
+        return False
+
+    def _clause(self, pos: int, s: _Sentence) -> tuple[int, int]:
+        start = s.start
+        for m in _CLAUSE.finditer(self.view, s.start, pos):
+            start = m.end()
+        m = _CLAUSE.search(self.view, pos, s.end)
+        return start, (m.start() if m else s.end)
+
+    def _sentence_mentions(self, s: _Sentence) -> list[Mention]:
+        i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
+        return self.mentions[i0:i1]
+
+    def _side(self, s: _Sentence, num: NumberMention, occ: Occurrence, window_start: int,
+              numbers: list[NumberMention], k: int) -> tuple[str | None, bool]:
+        """The side for an entry cue: (long/short, written?) or (None, False). See module docstring, step 3."""
+        clause_start, clause_end = self._clause(occ.start, s)
+        # 1. A side word between the previous level (or the clause start) and the cue, with no stop or target
+        #    word between them ("... to get short, with a target at the October lows near $1,950").
+        side = self._nearest_side(max(clause_start, window_start), occ.start, reverse=True, guard=occ.start)
+        if side:
+            return side, True
+        # 2. Right after the level: "North of $165 I'm a buyer".
+        next_start = numbers[k + 1].start if k + 1 < len(numbers) else s.end
+        stop = min(clause_end, next_start, num.end + 60)
+        side = self._nearest_side(num.end, stop, reverse=False)
+        if side and not self._trigger_between(num.end, next_start if next_start < clause_end else stop):
+            return side, True  # (not "lose 25,540 and I flip short under 25,520": that side is the next entry's)
+        # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
+        lo = s.start
+        for m in re.finditer(";", self.view[s.start:occ.start]):
+            lo = s.start + m.end()
+        hi = max(clause_start, window_start)
+        if hi > lo:
+            idx = bisect.bisect_left(self.side_starts, hi) - 1
+            while idx >= 0 and self.sides[idx].start >= lo:
+                cand = self.sides[idx]
+                if cand.has("side") and cand.end <= hi:
+                    name = next((m.name for m in cand.meanings if m.name in ("long", "short")), None)
+                    if name and not self._role_word_between(cand.end, occ.start) and not self._negated(cand.start, s):
+                        return name, True
+                    if name:
+                        break
+                idx -= 1
+        # 4. A heading line of the paragraph ("$META long idea").
+        if self.paragraph_side:
+            return self.paragraph_side, True
+        # 5. Only an entry word ("enter", "scale in", "trigger"): the trigger's own direction decides.
+        lo = bisect.bisect_left(self.side_starts, max(clause_start, window_start))
+        for cand in self.sides[lo:bisect.bisect_left(self.side_starts, occ.start)]:
+            if cand.has("side", "entry") and not self._role_word_between(cand.end, occ.start):
+                return "entry", True
+        return None, False
+
+    def _nearest_side(self, start: int, end: int, reverse: bool, guard: int | None = None) -> str | None:
+        """The nearest long/short side word in ``[start, end)``; with ``guard``, none past a stop/target word."""
+        lo, hi = bisect.bisect_left(self.side_starts, start), bisect.bisect_left(self.side_starts, end)
+        items = self.sides[lo:hi]
+        for occ in (reversed(items) if reverse else items):
+            if occ.end > end:
+                continue
+            if not occ.has("side"):
+                continue
+            name = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
+            if name:
+                if guard is not None and self._role_word_between(occ.end, guard):
+                    return None
+                return name
+        return None
+
+    def _trigger_between(self, start: int, end: int) -> bool:
+        lo, hi = bisect.bisect_left(self.cue_starts, start), bisect.bisect_left(self.cue_starts, end)
+        return any(m.kind == "trigger" for o in self.cues[lo:hi] for m in o.meanings)
+
+    def _entry_word_before(self, start: int, end: int) -> bool:
+        lo, hi = bisect.bisect_left(self.side_starts, start), bisect.bisect_left(self.side_starts, end)
+        return any(o.has("side", "entry") for o in self.sides[lo:hi])
+
+    def _role_word_between(self, start: int, end: int) -> bool:
+        lo, hi = bisect.bisect_left(self.cue_starts, start), bisect.bisect_left(self.cue_starts, end)
+        return any(m.kind == "role" and m.name in ("stop", "target", "invalidation") and m.position == "before"
+                   for o in self.cues[lo:hi] for m in o.meanings)
+
+    def _suffix_role(self, s: _Sentence, num: NumberMention, numbers: list[NumberMention], k: int, roles, claimed):
+        occ = self._suffix_at(num.end, s)
+        if occ is None or id(occ) in claimed:
+            return None
+        # "87 stop 85": a word that is also a cue *before* the next level belongs to that level.
+        if k + 1 < len(numbers) and any(m.kind == "role" and m.position == "before" for m in occ.meanings):
+            nxt = numbers[k + 1]
+            if occ.end <= nxt.start and self._gap_ok(occ.end, nxt.start, 0) and roles[k + 1] is None:
+                return None
+        for meaning in occ.meanings:
+            if meaning.kind == "role" and meaning.position == "after":
+                claimed.add(id(occ))
+                self._bound.append(occ)
+                return (meaning.name, None, None, {})
+            if meaning.kind == "entry" and meaning.position == "after":
+                claimed.add(id(occ))
+                self._bound.append(occ)
+                side, written = self._side(s, num, occ, numbers[k - 1].end if k else s.start, numbers, k)
+                side = None if side == "entry" else side
+                if side is None:
+                    return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
+                return ("entry", side, "limit", {"side_written": written})
+        return None
+
+    def _continued_role(self, numbers: list[NumberMention], k: int, roles):
+        prev = roles[k - 1]
+        if prev is None:
+            return None
+        name = prev[0]
+        gap = self.view[numbers[k - 1].end:numbers[k].start]
+        if self.pb.continuation.fullmatch(gap) or not gap.strip():
+            if name in _CONTINUABLE:
+                return (name, None, None, {})
+            if name == "entry" and _ARROW.search(gap):
+                return ("target", None, None, {})
+        if name == "target":
+            tokens = TOKEN.findall(gap)
+            if tokens and any(t in self.pb.next_target for t in tokens) and all(
+                    t in self.pb.next_target or t in self.pb.link or t in (",", ";", ".", "and", "then", "target", "a",
+                                                                           "the", "objective")
+                    for t in tokens):
+                return ("target", None, None, {})
+        return None
+
+    # -- instruments -------------------------------------------------------------------------------
+    def _attribute(self, lv: _Level, mentions: list[Mention]) -> Mention | None:
+        """The instrument a level belongs to.
+
+        The nearest mention before it in the sentence, else after it, skipping known instruments whose
+        price is nowhere near the level (the VIX is not at 2,150); with no mention in the sentence, the
+        instrument of this paragraph whose price fits, else the recently mentioned one whose price fits.
+        """
+        idx = bisect.bisect_left([m.start for m in mentions], lv.num.start)
+        before = [m for m in mentions[max(0, idx - _NEAR):idx] if m.end <= lv.num.start][::-1]
+        after = [m for m in mentions[idx:idx + _NEAR] if m.start >= lv.num.end]
+        for m in before + after:
+            if not m.resolvable or self._fits(m, lv.num.value):
+                if not m.pinned:  # "XLK, the tech sector ETF, ...": the ticker says it more precisely
+                    m = next((o for o in before + after if o.family == m.family and o.pinned
+                              and self._fits(o, lv.num.value)), m)
+                return m
+        if before or after:
+            return (before + after)[0]
+        # No instrument in the sentence: first this paragraph's, then the article's so far; by price
+        # magnitude among those with a known price, else the latest ticker whose price is not known here.
+        for pool in (self.paragraph_mentions[-_NEAR:], self.context[-_CONTEXT_SPAN:]):
+            found = self._by_magnitude(lv.num.value, pool)
+            if found is not None:
+                return found
+            unknown = [m for m in pool if m.resolvable and m.pinned and not self._known_price(m)]
+            if unknown:
+                return unknown[-1]
+        return None
+
+    def _known_price(self, m: Mention) -> bool:
+        return any(self._magnitude(sym) for sym in self.table.candidates(m))
+
+    def _fits(self, m: Mention, level: float) -> bool:
+        prices = [p for p in (self._magnitude(sym) for sym in self.table.candidates(m)) if p]
+        return not prices or any(abs(math.log(level / p)) < math.log(3) for p in prices)
+
+    def _magnitude(self, symbol: str) -> float | None:
+        """A rough price, enough to say whether a level is in an instrument's range (within 3x): the table's
+        typical close when it has one, else the last close before publication (the exact close only decides
+        between an index and its ETF, in :meth:`InstrumentTable.resolve`)."""
+        typical = self.table.typical.get(symbol)
+        return typical if typical is not None else self._price(symbol)
+
+    def _by_magnitude(self, level: float, context: list[Mention]) -> Mention | None:
+        """Among ``context`` mentions, the one whose price is nearest the level (recent ones win ties)."""
+        best: tuple[float, int] | None = None
+        choice: Mention | None = None
+        seen: set[tuple[str, str | None]] = set()
+        for idx in range(len(context) - 1, -1, -1):
+            m = context[idx]
+            key = (m.family, m.pinned)
+            if key in seen or not m.resolvable:
+                continue
+            seen.add(key)
+            for symbol in self.table.candidates(m):
+                price = self._magnitude(symbol)
+                if not price:
+                    continue
+                dist = abs(math.log(level / price))
+                score = (round(dist, 1), len(context) - idx)
+                if best is None or score < best:
+                    best, choice = score, m
+        if best is None or best[0] > math.log(3):
+            return None  # nothing mentioned trades near this level: unresolved beats a wrong symbol
+        return choice
+
+    def _price(self, symbol: str) -> float | None:
+        if symbol in self.prices:
+            return self.prices[symbol]
+        price = None
+        if self.lookup is not None and self.article.published is not None:
+            try:
+                price = self.lookup(symbol, self.article.published)
+            except Exception:  # noqa: BLE001
+                price = None
+        self.prices[symbol] = price or self.table.typical.get(symbol)
+        return self.prices[symbol]
+
+    def _compatible(self, d: _Draft, lv: _Level) -> bool:
+        """A stop or target belongs to the open setup unless it is said of another instrument, or is no price
+        of the setup's at all ("which puts 1R at $3.80" after an entry at $92.40: more than 3x away)."""
+        if d.level is not None and d.level > 0 and not d.level / 3 <= lv.num.value <= d.level * 3:
+            return False
+        if lv.mention is None or d.mention is None or lv.span in d.spans:
+            return True
+        if lv.mention.family == d.mention.family and (lv.mention.pinned == d.mention.pinned or not lv.mention.pinned
+                                                      or not d.mention.pinned):
+            return True
+        sentence_mentions = [m for m in self.mentions[bisect.bisect_left(self.mention_starts, lv.span[0]):
+                                                      bisect.bisect_left(self.mention_starts, lv.span[1])]]
+        return not sentence_mentions
+
+    # -- events ------------------------------------------------------------------------------------
+    def _level_event(self, lv: _Level, span: tuple[int, int], explicit: bool, s: _Sentence) -> None:
+        self.levels.append(lv)
+        if len(self.levels) > 2 * _CONTEXT_SPAN:
+            del self.levels[:_CONTEXT_SPAN]
+        if lv.condition:
+            self.conditions.append(lv)
+        value = lv.num.value
+        if lv.role == "entry":
+            if lv.confirm and self.current is not None and self.current.direction == lv.direction \
+                    and self.current.sentence != id(s):
+                self.current.add_span(span)
+                self.current.notes.append(f"confirmation at {format_level(value)} noted")
+                return
+            if lv.num.high is not None and lv.direction == "long":
+                value = lv.num.high  # a zone is reached at its top from above, and broken out of at its top
+            draft = _Draft(lv.mention, lv.direction, lv.entry_type or "stop", value, lv.pos, [span], explicit,
+                           sentence=id(s), side_written=lv.side_written, tentative=lv.tentative,
+                           zone=(lv.num.value, lv.num.high) if lv.num.high is not None else None)
+            previous = self.current
+            if previous is not None and previous.sentence == id(s) and not previous.stop and not previous.targets:
+                if previous.tentative:
+                    self._drop_tentative(previous)  # "XLU at $41.30 looks heavy: short XLU below $40.80"
+                elif not previous.side_written and previous.direction == draft.direction and draft.side_written \
+                        and (previous.mention is None or draft.mention is None
+                             or previous.mention.family == draft.mention.family):
+                    previous.dropped = True  # "lose 25,540 and I flip short under 25,520": one setup
+            self.drafts.append(draft)
+            if draft.tentative:
+                self.tentatives.append(draft)
+            self.current = draft
+        elif lv.role == "stop":
+            if self.current is not None and self._compatible(self.current, lv):
+                self._set_stop(self.current, self._edge(lv, "stop"), span)
+                self._follow_up(self.current, explicit, s)
+        elif lv.role == "target":
+            if self.current is not None and self._compatible(self.current, lv):
+                self.current.targets.append(self._edge(lv, "target"))
+                self.current.add_span(span)
+                self._follow_up(self.current, explicit, s)
+        elif lv.role == "invalidation":
+            if self.current is not None and self._compatible(self.current, lv):
+                self._invalidate(self.current, value, span)
+            else:
+                self._watch(lv, "level", span, note="invalidation level")
+        elif lv.role in _WATCH_ROLES:
+            if lv.role == "range" and lv.num.high is None:
+                self._watch(lv, "level", span)
+            else:
+                self._watch(lv, lv.role if lv.num.high is None or lv.role != "level" else "range", span)
+
+    def _follow_up(self, d: _Draft, explicit: bool, s: _Sentence) -> None:
+        """"A weekly close above $48 is the signal. I would buy that close, with the stop at $44.50": the
+        instruction in the sentence that gives the stop makes the setup explicit."""
+        if d.explicit or not explicit or d.sentence == id(s) or d.direction is None:
+            return
+        if self._nearest_side(s.start, s.end, reverse=False) == d.direction:
+            d.explicit = True
+
+    def _edge(self, lv: _Level, role: str) -> float:
+        """Which end of a zone a stop or target is: the target's near edge, the stop's far edge."""
+        if lv.num.high is None or self.current is None:
+            return lv.num.value
+        long = self.current.direction != "short"
+        if role == "target":
+            return lv.num.value if long else lv.num.high
+        return lv.num.value if long else lv.num.high
+
+    def _settle_tentative(self, paragraph_end: bool, sentence: _Sentence | None = None) -> None:
+        """Entries without a side take their direction from their stop and targets, or are dropped.
+
+        "IWM at $237 with a stop at $232 ..." settles at the end of its sentence (with nothing attached it was
+        only a quoted price); "Entry 612.50" / "SL 598" at the end of its paragraph.
+        """
+        pending = []
+        for d in self.tentatives:
+            if not d.tentative or d.dropped:
+                continue
+            if not paragraph_end and (d.tentative != "sentence" or d.sentence != id(sentence)):
+                pending.append(d)
+                continue
+            direction = _direction_from_levels(d)
+            if direction is not None:
+                d.direction = direction
+                if d.zone is not None:
+                    d.level = d.zone[1] if direction == "long" else d.zone[0]
+                d.tentative = None
+                d.notes.append(f"direction {direction} read from the stop and targets")
+                continue
+            self._drop_tentative(d)
+        self.tentatives = pending
+
+    def _drop_tentative(self, d: _Draft) -> None:
+        d.dropped = True
+        if self.current is d:
+            self.current = None
+        if d.tentative == "sentence" and d.stop is None and not d.targets:
+            levels = list(d.zone) if d.zone else [d.level]
+            self.watch.append({"mention": d.mention, "kind": "price", "levels": levels, "span": d.spans[0], "note": None})
+
+    def _referent_event(self, payload, s: _Sentence, span: tuple[int, int], explicit: bool) -> None:
+        occ, ref = payload
+        cls = next(m.name for m in occ.meanings if m.kind == "trigger")
+        direction = "long" if cls in ("break_above", "close_above") else "short"
+        target_role = {"long": "resistance", "short": "support"}[direction]
+        prior = [lv for lv in self.levels[-_CONTEXT_SPAN:] if lv.pos < occ.start]
+        if not prior or self._negated(occ.start, s):
+            return
+        if ref["this"] and ref["what"]:
+            what = ref["what"].lower()
+            pick = [lv for lv in prior if lv.role == what] if what in ("support", "resistance", "range") else []
+            referent = (pick or prior)[-1]
+        else:
+            referent = ([lv for lv in prior if lv.role == target_role]
+                        or [lv for lv in prior if lv.role in ("level", "support", "resistance", "price")] or [None])[-1]
+            if referent is None:
+                return
+        value = referent.num.high if (referent.num.high and direction == "long") else referent.num.value
+        tail = self.view[occ.end:s.end]
+        if re.match(r"^[^.;,:#]{0,40}?\binvalidat", tail):
+            if self.current is not None:
+                self._invalidate(self.current, value, span)
+            return
+        etype = "close" if cls.startswith("close") else "stop"
+        draft = _Draft(referent.mention, direction, etype, value, occ.start, [span], explicit, sentence=id(s),
+                       side_written=False)
+        self.drafts.append(draft)
+        self.current = draft
+        if referent.span != span:
+            draft.add_span(referent.span)  # the sentence that named the level
+
+    def _market_event(self, occ: Occurrence, s: _Sentence, span: tuple[int, int], explicit: bool,
+                      mentions: list[Mention]) -> None:
+        """"Buy AAPL at the market", "Go long the S&P 500 here", "I'm short ARKK from here" (an order word is
+        needed: "bears have the better argument here" is no order)."""
+        if not any(o.has("flag", "action") for o in self._occurrences(self.flags, self.flag_starts, s.start, s.end)):
+            return
+        clause_start, _ = self._clause(occ.start, s)
+        side = self._nearest_side(clause_start, occ.start, reverse=True)
+        if side is None or self._negated(occ.start, s):
+            return
+        if self.current is not None and self.current.sentence == id(s):
+            return  # this sentence already opened a setup with a level
+        before = [m for m in mentions if m.end <= occ.start]
+        mention = before[-1] if before else None
+        if mention is None and not mentions:  # "I am long the index from here": the paragraph's instrument
+            recent = [m for m in self.paragraph_mentions[-_NEAR:] if m.resolvable] or \
+                     [m for m in self.context[-_NEAR:] if m.resolvable]
+            mention = recent[-1] if recent else None
+        if mention is None or self.table.tradeable(mention) is None and mention.resolvable:
+            return
+        draft = _Draft(mention, side, "market", None, mention.start, [span], explicit, sentence=id(s))
+        self.drafts.append(draft)
+        self.current = draft
+
+    @staticmethod
+    def _set_stop(draft: _Draft, value: float, span: tuple[int, int]) -> None:
+        if draft.stop is None:
+            draft.stop = value
+        elif draft.stop != value:
+            draft.notes.append(f"another stop {format_level(value)} is also mentioned")
+        draft.add_span(span)
+
+    def _invalidate(self, draft: _Draft, value: float, span: tuple[int, int]) -> None:
+        """A break that "invalidates" the setup is its stop (or its invalidation when a stop is already set)."""
+        if draft.stop is None:
+            draft.stop = value
+            draft.notes.append(f"stop {format_level(value)} from the level said to invalidate the setup")
+        elif draft.stop != value:
+            draft.invalidation = value
+        draft.add_span(span)
+
+    def _watch(self, lv: _Level, kind: str, span: tuple[int, int], note: str | None = None) -> None:
+        self.watch.append({"mention": lv.mention, "kind": kind, "levels": lv.num.values, "span": span, "note": note})
+
+    # -- pairs ---------------------------------------------------------------------------------------
+    def _pairs(self, s: _Sentence, mentions: list[Mention], span: tuple[int, int], explicit: bool) -> None:
+        if len(mentions) < 2:
+            return
+        view = self.view[s.start:s.end]
+        if "long" not in view and "buy" not in view and "own" not in view and "overweight" not in view:
+            return
+        pieces, pos, idx = [], 0, 0
+        for m in mentions:
+            start = m.start - s.start
+            pieces.append(view[pos:start])
+            pieces.append(f" §{idx} ")
+            pos = m.end - s.start
+            idx += 1
+        pieces.append(view[pos:])
+        token = re.sub(r"\s+", " ", "".join(pieces))
+        for pattern, reverse in self.pb.pairs:
+            found = list(pattern.finditer(token))
+            for pm in found:
+                first = [int(pm["a"])] + [int(x) for x in re.findall(r"§(\d+)", pm["a_more"] or "")]
+                second = [int(pm["b"])] + [int(x) for x in re.findall(r"§(\d+)", pm["b_more"] or "")]
+                longs, shorts = (second, first) if reverse else (first, second)
+                for li in longs:
+                    for si in shorts:
+                        self._pair(mentions[li], mentions[si], span, explicit)
+            if found:
+                return
+
+    def _pair(self, long: Mention, short: Mention, span: tuple[int, int], explicit: bool) -> None:
+        if self.table.tradeable(long) == self.table.tradeable(short) and long.family == short.family:
+            return
+        draft = _Draft(None, "long", "market", None, long.start, [span], explicit, kind="pair", long=long, short=short)
+        self.drafts.append(draft)
+
+    # -- results -----------------------------------------------------------------------------------
+    def setups(self) -> list[Setup]:
+        drafts = [d for d in self.drafts if d.direction is not None and not d.dropped]
+        for d in drafts:
+            self._resolve(d)
+        drafts = _merge(drafts, self.table)
+        for cond in self.conditions:  # "as long as it holds above $2,080" restates the long triggered at 2,080
+            direction = "long" if cond.role == "support" else "short"
+            for d in drafts:
+                if d.kind == "single" and d.level == cond.num.value and d.direction == direction and cond.mention is not None \
+                        and d.mention is not None and d.mention.family == cond.mention.family:
+                    d.add_span(cond.span)
+        drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
+        return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
+
+    def _resolve(self, d: _Draft) -> None:
+        if d.kind == "pair":
+            d.symbol = None
+            missing = [m.words for m in (d.long, d.short) if m is not None and self.table.tradeable(m) is None]
+            d.status = "unresolved" if missing else "ok"
+            d.resolution_note = (f"no series for {', '.join(repr(w) for w in missing)}" if missing
+                                 else "pair legs trade as ETFs")
+            return
+        if d.mention is None:
+            d.symbol, d.status, d.resolution_note = None, "unresolved", "no instrument named near the setup"
+            return
+        if d.entry_type == "market" and (d.stop is not None or d.targets) and not d.mention.pinned:
+            # "Buy the Russell here, stop 2,550": the stop and targets say whether the index or its ETF is meant.
+            res = self.table.resolve(d.mention, d.stop if d.stop is not None else d.targets[0], self.article.published,
+                                     self.lookup)
+            d.symbol, d.status, d.resolution_note = res.symbol, res.status, res.note
+            return
+        if d.entry_type == "market":
+            symbol = self.table.tradeable(d.mention)
+            d.symbol, d.status = symbol, "ok" if symbol else "unresolved"
+            d.resolution_note = (d.mention.how or f"{d.mention.words!r} trades as {symbol}") if symbol \
+                else f"no series for {d.mention.words!r}"
+            return
+        res = self.table.resolve(d.mention, d.level, self.article.published, self.lookup)
+        d.symbol, d.status, d.resolution_note = res.symbol, res.status, res.note
+
+    def _to_setup(self, d: _Draft, setup_id: str) -> Setup:
+        provenance = Provenance(article_id=self.article.id, sha256=self.article.sha256,
+                                spans=[Span(start=a, end=b) for a, b in d.spans])
+        notes = [d.resolution_note] + d.notes
+        note = "; ".join(n for n in notes if n) or None
+        if d.kind == "pair":
+            assert d.long is not None and d.short is not None
+            return Setup(
+                id=setup_id, kind="pair", instrument=f"long {d.long.words} / short {d.short.words}", symbol=None,
+                status=d.status, direction="long", entry=EntryOrder(type="market"),
+                long=Leg(instrument=d.long.words, symbol=self.table.tradeable(d.long)),
+                short=Leg(instrument=d.short.words, symbol=self.table.tradeable(d.short)),
+                explicit=d.explicit, note=note, source=provenance,
+            )
+        direction_sign = 1 if d.direction == "long" else -1
+        targets = sorted(dict.fromkeys(d.targets), key=lambda t: direction_sign * t) if d.level is not None and all(
+            direction_sign * (t - d.level) > 0 for t in d.targets) else list(dict.fromkeys(d.targets))
+        return Setup(
+            id=setup_id, kind="single", instrument=d.mention.words if d.mention else "", symbol=d.symbol,
+            status=d.status if d.symbol or d.status == "unresolved" else "unresolved",
+            direction=d.direction, entry=EntryOrder(type=d.entry_type, level=d.level, window=d.window),
+            stop=d.stop, targets=targets, invalidation=d.invalidation, explicit=d.explicit, note=note,
+            source=provenance,
+        )
+
+    def watch_levels(self) -> list[WatchLevel]:
+        merged: dict[tuple, WatchLevel] = {}
+        for item in self.watch:
+            mention: Mention | None = item["mention"]
+            levels = item["levels"]
+            if mention is None:
+                words, res = "", None
+            else:
+                words = mention.words
+                res = self.table.resolve(mention, levels[0], self.article.published, self.lookup)
+            symbol = res.symbol if res else None
+            key = (symbol or words, item["kind"], tuple(levels))
+            span = Span(start=item["span"][0], end=item["span"][1])
+            if key in merged:
+                if span not in merged[key].source.spans:
+                    merged[key].source.spans.append(span)
+                continue
+            note = "; ".join(n for n in (item["note"], res.note if res and res.status != "ok" else None) if n) or None
+            merged[key] = WatchLevel(
+                instrument=words or "(unnamed)", symbol=symbol, kind=item["kind"], levels=levels, note=note,
+                source=Provenance(article_id=self.article.id, sha256=self.article.sha256, spans=[span]),
+            )
+        return list(merged.values())
+
+
+_TABLE_SEPARATOR = re.compile(r"\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?")
+_COLUMN_WORDS = (("stop", r"\b(?:stop|stops|sl|invalidation|risk)\b"),
+                 ("targets", r"\b(?:targets?|tps?|objectives?|take profit|goals?|exit)\b"),
+                 ("side", r"\b(?:side|direction|bias|position|long ?/ ?short|action)\b"),
+                 ("instrument", r"\b(?:ticker|symbol|instrument|name|stock|etf|market|contract|asset|security)\b"),
+                 ("entry", r"\b(?:entry|entries|trigger|buy|sell|level|price|order)\b"))
+
+
+def _column_role(header: str) -> str | None:
+    for role, pattern in _COLUMN_WORDS:
+        if re.search(pattern, header):
+            return role
+    return None
+
+
+def _cells(view: str, row: tuple[int, int]) -> list[tuple[int, int]]:
+    """(start, end) of the cells of a pipe-table row (without the outer pipes)."""
+    start, end = row
+    bars = [start + m.start() for m in re.finditer(r"\|", view[start:end])]
+    if not bars:
+        return [(start, end)]
+    edges = ([start - 1] if view[start:bars[0]].strip() else []) + bars + (
+        [end] if view[bars[-1] + 1:end].strip() else [])
+    return [(a + 1, b) for a, b in zip(edges, edges[1:])]
+
+
+#: How strongly a cue before a level claims it. A weaker cue standing right after a stronger one is only a
+#: link ("stop just under 85", "support sits at 2,040", "target is the gap at 1,170", "entry is at 87").
+_STRENGTH = {"stop": 4, "target": 4, "invalidation": 4, "support": 3, "resistance": 3, "level": 2, "price": 1,
+             "range": 1}
+
+
+def _strength(occ: Occurrence, as_front: bool) -> float:
+    best = 0.0
+    for m in occ.meanings:
+        if m.kind == "role" and m.position == "before":
+            best = max(best, _STRENGTH.get(m.name, 0))
+        elif m.kind == "role" and m.position == "needs_current":
+            best = max(best, 1)  # "for", "toward": only a target after an entry, and weaker than a stop word
+        elif m.kind == "entry" and m.position == "before":
+            best = max(best, 2.5)
+        elif m.kind == "trigger":
+            # A trigger that says how to enter ("daily close above") is not a link for an entry word
+            # behind it ("Trigger: daily close above 6,950"); "at" is.
+            best = max(best, 0.5 if m.name == "at" else (3.0 if as_front else 0.5))
+    return best
+
+
+def _defers(front: Occurrence, behind: Occurrence) -> bool:
+    """True when the cue ``behind`` (further from the level) claims it over ``front``."""
+    strong_behind = any((m.kind == "role" and m.position == "before" and m.name in _STRENGTH)
+                        or (m.kind == "entry" and m.position == "before") for m in behind.meanings)
+    if not strong_behind:
+        return False
+    front_strength = _strength(front, True)
+    if any(m.kind == "trigger" and m.name != "at" for m in front.meanings) and any(
+            m.kind == "role" and m.name in ("stop", "target", "invalidation", "support", "resistance")
+            and m.position == "before" for m in behind.meanings):
+        front_strength = 0.5  # "invalidated on a close back below 24,700": the close is how it is invalidated
+    return _strength(behind, False) > front_strength
+
+
+def _trigger_only(occ: Occurrence) -> bool:
+    return all(m.kind == "trigger" for m in occ.meanings)
+
+
+def _reach(occ: Occurrence, pb: Phrasebook) -> int:
+    return max([pb.reach.get(m.name, 0) for m in occ.meanings if m.kind == "role"] + [1])
+
+
+def _direction_from_levels(d: _Draft) -> str | None:
+    """long when the stop is below the entry and the targets above it; short for the mirror; else None."""
+    level = d.zone[1] if d.zone else d.level
+    low = d.zone[0] if d.zone else d.level
+    if level is None:
+        return None
+    votes = []
+    if d.stop is not None:
+        votes.append("long" if d.stop < low else "short" if d.stop > level else None)
+    for t in d.targets:
+        votes.append("long" if t > level else "short" if t < low else None)
+    votes = [v for v in votes if v]
+    if votes and all(v == votes[0] for v in votes):
+        return votes[0]
+    return None
+
+
+def _key(d: _Draft, table: InstrumentTable) -> tuple:
+    return (d.kind, d.symbol or (d.mention.words.lower() if d.mention else None), d.direction, d.entry_type, d.level,
+            table.tradeable(d.long) if d.long else None, table.tradeable(d.short) if d.short else None)
+
+
+def _merge(drafts: list[_Draft], table: InstrumentTable) -> list[_Draft]:
+    """Restatements become one setup (spans united); continuation breakouts fold into their parent."""
+    out: list[_Draft] = []
+    by_key: dict[tuple, _Draft] = {}
+    for d in drafts:
+        k = _key(d, table)
+        if k in by_key:
+            keep = by_key[k]
+            for span in d.spans:
+                keep.add_span(span)
+            keep.explicit = keep.explicit or d.explicit
+            if d.stop is not None:
+                if keep.stop is None:
+                    keep.stop = d.stop
+                elif keep.stop != d.stop:
+                    keep.notes.append(f"a restatement gives stop {format_level(d.stop)}")
+            for t in d.targets:
+                if t not in keep.targets:
+                    keep.targets.append(t)
+            if keep.invalidation is None:
+                keep.invalidation = d.invalidation
+            if keep.window is None:
+                keep.window = d.window
+            for n in d.notes:
+                if n not in keep.notes:
+                    keep.notes.append(n)
+            continue
+        by_key[k] = d
+        out.append(d)
+    changed = True
+    while changed:
+        changed = False
+        for child in out:
+            if child.kind != "single" or child.entry_type != "stop" or child.level is None:
+                continue
+            for parent in out:
+                if parent is child or parent.kind != "single" or parent.symbol != child.symbol:
+                    continue
+                if parent.direction != child.direction or child.level not in parent.targets:
+                    continue
+                if not set(child.targets) <= set(parent.targets) or child.stop not in (None, parent.stop):
+                    continue
+                for span in child.spans:
+                    parent.add_span(span)
+                parent.explicit = parent.explicit or child.explicit
+                parent.notes.append(f"restated as a breakout over target {format_level(child.level)}")
+                out.remove(child)
+                changed = True
+                break
+            if changed:
+                break
+    return out

@@ -1,0 +1,431 @@
+"""Instrument resolution: the words an article uses ("the Russell", "small caps", "ESM2025", "$TSLA") → a symbol.
+
+The table is data: ``instruments.yaml`` next to this module (format documented at its top), plus any files
+named by ``backtest.toml`` (``[instruments] aliases = "my_instruments.yaml"``), merged in order so a user's
+entry wins. :func:`load_table` compiles it once per process.
+
+An alias names a *family* of candidate series (``small-caps``: the index ``^RUT`` and its ETF ``IWM``).
+Which candidate a level belongs to is decided by **price magnitude at publication**: "2,080" is an index
+level, "$255" an ETF price. :func:`resolve` picks the candidate whose last close before publication is
+nearest to the level (smallest ``|log(level / close)|``). A ticker written out ("IWM") pins the symbol.
+Without a level (pairs, "long S&P 500, short IWM") the family's tradeable ETF is used. Any other ticker
+("NVDA", "$TSLA", "Visa (V)") is its own symbol; futures roots and contracts ("ES", "ESM2025", "/NQ") are
+the Yahoo continuous contracts (``ES=F``). Families without a series here ("MSCI Europe Small Cap index",
+"FTSE 100", gold spot ...) resolve to ``None`` with a reason, so the caller keeps the setup as ``status:
+unresolved`` with its words instead of dropping it or guessing.
+
+Prices come from an injected ``price_lookup(symbol, published) -> close | None`` so tests pass lambdas;
+:func:`market_price_lookup` adapts :func:`backtest.data.load.last_close_before` (offline sources only).
+A candidate with no close available is compared at its ``typical`` close from the table (rough magnitudes)
+instead, which is enough to tell an index from its ETF (they differ ~10x); the note says which prices were
+typical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+
+from .phrasebook import Tokens, _expand, base_view, build_trie
+
+PriceLookup = Callable[[str, "dt.datetime | dt.date"], "float | None"]
+TABLE = Path(__file__).with_name("instruments.yaml")
+#: A user's alias file larger than this is refused (it is read whole, and compiled into one pattern).
+MAX_ALIAS_BYTES = 2 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A tradeable idea with its candidate series (index first, then ETF) and what a stance call scores."""
+
+    key: str
+    name: str
+    candidates: tuple[str, ...]
+    tradeable: str | None
+    subject: tuple[str, ...] = ()
+    ignore: bool = False
+
+    @property
+    def resolvable(self) -> bool:
+        return bool(self.candidates)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mention:
+    """An instrument named in the text: ``[start, end)``, the words used, its family and any pinned symbol."""
+
+    start: int
+    end: int
+    words: str
+    family: str
+    pinned: str | None = None
+    resolvable: bool = True
+    how: str | None = None  # how a ticker or contract was read, for the setup's note
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """The outcome for one mention: a symbol (or None), ``ok``/``unresolved`` and why."""
+
+    symbol: str | None
+    status: str
+    note: str
+
+
+_TICKER = re.compile(
+    r"(?<![\w^$/.=&'’-])(?:"
+    r"\$(?P<cash>[A-Za-z]{1,6}(?:\.[A-Za-z])?)(?![\w&])"
+    r"|\^(?P<caret>[A-Z]{2,6})(?![\w&])"
+    r"|/(?P<slash>[A-Z0-9]{1,3})(?![\w/&])"
+    r"|(?P<root>[A-Z0-9]{1,3}?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{4}|\d{2}|\d)(?![\w&])"
+    r"|(?P<cont>[A-Z0-9]{1,3})1!"
+    r"|(?P<eqf>[A-Z0-9]{1,3})=F(?![\w&])"
+    r"|(?P<word>[A-Z]{2,5}(?:\.[A-Z])?|M2K|6[A-Z])(?![\w&])"
+    r")"
+)
+_PAREN_TICKER = re.compile(r"(?<=\()(?P<paren>[A-Z]{1,5})(?=\))")
+_TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])")
+
+
+class InstrumentTable:
+    """The compiled alias table: families, futures roots, ticker rules (see ``instruments.yaml``)."""
+
+    def __init__(self, data: dict, sources: tuple[Path, ...]):
+        self.sources = sources
+        self.families: dict[str, Family] = {}
+        self.typical: dict[str, float] = {}
+        self._names: dict[tuple[str, ...], tuple[str, str | None, str | None]] = {}  # tokens -> family, pin, exact
+        self._extend: set[str] = set()
+        self._tickers: dict[str, tuple[str, str]] = {}  # as written -> (family, symbol)
+        self._futures: dict[str, tuple[str, str]] = {}  # root -> (family, symbol)
+        for key, spec in (data.get("families") or {}).items():
+            self._add_family(str(key), spec or {})
+        for root, spec in (data.get("futures") or {}).items():
+            spec = spec or {}
+            symbol = str(spec.get("symbol") or f"{root}=F")
+            key = f"futures-{root}"
+            self.families[key] = Family(key, str(spec.get("name") or f"{root} futures"), (symbol,), symbol)
+            self._futures[str(root)] = (key, symbol)
+            for name in spec.get("names") or ():
+                self._add_name(name, key, symbol, None)
+        self.families["ticker"] = Family("ticker", "a ticker named in the text", ("*",), None)
+        for words, symbol in (data.get("aliases") or {}).items():
+            self._add_name(str(words), "ticker", str(symbol).strip(), None)
+        self.not_tickers = frozenset(str(w).upper() for w in data.get("not_tickers") or ())
+        self._trie = build_trie(self._names)
+
+    def _add_family(self, key: str, spec: dict) -> None:
+        candidates = tuple(str(c) for c in spec.get("candidates") or ())
+        tradeable = spec.get("tradeable")
+        family = Family(key, str(spec.get("name") or key), candidates, str(tradeable) if tradeable else None,
+                        tuple(str(s) for s in spec.get("subject") or ()), bool(spec.get("ignore")))
+        self.families[key] = family
+        for symbol, close in (spec.get("typical") or {}).items():
+            self.typical[str(symbol)] = float(close)
+        for name in spec.get("names") or ():
+            self._add_name(name, key, None, None)
+        for name in spec.get("exact") or ():
+            self._add_name(name, key, None, str(name))
+        for name, symbol in (spec.get("pinned") or {}).items():
+            self._add_name(name, key, str(symbol), None)
+        for written, symbol in (spec.get("tickers") or {}).items():
+            self._tickers[str(written)] = (key, str(symbol))
+        if spec.get("extend_capitalized"):
+            self._extend.add(key)
+
+    def _add_name(self, name, family: str, pin: str | None, exact: str | None) -> None:
+        for tokens in _expand(str(name)):
+            self._names[tokens] = (family, pin, exact)
+
+    # -- finding ------------------------------------------------------------------------------------
+    def find(self, text: str, start: int = 0, end: int | None = None, base: str | None = None,
+             tokens: Tokens | None = None) -> list[Mention]:
+        """Every instrument mention in ``text[start:end]`` (leftmost-longest, non-overlapping), in order.
+
+        ``base``/``tokens`` (:func:`base_view` of the text and its tokens) may be passed when the caller has
+        them already; names are matched on those tokens, tickers on the text as written.
+        """
+        end = len(text) if end is None else end
+        if tokens is None:
+            tokens = Tokens(base if base is not None else base_view(text), start, end)
+        hits: list[tuple[int, int, int, Mention]] = []
+        for occ in tokens.match(self._trie):
+            family, pin, exact = occ.meanings
+            words = text[occ.start:occ.end]
+            if exact is not None and " ".join(words.split()) != exact:
+                continue
+            stop = occ.end
+            if family in self._extend:  # "MSCI World Index", "MSCI Emerging Markets"
+                ext = re.match(r"(?:[ \t]+(?:[A-Z][\w-]*|index|Index))+", text[stop:stop + 80])
+                if ext:
+                    stop += ext.end()
+                    words = text[occ.start:stop]
+            hits.append((occ.start, -stop, 0, self._mention(occ.start, stop, words, family, pin, None)))
+        for c in _TICKER_START.finditer(text, start, end):  # try the ticker pattern only where one can start
+            m = _TICKER.match(text, c.start(), end)
+            if m is None:
+                continue
+            mention = self._ticker(m, text)
+            if mention is not None:
+                hits.append((mention.start, -mention.end, 1, mention))
+        for m in _PAREN_TICKER.finditer(text, start, end):  # "Visa (V)", "Target (TGT)"
+            written = m["paren"]
+            if written.upper() in self.not_tickers and written not in self._tickers:
+                continue
+            family, symbol = self._tickers.get(written, ("ticker", written))
+            hits.append((m.start(), -m.end(), 1, self._mention(m.start(), m.end(), written, family, symbol,
+                                                               f"ticker {symbol} named in the text")))
+        hits.sort(key=lambda h: h[:3])
+        out: list[Mention] = []
+        last_end = -1
+        for s, neg_end, _, mention in hits:
+            if s < last_end:
+                continue
+            last_end = -neg_end
+            if not self.families[mention.family].ignore:
+                out.append(mention)
+        return out
+
+    def _mention(self, start: int, end: int, words: str, family: str, pin: str | None, how: str | None) -> Mention:
+        fam = self.families[family]
+        resolvable = fam.resolvable or (family == "ticker" and bool(pin))
+        return Mention(start, end, words.strip(), family, pin, resolvable, how)
+
+    def _ticker(self, m: re.Match, text: str) -> Mention | None:
+        words = m.group(0)
+        if m["cash"]:
+            written = m["cash"].upper()
+            family, symbol = self._tickers.get(written, ("ticker", written.replace(".", "-")))
+            return self._mention(m.start(), m.end(), words, family, symbol, f"ticker {symbol} named in the text")
+        if m["caret"]:
+            written = "^" + m["caret"]
+            family, symbol = self._tickers.get(written, ("ticker", written))
+            return self._mention(m.start(), m.end(), words, family, symbol, f"index {symbol} named in the text")
+        for group, how in (("slash", "futures root /{r}"), ("cont", "continuous contract {r}1!"), ("eqf", "{r}=F")):
+            if m[group]:
+                root = m[group]
+                if root not in self._futures:
+                    return None
+                family, symbol = self._futures[root]
+                return self._mention(m.start(), m.end(), words, family, symbol,
+                                     f"{how.format(r=root)} trades as the continuous contract {symbol}")
+        if m["root"]:
+            root = m["root"]
+            if root not in self._futures:
+                return None
+            family, symbol = self._futures[root]
+            return self._mention(m.start(), m.end(), words, family, symbol,
+                                 f"contract {words} read as the continuous front-month contract {symbol}")
+        written = m["word"]
+        if written in self._futures:
+            family, symbol = self._futures[written]
+            return self._mention(m.start(), m.end(), words, family, symbol,
+                                 f"futures root {written} trades as the continuous contract {symbol}")
+        if written in self._tickers:
+            family, symbol = self._tickers[written]
+            return self._mention(m.start(), m.end(), words, family, symbol, f"ticker {symbol} named in the text")
+        if written.upper() in self.not_tickers or written.split(".")[0] in self.not_tickers:
+            return None
+        return self._mention(m.start(), m.end(), words, "ticker", written.replace(".", "-"),
+                             f"ticker {written.replace('.', '-')} named in the text")
+
+    # -- resolving ----------------------------------------------------------------------------------
+    def tradeable(self, mention: Mention) -> str | None:
+        """The symbol a level-less trade (a pair leg, a market entry) uses: the pinned symbol or the family ETF."""
+        return mention.pinned or self.families[mention.family].tradeable
+
+    def candidates(self, mention: Mention) -> list[str]:
+        return [mention.pinned] if mention.pinned else list(self.families[mention.family].candidates)
+
+    def resolve(self, mention: Mention, level: float | None, published: dt.datetime | dt.date | None,
+                price_lookup: PriceLookup | None = None) -> Resolution:
+        """The symbol for ``mention`` at ``level`` (see module docstring); never raises."""
+        family = self.families[mention.family]
+        if not mention.resolvable:
+            return Resolution(None, "unresolved", f"no price series for {mention.words!r} ({family.name}) here")
+        if mention.pinned:
+            return Resolution(mention.pinned, "ok", mention.how or f"ticker {mention.pinned} named in the text")
+        if level is None or len(family.candidates) == 1:
+            symbol = family.tradeable or family.candidates[0]
+            how = "without a level trades as" if level is None else "is"
+            return Resolution(symbol, "ok", f"{mention.words!r} {how} {symbol}")
+        symbol, how = self.nearest_by_magnitude(level, family.candidates, published, price_lookup)
+        return Resolution(symbol, "ok", how)
+
+    def nearest_by_magnitude(self, level: float, candidates: Iterable[str], published, price_lookup) -> tuple[str, str]:
+        """The candidate whose close before ``published`` is nearest to ``level`` in log terms, and a note."""
+        candidates = list(candidates)
+        closes: dict[str, float] = {}
+        if price_lookup is not None and published is not None:
+            for symbol in candidates:
+                try:
+                    close = price_lookup(symbol, published)
+                except Exception:  # noqa: BLE001 - a data hiccup must not stop extraction; fall back below
+                    close = None
+                if close is not None and close > 0 and math.isfinite(close):
+                    closes[symbol] = float(close)
+        # A candidate without a close is compared at its typical price, never left out: with only IWM
+        # cached, 2,080 must not go to IWM just because ^RUT had no bars.
+        typical = [s for s in candidates if s not in closes and s in self.typical]
+        for symbol in typical:
+            closes[symbol] = self.typical[symbol]
+        if not typical:
+            basis = "last close before publication"
+        elif len(typical) == len(closes):
+            basis = "typical magnitude (no bars available)"
+        else:
+            basis = f"last close before publication; typical magnitude for {', '.join(typical)} (no bars available)"
+        if not closes:
+            return candidates[0], "no price to compare with; took the first candidate"
+        best = min(closes, key=lambda s: abs(math.log(level / closes[s])))
+        others = ", ".join(s for s in closes if s != best)
+        shown = f" rather than {others}" if others else ""
+        return best, f"level {level:,.10g} is nearest in magnitude to {best}{shown} ({basis})"
+
+    def subject_of(self, title: str | None, tags: Iterable[str], text: str,
+                   mentions: list[Mention] | None = None) -> list[str]:
+        """Symbols an article's stance is about: first subject tag, else the title's first family, else the most
+        mentioned family, else the most mentioned ticker. ``mentions``: those of ``text``, when already found."""
+        for tag in tags:
+            fam = _TAG_FAMILY.get(tag.lower())
+            if fam and fam in self.families:
+                return list(self.families[fam].subject)
+        if title:
+            for mention in self.find(title):
+                if self.families[mention.family].subject:
+                    return list(self.families[mention.family].subject)
+        counts: dict[str, int] = {}
+        first: dict[str, int] = {}
+        tickers: dict[str, int] = {}
+        for mention in (self.find(text) if mentions is None else mentions):
+            if self.families[mention.family].subject:
+                counts[mention.family] = counts.get(mention.family, 0) + 1
+                first.setdefault(mention.family, mention.start)
+            elif mention.family == "ticker" and mention.pinned:
+                tickers[mention.pinned] = tickers.get(mention.pinned, 0) + 1
+        if counts:
+            best = max(counts, key=lambda f: (counts[f], -first[f]))
+            return list(self.families[best].subject)
+        if tickers:
+            return [max(tickers, key=lambda s: tickers[s])]
+        return []
+
+
+#: Tags (``#sp500``) that name an article's subject family.
+_TAG_FAMILY = {
+    "small-caps": "small-caps", "smallcaps": "small-caps", "small-cap": "small-caps", "russell-2000": "small-caps",
+    "russell2000": "small-caps", "iwm": "small-caps", "sp500": "sp500", "s-p-500": "sp500", "spx": "sp500",
+    "spy": "sp500", "dow": "dow", "dow-jones": "dow", "djia": "dow", "nasdaq": "nasdaq", "qqq": "nasdaq",
+    "vix": "vix", "xlk": "tech", "tech-sector": "tech", "xle": "energy", "xlu": "utilities", "xlv": "health",
+    "energy": "energy", "utilities": "utilities", "healthcare": "health", "xlf": "financials",
+}
+
+
+def _merge(base: dict, extra: dict, where: str) -> None:
+    """Merge one alias file into the table data (a family or root given again replaces that entry)."""
+    if not isinstance(extra, dict):
+        raise ValueError(f"{where}: an alias file is a mapping (families:, futures:, aliases:, not_tickers:)")
+    unknown = set(extra) - {"version", "families", "futures", "aliases", "not_tickers"}
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; use families, futures, aliases, not_tickers")
+    for section in ("families", "futures", "aliases"):
+        value = extra.get(section) or {}
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: {section}: must be a mapping")
+        base.setdefault(section, {}).update(value)
+    words = extra.get("not_tickers") or []
+    if not isinstance(words, list):
+        raise ValueError(f"{where}: not_tickers: must be a list of words")
+    base["not_tickers"] = list(base.get("not_tickers") or []) + words
+
+
+@lru_cache(maxsize=8)
+def load_table(extra: tuple[str, ...] = ()) -> InstrumentTable:
+    """The shipped table with the user's alias files merged on top, in order (compiled once per process).
+
+    Raises ``ValueError`` (one line naming the file) for an unreadable or malformed alias file.
+    """
+    data = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
+    sources = [TABLE]
+    for name in extra:
+        path = Path(name)
+        try:
+            size = path.stat().st_size
+            if size > MAX_ALIAS_BYTES:
+                raise ValueError(f"{path}: alias file is {size / 1e6:.1f} MB, over the {MAX_ALIAS_BYTES // 2**20} MB limit")
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read the alias file ({exc.strerror or exc})") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        _merge(data, loaded or {}, str(path))
+        sources.append(path)
+    try:
+        return InstrumentTable(data, tuple(sources))
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"{sources[-1]}: malformed alias table ({exc})") from None
+
+
+def default_table() -> InstrumentTable:
+    return load_table()
+
+
+# Module-level helpers over the shipped table (what tests and simple callers use).
+def find_mentions(text: str, offset: int = 0) -> list[Mention]:
+    """Every instrument mention in ``text``, offsets shifted by ``offset``."""
+    found = default_table().find(text)
+    return [dataclasses.replace(m, start=m.start + offset, end=m.end + offset) for m in found] if offset else found
+
+
+def family_of(words: str) -> Mention | None:
+    """The mention for a phrase on its own ("S&P 500" → sp500), or None when nothing matches."""
+    found = default_table().find(words)
+    return found[0] if found else None
+
+
+def tradeable_symbol(mention: Mention) -> str | None:
+    return default_table().tradeable(mention)
+
+
+def resolve(mention: Mention, level: float | None, published, price_lookup: PriceLookup | None = None) -> Resolution:
+    return default_table().resolve(mention, level, published, price_lookup)
+
+
+def nearest_by_magnitude(level: float, candidates: Iterable[str], published, price_lookup) -> tuple[str, str]:
+    return default_table().nearest_by_magnitude(level, candidates, published, price_lookup)
+
+
+def subject_of(title: str | None, tags: Iterable[str], text: str) -> list[str]:
+    return default_table().subject_of(title, tags, text)
+
+
+def market_price_lookup(config=None) -> PriceLookup:
+    """A ``price_lookup`` over :func:`backtest.data.load.last_close_before`, offline sources only.
+
+    Extraction never downloads: with no cache or mirror the lookup answers None and :func:`resolve`
+    falls back to the table's typical closes.
+    """
+    memo: dict[tuple[str, object], float | None] = {}
+
+    def lookup(symbol: str, published: dt.datetime | dt.date) -> float | None:
+        key = (symbol, published)
+        if key not in memo:
+            try:
+                from ..config import load_config
+                from ..data.load import last_close_before
+
+                cfg = (config or load_config()).with_overrides(offline=True)
+                hit = last_close_before(symbol, published, cfg)
+                memo[key] = float(hit[1]) if hit else None
+            except Exception:  # noqa: BLE001 - missing data layer or data: fall back to magnitudes
+                memo[key] = None
+        return memo[key]
+
+    return lookup

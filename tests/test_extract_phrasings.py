@@ -1,0 +1,218 @@
+"""The phrasing families of issue 10, each in several wordings (all sentences invented for these tests).
+
+Every case is one short article with a stated date; the expected setup follows the conventions of
+docs/setup-format.md ("How extract reads an article"): "above/over/through/break of" = stop entry, "at / dip
+to / zone / a bare level after the verb" = limit, "on a (daily) close above" = close; a long zone enters at
+its top, a short zone at its bottom.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from backtest.articles import parse_article_text
+from backtest.extraction.extractor import extract_article
+
+CLOSES = {"^RUT": 2650.0, "IWM": 262.0, "^GSPC": 6900.0, "SPY": 690.0, "^DJI": 50100.0, "DIA": 501.0,
+          "^NDX": 25000.0, "QQQ": 610.0, "XLK": 142.0, "XLE": 45.0, "XLV": 150.0, "XLU": 43.0, "^VIX": 17.0}
+FILL = ("Desk notes for the week. Breadth improved while bonds went nowhere, and volumes were thin across most "
+        "sectors ahead of the data.")
+
+
+def setups(sentence: str):
+    article = parse_article_text(f"Desk Notes\n{FILL}\n{sentence}\n{FILL}\ndatePublished: 2026-02-09 14:30 UTC\n", "t")
+    sf = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file
+    return [(s.symbol, s.direction, s.entry.type, s.entry.level, s.stop, s.targets) if s.kind == "single"
+            else ("pair", s.long.symbol, s.short.symbol) for s in sf.setups]
+
+
+def one(sentence: str, expected: tuple) -> None:
+    assert setups(sentence) == [expected], sentence
+
+
+# ----------------------------------------------------------------------------------- the issue's own lines
+@pytest.mark.parametrize("sentence, expected", [
+    ("Short the break of $87 in XLE.", ("XLE", "short", "stop", 87.0, None, [])),
+    ("XLE: fade any rally to $92 with a stop at $94 and a target at $87.", ("XLE", "short", "limit", 92.0, 94.0, [87.0])),
+    ("On XLE, a break below $87 puts $85 in play, with a stop at $90 for anyone leaning short.",
+     ("XLE", "short", "stop", 87.0, 90.0, [85.0])),
+    ("Shorting XLE under $87 with a $90 stop targets $85.", ("XLE", "short", "stop", 87.0, 90.0, [85.0])),
+])
+def test_the_wordings_the_issue_names(sentence, expected):
+    one(sentence, expected)
+
+
+def test_sixty_dollar_oil_is_not_an_energy_etf_level():
+    assert setups("With $60 oil and Brent near $64 a barrel, buy XLE above $46.50 with a stop at $44.80.") == [
+        ("XLE", "long", "stop", 46.5, 44.8, [])]
+
+
+# ----------------------------------------------------------------------------------- entries
+@pytest.mark.parametrize("sentence, expected", [
+    # verbs
+    ("We are buying XLK on a break of $146, stop $141.", ("XLK", "long", "stop", 146.0, 141.0, [])),
+    ("Sell SPY below $680, stop $688.", ("SPY", "short", "stop", 680.0, 688.0, [])),
+    ("Go long QQQ through $615 with a stop at $604.", ("QQQ", "long", "stop", 615.0, 604.0, [])),
+    ("Get long IWM on a reclaim of $262; stop $255.", ("IWM", "long", "stop", 262.0, 255.0, [])),
+    ("Add to IWM on a dip to $255, stop $249.", ("IWM", "long", "limit", 255.0, 249.0, [])),
+    ("We scale in to XLV on a pullback to $147, stop $143.", ("XLV", "long", "limit", 147.0, 143.0, [])),
+    ("Initiate a short in DIA under $490, stop above $497.", ("DIA", "short", "stop", 490.0, 497.0, [])),
+    ("Enter AMD on a breakout above $160 with a stop at $152.", ("AMD", "long", "stop", 160.0, 152.0, [])),
+    # where
+    ("North of $148 we own XLK, stop $143.", ("XLK", "long", "stop", 148.0, 143.0, [])),
+    ("XLU is a sell sub-$41, stop $43.", ("XLU", "short", "stop", 41.0, 43.0, [])),
+    ("Buy IWM on a retest of $258 with a stop at $251.", ("IWM", "long", "limit", 258.0, 251.0, [])),
+    ("Short SPY into strength near $705, stop $712.", ("SPY", "short", "limit", 705.0, 712.0, [])),
+    ("I'm a buyer of DIA at $486, stop $479.", ("DIA", "long", "limit", 486.0, 479.0, [])),
+    ("Buy QQQ at the market with a stop at $596 and a target of $640.", ("QQQ", "long", "market", None, 596.0, [640.0])),
+    ("Go long SPY here, stop $678.", ("SPY", "long", "market", None, 678.0, [])),
+    ("Short XLE now with a stop at $47.", ("XLE", "short", "market", None, 47.0, [])),
+    # zones, either order
+    ("Buy zone for XLK: $139.60–$141.80, stop $136.90.", ("XLK", "long", "limit", 141.8, 136.9, [])),
+    ("S&P 500: accumulate 6,960–6,977, stop 6,900.", ("^GSPC", "long", "limit", 6977.0, 6900.0, [])),
+    ("Short XLE in the $48.20–$47.80 area, stop $49.", ("XLE", "short", "limit", 47.8, 49.0, [])),
+])
+def test_entries(sentence, expected):
+    one(sentence, expected)
+
+
+# ----------------------------------------------------------------------------------- close-based triggers
+@pytest.mark.parametrize("sentence, expected", [
+    ("Buy the S&P 500 on a daily close above 6,700, stop 6,600.", ("^GSPC", "long", "close", 6700.0, 6600.0, [])),
+    ("For XLE a close under $43 is the trigger to get short, stop $45.", ("XLE", "short", "close", 43.0, 45.0, [])),
+    ("IWM longs only on a weekly close over $270, stop $262.", ("IWM", "long", "close", 270.0, 262.0, [])),
+    ("We short QQQ if it settles below $590, stop $602.", ("QQQ", "short", "close", 590.0, 602.0, [])),
+])
+def test_close_based_triggers(sentence, expected):
+    one(sentence, expected)
+
+
+# ----------------------------------------------------------------------------------- stops
+@pytest.mark.parametrize("sentence, expected", [
+    ("Buy SPY above $700, stop-loss $688.", ("SPY", "long", "stop", 700.0, 688.0, [])),
+    ("Long QQQ above $620; SL 608.", ("QQQ", "long", "stop", 620.0, 608.0, [])),
+    ("Buy IWM above $265 with a hard stop at $257.", ("IWM", "long", "stop", 265.0, 257.0, [])),
+    ("Buy XLV at $150 and risk to $145.", ("XLV", "long", "limit", 150.0, 145.0, [])),
+    ("Buy XLK above $146, and cut it below $140.", ("XLK", "long", "stop", 146.0, 140.0, [])),
+    ("Short DIA under $490 with the stop above $498.", ("DIA", "short", "stop", 490.0, 498.0, [])),
+    ("Buy IWM on a dip to $255; invalidation below $248.", ("IWM", "long", "limit", 255.0, 248.0, [])),
+    ("Buy QQQ above $620, stop goes just under $607.", ("QQQ", "long", "stop", 620.0, 607.0, [])),
+])
+def test_stops(sentence, expected):
+    one(sentence, expected)
+
+
+# ----------------------------------------------------------------------------------- targets
+@pytest.mark.parametrize("sentence, expected", [
+    ("Buy SPY above $700, stop $690, TP1 $712, TP2 $725.", ("SPY", "long", "stop", 700.0, 690.0, [712.0, 725.0])),
+    ("Long IWM above $265, stop $258, T1 272 / T2 280.", ("IWM", "long", "stop", 265.0, 258.0, [272.0, 280.0])),
+    ("Buy XLK at $140, stop $136, objective $152.", ("XLK", "long", "limit", 140.0, 136.0, [152.0])),
+    ("Buy XLV above $152, stop $147, upside to $165.", ("XLV", "long", "stop", 152.0, 147.0, [165.0])),
+    ("Buy QQQ above $620, stop $610, first $640 then $655.", ("QQQ", "long", "stop", 620.0, 610.0, [640.0, 655.0])),
+    ("Long the S&P 500 above 6,950, stop 6,900, targets 7,000 → 7,050 → 7,100.",
+     ("^GSPC", "long", "stop", 6950.0, 6900.0, [7000.0, 7050.0, 7100.0])),
+    ("Long the S&P 500 above 6.9k, stop 6.85k, target 7.05k.", ("^GSPC", "long", "stop", 6900.0, 6850.0, [7050.0])),
+    ("Short the Russell below 2,600, stop 2,650; that opens the door to 2,500.",
+     ("^RUT", "short", "stop", 2600.0, 2650.0, [2500.0])),
+    ("Buy XLK above $146, stop $141, trim at $152 and take profit at $158.",
+     ("XLK", "long", "stop", 146.0, 141.0, [152.0, 158.0])),
+    ("Short QQQ under $600, stop $612, cover half at $585 and the rest at $570.",
+     ("QQQ", "short", "stop", 600.0, 612.0, [585.0, 570.0])),
+    ("Buy IWM above $265, stop $258, target zone $275–$278.", ("IWM", "long", "stop", 265.0, 258.0, [275.0])),
+])
+def test_targets(sentence, expected):
+    one(sentence, expected)
+
+
+def test_a_further_breakout_is_its_own_conditional_setup():
+    assert setups("Buy IWM above $265, stop $258; a push through $270 puts $280 in play.") == [
+        ("IWM", "long", "stop", 265.0, 258.0, []), ("IWM", "long", "stop", 270.0, None, [280.0])]
+
+
+# ----------------------------------------------------------------------------------- several roles at once
+@pytest.mark.parametrize("sentence, expected", [
+    ("Buying IWM above $262 with a $255 stop targets $275.", ("IWM", "long", "stop", 262.0, 255.0, [275.0])),
+    ("QQQ short under 600, 612 stop, 580 target.", ("QQQ", "short", "stop", 600.0, 612.0, [580.0])),
+    ("Long XLK above 146 stop 141 target 155.", ("XLK", "long", "stop", 146.0, 141.0, [155.0])),
+    ("Entry 612.50 on a break of the high for META, SL 598, TP 630.", ("META", "long", "stop", 612.5, 598.0, [630.0])),
+])
+def test_several_roles_in_one_sentence(sentence, expected):
+    one(sentence, expected)
+
+
+# ----------------------------------------------------------------------------------- decoys
+@pytest.mark.parametrize("sentence", [
+    "RSI on XLK is 71 and the VIX is at 15.4, so nobody is scared.",
+    "Treasury settlements will drain $62 billion this week and buybacks run at $1.2 million a day.",
+    "XLK trades at 29 times earnings, up 14% this year, with 3 names doing the work.",
+    "The report is out on March 6 at 8:30 ET; the 2026 outlook is cautious.",
+    "Open interest clusters at the $700 calls and the $680 puts in SPY.",
+    "IWM sits on its 200-day moving average and the 50-day is rising.",
+    "Oil at $61 and natural gas at $3.10 have not moved the energy names.",
+    "We closed our NVDA long at $198 last week after buying it at $181.",
+    "Key levels for SPX: R1 6,950, pivot 6,900, S1 6,860.",
+    "Goldman raised its price target on Apple to $300 and JPMorgan sees the S&P 500 at 7,200.",
+    "No trade in XLE for now: we stand aside until $47 breaks.",
+])
+def test_decoys_make_no_setup(sentence):
+    assert setups(sentence) == []
+
+
+def test_hedged_scenarios_are_kept_as_not_explicit():
+    article = parse_article_text(f"Desk Notes\n{FILL}\nA move above $620 in QQQ could open the way to $640.\n{FILL}\n"
+                                 "datePublished: 2026-02-09 14:30 UTC\n", "t")
+    (setup,) = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file.setups
+    assert (setup.symbol, setup.entry.type, setup.entry.level, setup.targets, setup.explicit) == (
+        "QQQ", "stop", 620.0, [640.0], False)
+
+
+# ----------------------------------------------------------------------------------- found on the held-out sets
+@pytest.mark.parametrize("sentence, expected", [
+    # a stop given as a percentage of the entry (a range of percentages: its middle)
+    ("We are buying XLK on a break above $140, with a stop 5% below the entry and a target of $150.",
+     ("XLK", "long", "stop", 140.0, 133.0, [150.0])),
+    ("Short DIA under $500, stop 2% above the entry, target $480.", ("DIA", "short", "stop", 500.0, 510.0, [480.0])),
+    ("XLE has a buy point of 48.00. Cut losses 7% to 8% below the buy point.",
+     ("XLE", "long", "stop", 48.0, 44.4, [])),
+    # a ticker that is also a cue word, right after a side word
+    ("We are short TGT at the open, stop $97, target $86.", ("TGT", "short", "market", None, 97.0, [86.0])),
+    # labelled targets: "(first)", "(second)"
+    ("Buy XLV above $152, stop $147, take profit $160 (first), $166 (second).",
+     ("XLV", "long", "stop", 152.0, 147.0, [160.0, 166.0])),
+    # a pullback into an "X to Y area": a long enters at its top
+    ("Buy XLK on a pullback into the $138 to $140 area, stop below $134.", ("XLK", "long", "limit", 140.0, 134.0, [])),
+    ("Buy the energy ETF, XLE, on weakness toward $44, with a stop at $42.", ("XLE", "long", "limit", 44.0, 42.0, [])),
+    # a labelled trigger in a bullet list: its side from its stop and target
+    ("• XLK — Trigger: > 146.30 | Stop: 139.80 | Target: 158", ("XLK", "long", "stop", 146.3, 139.8, [158.0])),
+    ("• XLK — Trigger: < 136.50 | Stop: 141.20 | Target: 128", ("XLK", "short", "stop", 136.5, 141.2, [128.0])),
+    # scaling out in thirds; a target given in R with its price in brackets; a number that is no price of it
+    ("On a reclaim of $140 I will buy XLK with a stop under $134. I will sell a third at $150, a third at $156.",
+     ("XLK", "long", "stop", 140.0, 134.0, [150.0, 156.0])),
+    ("Buy the XLK breakout through $146.40 with a stop at $142.60, which puts 1R at $3.80. I will take half off at "
+     "2R ($154) and trail the rest.", ("XLK", "long", "stop", 146.4, 142.6, [154.0])),
+    # crypto by name
+    ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
+     ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),
+])
+def test_phrasings_found_on_the_held_out_sets(sentence, expected):
+    one(sentence, expected)
+
+
+@pytest.mark.parametrize("sentence", [
+    # a gap condition with an entry at a level not given ("the first hour's low")
+    "If XLK gaps above $150, we buy the first hour's low with a stop under $146 and a target of $158.",
+    # a scenario taken back in the next sentence
+    "If IWM loses $250 instead, I would be wrong about the whole thing. No short from me though.",
+    # positions already held or closed
+    "I bought XLE at $44 last month and I'm still holding it.",
+    "Wed: covered the XLK short at $138 for a gain.",
+])
+def test_conditions_without_a_tradeable_entry_make_no_setup(sentence):
+    assert setups(sentence) == []
+
+
+def test_a_target_paragraph_goes_on_with_the_setup_before_it():
+    article = parse_article_text(f"Desk Notes\n{FILL}\n\nWe like XLK on a pullback to $140, with a stop at $134.\n\n"
+                                 "Upside objectives: $150, then $156.\n\ndatePublished: 2026-02-09 14:30 UTC\n", "t")
+    (setup,) = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file.setups
+    assert (setup.symbol, setup.entry.level, setup.stop, setup.targets) == ("XLK", 140.0, 134.0, [150.0, 156.0])
