@@ -31,6 +31,9 @@ REQUIRED = ("date", "open", "high", "low", "close")
 PRICES = ("open", "high", "low", "close")
 HEADER_HINT = "expected a header date,open,high,low,close,volume with ISO dates (YYYY-MM-DD)"
 _FIRST_DATE, _END_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+NEW_YORK = "America/New_York"
+# A trailing UTC offset on an ISO stamp: Z, +01:00, -0500.
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 # Relative slack for the OHLC consistency checks, far below a tick, so only real contradictions count.
 _EPS = 1e-9
 
@@ -73,29 +76,41 @@ def _labels(positions: np.ndarray, first_line: int | None, lines: np.ndarray | N
     return f"{word}{'s' if len(positions) > 1 else ''} {shown}{more}"
 
 
-def _dates(column: pd.Series) -> pd.Series:
-    """Session dates as tz-naive midnight timestamps (NaT where the text is not a plausible date).
+def session_dates(column: pd.Series) -> pd.Series:
+    """The session date of each bar stamp, as tz-naive midnight timestamps (NaT where it is no plausible date).
+
+    The rule (``docs/data.md``, "Dates in bar files"):
+
+    * a plain date (``2026-02-03``), or a naive date-time, is that date;
+    * a stamp at **midnight in its own zone** is a date label, whatever the zone: ``2026-02-03T00:00:00Z``,
+      ``...T00:00:00-05:00`` (yfinance) and a tz-aware parquet column at UTC midnight are all 2026-02-03.
+      Converting such a label to New York first would shift it to the evening before;
+    * any other stamp with a zone is an instant: its session date is its **New York** calendar date
+      (``2026-02-03T21:00:00Z``, the close, is 2026-02-03; ``2026-02-04T06:00:00+09:00`` too).
 
     Dates outside 1900..2199 count as bad dates: they are typos (``1200-01-01``), and pandas 3 parses
     them at a coarser unit that would overflow the nanosecond instants the engine works with.
     """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        # yfinance gives midnight New York; the session date is the local calendar date.
-        dates = column.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
+        wall = column.dt.tz_localize(None)  # the wall-clock time in the column's own zone
+        new_york = column.dt.tz_convert(NEW_YORK).dt.tz_localize(None)
+        dates = wall.where(wall == wall.dt.normalize(), new_york).dt.normalize()
     elif pd.api.types.is_datetime64_dtype(column.dtype):
         dates = column.dt.normalize()
     else:
         text = column.astype("str").str.strip()
-        # Offsets ("...T00:00:00-05:00", e.g. exported from yfinance) change with daylight saving, and
-        # pandas refuses a column of mixed offsets; so stamps with an offset are parsed apart, in UTC,
-        # and read as New York calendar dates, and plain dates as they are.
-        aware = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-        parsed = pd.to_datetime(text.where(~aware), errors="coerce", format="ISO8601")
+        # Offsets change with daylight saving, and pandas refuses a column of mixed offsets; so the
+        # wall-clock part (offset removed) and the instant (in UTC) are parsed apart.
+        offset = text.str.extract(_OFFSET, expand=False)
+        aware = offset.notna()
+        wall = pd.to_datetime(text.str.replace(_OFFSET, "", regex=True), errors="coerce", format="ISO8601")
+        dates = wall
         if aware.any():
-            stamped = pd.to_datetime(text.where(aware), errors="coerce", format="ISO8601", utc=True)
-            local = stamped.dt.tz_convert("America/New_York").dt.tz_localize(None).astype(parsed.dtype)
-            parsed = parsed.where(~aware, local)
-        dates = parsed.dt.normalize()
+            instant = pd.to_datetime(text.where(aware), errors="coerce", format="ISO8601", utc=True)
+            new_york = instant.dt.tz_convert(NEW_YORK).dt.tz_localize(None).astype(wall.dtype)
+            label = aware & (wall == wall.dt.normalize())
+            dates = wall.where(~aware | label, new_york)
+        dates = dates.dt.normalize()
     return dates.where((dates >= _FIRST_DATE) & (dates < _END_DATE))
 
 
@@ -125,7 +140,7 @@ def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None,
     if total == 0:
         raise DataError("no rows", where=where, hint=HEADER_HINT)
 
-    dates = _dates(table["date"])
+    dates = session_dates(table["date"])
     prices = {c: snap_float32(pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
               for c in PRICES}
     if "volume" in table.columns:

@@ -29,7 +29,7 @@ from .bars import Bars
 from .cache import CacheSource, CacheEntry, entry_to_bars, store
 from .sources import clip
 from .symbols import normalize_symbol
-from .validate import clean_bars
+from .validate import clean_bars, session_dates
 
 BASIS = "split-adjusted"
 DEFAULT_YEARS = 2
@@ -87,7 +87,7 @@ def _events(frame: pd.DataFrame, dates: pd.DatetimeIndex, column: str) -> list:
     if column not in frame.columns:
         return []
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    keep = np.isfinite(values) & (values != 0)
+    keep = np.isfinite(values) & (values != 0) & dates.notna()
     return [[d.date().isoformat(), float(v)] for d, v in zip(dates[keep], values[keep])]
 
 
@@ -118,10 +118,7 @@ class YahooSource:
         # Never keep a bar whose session is still open: its prices are not final.
         closed = frame["session_close_ns"].to_numpy() <= pd.Timestamp(now_utc()).as_unit("ns").value
         frame = frame[closed]
-        dates = pd.DatetimeIndex(history.index)
-        if isinstance(dates.dtype, pd.DatetimeTZDtype):
-            dates = dates.tz_convert(NY).tz_localize(None)
-        dates = dates.normalize()
+        dates = pd.DatetimeIndex(session_dates(pd.Series(history.index)))  # the bars' own date rule
         return frame, _events(history, dates, "splits"), _events(history, dates, "dividends"), clean.notes
 
     def missing_ranges(self, entry: CacheEntry | None, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
