@@ -6,10 +6,16 @@ Rules (each violation is counted and reported in one note naming the file and th
   a missing column is an error for the whole file (nothing can be trusted);
 * a row is **dropped** when its date does not parse, a price is missing or not positive, or the
   prices are inconsistent: ``high < low``, ``high < max(open, close)`` or ``low > min(open, close)``;
+* a row is **dropped** when its prices are implausible (:data:`PRICE_MAX`, :data:`JUMP`): a price at or
+  above 1e9 (no listed instrument trades near a billion per unit; 1.7e308 is a corrupt cell), a bar
+  whose high is more than 10x its low, or an isolated spike: a close more than 10x away from *both*
+  neighbouring closes, in the same direction, while those two agree within 10x. A crash or a split
+  moves the level for good, so the next close agrees with it and it is kept; only a single bar that
+  leaves and comes straight back is dropped. Tiny prices (1e-7) are valid and kept at full precision;
 * duplicate dates keep the last row (a later line is usually a correction); unsorted rows are sorted;
 * rows dated on a day that is not an XNYS session are **kept but flagged** (they get 09:30-16:00
   New York instants, see :mod:`backtest.data.calendar`);
-* a negative volume becomes NaN.
+* a negative or non-finite volume becomes NaN.
 
 Prices that are float32 values widened to float64 (``265.0199890136719``, a common artefact of
 Yahoo-derived files) are snapped back to the decimal they stand for (``265.02``). Without this a stop
@@ -34,8 +40,13 @@ _FIRST_DATE, _END_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 NEW_YORK = "America/New_York"
 # A trailing UTC offset on an ISO stamp: Z, +01:00, -0500.
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+_ROW = "__row"  # the input position of each row, carried through sorting so notes name the file line
 # Relative slack for the OHLC consistency checks, far below a tick, so only real contradictions count.
 _EPS = 1e-9
+#: Prices at or above this are implausible (BRK-A, the dearest US share, trades below 1e6; ^DJI below 1e5).
+PRICE_MAX = 1e9
+#: A bar's high more than JUMP x its low, or a close JUMP x away from both neighbours, is implausible.
+JUMP = 10.0
 
 
 @dataclasses.dataclass
@@ -114,6 +125,26 @@ def session_dates(column: pd.Series) -> pd.Series:
     return dates.where((dates >= _FIRST_DATE) & (dates < _END_DATE))
 
 
+def isolated_spikes(close: np.ndarray, jump: float = JUMP) -> np.ndarray:
+    """Mask of closes that leave both neighbours by more than ``jump``x in one direction and come straight back.
+
+    Row ``i`` is a spike when ``close[i]`` is above ``jump`` x both ``close[i-1]`` and ``close[i+1]`` (or
+    below both divided by ``jump``) while the two neighbours agree within ``jump``x. The first and last
+    bars have one neighbour and are never spikes: a jump there cannot be told from a crash or a split.
+    """
+    close = np.asarray(close, dtype=np.float64)
+    out = np.zeros(len(close), dtype=bool)
+    if len(close) < 3:
+        return out
+    mid, before, after = close[1:-1], close[:-2], close[2:]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        up = (mid > jump * before) & (mid > jump * after)
+        down = (mid * jump < before) & (mid * jump < after)
+        neighbours_agree = np.maximum(before, after) <= jump * np.minimum(before, after)
+    out[1:-1] = (up | down) & neighbours_agree
+    return out
+
+
 def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None,
                lines: Sequence[int] | None = None) -> CleanResult:
     """Validate ``raw`` (one row per bar, a ``date`` column or a date index) into a :class:`Bars` frame.
@@ -154,32 +185,36 @@ def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None,
     missing_price = np.zeros(total, dtype=bool)
     for k in PRICES:
         missing_price |= ~np.isfinite(prices[k])
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         not_positive = ~missing_price & ((o <= 0) | (h <= 0) | (low <= 0) | (c <= 0))
-        inconsistent = ~missing_price & ~not_positive & (
+        too_large = ~missing_price & ~not_positive & (np.maximum.reduce([o, h, low, c]) >= PRICE_MAX)
+        inconsistent = ~missing_price & ~not_positive & ~too_large & (
             (h < low - slack) | (h < np.maximum(o, c) - slack) | (low > np.minimum(o, c) + slack)
         )
+        wide = ~missing_price & ~not_positive & ~too_large & ~inconsistent & (h > JUMP * low)
     problems = [
         ("bad date", bad_date),
         ("missing price", ~bad_date & missing_price),
         ("price <= 0", ~bad_date & not_positive),
+        (f"implausible price (>= {PRICE_MAX:.0e})", ~bad_date & too_large),
         ("high/low inconsistent with open/close", ~bad_date & inconsistent),
+        (f"implausible range (high more than {JUMP:g}x low)", ~bad_date & wide),
     ]
-    drop = bad_date | missing_price | not_positive | inconsistent
+    drop = bad_date | missing_price | not_positive | too_large | inconsistent | wide
     line_numbers = np.asarray(lines) if lines is not None and len(lines) == total else None
     reasons = [f"{n} {name} ({_labels(np.flatnonzero(mask), first_line, line_numbers)})"
                for name, mask in problems if (n := int(mask.sum()))]
 
     frame = pd.DataFrame(
-        {"open": o, "high": h, "low": low, "close": c, "volume": volume},
+        {"open": o, "high": h, "low": low, "close": c, "volume": volume, _ROW: np.arange(total)},
         index=pd.DatetimeIndex(dates, name="date"),
-    )[list(COLUMNS)]
+    )[[*COLUMNS, _ROW]]
     frame = frame[~drop]
     flags = []
-    negative_volume = frame["volume"] < 0
-    if negative_volume.any():
-        frame.loc[negative_volume, "volume"] = np.nan
-        flags.append(f"{int(negative_volume.sum())} negative volume(s) set to empty")
+    bad_volume = (frame["volume"] < 0) | np.isinf(frame["volume"])
+    if bad_volume.any():
+        frame.loc[bad_volume, "volume"] = np.nan
+        flags.append(f"{int(bad_volume.sum())} negative or infinite volume(s) set to empty")
     if not frame.index.is_monotonic_increasing:
         frame = frame.sort_index(kind="stable")
         flags.append("rows were not in date order (sorted)")
@@ -189,6 +224,13 @@ def clean_bars(raw: pd.DataFrame, where: str, *, first_line: int | None = None,
         reasons.append(f"{n} duplicate date(s) (kept the last row for {frame.index[duplicated][0].date()}"
                        f"{' and others' if n > 1 else ''})")
         frame = frame[~duplicated]
+    spikes = isolated_spikes(frame["close"].to_numpy())
+    if spikes.any():
+        rows = np.sort(frame[_ROW].to_numpy()[spikes])
+        reasons.append(f"{int(spikes.sum())} isolated price spike(s) (a close more than {JUMP:g}x away from both "
+                       f"neighbouring closes) ({_labels(rows, first_line, line_numbers)})")
+        frame = frame[~spikes]
+    frame = frame.drop(columns=_ROW)
     if frame.empty:
         detail = "; ".join(reasons) or "no rows"
         raise DataError(f"no valid bars ({detail})", where=where, hint=HEADER_HINT)
