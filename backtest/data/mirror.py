@@ -26,7 +26,7 @@ from ..errors import DataError
 from .bars import Bars, SplitEvent
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol
-from .splits import reflected_splits
+from .splits import reflected_splits, split_ratio
 from .validate import CleanResult, clean_bars
 
 SPLITS_FILE = "SPLITS.csv"
@@ -109,14 +109,13 @@ def read_splits(path: Path) -> tuple[dict[str, tuple[SplitEvent, ...]], tuple[st
         try:
             symbol = normalize_symbol(row.symbol)
             day = dt.date.fromisoformat(str(row.date).strip())
-            ratio = float(row.ratio)
-            if not ratio > 0 or ratio == 1:
-                raise ValueError("ratio")
+            ratio = split_ratio(str(row.ratio).strip())
         except (ValueError, TypeError):
             bad.append(str(i))
             continue
         events.setdefault(symbol, []).append(SplitEvent(day, ratio))
-    notes = (f"{where}: skipped bad line(s) {', '.join(bad)} (need symbol,YYYY-MM-DD,ratio>0)",) if bad else ()
+    notes = (f"{where}: skipped bad line(s) {', '.join(bad)} (need symbol,YYYY-MM-DD,ratio: a finite number "
+             "above 0 and not 1)",) if bad else ()
     result = ({s: tuple(sorted(set(e), key=lambda x: x.date)) for s, e in events.items()}, notes)
     _splits_memo[key] = result
     return result

@@ -28,6 +28,7 @@ from ..errors import DataError
 from .bars import Bars
 from .cache import CacheSource, CacheEntry, entry_to_bars, store
 from .sources import clip
+from .splits import split_ratio
 from .symbols import normalize_symbol
 from .validate import clean_bars, session_dates
 
@@ -84,11 +85,27 @@ def normalize_history(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _events(frame: pd.DataFrame, dates: pd.DatetimeIndex, column: str) -> list:
+    """``[[date, value], ...]`` of the non-zero entries of an actions column (0 means "none that day").
+
+    Splits must pass :func:`~backtest.data.splits.split_ratio` (a ratio of 1, below 0 or infinite is
+    dropped: it would divide levels by nonsense); dividends must be finite and positive.
+    """
     if column not in frame.columns:
         return []
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    keep = np.isfinite(values) & (values != 0) & dates.notna()
-    return [[d.date().isoformat(), float(v)] for d, v in zip(dates[keep], values[keep])]
+    keep = np.isfinite(values) & (values > 0) & dates.notna()
+    events = [[d.date().isoformat(), float(v)] for d, v in zip(dates[keep], values[keep])]
+    if column == "splits":
+        events = [[d, v] for d, v in events if _is_split_ratio(v)]
+    return events
+
+
+def _is_split_ratio(value: float) -> bool:
+    try:
+        split_ratio(value)
+    except ValueError:
+        return False
+    return True
 
 
 class YahooSource:
