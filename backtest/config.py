@@ -41,6 +41,8 @@ class DataConfig:
     cache_dir: Path = Path("data_cache")
     mirrors: tuple[Path, ...] = ()
     interval: str = "1d"
+    offline: bool = False  # --offline: yahoo was dropped from sources
+    overridden: frozenset[str] = frozenset()  # keys set by command-line flags (named in messages instead of the file)
 
 
 @dataclasses.dataclass
@@ -72,14 +74,20 @@ class Config:
     ) -> "Config":
         """A copy with command-line flags applied (flags beat the file)."""
         data = dataclasses.replace(self.data)
+        overridden = set(data.overridden)
         if cache_dir is not None:
             data.cache_dir = Path(cache_dir)
+            overridden.add("cache_dir")
         if mirrors:
             data.mirrors = tuple(Path(m) for m in mirrors)
+            overridden.add("mirrors")
         if sources:
             data.sources = _check_sources(sources, "--source")
+            overridden.add("sources")
         if offline:
             data.sources = tuple(s for s in data.sources if s != "yahoo")
+            data.offline = True
+        data.overridden = frozenset(overridden)
         return dataclasses.replace(self, data=data)
 
 

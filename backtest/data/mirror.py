@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common import printable
 from ..errors import DataError
 from .bars import Bars, SplitEvent
 from .sources import clip
@@ -56,7 +57,10 @@ def read_bar_file(path: Path) -> CleanResult:
             first_line = None
         else:
             # Everything as text: the validator parses and reports bad cells itself.
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+            separator = csv_separator(path)
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True, sep=separator)
+            if separator != ",":
+                raw = _decimal_commas(raw)
             first_line = 2
             lines = data_line_numbers(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
@@ -68,9 +72,51 @@ def read_bar_file(path: Path) -> CleanResult:
     except Exception as exc:  # pyarrow raises its own types for corrupt parquet
         raise DataError(f"cannot be read as parquet: {type(exc).__name__}", where=where,
                         hint="fix or remove the file") from None
-    result = clean_bars(raw, where, first_line=first_line, lines=lines)
+    try:
+        result = clean_bars(raw, where, first_line=first_line, lines=lines)
+    except DataError as exc:
+        if lines is not None and len(raw.columns) == 1 and exc.message.startswith("missing column"):
+            header = printable(str(raw.columns[0]))[:60]
+            raise DataError(exc.message, where=where,
+                            hint=f"the header {header!r} has no comma, semicolon, tab or '|' between the columns; "
+                                 "write it as date,open,high,low,close,volume") from None
+        raise
     _parsed[key] = result
     return result
+
+
+#: Field separators a bar CSV may use; spreadsheets in many locales export ";" (with decimal commas).
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def csv_separator(path: Path) -> str:
+    """The separator of a CSV: the one of :data:`SEPARATORS` that splits its header line most (``,`` on a tie).
+
+    A header ``date;open;high;low;close`` is read as ``;``-separated instead of failing with "missing
+    column(s)"; in such files a comma is the decimal mark (``250,5``), see :func:`_decimal_commas`.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    header = next((line for line in re.split(rb"\r\n|\r|\n", head) if line.strip()), b"")
+    text = header.decode("utf-8", errors="replace")
+    counts = {sep: text.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def _decimal_commas(raw: pd.DataFrame) -> pd.DataFrame:
+    """In a ``;``/tab-separated file, numbers written ``250,5`` mean 250.5 (a column of such cells is converted)."""
+    out = raw.copy()
+    for column in out.columns:
+        if str(column).strip().lower() == "date":
+            continue
+        cells = out[column].astype(str)
+        if cells.str.match(_DECIMAL_COMMA).any() and not cells.str.contains(".", regex=False).any():
+            out[column] = cells.str.replace(",", ".", regex=False)
+    return out
 
 
 def data_line_numbers(path: Path) -> list[int]:
@@ -126,13 +172,19 @@ class MirrorSource:
 
     name = "mirror"
 
-    def __init__(self, directories: list[Path] | tuple[Path, ...]):
+    def __init__(self, directories: list[Path] | tuple[Path, ...], configured_in: str | None = None):
         # normpath: show ../shared/market-data, not repo/../shared/market-data, in messages.
         self.directories = tuple(Path(os.path.normpath(d)) for d in directories)
+        #: Where the list came from, for messages: "[data].mirrors in /repo/backtest.toml", "--mirror".
+        self.configured_in = configured_in or "[data].mirrors in backtest.toml, or --mirror"
 
     def describe(self) -> str:
-        dirs = [f"{d}{'' if d.is_dir() else ' [no such directory]'}" for d in self.directories]
-        return "mirror (" + (", ".join(dirs) or "no mirror directory configured") + ")"
+        dirs = [str(d) for d in self.directories]
+        return "mirror (" + (", ".join(dirs) or f"no mirror folder configured: {self.configured_in} is empty") + ")"
+
+    def missing_directories(self) -> list[Path]:
+        """Configured folders that do not exist (a typo in the config, an unmounted disk)."""
+        return [d for d in self.directories if not d.is_dir()]
 
     def files(self) -> dict[str, Path]:
         """{symbol: file} over all directories (earlier directories win)."""
@@ -174,6 +226,12 @@ class MirrorSource:
         symbol = normalize_symbol(symbol)
         path = self.find(symbol)
         if path is None:
+            missing = self.missing_directories()
+            if missing:  # the likely reason: say it, instead of "not found"
+                names = ", ".join(str(d) for d in missing)
+                verb = "does not exist" if len(missing) == 1 else "do not exist"
+                raise DataError(f"mirror folder{'s' if len(missing) > 1 else ''} {names} {verb}", where="mirror",
+                                hint=f"fix {self.configured_in}")
             return None
         result = read_bar_file(path)
         splits, split_notes = self.splits_for(path.parent, symbol)

@@ -163,8 +163,14 @@ class YahooSource:
         ``end`` (default today) only sets the default ``start`` (two years before it) and is checked
         against ``start``: the download still runs through today (see the module docstring).
         """
+        from ..environment import clock_problem
+
         symbol = normalize_symbol(symbol)
-        today = pd.Timestamp(now_utc()).tz_convert(NY).date()
+        now = now_utc()
+        problem = clock_problem(now)
+        if problem:  # a download "through today" would ask for nothing, or for centuries
+            raise DataError(problem, where=f"yahoo:{symbol}")
+        today = pd.Timestamp(now).tz_convert(NY).date()
         end = min(end or today, today)
         if start is None:
             start = end - dt.timedelta(days=round(365.25 * DEFAULT_YEARS))
