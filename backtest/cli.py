@@ -111,10 +111,14 @@ def handle_errors(func):
 
 
 def _config(ctx: click.Context):
+    """The configuration for this command: ``--config``, else the backtest.toml found near SETUPS (``run``) or
+    the current folder, ``$BACKTEST_CONFIG``, the user config folder (:func:`backtest.config.find_config_file`),
+    with the global flags applied."""
     from .config import load_config
 
     root = ctx.find_root().params
-    cfg = load_config(root.get("config"))
+    near = ctx.params.get("setups") if ctx.command.name == "run" else None
+    cfg = load_config(root.get("config"), near=near)
     return cfg.with_overrides(
         cache_dir=root.get("cache_dir"),
         mirrors=list(root.get("mirror") or []),
@@ -125,8 +129,9 @@ def _config(ctx: click.Context):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backtest")
-@click.option("--config", type=click.Path(dir_okay=False), envvar="BACKTEST_CONFIG",
-              help="Config file (default ./backtest.toml; env BACKTEST_CONFIG).")
+@click.option("--config", type=click.Path(dir_okay=False),
+              help="Config file. Default: backtest.toml beside or above SETUPS (run) or the current folder "
+                   "(other commands), else $BACKTEST_CONFIG, else ~/.config/backtest/backtest.toml.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Parquet cache directory (overrides config).")
 @click.option("--mirror", multiple=True, type=click.Path(file_okay=False),
               help="Offline CSV/parquet mirror directory (repeatable; overrides config).")

@@ -24,3 +24,13 @@ def market_data_dir() -> Path:
     if not MARKET_DATA_DIR.is_dir():
         pytest.fail(f"{MARKET_DATA_DIR} is missing: tests need ../shared beside the repository")
     return MARKET_DATA_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_personal_config(tmp_path_factory):
+    """Tests never read the developer's ``~/.config/backtest/backtest.toml`` or ``$BACKTEST_CONFIG``
+    (both are in the config lookup order); subprocesses inherit the same environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config-home")))
+        patch.delenv("BACKTEST_CONFIG", raising=False)
+        yield
