@@ -34,3 +34,13 @@ def _no_personal_config(tmp_path_factory):
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config-home")))
         patch.delenv("BACKTEST_CONFIG", raising=False)
         yield
+
+
+@pytest.fixture(autouse=True)
+def backoff_waits(monkeypatch) -> list:
+    """No test waits for Yahoo's retry backoff: the waits are recorded here instead (see test_data_yahoo_cron)."""
+    from backtest.data import yahoo
+
+    waits: list[float] = []
+    monkeypatch.setattr(yahoo, "_sleep", waits.append)
+    return waits
