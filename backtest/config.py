@@ -43,6 +43,7 @@ from .errors import ConfigError
 
 ENV_VAR = "BACKTEST_CONFIG"
 CONFIG_NAME = "backtest.toml"
+MAX_CONFIG_BYTES = 10**6  # a config is a few hundred bytes; a larger file is not one (read before parsing)
 KNOWN_SOURCES = ("cache", "mirror", "yahoo")
 #: How :func:`find_config_file` found the file (``Config.found_by``), in lookup order.
 FOUND_BY = ("--config", "beside or above SETUPS", "current folder or above", f"${ENV_VAR}", "user config folder")
@@ -176,6 +177,10 @@ def load_config(explicit: str | Path | None = None, *, near: str | Path | None =
         return Config()
     path = Path(os.path.abspath(path))
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file is {size / 1e6:.1f} MB, more than the {MAX_CONFIG_BYTES // 10**6} MB "
+                              "limit", where=str(path), hint="check that it is a backtest.toml")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path), hint="fix the syntax") from None

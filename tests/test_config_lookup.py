@@ -138,3 +138,12 @@ def test_the_readme_cron_line_runs_from_slash(project):
     with (reports[0] / "trades.csv").open() as handle:
         (row,) = list(csv.DictReader(handle))
     assert row["status"] in ("filled", "open"), row  # the mirror named in the project's backtest.toml was used
+
+
+def test_a_huge_config_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "backtest.toml"
+    with path.open("wb") as handle:
+        handle.truncate(5 * 10**6)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.one_line() == f"{path}: config file is 5.0 MB, more than the 1 MB limit (check that it is a backtest.toml)"

@@ -36,6 +36,7 @@ from ..errors import CorruptCacheError, DataError
 from .bars import COLUMNS, Bars, SplitEvent
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
+from .parquet_io import parquet_bytes, read_parquet_bytes
 from .splits import reflected_splits, split_ratio
 from .validate import CleanResult, clean_bars
 
@@ -43,6 +44,8 @@ META_KEY = b"backtest"
 FORMAT_VERSION = 1
 LOCK_TIMEOUT_S = 120
 BASES = ("split-adjusted", "as-traded")
+#: A cache file is one daily series (a century of bars is about 2 MB): anything far larger is not ours.
+MAX_CACHE_FILE_BYTES = 256 * 10**6
 
 
 def _ratio(value):
@@ -151,7 +154,6 @@ def cache_path(cache_dir: Path, symbol: str, interval: str = "1d") -> Path:
 
 def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
     """Read and validate one cache file (memoized by size and mtime). Raises :class:`CorruptCacheError`."""
-    import pyarrow.parquet as pq
 
     hint = "it will be re-fetched; delete the file if this repeats"
     # One open file handle for everything: a writer may os.replace() the path meanwhile, and pyarrow
@@ -166,10 +168,12 @@ def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
         key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # os.replace gives a new inode
         if key in _memo:
             return _memo[key]
+        if st.st_size > MAX_CACHE_FILE_BYTES:
+            raise CorruptCacheError(f"cache file is {st.st_size / 1e6:.1f} MB, more than the "
+                                    f"{MAX_CACHE_FILE_BYTES // 10**6} MB limit for one series", where=str(path), hint=hint)
         try:
-            table = pq.read_table(handle)
-            raw_meta = (table.schema.metadata or {}).get(META_KEY)
-            raw = table.to_pandas()
+            raw, schema_meta = read_parquet_bytes(handle.read())
+            raw_meta = schema_meta.get(META_KEY)
         except Exception as exc:  # pyarrow.ArrowInvalid, OSError: all mean "unreadable"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CorruptCacheError(f"unreadable cache file ({first})", where=str(path), hint=hint) from None
@@ -222,8 +226,6 @@ def store(
     unreadable file").
     """
     from filelock import FileLock
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     symbol = normalize_symbol(symbol)
     cache_dir = Path(cache_dir)
@@ -261,12 +263,12 @@ def store(
             "last": new.index[-1].date().isoformat() if len(new) else None,
             "rows": int(len(new)),
         })  # what is written passes the same checks as what is read
-        table = pa.Table.from_pandas(new, preserve_index=True)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
+        data = parquet_bytes(new, {META_KEY: json.dumps(meta).encode()})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            pq.write_table(table, tmp)
-            with open(tmp, "rb") as fh:
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         finally:

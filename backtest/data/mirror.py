@@ -25,12 +25,15 @@ import pandas as pd
 from ..common import printable
 from ..errors import DataError
 from .bars import Bars, SplitEvent
+from .parquet_io import read_parquet_bytes
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol
 from .splits import reflected_splits, split_ratio
 from .validate import CleanResult, clean_bars
 
 SPLITS_FILE = "SPLITS.csv"
+#: One daily series is small (a century of bars is about 2 MB of CSV); a far larger file is not a bar file.
+MAX_BAR_FILE_BYTES = 256 * 10**6
 SUFFIXES = (".csv", ".parquet")
 MIRROR_BASIS = "split-adjusted"
 
@@ -50,10 +53,15 @@ def read_bar_file(path: Path) -> CleanResult:
     if hit is not None:
         return hit
     where = str(path)
+    size = key[1]
+    if size > MAX_BAR_FILE_BYTES:  # refused unread: one daily series is never this large
+        raise DataError(f"file is {size / 1e6:.1f} MB, more than the {MAX_BAR_FILE_BYTES // 10**6} MB limit for "
+                        "a bar file (one daily series)", where=where, hint="check that it is a daily bar file")
     try:
         lines = None
         if path.suffix.lower() == ".parquet":
-            raw = pd.read_parquet(path)
+            with open(path, "rb") as handle:
+                raw, _ = read_parquet_bytes(handle.read())
             first_line = None
         else:
             # Everything as text: the validator parses and reports bad cells itself.
@@ -138,6 +146,11 @@ def read_splits(path: Path) -> tuple[dict[str, tuple[SplitEvent, ...]], tuple[st
     if key in _splits_memo:
         return _splits_memo[key]
     where = str(path)
+    if key[1] > MAX_BAR_FILE_BYTES:
+        result = ({}, (f"{where}: ignored, file is {key[1] / 1e6:.1f} MB, more than the "
+                       f"{MAX_BAR_FILE_BYTES // 10**6} MB limit",))
+        _splits_memo[key] = result
+        return result
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
