@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,10 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from backtest.cli import INTERRUPTED, cli
+from invented_bars import BARS
 
-BARS = "date,open,high,low,close,volume\n" + "".join(
-    f"2026-02-{day:02d},{100 + i},{101 + i},{99 + i},{100.5 + i},1000\n"
-    for i, day in enumerate([2, 3, 4, 5, 6, 9, 10, 11, 12, 13]))
 ARTICLE = """\
 datePublished: 2026-02-03 14:00 UTC
 
@@ -45,13 +42,13 @@ SLOW = textwrap.dedent("""
         marker.with_suffix(".partial").replace(marker)
         time.sleep(120)
 
-    if where == "import":  # mid cache write: the temporary parquet file exists
-        import pyarrow.parquet as pq
-        real = pq.write_table
-        def slow_write(table, where_to, *a, **k):
-            real(table, where_to, *a, **k)
+    if where == "import":  # mid cache write: the temporary parquet file is written, not yet moved into place
+        import os
+        real = os.fsync
+        def slow_fsync(fd):
+            real(fd)
             reached()
-        pq.write_table = slow_write
+        os.fsync = slow_fsync
     elif where == "fetch":  # mid download
         import backtest.data.yahoo as yahoo
         yahoo.download = lambda symbol, start, end: reached()

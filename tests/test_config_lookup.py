@@ -19,13 +19,9 @@ from click.testing import CliRunner
 from backtest.cli import cli
 from backtest.config import FOUND_BY, find_config_file, load_config, user_config_path
 from backtest.errors import ConfigError
+from invented_bars import BARS, SETUP
 
 REPO = Path(__file__).resolve().parents[1]
-BARS = "date,open,high,low,close,volume\n" + "".join(
-    f"2026-02-{day:02d},{100 + i},{101 + i},{99 + i},{100.5 + i},1000\n"
-    for i, day in enumerate([2, 3, 4, 5, 6, 9, 10, 11, 12, 13]))
-SETUP = ("article:\n  id: zed-note\n  published: 2026-02-03T22:00:00Z\n"
-         "setups:\n  - id: zed-long\n    symbol: ZED\n    direction: long\n    stop: 98\n    targets: [106]\n")
 
 
 def _toml(folder: Path, cache: str) -> Path:

@@ -21,12 +21,9 @@ from backtest.data.load import load_barset
 from backtest.data.manage import import_directory
 from backtest.data.mirror import read_splits
 from backtest.data.splits import split_ratio
+from invented_bars import BARS, SETUP
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
-
-BARS = "date,open,high,low,close,volume\n" + "".join(
-    f"2026-02-{day:02d},{100 + i},{101 + i},{99 + i},{100.5 + i},1000\n"
-    for i, day in enumerate([2, 3, 4, 5, 6, 9, 10, 11, 12, 13]))
 
 
 @pytest.fixture
@@ -89,9 +86,7 @@ def test_a_zero_split_ratio_in_the_cache_is_refused_and_the_run_writes_its_repor
     _rewrite_meta(cache / "ZED_1d.parquet", lambda m: {**m, "splits": [["2026-02-10", 0]]})
     setups = tmp_path / "s"
     setups.mkdir()
-    (setups / "zed.yaml").write_text(
-        "article:\n  id: zed-note\n  published: 2026-02-03T22:00:00Z\n"
-        "setups:\n  - id: zed-long\n    symbol: ZED\n    direction: long\n    stop: 98\n    targets: [106]\n")
+    (setups / "zed.yaml").write_text(SETUP)
     result = CliRunner().invoke(cli, ["--cache-dir", str(cache), "--source", "cache", "run", str(setups),
                                       "--out", str(tmp_path / "out"), "--format", "csv,json,html", "-q"])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

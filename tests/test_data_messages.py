@@ -19,12 +19,7 @@ from backtest.cli import cli
 from backtest.config import load_config
 from backtest.data.load import load_barset
 from backtest.data.mirror import read_bar_file
-
-BARS = "date,open,high,low,close,volume\n" + "".join(
-    f"2026-02-{day:02d},{100 + i},{101 + i},{99 + i},{100.5 + i},1000\n"
-    for i, day in enumerate([2, 3, 4, 5, 6, 9, 10, 11, 12, 13]))
-SETUP = ("article:\n  id: zed-note\n  published: 2026-02-03T22:00:00Z\n"
-         "setups:\n  - id: zed-long\n    symbol: ZED\n    direction: long\n    stop: 98\n    targets: [106]\n")
+from invented_bars import BARS, SETUP
 
 
 def _config(tmp_path: Path, text: str) -> Path:

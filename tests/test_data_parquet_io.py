@@ -19,10 +19,8 @@ from click.testing import CliRunner
 
 from backtest.cli import cli
 from backtest.data.parquet_io import parquet_bytes, read_parquet_bytes
+from invented_bars import BARS
 
-BARS = "date,open,high,low,close,volume\n" + "".join(
-    f"2026-02-{day:02d},{100 + i},{101 + i},{99 + i},{100.5 + i},1000\n"
-    for i, day in enumerate([2, 3, 4, 5, 6, 9, 10, 11, 12, 13]))
 
 CENSUS = textwrap.dedent("""
     import atexit, os, sys
