@@ -11,6 +11,7 @@ import json
 import datetime as dt
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -151,10 +152,18 @@ def test_interrupt_during_the_swap_leaves_the_old_or_the_new_report(setups_dir, 
         if len(calls) == 1 and Path(dst).name.startswith(".custom.old-"):
             os.kill(os.getpid(), signal.SIGINT)  # delivered only once the swap is complete
 
+    # Another thread alive (numba, pyarrow and rich start their own): a signal mask on the main thread
+    # alone would let the kernel deliver SIGINT to it, and the interrupt would land between the renames.
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
     monkeypatch.setattr(os, "rename", rename)
-    with pytest.raises(KeyboardInterrupt):
-        run(setups_dir, config, out_dir=out, formats=("csv",))
-    monkeypatch.setattr(os, "rename", real_rename)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(setups_dir, config, out_dir=out, formats=("csv",))
+    finally:
+        monkeypatch.setattr(os, "rename", real_rename)
+        stop.set()
     assert len(calls) == 2  # both renames happened before the interrupt was delivered
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the old report was removed
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]

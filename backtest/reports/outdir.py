@@ -97,16 +97,33 @@ def check_out_dir(target: Path) -> None:
 # --------------------------------------------------------------------------------------------- signals
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT/SIGTERM are held back (delivered right after) while the block runs: the swap is never half done."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    """SIGINT/SIGTERM arriving while the block runs are held back and re-raised right after it.
+
+    Python runs signal handlers in the main thread only, so replacing the handlers defers the interrupt
+    whichever thread the kernel delivered the signal to (a thread mask would not: numba, pyarrow and rich
+    start threads of their own). The previous handler is called once the block is done.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    pending: list[tuple[int, object]] = []
+
+    def hold(signum, frame):
+        pending.append((signum, frame))
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if pending:
+            signum, frame = pending[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------------------------- cleanup

@@ -1,0 +1,93 @@
+"""What "one call" is, for every research figure (scorecard, event study).
+
+An article's *call* is its stance applied to its **primary** subject symbol (the first listed; IWM and
+^RUT in one small-cap article are one opinion, not two) from its first eligible session
+(``docs/semantics.md`` section 10): bullish = long, bearish = short, neutral = reported only.
+
+**Identical calls are counted once.** Two articles whose calls have the same symbol, direction and first
+session (e.g. two write-ups of the same view on the same weekend) measure the very same window: the same
+number twice, not two observations. They are one call; the article count keeps both. The call kept is
+the first by (first session, article id), a fixed order.
+
+Input: the ledger's ``calls`` frame (one row per article x subject symbol x horizon, columns
+:data:`CALL_INPUT_COLUMNS`; ``primary`` optional: without it each article's first row is its call).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .inputs import require_columns, stance_labels
+
+#: Columns the research figures read from the calls frame.
+CALL_INPUT_COLUMNS = ("article_id", "stance", "symbol", "direction", "horizon", "start_time", "excess_pct",
+                      "return_pct")
+#: What makes two articles' calls the same call.
+IDENTICAL_KEY = ("symbol", "direction", "start_time")
+#: Sign of a call's direction (neutral calls keep the unsigned move, as in calls.csv).
+DIRECTION_SIGN = {"long": 1.0, "short": -1.0, "neutral": 1.0}
+
+
+def article_calls(calls: pd.DataFrame) -> pd.DataFrame:
+    """One row per article that has a measured first session: its primary call, before merging identical calls.
+
+    Columns: ``article_id, stance, symbol, direction, start_time, call_id, articles`` where ``call_id`` is
+    the ``article_id`` of the call kept for it (itself unless an earlier article made the identical call)
+    and ``articles`` the number of articles behind that call. Sorted by (start_time, article_id).
+    """
+    require_columns(calls, ("article_id", "stance", "symbol", "direction", "start_time"), "calls")
+    picked = calls
+    if "primary" in calls.columns:
+        picked = calls[calls["primary"].fillna(False).astype(bool).to_numpy()]
+    picked = picked[pd.notna(picked["start_time"]).to_numpy()]
+    frame = pd.DataFrame({
+        "article_id": picked["article_id"].astype(str).to_numpy(),
+        "stance": stance_labels(picked["stance"]).to_numpy(),
+        "symbol": picked["symbol"].astype(str).to_numpy(),
+        "direction": picked["direction"].astype(str).to_numpy(),
+        "start_time": pd.DatetimeIndex(pd.to_datetime(picked["start_time"])).as_unit("ns").normalize(),
+    }).drop_duplicates("article_id", keep="first")
+    frame = frame.sort_values(["start_time", "article_id"], kind="stable").reset_index(drop=True)
+    group = frame.groupby(list(IDENTICAL_KEY), sort=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(frame))).groupby(group).transform("min").to_numpy()
+    frame["call_id"] = frame["article_id"].to_numpy()[first]
+    frame["articles"] = np.bincount(group, minlength=group.max() + 1 if len(group) else 0)[group]
+    return frame
+
+
+def one_call_each(calls: pd.DataFrame, every: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The distinct calls: :func:`article_calls` rows whose ``call_id`` is their own article (first of identical).
+
+    ``every`` is ``article_calls(calls)`` when the caller has it already.
+    """
+    frame = article_calls(calls) if every is None else every
+    return frame[frame["call_id"] == frame["article_id"]].reset_index(drop=True)
+
+
+def call_outcomes(calls: pd.DataFrame, horizons, every: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per distinct call and horizon: ``excess_pct`` and ``return_pct`` (signed in the call's direction).
+
+    Rows: one per (call, horizon) present in ``calls``; columns ``article_id`` (the call's), ``stance``,
+    ``direction``, ``start_time``, ``articles``, ``horizon``, ``excess_pct``, ``return_pct`` (NaN when the
+    window is not finished). ``return_pct`` here is ``sign x`` the raw move, so a short call that fell is
+    positive, as a hit is.
+    """
+    require_columns(calls, CALL_INPUT_COLUMNS, "calls")
+    kept = one_call_each(calls, every)
+    primary = calls
+    if "primary" in calls.columns:
+        primary = calls[calls["primary"].fillna(False).astype(bool).to_numpy()]
+    primary = primary[primary["article_id"].astype(str).isin(kept["article_id"].unique()).to_numpy()]
+    values = pd.DataFrame({
+        "article_id": primary["article_id"].astype(str).to_numpy(),
+        "horizon": pd.to_numeric(primary["horizon"], errors="coerce").to_numpy(),
+        "excess_pct": pd.to_numeric(primary["excess_pct"], errors="coerce").to_numpy(dtype=float),
+        "return_pct": pd.to_numeric(primary["return_pct"], errors="coerce").to_numpy(dtype=float),
+    })
+    values = values[np.isin(values["horizon"], list(horizons))].drop_duplicates(["article_id", "horizon"])
+    out = values.merge(kept[["article_id", "stance", "direction", "start_time", "articles"]], on="article_id",
+                       how="inner", validate="many_to_one")
+    out["return_pct"] = out["return_pct"] * out["direction"].map(DIRECTION_SIGN).fillna(1.0).to_numpy()
+    out["horizon"] = out["horizon"].astype(np.int64)
+    return out.sort_values(["horizon", "start_time", "article_id"], kind="stable").reset_index(drop=True)

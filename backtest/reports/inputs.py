@@ -1,0 +1,45 @@
+"""Input checks shared by the research modules (portfolio, event study, scorecard).
+
+They work on plain pandas frames with the ledger's documented column names (``docs/reports.md``), so each
+module declares the columns it reads once, as a tuple, and checks them with :func:`require_columns`.
+Bars come as ``{symbol: DataFrame(open, high, low, close)}`` indexed by session date, or as a
+:class:`~backtest.data.bars.BarSet` (its frames are used).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+
+def require_columns(frame: pd.DataFrame, columns, what: str) -> None:
+    """Raise one clear ``ValueError`` naming every missing column of ``frame`` (called ``what``)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)} (required: {', '.join(columns)})")
+
+
+def bar_frames(bars, columns=("close",)) -> dict[str, pd.DataFrame]:
+    """``{symbol: DataFrame}`` from a mapping of frames or a ``BarSet``, each checked for ``columns``.
+
+    The index is made a sorted tz-naive ``DatetimeIndex`` of session dates (ns).
+    """
+    items = bars.items() if isinstance(bars, Mapping) else getattr(bars, "bars", {}).items()
+    out = {}
+    for symbol, value in items:
+        frame = getattr(value, "frame", value)
+        require_columns(frame, columns, f"bars[{symbol!r}]")
+        index = pd.DatetimeIndex(frame.index)
+        if index.tz is not None:
+            index = index.tz_localize(None)
+        frame = frame.set_axis(index.as_unit("ns").normalize())
+        out[str(symbol)] = frame if frame.index.is_monotonic_increasing else frame.sort_index()
+    return out
+
+
+def stance_labels(values: pd.Series) -> pd.Series:
+    """Stances as plain strings; a missing stance is ``unknown`` (as in stances.csv), never dropped by a group-by."""
+    return values.astype(object).where(values.notna(), "unknown").astype(str)

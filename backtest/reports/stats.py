@@ -1,0 +1,281 @@
+"""Research statistics, kept apart from the simulation (cf. backtesting.py's ``_stats.py``).
+
+Thin, named wrappers over well-kept libraries; nothing here re-derives a statistic by hand:
+
+* :func:`wilson` — a rate with its Wilson 95 % interval (statsmodels ``proportion_confint(method="wilson")``);
+* :func:`block_bootstrap_mean` — a mean with a 95 % interval from a **stationary block bootstrap over
+  calendar sessions** (arch's ``StationaryBootstrap`` draws the resampled sessions), so that calls whose
+  forward windows overlap, and calls made on the same session, are resampled together;
+* :func:`permutation_difference` — a difference of two means with a two-sided permutation p-value
+  (``scipy.stats.permutation_test``);
+* :func:`spearman` — Spearman's rho with its p-value (``scipy.stats.spearmanr``).
+
+Every result carries ``n`` (the number of observations behind the figure) beside the figure, and every
+random procedure is seeded (:data:`SEED`): the same inputs give the same numbers, bit for bit.
+
+Why a bootstrap over *sessions*: a 20-session call made on Monday and one made on Tuesday share 19 of
+their 20 sessions, so their excess returns are far from independent; a plain (i.i.d.) bootstrap of calls
+would understate the uncertainty. The bootstrap here works on the calendar: observations are summed per
+session (``sums[t]``, ``counts[t]`` for session ``t``), arch's stationary bootstrap (Politis & Romano
+1994) draws sessions in blocks of random length with mean ``block_length``, and each replicate's mean is
+``sum(w[t] * sums[t]) / sum(w[t] * counts[t])`` where ``w[t]`` is how often session ``t`` was drawn.
+Block length rule (:func:`block_length_for`): the horizon in sessions (at least 1), because two
+windows of ``h`` sessions overlap only when they start fewer than ``h`` sessions apart. The interval is
+the percentile interval (2.5th and 97.5th percentiles of the replicates' means; replicates that drew no
+observation are left out). The count matrices ``w`` depend only on (number of sessions, block length,
+replicates, seed), so they are drawn once and reused for every group and figure (:func:`bootstrap_weights`):
+hundreds of scorecards over the same calendar cost one draw per block length.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Seed of every random procedure in the research figures (bootstrap draws, permutations).
+SEED = 20260301
+#: Bootstrap replicates for the block-bootstrap intervals.
+BOOTSTRAP_REPS = 1000
+#: Random relabellings for the permutation p-values: the smallest p reported is 1 / 1000. Each costs one
+#: shuffle of both samples, so this is the scorecard's main cost; sweeps may pass fewer.
+PERMUTATIONS = 999
+#: Two-sided confidence level of every interval.
+CONFIDENCE = 0.95
+
+
+# ------------------------------------------------------------------------------------------ results
+@dataclasses.dataclass(frozen=True)
+class Rate:
+    """``successes`` out of ``n``; ``rate`` and its Wilson interval are NaN when ``n`` is 0."""
+
+    rate: float
+    low: float
+    high: float
+    n: int
+    successes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MeanInterval:
+    """Mean of ``n`` observations with a block-bootstrap percentile interval.
+
+    ``sessions`` is the number of distinct sessions holding an observation; the interval is NaN when it is
+    below 2 (one session's calls move together: resampling them says nothing about variation over time).
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    sessions: int
+    block_length: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """``mean(a) - mean(b)`` with a two-sided permutation p-value; NaN unless both sides have 2+ values."""
+
+    difference: float
+    p_value: float
+    n_a: int
+    n_b: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Correlation:
+    """Spearman's rho and its two-sided p-value over ``n`` complete pairs (NaN below 3 or if one side is constant)."""
+
+    rho: float
+    p_value: float
+    n: int
+
+
+# ------------------------------------------------------------------------------------------ rates
+def wilson_arrays(successes, n, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorized :func:`wilson`: (rate, low, high) arrays, NaN where ``n`` is 0."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    k = np.asarray(successes, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    some = m > 0
+    safe = np.where(some, m, 1.0)  # statsmodels divides by n; the NaNs are put back below
+    low, high = proportion_confint(np.where(some, k, 0.0), safe, alpha=1.0 - confidence, method="wilson")
+    rate = np.divide(k, m, out=np.full(np.shape(m), np.nan), where=some)
+    return rate, np.where(some, low, np.nan), np.where(some, high, np.nan)
+
+
+def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> Rate:
+    """The rate ``successes / n`` and its Wilson score interval (statsmodels ``proportion_confint``).
+
+    Wilson, not the normal approximation: with few calls (2 of 4) or rates near 0 or 1 the normal interval
+    leaves [0, 1] or collapses to a point; Wilson's stays inside and keeps its coverage.
+    """
+    rate, low, high = wilson_arrays([successes], [n], confidence)
+    return Rate(float(rate[0]), float(low[0]), float(high[0]), int(n), int(successes))
+
+
+# ------------------------------------------------------------------------------------------ bootstrap
+def block_length_for(horizon: int) -> int:
+    """Expected block length (sessions) for observations over ``horizon``-session windows: the horizon, >= 1."""
+    return max(1, int(horizon))
+
+
+@functools.lru_cache(maxsize=32)
+def _weights(n_sessions: int, block_length: int, reps: int, seed: int) -> np.ndarray:
+    from arch.bootstrap import StationaryBootstrap
+
+    bootstrap = StationaryBootstrap(block_length, np.arange(n_sessions), seed=np.random.default_rng(seed))
+    draws = np.empty((reps, n_sessions), dtype=np.int64)
+    for r in range(reps):  # the same sequence of draws as arch's own bootstrap(reps) iterator
+        draws[r] = bootstrap.update_indices()
+    offsets = draws + (np.arange(reps, dtype=np.int64) * n_sessions)[:, None]
+    weights = np.bincount(offsets.ravel(), minlength=reps * n_sessions).reshape(reps, n_sessions)
+    weights = weights.astype(np.float64)
+    weights.setflags(write=False)  # cached and shared: nobody may change it
+    return weights
+
+
+def bootstrap_weights(n_sessions: int, block_length: int, reps: int = BOOTSTRAP_REPS, seed: int = SEED) -> np.ndarray:
+    """(reps, n_sessions) matrix: how often each session is drawn in each stationary-bootstrap replicate.
+
+    Drawn by ``arch.bootstrap.StationaryBootstrap(block_length, ...)`` seeded with ``seed``; cached (read-only).
+    """
+    if n_sessions < 1:
+        raise ValueError(f"bootstrap over {n_sessions} sessions: need at least one")
+    return _weights(int(n_sessions), block_length_for(block_length), int(reps), int(seed))
+
+
+def replicate_means(sums: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Bootstrap means of many groups at once: ``(weights @ sums) / (weights @ counts)``.
+
+    ``sums`` and ``counts`` are (n_sessions, groups): per session, the sum and number of a group's
+    observations. Returns (reps, groups); NaN where a replicate drew none of a group's observations.
+    """
+    both = weights @ np.hstack([sums, counts])  # one matrix product for numerators and denominators
+    totals, numbers = both[:, : sums.shape[1]], both[:, sums.shape[1]:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(numbers > 0, totals / np.where(numbers > 0, numbers, 1.0), np.nan)
+
+
+def percentile_interval(replicates: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) per column: the percentile interval of bootstrap replicates (NaN replicates left out)."""
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    replicates = np.asarray(replicates, dtype=np.float64)
+    if replicates.ndim == 1:
+        replicates = replicates[:, None]
+    low = np.full(replicates.shape[1], np.nan)
+    high = np.full(replicates.shape[1], np.nan)
+    finite = np.isfinite(replicates)
+    full = finite.all(axis=0)
+    if full.any():  # the common case in one call
+        low[full], high[full] = np.percentile(replicates[:, full], [tail, 100.0 - tail], axis=0)
+    for column in np.flatnonzero(~full & finite.any(axis=0)):
+        low[column], high[column] = np.percentile(replicates[finite[:, column], column], [tail, 100.0 - tail])
+    return low, high
+
+
+def session_positions(dates, calendar: pd.DatetimeIndex | None = None) -> np.ndarray:
+    """Position of each session date in ``calendar`` (default: the XNYS sessions covering ``dates``).
+
+    A date that is not a session counts as the next session. Positions start at 0 on the calendar's first
+    session, so ``max + 1`` is the length of the bootstrap's session axis.
+    """
+    stamps = pd.DatetimeIndex(pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[ns]"))
+    if calendar is None:
+        from ..data.calendar import session_dates
+
+        calendar = session_dates(stamps.min().date(), stamps.max().date()) if len(stamps) else pd.DatetimeIndex([])
+    axis = pd.DatetimeIndex(calendar).as_unit("ns").asi8
+    return np.searchsorted(axis, stamps.as_unit("ns").asi8, side="left").astype(np.int64)
+
+
+def block_bootstrap_mean(values, sessions, *, block_length: int, reps: int = BOOTSTRAP_REPS, seed: int = SEED,
+                         confidence: float = CONFIDENCE, n_sessions: int | None = None) -> MeanInterval:
+    """Mean of ``values`` with a stationary block-bootstrap interval over the sessions they belong to.
+
+    ``sessions[i]`` is the integer session position of observation ``i`` (:func:`session_positions`);
+    observations sharing a session are drawn together, and sessions are drawn in blocks of mean length
+    ``block_length`` (:func:`block_length_for`). NaN values are dropped first. The session axis runs from
+    the first to the last observation's session, or is ``0 .. n_sessions - 1`` when given (several
+    groups on one calendar: the scorecard and the event study use the span of all calls).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    sessions = np.asarray(sessions, dtype=np.int64)
+    keep = ~np.isnan(values)
+    values, sessions = values[keep], sessions[keep]
+    n = int(len(values))
+    if n == 0:
+        return MeanInterval(np.nan, np.nan, np.nan, 0, 0, block_length_for(block_length))
+    if n_sessions is None:
+        sessions = sessions - sessions.min()
+        n_sessions = int(sessions.max()) + 1
+    elif sessions.min() < 0 or sessions.max() >= n_sessions:
+        raise ValueError(f"session positions must lie in 0..{n_sessions - 1}")
+    distinct = int(len(np.unique(sessions)))
+    mean = float(values.mean())
+    if distinct < 2:
+        return MeanInterval(mean, np.nan, np.nan, n, distinct, block_length_for(block_length))
+    sums = np.bincount(sessions, weights=values, minlength=n_sessions)[:, None]
+    counts = np.bincount(sessions, minlength=n_sessions).astype(np.float64)[:, None]
+    weights = bootstrap_weights(n_sessions, block_length, reps, seed)
+    low, high = percentile_interval(replicate_means(sums, counts, weights), confidence)
+    return MeanInterval(mean, float(low[0]), float(high[0]), n, distinct, block_length_for(block_length))
+
+
+# ------------------------------------------------------------------------------------------ tests
+def _mean_difference(a, b, axis=-1):
+    return np.mean(a, axis=axis) - np.mean(b, axis=axis)
+
+
+def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int = SEED) -> Difference:
+    """``mean(a) - mean(b)`` and the two-sided p-value of ``scipy.stats.permutation_test`` (labels shuffled).
+
+    The null hypothesis is that the two groups' values are exchangeable (e.g. a call's excess return does
+    not depend on whether the article was bullish or bearish). When the groups are small enough for every
+    relabelling to be enumerated within ``n_resamples``, scipy computes the exact p-value. NaNs are dropped.
+    """
+    from scipy.stats import permutation_test
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) < 2 or len(b) < 2:
+        diff = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
+        return Difference(diff, np.nan, int(len(a)), int(len(b)))
+    # batch bounds memory: scipy would otherwise hold n_resamples x (len(a) + len(b)) values at once
+    batch = max(1, min(n_resamples, 4_000_000 // (len(a) + len(b))))
+    result = permutation_test((a, b), _mean_difference, permutation_type="independent", vectorized=True,
+                              n_resamples=n_resamples, alternative="two-sided", batch=batch,
+                              rng=np.random.default_rng(seed))
+    return Difference(float(result.statistic), float(result.pvalue), int(len(a)), int(len(b)))
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
+    """Spearman's rank correlation of aligned ``x`` and ``y`` (``scipy.stats.spearmanr``), pairs with a NaN dropped.
+
+    The p-value is scipy's (t distribution with n - 2 degrees of freedom on the ranks' correlation).
+    """
+    from scipy.stats import spearmanr
+
+    x = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype=np.float64)
+    y = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype=np.float64)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = int(len(x))
+    if n < 3 or np.all(x == x[0]) or np.all(y == y[0]):
+        return Correlation(np.nan, np.nan, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns about ties near-constant input; the result is still defined
+        result = spearmanr(x, y)
+    return Correlation(float(result.statistic), float(result.pvalue), n)
+
+
+__all__ = ["SEED", "BOOTSTRAP_REPS", "PERMUTATIONS", "CONFIDENCE", "Rate", "MeanInterval", "Difference",
+           "Correlation", "wilson", "wilson_arrays", "block_length_for", "bootstrap_weights", "replicate_means",
+           "percentile_interval", "session_positions", "block_bootstrap_mean", "permutation_difference",
+           "spearman"]

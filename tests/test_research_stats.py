@@ -1,0 +1,183 @@
+"""backtest.reports.stats: each figure recomputed by an independent route (closed form, other API, slow loop)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from backtest.reports import stats
+
+
+# ------------------------------------------------------------------------------------------ Wilson
+@pytest.mark.parametrize("k, n", [(2, 4), (0, 5), (5, 5), (37, 120), (1, 1)])
+def test_wilson_matches_the_closed_form_and_scipy(k, n):
+    got = stats.wilson(k, n)
+    z = sps.norm.ppf(0.975)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert (got.rate, got.n, got.successes) == (pytest.approx(p), n, k)
+    assert got.low == pytest.approx(max(0.0, centre - half), abs=1e-12)
+    assert got.high == pytest.approx(min(1.0, centre + half), abs=1e-12)
+    other = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (got.low, got.high) == (pytest.approx(other.low, abs=1e-12), pytest.approx(other.high, abs=1e-12))
+
+
+def test_wilson_of_nothing_is_nan_with_n_zero():
+    got = stats.wilson(0, 0)
+    assert got.n == 0 and math.isnan(got.rate) and math.isnan(got.low) and math.isnan(got.high)
+    rate, low, high = stats.wilson_arrays([1, 0, 3], [2, 0, 3])
+    assert np.isnan(rate[1]) and np.isnan(low[1]) and rate[0] == 0.5 and high[2] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------------------------ block bootstrap
+def _overlapping_sample(n_sessions=300, horizon=20, per_session=3, seed=7):
+    """Forward sums of daily shocks over ``horizon`` sessions: consecutive sessions' values overlap heavily."""
+    rng = np.random.default_rng(seed)
+    shocks = rng.normal(size=n_sessions + horizon)
+    window = np.convolve(shocks, np.ones(horizon), mode="valid")[:n_sessions]
+    sessions = np.repeat(np.arange(n_sessions), per_session)
+    values = window[sessions] + rng.normal(scale=0.1, size=len(sessions))
+    return values, sessions
+
+
+def test_bootstrap_interval_equals_archs_own_conf_int():
+    """Same seed, same draws: arch's StationaryBootstrap.conf_int(percentile) on per-session sums agrees exactly."""
+    from arch.bootstrap import StationaryBootstrap
+
+    values, sessions = _overlapping_sample(n_sessions=120, horizon=5)
+    got = stats.block_bootstrap_mean(values, sessions, block_length=5, reps=400, seed=11)
+    sums = np.bincount(sessions, weights=values)
+    counts = np.bincount(sessions).astype(float)
+    oracle = StationaryBootstrap(5, sums, counts, seed=np.random.default_rng(11))
+    ci = oracle.conf_int(lambda s, c: np.array([s.sum() / c.sum()]), reps=400, method="percentile")
+    assert got.mean == pytest.approx(values.mean())
+    assert (got.low, got.high) == (pytest.approx(ci[0, 0], rel=1e-12), pytest.approx(ci[1, 0], rel=1e-12))
+    assert (got.n, got.sessions, got.block_length) == (len(values), 120, 5)
+
+
+def test_bootstrap_replicates_equal_a_slow_loop_over_drawn_sessions():
+    """The count-matrix shortcut equals resampling the observations session by session."""
+    from arch.bootstrap import StationaryBootstrap
+
+    values, sessions = _overlapping_sample(n_sessions=40, horizon=3, per_session=2)
+    weights = stats.bootstrap_weights(40, 3, reps=50, seed=5)
+    sums = np.bincount(sessions, weights=values)[:, None]
+    counts = np.bincount(sessions).astype(float)[:, None]
+    fast = stats.replicate_means(sums, counts, weights)[:, 0]
+    draw = StationaryBootstrap(3, np.arange(40), seed=np.random.default_rng(5))
+    for r in range(50):
+        picked = draw.update_indices()
+        resampled = np.concatenate([values[sessions == t] for t in picked])
+        assert fast[r] == pytest.approx(resampled.mean(), rel=1e-12)
+
+
+def test_overlap_aware_interval_is_wider_than_an_iid_bootstrap():
+    """On overlapping 20-session windows the i.i.d. bootstrap understates the uncertainty; blocks do not."""
+    values, sessions = _overlapping_sample(n_sessions=300, horizon=20)
+    blocked = stats.block_bootstrap_mean(values, sessions, block_length=20)
+    iid = sps.bootstrap((values,), np.mean, n_resamples=1000, method="percentile", rng=np.random.default_rng(1))
+    blocked_width = blocked.high - blocked.low
+    iid_width = iid.confidence_interval.high - iid.confidence_interval.low
+    assert blocked.low < values.mean() < blocked.high
+    assert blocked_width > 3 * iid_width
+
+
+def test_bootstrap_is_seeded_and_deterministic():
+    values, sessions = _overlapping_sample(n_sessions=60, horizon=5)
+    a = stats.block_bootstrap_mean(values, sessions, block_length=5)
+    b = stats.block_bootstrap_mean(values.copy(), sessions.copy(), block_length=5)
+    c = stats.block_bootstrap_mean(values, sessions, block_length=5, seed=stats.SEED + 1)
+    assert a == b and (a.low, a.high) != (c.low, c.high)
+    with pytest.raises(ValueError):  # the cached matrix is shared: it must not be writable
+        stats.bootstrap_weights(60, 5)[0, 0] = 3.0
+
+
+def test_one_session_has_a_mean_but_no_interval():
+    got = stats.block_bootstrap_mean([1.0, 2.0, 4.0], [7, 7, 7], block_length=5)
+    assert got.mean == pytest.approx(7 / 3) and got.n == 3 and got.sessions == 1
+    assert math.isnan(got.low) and math.isnan(got.high)
+    none = stats.block_bootstrap_mean([np.nan], [3], block_length=1)
+    assert none.n == 0 and math.isnan(none.mean)
+
+
+def test_block_length_rule_is_the_horizon():
+    assert [stats.block_length_for(h) for h in (0, 1, 5, 20, 60)] == [1, 1, 5, 20, 60]
+
+
+def test_session_positions_follow_the_xnys_calendar():
+    # 2026-02-13 (Fri) -> 2026-02-17 (Tue): Monday 16 Feb 2026 is Presidents' Day, no session
+    pos = stats.session_positions(["2026-02-13", "2026-02-17", "2026-02-12", "2026-02-16"])
+    assert list(pos) == [1, 2, 0, 2]
+
+
+# ------------------------------------------------------------------------------------------ permutation
+def _exact_two_sided(a, b):
+    """Every relabelling enumerated; scipy's two-sided definition: twice the smaller one-sided p."""
+    pooled = np.concatenate([a, b])
+    observed = a.mean() - b.mean()
+    null = []
+    for chosen in itertools.combinations(range(len(pooled)), len(a)):
+        mask = np.zeros(len(pooled), dtype=bool)
+        mask[list(chosen)] = True
+        null.append(pooled[mask].mean() - pooled[~mask].mean())
+    null = np.array(null)
+    greater = np.mean(null >= observed - 1e-12)
+    less = np.mean(null <= observed + 1e-12)
+    return observed, min(1.0, 2 * min(greater, less))
+
+
+def test_permutation_p_value_equals_exact_enumeration():
+    a = np.array([2.1, 3.4, 1.7, 5.2])
+    b = np.array([-0.3, 1.1, 0.4])
+    got = stats.permutation_difference(a, b)
+    diff, p = _exact_two_sided(a, b)
+    assert got.difference == pytest.approx(diff) and got.p_value == pytest.approx(p)
+    assert (got.n_a, got.n_b) == (4, 3)
+    assert got.p_value == pytest.approx(2 / 35)  # the observed split is the most extreme of C(7, 3) = 35
+
+
+def test_permutation_p_value_agrees_with_a_slow_monte_carlo_loop():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.3, 1.0, 40)
+    b = rng.normal(0.0, 1.0, 50)
+    got = stats.permutation_difference(a, b)
+    pooled, observed = np.concatenate([a, b]), a.mean() - b.mean()
+    loop = np.random.default_rng(99)
+    extreme = 0
+    trials = 4000
+    for _ in range(trials):
+        shuffled = loop.permutation(pooled)
+        extreme += abs(shuffled[:40].mean() - shuffled[40:].mean()) >= abs(observed)
+    assert got.p_value == pytest.approx(extreme / trials, abs=0.03)
+    assert 0 < got.p_value < 1 and got == stats.permutation_difference(a, b)  # seeded
+
+
+def test_permutation_needs_two_per_side():
+    got = stats.permutation_difference([1.0], [2.0, 3.0, np.nan])
+    assert got.difference == pytest.approx(-1.5) and math.isnan(got.p_value) and (got.n_a, got.n_b) == (1, 2)
+
+
+# ------------------------------------------------------------------------------------------ Spearman
+def test_spearman_equals_pearson_on_ranks_and_the_hand_formula():
+    got = stats.spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+    assert got.rho == pytest.approx(1 - 6 * 4 / (5 * 24)) and got.n == 5  # 1 - 6 sum d^2 / (n (n^2 - 1))
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=30)
+    y = x + rng.normal(size=30)
+    x[3] = np.nan
+    got = stats.spearman(x, y)
+    frame = pd.DataFrame({"x": x, "y": y}).dropna()
+    ranked = sps.pearsonr(frame["x"].rank(), frame["y"].rank())
+    assert got.n == 29 and got.rho == pytest.approx(ranked.statistic) and got.p_value == pytest.approx(ranked.pvalue)
+
+
+def test_spearman_is_undefined_below_three_pairs_or_on_a_constant():
+    assert stats.spearman([1, 2], [3, 4]).n == 2 and math.isnan(stats.spearman([1, 2], [3, 4]).rho)
+    flat = stats.spearman([50, 50, 50, 50], [1, 2, 3, 4])
+    assert flat.n == 4 and math.isnan(flat.rho) and math.isnan(flat.p_value)
