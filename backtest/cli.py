@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -22,13 +25,54 @@ from . import __version__
 from .engine.config import DEFAULTS, MAX_SESSIONS
 
 
+INTERRUPTED = "interrupted; nothing half-written was left behind"
+#: Set by :func:`main` when the environment needed fixing (e.g. an unusable ``TZ``); printed once as a warning.
+_environment_notes: list[str] = []
+
+
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    from .common import printable
+
+    click.echo(f"error: {printable(message)}", err=True)
     sys.exit(code)
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (cron, systemd, ``kill``) behaves like Ctrl-C for the command's duration.
+
+    Raising :class:`KeyboardInterrupt` unwinds through every ``finally``/``except BaseException`` that
+    removes a temporary file (cache writes, setup files, report folders), then :func:`handle_errors`
+    prints the one-line "interrupted" message and exits 130, as for Ctrl-C. A second SIGTERM during
+    that cleanup is ignored, so the cleanup itself is not cut short. Outside the main thread (tests
+    calling the command from a worker thread) signals cannot be handled and nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _interrupt(signum, frame):  # noqa: ARG001
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def handle_errors(func):
-    """Turn library errors into one-line messages and exit codes (``--debug`` re-raises)."""
+    """Turn library errors, interrupts and bugs into one-line messages and exit codes (``--debug`` re-raises).
+
+    * :class:`~backtest.errors.BacktestError`: its one line, its exit code (1, or 2 for usage errors);
+    * Ctrl-C or SIGTERM: ``error: interrupted; nothing half-written was left behind``, exit 130;
+    * :class:`OSError` (disk full, permission denied): the path and the reason, exit 1;
+    * anything else is a bug: ``error: internal error (TypeError: ...); this is a bug ...``, exit 1.
+
+    Every line goes through :func:`backtest.common.printable`: names from user files cannot drive the
+    terminal or forge log lines.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -36,8 +80,14 @@ def handle_errors(func):
         debug = bool(ctx.find_root().params.get("debug"))
         from .errors import BacktestError
 
+        if _environment_notes and not ctx.params.get("quiet"):
+            for note in _environment_notes:
+                click.echo(f"warning: {note}", err=True)
         try:
-            return func(*args, **kwargs)
+            with _terminate_as_interrupt():
+                return func(*args, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except BacktestError as exc:
             if debug:
                 raise
@@ -45,21 +95,31 @@ def handle_errors(func):
         except KeyboardInterrupt:
             if debug:
                 raise
-            _fail("interrupted; nothing half-written was left behind", 130)
+            _fail(INTERRUPTED, 130)
         except OSError as exc:  # disk full, permission denied, ... : still a one-liner
             if debug:
                 raise
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             _fail(f"{where}{exc.strerror or exc} (check the path, permissions and free space; --debug for details)", 1)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, and --debug shows where
+            if debug:
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _fail(f"internal error ({type(exc).__name__}{': ' + first if first else ''}); this is a bug: please "
+                  "report it with the command and the output of `backtest --debug ...`", 1)
 
     return wrapper
 
 
 def _config(ctx: click.Context):
+    """The configuration for this command: ``--config``, else the backtest.toml found near SETUPS (``run``) or
+    the current folder, ``$BACKTEST_CONFIG``, the user config folder (:func:`backtest.config.find_config_file`),
+    with the global flags applied."""
     from .config import load_config
 
     root = ctx.find_root().params
-    cfg = load_config(root.get("config"))
+    near = ctx.params.get("setups") if ctx.command.name == "run" else None
+    cfg = load_config(root.get("config"), near=near)
     return cfg.with_overrides(
         cache_dir=root.get("cache_dir"),
         mirrors=list(root.get("mirror") or []),
@@ -70,8 +130,9 @@ def _config(ctx: click.Context):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backtest")
-@click.option("--config", type=click.Path(dir_okay=False), envvar="BACKTEST_CONFIG",
-              help="Config file (default ./backtest.toml; env BACKTEST_CONFIG).")
+@click.option("--config", type=click.Path(dir_okay=False),
+              help="Config file. Default: backtest.toml beside or above SETUPS (run) or the current folder "
+                   "(other commands), else $BACKTEST_CONFIG, else ~/.config/backtest/backtest.toml.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Parquet cache directory (overrides config).")
 @click.option("--mirror", multiple=True, type=click.Path(file_okay=False),
               help="Offline CSV/parquet mirror directory (repeatable; overrides config).")
@@ -279,16 +340,54 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
 
 # ------------------------------------------------------------------------------------------- helpers
 def _print_rows(rows: list[dict], columns: list[str]) -> None:
-    """A plain aligned table (no rich import needed for small outputs)."""
+    """A plain aligned table (no rich import needed for small outputs); cells with control characters escaped."""
+    from .common import printable
+
     columns = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or columns[:1]
-    table = [[str(r.get(c, "") if r.get(c) is not None else "") for c in columns] for r in rows]
+    table = [[printable(r.get(c, "") if r.get(c) is not None else "") for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in table)) if table else len(c) for i, c in enumerate(columns)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
     for row in table:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+def _printing_never_fails() -> None:
+    """stdout/stderr escape what their encoding cannot show (``PYTHONIOENCODING=ascii``, ``LC_ALL=C``).
+
+    Without this, a title with a curly quote or the summary's box drawing raises UnicodeEncodeError
+    on a non-UTF-8 terminal or log file, for any command. ``\\u2019`` is shown instead.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or exotic stream: leave it alone
+                pass
+
+
+def _usable_time_zone() -> None:
+    """A ``TZ`` Python cannot use (``TZ=ABC+24``) is replaced by UTC for this process, with a warning.
+
+    Nothing here reads the local zone (times are UTC or New York), but exchange_calendars and vectorbt
+    fail at import under such a ``TZ``; replacing it keeps every result the same.
+    """
+    import time
+
+    from .environment import local_zone_problem
+
+    problem = local_zone_problem()
+    if problem is None:
+        return
+    os.environ["TZ"] = "UTC"
+    if hasattr(time, "tzset"):
+        time.tzset()
+    _environment_notes.append(f"{problem}; using TZ=UTC (every time here is UTC or New York, so results do not change)")
+
+
 def main() -> None:
+    _printing_never_fails()
+    _usable_time_zone()
     cli(prog_name="backtest")
 
 

@@ -1,8 +1,18 @@
-"""Configuration: ``backtest.toml``, overridable by ``--config``, the ``BACKTEST_CONFIG`` env var and flags.
+"""Configuration: ``backtest.toml``, found by :func:`find_config_file`, overridable by flags.
 
-Lookup order for the file: ``--config PATH`` > ``$BACKTEST_CONFIG`` > ``./backtest.toml`` > built-in defaults.
-Relative directories in the file are resolved against the file's own directory, so a cron job run from
-anywhere with ``--config /path/to/repo/backtest.toml`` sees the same cache and mirrors.
+Which file is used (the first that exists; ``docs/data.md`` "Which backtest.toml"):
+
+1. ``--config FILE`` (must exist);
+2. ``backtest.toml`` in the folder of the SETUPS argument or any folder above it (``backtest run``), or in
+   the current folder or above (every other command): a cron job ``backtest run /repo/setups`` started
+   from ``/`` finds ``/repo/backtest.toml``;
+3. ``$BACKTEST_CONFIG`` (must exist when set);
+4. the user config folder: ``$XDG_CONFIG_HOME/backtest/backtest.toml``, else ``~/.config/backtest/backtest.toml``;
+5. built-in defaults (no mirror).
+
+The chosen file is :attr:`Config.path` (absolute) and how it was found :attr:`Config.found_by`; a run
+names both. Relative directories in the file are resolved against the file's own directory, so the same
+file gives the same cache and mirrors from any working directory.
 
 Every value is checked when the file is read, so a typo fails once, in one line naming the file and
 the key, instead of deep inside a run: sections are tables, ``sources``/``mirrors`` lists of strings,
@@ -36,7 +46,11 @@ from .engine.config import DEFAULTS as SIM_DEFAULTS
 from .errors import ConfigError
 
 ENV_VAR = "BACKTEST_CONFIG"
+CONFIG_NAME = "backtest.toml"
+MAX_CONFIG_BYTES = 10**6  # a config is a few hundred bytes; a larger file is not one (read before parsing)
 KNOWN_SOURCES = ("cache", "mirror", "yahoo")
+#: How :func:`find_config_file` found the file (``Config.found_by``), in lookup order.
+FOUND_BY = ("--config", "beside or above SETUPS", "current folder or above", f"${ENV_VAR}", "user config folder")
 
 
 @dataclasses.dataclass
@@ -45,6 +59,8 @@ class DataConfig:
     cache_dir: Path = Path("data_cache")
     mirrors: tuple[Path, ...] = ()
     interval: str = "1d"
+    offline: bool = False  # --offline: yahoo was dropped from sources
+    overridden: frozenset[str] = frozenset()  # keys set by command-line flags (named in messages instead of the file)
 
 
 @dataclasses.dataclass
@@ -73,7 +89,8 @@ class InstrumentsConfig:
 class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     run: RunDefaults = dataclasses.field(default_factory=RunDefaults)
-    path: Path | None = None  # the file it came from, if any
+    path: Path | None = None  # the file it came from (absolute), None for the built-in defaults
+    found_by: str | None = None  # one of FOUND_BY: how that file was found
     instruments: InstrumentsConfig = dataclasses.field(default_factory=InstrumentsConfig)
 
     def with_overrides(
@@ -86,14 +103,20 @@ class Config:
     ) -> "Config":
         """A copy with command-line flags applied (flags beat the file)."""
         data = dataclasses.replace(self.data)
+        overridden = set(data.overridden)
         if cache_dir is not None:
             data.cache_dir = Path(cache_dir)
+            overridden.add("cache_dir")
         if mirrors:
             data.mirrors = tuple(Path(m) for m in mirrors)
+            overridden.add("mirrors")
         if sources:
             data.sources = _check_sources(sources, "--source")
+            overridden.add("sources")
         if offline:
             data.sources = tuple(s for s in data.sources if s != "yahoo")
+            data.offline = True
+        data.overridden = frozenset(overridden)
         return dataclasses.replace(self, data=data)
 
 
@@ -106,33 +129,79 @@ def _check_sources(sources, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def find_config_file(explicit: str | Path | None = None) -> Path | None:
-    """The config file to use, or None for built-in defaults."""
+def user_config_path() -> Path | None:
+    """``$XDG_CONFIG_HOME/backtest/backtest.toml`` (an absolute XDG_CONFIG_HOME only), else ``~/.config/...``."""
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "backtest" / CONFIG_NAME
+    try:
+        return Path.home() / ".config" / "backtest" / CONFIG_NAME
+    except RuntimeError:  # no HOME and no passwd entry (some containers): there is no user folder
+        return None
+
+
+def _search_upwards(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_config_file(explicit: str | Path | None = None, *, near: str | Path | None = None) -> tuple[Path | None, str | None]:
+    """The config file to use and how it was found (see the module docstring), or ``(None, None)`` for defaults.
+
+    ``near`` is the SETUPS argument of ``backtest run`` (a folder or a file, which need not exist yet): the
+    search starts in it (a file: its folder) instead of the current folder. Folders are taken as written
+    (``os.path.abspath``, symbolic links not resolved), so ``~/proj/setups`` finds ``~/proj/backtest.toml``
+    even when ``setups`` links elsewhere.
+    """
     if explicit:
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError("config file not found", where=str(path), hint="check the --config path")
-        return path
+        return path, FOUND_BY[0]
+    if near is not None:
+        start = Path(os.path.abspath(near))
+        if not start.is_dir():
+            start = start.parent
+        found = _search_upwards(start)
+        if found:
+            return found, FOUND_BY[1]
+    else:
+        found = _search_upwards(Path.cwd())
+        if found:
+            return found, FOUND_BY[2]
     env = os.environ.get(ENV_VAR)
     if env:
         path = Path(env)
         if not path.is_file():
             raise ConfigError("config file not found", where=f"${ENV_VAR}={env}", hint="fix or unset the variable")
-        return path
-    local = Path("backtest.toml")
-    return local if local.is_file() else None
+        return path, FOUND_BY[3]
+    user = user_config_path()
+    if user is not None and user.is_file():
+        return user, FOUND_BY[4]
+    return None, None
 
 
-def load_config(explicit: str | Path | None = None) -> Config:
-    """Read the configuration (see module docstring for the lookup order)."""
-    path = find_config_file(explicit)
+def load_config(explicit: str | Path | None = None, *, near: str | Path | None = None) -> Config:
+    """Read the configuration (see the module docstring for which file is used)."""
+    path, found_by = find_config_file(explicit, near=near)
     if path is None:
         return Config()
+    path = Path(os.path.abspath(path))
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file is {size / 1e6:.1f} MB, more than the {MAX_CONFIG_BYTES // 10**6} MB "
+                              "limit", where=str(path), hint="check that it is a backtest.toml")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path), hint="fix the syntax") from None
-    base = path.resolve().parent
+    except OSError as exc:
+        raise ConfigError(f"config file cannot be read: {exc.strerror or exc}", where=str(path),
+                          hint="check its permissions") from None
+    base = path.resolve().parent  # relative paths: from the folder of the file itself (links followed)
     where = str(path)
     unknown = set(raw) - {"data", "run", "instruments"}
     if unknown:
@@ -159,7 +228,7 @@ def load_config(explicit: str | Path | None = None) -> Config:
         if not hasattr(run, key):
             raise ConfigError(f"unknown key [run].{key}", where=where, hint="see backtest/config.py for the keys")
         setattr(run, key, _run_value(key, value, getattr(run, key), base, where))
-    return Config(data=data, run=run, path=path, instruments=_instruments(_table(raw, "instruments", where), base, where))
+    return Config(data=data, run=run, path=path, found_by=found_by, instruments=_instruments(_table(raw, "instruments", where), base, where))
 
 
 def _instruments(raw: dict, base: Path, where: str) -> InstrumentsConfig:

@@ -335,3 +335,16 @@ def test_a_file_that_grows_past_the_limit_is_refused_without_reading_it_all(tmp_
     monkeypatch.setattr(type(path), "stat", small_when_asked)
     with pytest.raises(ArticleError, match="limit"):
         read_article(path)
+
+
+@pytest.mark.parametrize("blank", ["", "\n", "  \n\n"])
+def test_a_date_published_line_at_the_top_opens_the_body_instead_of_ending_it(blank):
+    # Strykr pages end with their datePublished line (the body stops there); other writers put it first,
+    # and then it must not cut the body to nothing.
+    text = (f"{blank}datePublished: 2026-03-10 13:05 UTC\n\nA note of ours: we buy ZED above $41 with a stop at $39.\n"
+            "\ndatePublished: 2026-03-10 13:05 UTC\nSources (0)\n")
+    article = parse_article_text(text, "top")
+    start, end = article.sections["body"]
+    assert "we buy ZED above $41" in text[start:end]
+    assert "Sources" not in text[start:end] and text[start:end].count("datePublished") == 0
+    assert article.published == dt.datetime(2026, 3, 10, 13, 5, tzinfo=dt.timezone.utc)

@@ -1,13 +1,13 @@
 """``report.html`` in a real headless Chromium: loads offline without console errors and every chart renders.
 
-Needs the Debian ``chromium`` package (``/usr/bin/chromium``) and the ``playwright`` pip package (its own
-browser downloads are never used). Network requests from the page are blocked and recorded: the page
-must be self-contained.
+Needs the Debian ``chromium`` package and the ``playwright`` pip package (its own browser downloads are never
+used); the ``chromium`` fixture (``tests/conftest.py``) installs the package with apt-get when it is missing
+and the tests run as root. Network requests from the page are blocked and recorded: the page must be
+self-contained.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ from backtest.reports.build import build_report, write_report
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -44,13 +43,11 @@ setups:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)")
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        instance = playwright.chromium.launch(executable_path=str(chromium), args=ARGS)
         yield instance
         instance.close()
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 
 import pytest
 import yaml
@@ -284,3 +286,15 @@ def test_json_lines_print_nothing_and_return_the_skips(articles, capsys):
     assert captured.out == "" and captured.err == ""
     (skip,) = [line for line in lines if line.text is None]
     assert skip.path.name == "empty.txt" and "empty" in skip.skipped
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_setup_files_are_written_with_the_umasks_mode(articles, tmp_path, umask):
+    out = tmp_path / "setups"
+    previous = os.umask(umask)
+    try:
+        extract_to_dir([articles], out, price_lookup=lookup)
+    finally:
+        os.umask(previous)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in out.glob("*.yaml")}
+    assert modes == {0o666 & ~umask}  # not mkstemp's 0600

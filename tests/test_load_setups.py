@@ -224,3 +224,13 @@ def test_quoted_publication_date(tmp_path, published, expected):
     else:
         assert files == [] and len(skips) == 1
         assert skips[0].reason.startswith(f"{path}:4: article.published") and one_line(skips[0].reason)
+
+
+@pytest.mark.parametrize("number", ["20260202", "1770000000", "2026.02", "true"])
+def test_a_number_in_published_is_refused_not_read_as_seconds_since_1970(tmp_path, number):
+    write(tmp_path, "n.yaml", GOOD.format(article="n").replace("2026-02-09T14:00:00Z", number))
+    write(tmp_path, "ok.yaml", GOOD.format(article="ok"))
+    files, skips = load_setups(tmp_path)
+    assert [f.article.id for f in files] == ["ok"]
+    (skip,) = [s for s in skips if "n.yaml" in s.item or "n.yaml" in s.reason]
+    assert "published" in skip.reason and "not a date" in skip.reason and one_line(skip.reason)

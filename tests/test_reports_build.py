@@ -265,3 +265,12 @@ def test_csv_neutralises_formula_text_but_keeps_numbers_and_raw_json(tmp_path):
     frame_to_parquet(frame, tmp_path / "t.parquet")
     assert pq.read_table(tmp_path / "t.parquet").column("title").to_pylist() == hostile
     assert json.loads(to_json({"titles": hostile}))["titles"] == hostile
+
+
+def test_article_ids_that_slug_alike_get_their_own_chart_element():
+    from backtest.reports.html import chart_dom_id
+
+    ids = {chart_dom_id(a, s) for a in ("note.1", "note-1", "Note 1", "note_1") for s in ("ZED", "zed")}
+    assert len(ids) == 8
+    assert all(i.startswith("chart-note-1-zed-") for i in ids)
+    assert chart_dom_id("note.1", "ZED") == chart_dom_id("note.1", "ZED")  # stable: the page is deterministic

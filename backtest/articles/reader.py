@@ -310,9 +310,9 @@ def parse_article_text(text: str, article_id: str) -> Article:
 # ------------------------------------------------------------------------------------------ parts
 def _sections(article: Article, work: str) -> None:
     """Body from after the Pulse/Threat header line to 'Strykr Watch', watch to 'Strykr Take', take to the end marker."""
-    end_match = _END_MARKERS.search(work, pos=_first_after_header(work))
+    body_start = _past_leading_date_lines(work, _first_after_header(work))
+    end_match = _END_MARKERS.search(work, pos=body_start)
     end = end_match.start() if end_match else len(work)
-    body_start = _first_after_header(work)
     watch = _HEADING["watch"].search(work, body_start, end)
     take = _HEADING["take"].search(work, watch.end() if watch else body_start, end)
     cuts = [m for m in (watch, take) if m]
@@ -342,6 +342,17 @@ def _keyed_search(pattern: re.Pattern, text: str, low: str, keys: tuple[str, ...
                 break
             pos = low.find(key, pos + 1, end)
     return best
+
+
+_LEADING_DATE_LINE = re.compile(r"(?:[ \t]*\n)*[ \t]*datePublished\s*:[^\n]*(?:\n|\Z)")
+
+
+def _past_leading_date_lines(work: str, start: int) -> int:
+    """Skip a ``datePublished:`` line that *opens* the prose: at the top it is a header, not the footer
+    marker that ends the body (Strykr pages put it at the end; other writers put it first)."""
+    while m := _LEADING_DATE_LINE.match(work, start):
+        start = m.end()
+    return start
 
 
 def _first_after_header(work: str) -> int:

@@ -23,22 +23,107 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import uuid
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import CorruptCacheError, DataError
 from .bars import COLUMNS, Bars, SplitEvent
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol, symbol_to_stem
-from .splits import reflected_splits
+from .parquet_io import parquet_bytes, read_parquet_bytes
+from .splits import reflected_splits, split_ratio
 from .validate import CleanResult, clean_bars
 
 META_KEY = b"backtest"
 FORMAT_VERSION = 1
 LOCK_TIMEOUT_S = 120
+BASES = ("split-adjusted", "as-traded")
+#: A cache file is one daily series (a century of bars is about 2 MB): anything far larger is not ours.
+MAX_CACHE_FILE_BYTES = 256 * 10**6
+
+
+def _ratio(value):
+    return split_ratio(value)  # ValueError -> pydantic names the field: splits.0.1
+
+
+def _dividend(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"dividend must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _date(value):
+    if not isinstance(value, str):
+        raise ValueError(f"date must be an ISO date string, got {value!r}")
+    return dt.date.fromisoformat(value)  # ValueError for 2026-13-01
+
+
+SplitRatio = Annotated[float, BeforeValidator(_ratio)]
+Dividend = Annotated[float, BeforeValidator(_dividend)]
+EventDate = Annotated[dt.date, BeforeValidator(_date)]
+
+
+class CacheMeta(BaseModel):
+    """The JSON stored under the parquet schema key ``backtest`` of every cache file (one declaration).
+
+    ``docs/data.md`` documents these fields from here (``tests/test_data_cache_meta.py`` checks the table).
+    Every cache file's metadata is validated on read: a wrong type or value (a split ratio of 0, a date
+    that does not parse) makes the file *corrupt* (:class:`CorruptCacheError`, one line naming the file
+    and the field), never a crash later. Unknown keys are ignored (a newer writer may add some).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    format: int = Field(FORMAT_VERSION, description="metadata format version (1)")
+    symbol: str | None = Field(None, description="the Yahoo symbol, e.g. `^RUT`; must match the file name")
+    interval: Literal["1d"] = Field("1d", description="bar interval; daily only")
+    source: str = Field("unknown", description="`yahoo`, `import:<dir>`, or both joined with `+` when merged")
+    fetched_at: AwareDatetime | None = Field(None, description="UTC instant of the last write (ISO 8601 with offset)")
+    basis: Literal[BASES] = Field("split-adjusted", description="`split-adjusted` (to the newest bar) or `as-traded`")
+    splits: list[tuple[EventDate, SplitRatio]] = Field(
+        [], description="`[[date, ratio], ...]` from yfinance actions or SPLITS.csv; ratio finite, > 0, not 1")
+    dividends: list[tuple[EventDate, Dividend]] = Field(
+        [], description="`[[date, amount], ...]` from yfinance actions (kept, not applied to prices)")
+    first: EventDate | None = Field(None, description="first bar's date (for `backtest data list`)")
+    last: EventDate | None = Field(None, description="last bar's date")
+    rows: int | None = Field(None, ge=0, description="number of bars")
+
+    @classmethod
+    def parse(cls, raw: bytes | None, where: str, file_symbol: str | None = None) -> "CacheMeta":
+        """Validate the raw metadata bytes; :class:`CorruptCacheError` (one line) when they are malformed."""
+        hint = "it will be re-fetched; delete the file if this repeats"
+        if not raw:
+            return cls()
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise CorruptCacheError(f"malformed cache metadata (not JSON: {exc})", where=where, hint=hint) from None
+        if not isinstance(data, dict):
+            raise CorruptCacheError(f"malformed cache metadata (a {type(data).__name__}, not a JSON object)",
+                                    where=where, hint=hint)
+        try:
+            meta = cls.model_validate(data)
+        except ValidationError as exc:
+            raise CorruptCacheError(f"malformed cache metadata ({_first_error(exc)})", where=where, hint=hint) from None
+        if meta.symbol is not None:
+            try:
+                symbol = normalize_symbol(meta.symbol)
+            except ValueError as exc:
+                raise CorruptCacheError(f"malformed cache metadata (symbol: {exc})", where=where, hint=hint) from None
+            if file_symbol is not None and symbol != file_symbol:
+                raise CorruptCacheError(f"malformed cache metadata (symbol {symbol!r}, but the file is {file_symbol!r}'s)",
+                                        where=where, hint=hint)
+        return meta
+
+    def as_json(self) -> dict:
+        """The JSON form written into the file (dates as ISO strings)."""
+        return self.model_dump(mode="json")
 
 
 @dataclasses.dataclass
@@ -69,7 +154,6 @@ def cache_path(cache_dir: Path, symbol: str, interval: str = "1d") -> Path:
 
 def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
     """Read and validate one cache file (memoized by size and mtime). Raises :class:`CorruptCacheError`."""
-    import pyarrow.parquet as pq
 
     hint = "it will be re-fetched; delete the file if this repeats"
     # One open file handle for everything: a writer may os.replace() the path meanwhile, and pyarrow
@@ -84,22 +168,31 @@ def read_entry(path: Path, symbol: str | None = None) -> CacheEntry:
         key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # os.replace gives a new inode
         if key in _memo:
             return _memo[key]
+        if st.st_size > MAX_CACHE_FILE_BYTES:
+            raise CorruptCacheError(f"cache file is {st.st_size / 1e6:.1f} MB, more than the "
+                                    f"{MAX_CACHE_FILE_BYTES // 10**6} MB limit for one series", where=str(path), hint=hint)
         try:
-            table = pq.read_table(handle)
-            raw_meta = (table.schema.metadata or {}).get(META_KEY)
-            meta = json.loads(raw_meta) if raw_meta else {}
-            raw = table.to_pandas()
-        except Exception as exc:  # pyarrow.ArrowInvalid, OSError, JSON errors: all mean "unreadable"
+            raw, schema_meta = read_parquet_bytes(handle.read())
+            raw_meta = schema_meta.get(META_KEY)
+        except Exception as exc:  # pyarrow.ArrowInvalid, OSError: all mean "unreadable"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CorruptCacheError(f"unreadable cache file ({first})", where=str(path), hint=hint) from None
+    file_symbol = symbol or _symbol_from_path(path)
+    meta = CacheMeta.parse(raw_meta, str(path), _normalized_or_none(file_symbol))
     try:
         clean = clean_bars(raw, str(path))
     except DataError as exc:
         raise CorruptCacheError(f"unusable cache file ({exc.message})", where=str(path), hint=hint) from None
-    entry = CacheEntry(symbol=symbol or meta.get("symbol") or _symbol_from_path(path), path=path, clean=clean,
-                       meta=meta)
+    entry = CacheEntry(symbol=symbol or meta.symbol or file_symbol, path=path, clean=clean, meta=meta.as_json())
     _memo[key] = entry
     return entry
+
+
+def _normalized_or_none(symbol: str) -> str | None:
+    try:
+        return normalize_symbol(symbol)
+    except ValueError:
+        return None
 
 
 def _symbol_from_path(path: Path) -> str:
@@ -133,8 +226,6 @@ def store(
     unreadable file").
     """
     from filelock import FileLock
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     symbol = normalize_symbol(symbol)
     cache_dir = Path(cache_dir)
@@ -156,10 +247,10 @@ def store(
                 new = pd.concat([keep, new]).sort_index()
         new.index = pd.DatetimeIndex(new.index).as_unit("ns")
         new.index.name = "date"
-        origins = [s for s in str(old_meta.get("source", "")).split("+") if s]
+        origins = [s for s in str(old_meta.get("source", "")).split("+") if s and s != "unknown"]
         if source not in origins:
             origins.append(source)
-        meta = {
+        meta = _checked_meta(str(path), {
             "format": FORMAT_VERSION,
             "symbol": symbol,
             "interval": interval,
@@ -171,13 +262,13 @@ def store(
             "first": new.index[0].date().isoformat() if len(new) else None,
             "last": new.index[-1].date().isoformat() if len(new) else None,
             "rows": int(len(new)),
-        }
-        table = pa.Table.from_pandas(new, preserve_index=True)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
+        })  # what is written passes the same checks as what is read
+        data = parquet_bytes(new, {META_KEY: json.dumps(meta).encode()})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            pq.write_table(table, tmp)
-            with open(tmp, "rb") as fh:
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         finally:
@@ -185,6 +276,24 @@ def store(
                 tmp.unlink()
         entry = read_entry(path, symbol)
     return entry, notes
+
+
+def _first_error(exc: ValidationError) -> str:
+    """``splits[0][1]: split ratio must be a finite number above 0, got 0`` (pydantic's first error, one line)."""
+    first = exc.errors()[0]
+    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if "got " not in message:
+        message += f", got {first.get('input')!r}"
+    return f"{field or 'metadata'}: {message}"
+
+
+def _checked_meta(where: str, data: dict) -> dict:
+    try:
+        return CacheMeta.model_validate(data).as_json()
+    except ValidationError as exc:
+        raise DataError(f"refusing to write invalid cache metadata ({_first_error(exc)})", where=where,
+                        hint="this is a bug: please report it") from None
 
 
 class CacheSource:

@@ -7,6 +7,11 @@ An article published Sunday 17:30 UTC acts from Monday's 09:30 New York open; on
 ``exchange_calendars`` is imported lazily (≈0.4 s) and the calendar is built once per process.
 Dates that are not XNYS sessions (some sources carry index bars on exchange holidays) get the regular
 09:30–16:00 America/New_York times and are reported by the validator.
+
+The calendar spans 1990-01-02 to :func:`calendar_end`: at least through 2030 and a year past today,
+whatever the clock says. It does not depend on the clock being right (a clock in 1985 used to make
+exchange_calendars refuse to build it) nor on the local time zone (``TZ``): a ``TZ`` that Python cannot
+use (an offset of 24 h or more) is reported in one line, never as an internal error.
 """
 
 from __future__ import annotations
@@ -19,19 +24,32 @@ import pandas as pd
 
 CALENDAR_NAME = "XNYS"
 TIMEZONE = "America/New_York"
-_FIRST = "1990-01-02"
+_FIRST = dt.date(1990, 1, 2)
+_MIN_END, _MAX_END = dt.date(2030, 12, 31), dt.date(2199, 12, 31)
+
+
+def calendar_end(today: dt.date | None = None) -> dt.date:
+    """The calendar's last day: a year past ``today`` (UTC), but never before 2030 nor after 2199."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    return min(max(today + dt.timedelta(days=366), _MIN_END), _MAX_END)
 
 
 @functools.lru_cache(maxsize=1)
 def _schedule() -> pd.DataFrame:
     import warnings
 
+    from ..environment import local_zone_problem
+    from ..errors import DataError
+
+    problem = local_zone_problem()
+    if problem:
+        raise DataError(problem, where="XNYS calendar", hint="unset TZ or set TZ=UTC (times here are UTC or New York)")
     import exchange_calendars as xcals
 
     with warnings.catch_warnings():
         # exchange_calendars reads Series.values on tz-aware columns, deprecated in pandas 3.1 (not our code).
         warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=Warning)
-        calendar = xcals.get_calendar(CALENDAR_NAME, start=_FIRST)
+        calendar = xcals.get_calendar(CALENDAR_NAME, start=_FIRST.isoformat(), end=calendar_end().isoformat())
     schedule = calendar.schedule[["open", "close"]]
     return pd.DataFrame(
         {

@@ -43,21 +43,44 @@ def make_sources(config: Config) -> list[BarSource]:
         if name == "cache":
             out.append(CacheSource(data.cache_dir, interval=data.interval))
         elif name == "mirror":
-            out.append(MirrorSource(data.mirrors))
+            out.append(MirrorSource(data.mirrors, configured_in=_setting(config, "mirrors")))
         elif name == "yahoo":
             out.append(YahooSource(cache=CacheSource(data.cache_dir, interval=data.interval)))
     return out
 
 
+def _setting(config: Config, key: str) -> str:
+    """Where ``[data].<key>`` came from, for messages: ``[data].mirrors in /repo/backtest.toml`` or the flag."""
+    flag = {"mirrors": "--mirror", "sources": "--source"}.get(key)
+    if key in config.data.overridden and flag:
+        return flag
+    return f"[data].{key} in {config.path}" if config.path else f"[data].{key} (no backtest.toml found: built-in defaults)"
+
+
+def no_sources_reason(config: Config) -> str | None:
+    """Why no source can be tried at all (``sources = []``, or ``--offline`` dropping the only one), or None."""
+    if config.data.sources:
+        return None
+    where = f" in {config.path}" if config.path else ""
+    if config.data.offline:
+        return (f"no data sources left: --offline drops yahoo, and [data].sources{where} lists no other "
+                "(add cache or mirror to [data].sources, or drop --offline)")
+    return (f"no data sources configured ([data].sources is empty){where} "
+            "(add cache, mirror or yahoo to [data].sources, or pass --source)")
+
+
 def _missing_reason(symbol: str, tried: list[str]) -> str:
     stem = symbol_to_stem(symbol)
-    return (f"{symbol}: no bars from any source (tried {'; '.join(tried) or 'no sources configured'}); "
+    return (f"{symbol}: no bars from any source (tried {'; '.join(tried)}); "
             f"run `backtest data fetch {symbol}` when online, or put {stem}.csv in a mirror directory "
             f"and `backtest data import DIR`")
 
 
-def _load_one(symbol: str, sources: list[BarSource], start, end) -> tuple[Bars | None, str]:
+def _load_one(symbol: str, sources: list[BarSource], start, end, config: Config) -> tuple[Bars | None, str]:
     """First source that has bars for ``symbol`` in the range; else (None, one-line reason)."""
+    nothing_to_try = no_sources_reason(config)
+    if nothing_to_try:
+        return None, f"{symbol}: {nothing_to_try}"
     tried, failures = [], []
     for source in sources:
         try:
@@ -121,7 +144,7 @@ def load_barset(
         if symbol in seen:
             continue
         seen.add(symbol)
-        bars, reason = _load_one(symbol, sources, start, end)
+        bars, reason = _load_one(symbol, sources, start, end, config)
         if bars is None:
             result.missing[symbol] = reason
             if progress:
@@ -163,7 +186,7 @@ def last_close_before(symbol: str, published: dt.datetime | dt.date, config: Con
         return None
     key = _memo_key(config, symbol)
     if key not in _close_memo:
-        bars, _ = _load_one(symbol, make_sources(config), None, None)
+        bars, _ = _load_one(symbol, make_sources(config), None, None, config)
         _close_memo[key] = bars
     bars = _close_memo[key]
     if bars is None or len(bars) == 0:

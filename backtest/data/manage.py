@@ -124,7 +124,7 @@ def list_cache(config: Config) -> list[dict]:
             "last": frame.index[-1].date().isoformat(),
             "rows": len(frame),
             "source": entry.meta.get("source", "unknown"),
-            "basis": entry.meta.get("basis", "unknown"),
+            "basis": entry.meta["basis"],
             "note": "; ".join(notes),
         })
     return rows

@@ -22,14 +22,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common import printable
 from ..errors import DataError
 from .bars import Bars, SplitEvent
+from .parquet_io import read_parquet_bytes
 from .sources import clip
 from .symbols import normalize_symbol, stem_to_symbol
-from .splits import reflected_splits
+from .splits import reflected_splits, split_ratio
 from .validate import CleanResult, clean_bars
 
 SPLITS_FILE = "SPLITS.csv"
+#: One daily series is small (a century of bars is about 2 MB of CSV); a far larger file is not a bar file.
+MAX_BAR_FILE_BYTES = 256 * 10**6
 SUFFIXES = (".csv", ".parquet")
 MIRROR_BASIS = "split-adjusted"
 
@@ -49,14 +53,22 @@ def read_bar_file(path: Path) -> CleanResult:
     if hit is not None:
         return hit
     where = str(path)
+    size = key[1]
+    if size > MAX_BAR_FILE_BYTES:  # refused unread: one daily series is never this large
+        raise DataError(f"file is {size / 1e6:.1f} MB, more than the {MAX_BAR_FILE_BYTES // 10**6} MB limit for "
+                        "a bar file (one daily series)", where=where, hint="check that it is a daily bar file")
     try:
         lines = None
         if path.suffix.lower() == ".parquet":
-            raw = pd.read_parquet(path)
+            with open(path, "rb") as handle:
+                raw, _ = read_parquet_bytes(handle.read())
             first_line = None
         else:
             # Everything as text: the validator parses and reports bad cells itself.
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+            separator = csv_separator(path)
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True, sep=separator)
+            if separator != ",":
+                raw = _decimal_commas(raw)
             first_line = 2
             lines = data_line_numbers(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
@@ -68,9 +80,51 @@ def read_bar_file(path: Path) -> CleanResult:
     except Exception as exc:  # pyarrow raises its own types for corrupt parquet
         raise DataError(f"cannot be read as parquet: {type(exc).__name__}", where=where,
                         hint="fix or remove the file") from None
-    result = clean_bars(raw, where, first_line=first_line, lines=lines)
+    try:
+        result = clean_bars(raw, where, first_line=first_line, lines=lines)
+    except DataError as exc:
+        if lines is not None and len(raw.columns) == 1 and exc.message.startswith("missing column"):
+            header = printable(str(raw.columns[0]))[:60]
+            raise DataError(exc.message, where=where,
+                            hint=f"the header {header!r} has no comma, semicolon, tab or '|' between the columns; "
+                                 "write it as date,open,high,low,close,volume") from None
+        raise
     _parsed[key] = result
     return result
+
+
+#: Field separators a bar CSV may use; spreadsheets in many locales export ";" (with decimal commas).
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def csv_separator(path: Path) -> str:
+    """The separator of a CSV: the one of :data:`SEPARATORS` that splits its header line most (``,`` on a tie).
+
+    A header ``date;open;high;low;close`` is read as ``;``-separated instead of failing with "missing
+    column(s)"; in such files a comma is the decimal mark (``250,5``), see :func:`_decimal_commas`.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    header = next((line for line in re.split(rb"\r\n|\r|\n", head) if line.strip()), b"")
+    text = header.decode("utf-8", errors="replace")
+    counts = {sep: text.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def _decimal_commas(raw: pd.DataFrame) -> pd.DataFrame:
+    """In a ``;``/tab-separated file, numbers written ``250,5`` mean 250.5 (a column of such cells is converted)."""
+    out = raw.copy()
+    for column in out.columns:
+        if str(column).strip().lower() == "date":
+            continue
+        cells = out[column].astype(str)
+        if cells.str.match(_DECIMAL_COMMA).any() and not cells.str.contains(".", regex=False).any():
+            out[column] = cells.str.replace(",", ".", regex=False)
+    return out
 
 
 def data_line_numbers(path: Path) -> list[int]:
@@ -92,6 +146,11 @@ def read_splits(path: Path) -> tuple[dict[str, tuple[SplitEvent, ...]], tuple[st
     if key in _splits_memo:
         return _splits_memo[key]
     where = str(path)
+    if key[1] > MAX_BAR_FILE_BYTES:
+        result = ({}, (f"{where}: ignored, file is {key[1] / 1e6:.1f} MB, more than the "
+                       f"{MAX_BAR_FILE_BYTES // 10**6} MB limit",))
+        _splits_memo[key] = result
+        return result
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
@@ -109,14 +168,13 @@ def read_splits(path: Path) -> tuple[dict[str, tuple[SplitEvent, ...]], tuple[st
         try:
             symbol = normalize_symbol(row.symbol)
             day = dt.date.fromisoformat(str(row.date).strip())
-            ratio = float(row.ratio)
-            if not ratio > 0 or ratio == 1:
-                raise ValueError("ratio")
+            ratio = split_ratio(str(row.ratio).strip())
         except (ValueError, TypeError):
             bad.append(str(i))
             continue
         events.setdefault(symbol, []).append(SplitEvent(day, ratio))
-    notes = (f"{where}: skipped bad line(s) {', '.join(bad)} (need symbol,YYYY-MM-DD,ratio>0)",) if bad else ()
+    notes = (f"{where}: skipped bad line(s) {', '.join(bad)} (need symbol,YYYY-MM-DD,ratio: a finite number "
+             "above 0 and not 1)",) if bad else ()
     result = ({s: tuple(sorted(set(e), key=lambda x: x.date)) for s, e in events.items()}, notes)
     _splits_memo[key] = result
     return result
@@ -127,13 +185,19 @@ class MirrorSource:
 
     name = "mirror"
 
-    def __init__(self, directories: list[Path] | tuple[Path, ...]):
+    def __init__(self, directories: list[Path] | tuple[Path, ...], configured_in: str | None = None):
         # normpath: show ../shared/market-data, not repo/../shared/market-data, in messages.
         self.directories = tuple(Path(os.path.normpath(d)) for d in directories)
+        #: Where the list came from, for messages: "[data].mirrors in /repo/backtest.toml", "--mirror".
+        self.configured_in = configured_in or "[data].mirrors in backtest.toml, or --mirror"
 
     def describe(self) -> str:
-        dirs = [f"{d}{'' if d.is_dir() else ' [no such directory]'}" for d in self.directories]
-        return "mirror (" + (", ".join(dirs) or "no mirror directory configured") + ")"
+        dirs = [str(d) for d in self.directories]
+        return "mirror (" + (", ".join(dirs) or f"no mirror folder configured: {self.configured_in} is empty") + ")"
+
+    def missing_directories(self) -> list[Path]:
+        """Configured folders that do not exist (a typo in the config, an unmounted disk)."""
+        return [d for d in self.directories if not d.is_dir()]
 
     def files(self) -> dict[str, Path]:
         """{symbol: file} over all directories (earlier directories win)."""
@@ -175,6 +239,12 @@ class MirrorSource:
         symbol = normalize_symbol(symbol)
         path = self.find(symbol)
         if path is None:
+            missing = self.missing_directories()
+            if missing:  # the likely reason: say it, instead of "not found"
+                names = ", ".join(str(d) for d in missing)
+                verb = "does not exist" if len(missing) == 1 else "do not exist"
+                raise DataError(f"mirror folder{'s' if len(missing) > 1 else ''} {names} {verb}", where="mirror",
+                                hint=f"fix {self.configured_in}")
             return None
         result = read_bar_file(path)
         splits, split_notes = self.splits_for(path.parent, symbol)

@@ -18,12 +18,33 @@ the bars later (``--as-of``) does not un-adjust them, so those splits still appl
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from .bars import Bars, SplitEvent
+
+
+def split_ratio(value) -> float:
+    """A split ratio as a float, or ``ValueError`` saying why it is not one (the rule for every source).
+
+    A ratio is new shares per old share: 2 for a 2-for-1 split, 0.1 for a 1-for-10 reverse split. It must
+    be a finite number above 0 (levels are divided by it) and not 1 (a split that changes nothing is a
+    data error). SPLITS.csv, the cache metadata and Yahoo's actions all go through this check.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"split ratio must be a number, got {value!r}")
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"split ratio must be a number, got {value!r}") from None
+    if not math.isfinite(ratio) or ratio <= 0:
+        raise ValueError(f"split ratio must be a finite number above 0, got {value!r}")
+    if ratio == 1:
+        raise ValueError("split ratio 1 changes nothing")
+    return ratio
 
 
 def reflected_splits(splits: Iterable[SplitEvent], last: dt.date | None) -> tuple[tuple[SplitEvent, ...], tuple[str, ...]]:

@@ -214,8 +214,7 @@ def article_charts(report: "Report") -> list[dict]:
     """One entry per charted article: its heading and one candlestick chart per instrument."""
     out = []
     for article in report.charts:
-        charts = [_div(candle_figure(chart), f"chart-{_slug(article.article_id)}-{_slug(chart.symbol)}")
-                  for chart in article.charts]
+        charts = [_div(candle_figure(chart), chart_dom_id(article.article_id, chart.symbol)) for chart in article.charts]
         out.append({"id": article.article_id, "title": article.title, "published": article.published,
                     "stance": article.stance or "–", "pulse": article.pulse, "charts": charts})
     return out
@@ -268,6 +267,15 @@ def _day(value) -> str:
 
 def _nz(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def chart_dom_id(article_id: str, symbol: str) -> str:
+    """A page-unique element id for one article's chart of one symbol: readable slugs plus a digest of the
+    exact pair, so ids that slug alike ("a.b" and "a-b") never share (and overwrite) one chart."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{article_id}\0{symbol}".encode()).hexdigest()[:10]
+    return f"chart-{_slug(article_id)}-{_slug(symbol)}-{digest}"
 
 
 def _slug(text: str) -> str:

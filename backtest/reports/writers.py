@@ -1,7 +1,8 @@
 """Writing report files: stable, deterministic text formatting for CSV, JSON and Parquet.
 
 Determinism: the same inputs and options give byte-identical CSV and JSON. Floats are rounded to
-``DECIMALS`` places and written in Python's shortest round-trip form, timestamps as ISO 8601 in UTC,
+``DECIMALS`` places, or to ``SIGNIFICANT`` digits when that is finer (a price of 2.5e-07 stays 2.5e-07
+instead of becoming 0), and written in Python's shortest round-trip form, timestamps as ISO 8601 in UTC,
 lists joined with ``;``, missing values as empty cells (CSV) or ``null`` (JSON). The only wall-clock
 values live in the ``run`` block of ``summary.json``.
 
@@ -22,6 +23,14 @@ import pandas as pd
 
 
 DECIMALS = 6
+SIGNIFICANT = 6
+
+
+def _rounded(f: float) -> float:
+    """``f`` to ``DECIMALS`` places, but never to fewer than ``SIGNIFICANT`` significant digits."""
+    if f == 0:
+        return 0.0
+    return round(f, max(DECIMALS, SIGNIFICANT - 1 - math.floor(math.log10(abs(f)))))
 
 
 def fmt_value(value: Any) -> Any:
@@ -36,7 +45,7 @@ def fmt_value(value: Any) -> Any:
         f = float(value)
         if math.isnan(f) or math.isinf(f):
             return None
-        f = round(f, DECIMALS)
+        f = _rounded(f)
         return 0.0 if f == 0 else f  # no "-0.0"
     if isinstance(value, pd.Timestamp):
         if pd.isna(value):
