@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import reports_fixtures as rf
 from backtest.cli import cli
 from backtest.reports.build import build_report, write_report
+from backtest.reports.html import chart_dom_id
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +95,7 @@ def test_real_run_report_renders(browser, tmp_path, market_data_dir):
     assert errors == []
     assert requests == []
     ids = [c["id"] for c in charts]
-    assert ids[:3] == ["chart-stances", "chart-b-bull-iwm", "chart-b-bull-spy"]
+    assert ids[:3] == ["chart-stances", chart_dom_id("b-bull", "IWM"), chart_dom_id("b-bull", "SPY")]
     assert {"chart-pulse", "chart-equity"} <= set(ids)
     for chart in charts:
         assert chart["svgs"] >= 1 and chart["traces"] >= 1, chart
@@ -107,6 +108,6 @@ def test_hand_made_report_renders(browser, tmp_path):
     write_report(report, tmp_path, ("html",))
     charts, errors, requests = open_page(browser, tmp_path / "report.html", tmp_path / "fake.png")
     assert errors == [] and requests == []
-    assert [c["id"] for c in charts] == ["chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb",
-                                         "chart-art-bear-spy", "chart-pulse", "chart-equity"]
+    assert [c["id"] for c in charts] == ["chart-stances", chart_dom_id("art-bull", "AAA"), chart_dom_id("art-bear", "BBB"),
+                                         chart_dom_id("art-bear", "SPY"), "chart-pulse", "chart-equity"]
     assert all(c["svgs"] >= 1 and c["traces"] >= 1 for c in charts)
