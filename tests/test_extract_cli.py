@@ -298,3 +298,41 @@ def test_setup_files_are_written_with_the_umasks_mode(articles, tmp_path, umask)
         os.umask(previous)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in out.glob("*.yaml")}
     assert modes == {0o666 & ~umask}  # not mkstemp's 0600
+
+
+def test_a_dateless_article_runs_end_to_end_once_published_is_given(tmp_path, monkeypatch):
+    """extract (published: null) -> run refuses it in one line -> extract --published -> run trades it."""
+    import csv
+
+    from invented_bars import BARS
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "ZED.csv").write_text(BARS)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "zed.txt").write_text(
+        "Desk note, written by us for this test.\n\nWe buy ZED above $103 with a stop at $98 and a target at $106.\n")
+    base = ["--offline", "--mirror", "m", "--cache-dir", "c"]
+    runner = CliRunner()
+
+    first = runner.invoke(cli, base + ["extract", "a", "--out", "s"])
+    assert first.exit_code == 0, first.output
+    (written,) = (tmp_path / "s").glob("*.yaml")
+    assert yaml.safe_load(written.read_text())["article"]["published"] is None
+
+    refused = runner.invoke(cli, base + ["run", "s", "--out", "r1", "--format", "json"])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "nothing was evaluated" in refused.stderr
+    assert "undated" in (tmp_path / "r1" / "summary.json").read_text()  # the report says why
+
+    dated = runner.invoke(cli, base + ["extract", "a", "--out", "s", "--published", "2026-02-03"])
+    assert dated.exit_code == 0, dated.output
+    assert str(yaml.safe_load(written.read_text())["article"]["published"]) == "2026-02-03"
+
+    ran = runner.invoke(cli, base + ["run", "s", "--out", "r2", "--format", "csv"])
+    assert ran.exit_code == 0, ran.output
+    with open(tmp_path / "r2" / "trades.csv", newline="") as handle:
+        (trade,) = [row for row in csv.DictReader(handle) if row["symbol"] == "ZED"]
+    # Published 2026-02-03 (a date: after that day's close), so the first session it may act on is 02-04.
+    assert trade["status"] in {"filled", "open"} and trade["entry_time"][:10] >= "2026-02-04"
+    assert float(trade["entry_price"]) == 103.0
