@@ -6,8 +6,11 @@ import csv
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import reports_fixtures as rf
 from backtest.engine.ledger import TRADE_COLUMNS, SimConfig
@@ -112,7 +115,10 @@ def test_write_all_formats(report, tmp_path):
     assert len(md.splitlines()) < 30 and "stop-first" in md and "| bearish |" in md
     html = (tmp_path / "report.html").read_text()
     assert "<script src=" not in html and "<link" not in html  # self-contained: plotly.js is inlined
-    for div in ("chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb", "chart-pulse", "chart-equity"):
+    from backtest.reports.html import chart_dom_id
+
+    for div in ("chart-stances", chart_dom_id("art-bull", "AAA"), chart_dom_id("art-bear", "BBB"), "chart-pulse",
+                "chart-equity"):
         assert f'id="{div}"' in html
     assert "900% from the last close" in html  # refused setup with its reason
 
@@ -274,3 +280,20 @@ def test_article_ids_that_slug_alike_get_their_own_chart_element():
     assert len(ids) == 8
     assert all(i.startswith("chart-note-1-zed-") for i in ids)
     assert chart_dom_id("note.1", "ZED") == chart_dom_id("note.1", "ZED")  # stable: the page is deterministic
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e-3, 1e-3),
+                          st.floats(-1e-6, 1e-6), st.integers(-10**7, 10**7).map(lambda i: i / 2e6)), max_size=40))
+def test_vectorized_float_column_writes_what_the_cell_formatter_writes(values):
+    """The column fast path (every CSV float column) equals the one-cell rule, tiny and tie values included."""
+    from backtest.reports.writers import _cell, float_cells
+
+    assert float_cells(np.array(values, dtype=np.float64)) == [_cell(v) for v in values]
+
+
+def test_tiny_values_keep_six_significant_digits_in_a_csv_column():
+    from backtest.reports.writers import frame_to_csv
+
+    text = frame_to_csv(pd.DataFrame({"x": [2.4e-07, 2.52e-07, -1.234567e-05, 0.0123456789, 0.5]}))
+    assert text.splitlines()[1:] == ["2.4e-07", "2.52e-07", "-1.23457e-05", "0.0123457", "0.5"]

@@ -116,7 +116,7 @@ def _float_cell(f: float) -> str:
     """:func:`_cell` of one float (NaN/inf empty; 6 decimals; integral values as integers; no -0)."""
     if f != f or f in (math.inf, -math.inf):
         return ""
-    f = round(f, DECIMALS)
+    f = _rounded(f)
     if f == 0:
         return "0"
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
@@ -126,8 +126,9 @@ def float_cells(values: np.ndarray) -> list[str]:
     """:func:`_float_cell` of a whole float column, vectorized where the result is provably the same.
 
     ``np.round(x, 6)`` equals Python's correctly rounded ``round(x, 6)`` unless ``x * 1e6`` lies within
-    rounding error of a half (a tie) or ``x`` is so large that ``x * 1e6`` loses digits: those few values
-    are rounded by Python. Integral results print as integers, the rest in Python's shortest repr.
+    rounding error of a half (a tie) or ``x`` is so large that ``x * 1e6`` loses digits; values below 0.1
+    keep more than 6 decimals (:func:`_rounded`: 6 significant digits at least). Those values are rounded by
+    Python. Integral results print as integers, the rest in Python's shortest repr.
     """
     x = np.asarray(values, dtype=np.float64)
     out = np.full(len(x), "", dtype=object)
@@ -136,10 +137,11 @@ def float_cells(values: np.ndarray) -> list[str]:
         big = finite & (np.abs(x) >= 1e9)
         scaled = x * 1e6
         tie = finite & ~big & (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3)
+        small = finite & (x != 0) & (np.abs(x) < 0.1)
         rounded = np.round(x, DECIMALS)
-    exact = tie | big
+    exact = tie | big | small
     if exact.any():
-        rounded[exact] = [round(v, DECIMALS) for v in x[exact].tolist()]
+        rounded[exact] = [_rounded(v) for v in x[exact].tolist()]
     rounded[rounded == 0] = 0.0  # no "-0"
     integral = finite & (rounded == np.trunc(rounded)) & (np.abs(rounded) < 1e15)
     if integral.any():
