@@ -92,15 +92,34 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
     Formatted column by column (:func:`column_cells`): the same text as :func:`csv_cell` on every cell,
     without its per-cell dispatch (100k rows x 40 columns in about a second).
     """
-    import csv
-    import io
+    header = [str(c) for c in frame.columns]
+    columns = [column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1])]
+    if len(header) < 2:  # a lone empty field is written as "" by the csv module: let it decide
+        import csv
+        import io
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")  # pandas' to_csv dialect: minimal quoting, doubled quotes
-    writer.writerow([str(c) for c in frame.columns])
-    if len(frame):
-        writer.writerows(zip(*(column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1]))))
-    return out.getvalue()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")  # pandas' to_csv dialect: minimal quoting, doubled quotes
+        writer.writerow(header)
+        writer.writerows(zip(*columns))
+        return out.getvalue()
+    lines = [",".join(_quoted(header))]
+    lines += [",".join(row) for row in zip(*(_quoted(c) for c in columns))]
+    return "\n".join(lines) + "\n"
+
+
+#: What makes the csv module (minimal quoting, ``lineterminator="\n"``) quote a field.
+_QUOTE_WHEN = (",", '"', "\n", "\r")
+
+
+def _quoted(cells: list[str]) -> list[str]:
+    """``cells`` as the csv module's minimal quoting writes them (a field holding a comma, a quote or a line
+    break in double quotes, quotes doubled), for rows of two fields or more; a column with nothing to quote
+    is checked in one pass over its joined text and returned as it is."""
+    joined = "\0".join(cells)
+    if not any(c in joined for c in _QUOTE_WHEN):
+        return cells
+    return ['"' + c.replace('"', '""') + '"' if any(q in c for q in _QUOTE_WHEN) else c for c in cells]
 
 
 def _float_cell(f: float) -> str:
@@ -137,7 +156,12 @@ def float_cells(values: np.ndarray) -> list[str]:
         out[integral] = rounded[integral].astype(np.int64).astype(str)
     rest = finite & ~integral
     if rest.any():
-        out[rest] = [repr(v) for v in rounded[rest].tolist()]
+        values = rounded[rest]
+        if len(values) > 64:  # each distinct value formatted once (prices repeat: the same close, the same level)
+            distinct, inverse = np.unique(values, return_inverse=True)
+            out[rest] = np.array([repr(v) for v in distinct.tolist()], dtype=object)[inverse]
+        else:
+            out[rest] = [repr(v) for v in values.tolist()]
     return out.tolist()
 
 
