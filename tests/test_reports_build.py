@@ -291,3 +291,19 @@ def test_csv_text_is_what_the_csv_module_writes(tmp_path):
 
     assert column_cells(frame["return_pct"], csv=True) == [_float_cell(v) for v in numbers]
     assert len({v for v in numbers if v == v}) < 64 < len(numbers)  # few distinct values, many cells: the unique path
+
+
+def test_text_and_bool_columns_take_the_whole_column_path_with_the_cell_rules():
+    """Text columns (with missing values, formula-like text, CRs) and bool columns are formatted a whole
+    column at a time: every cell is what the one-cell rules (csv_cell for CSV, _cell otherwise) give."""
+    import numpy as np
+
+    from backtest.reports.writers import _cell, column_cells, csv_cell
+
+    text = pd.Series(np.array(["plain", None, "=1+1", "a\rb", float("nan"), "-x", "ok, fine", "\tt", "é"] * 20,
+                              dtype=object))
+    clean = pd.Series(np.array(["plain", None, "words"] * 30, dtype=object))
+    flags = pd.Series([True, False, True] * 30)
+    for series in (text, clean, flags):
+        assert column_cells(series, csv=True) == [csv_cell(v) for v in series], series.tolist()[:4]
+        assert column_cells(series, csv=False) == [_cell(v) for v in series]

@@ -165,6 +165,9 @@ def float_cells(values: np.ndarray) -> list[str]:
     return out.tolist()
 
 
+_BOOL_TEXT = np.array(["false", "true"], dtype=object)
+
+
 def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
     """Every cell of one column as :func:`csv_cell` (``csv=True``) or :func:`_cell` writes it.
 
@@ -172,7 +175,7 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
-        return ["true" if v else "false" for v in series.to_numpy()]
+        return _BOOL_TEXT[series.to_numpy().astype(np.intp)].tolist()
     if isinstance(dtype, pd.BooleanDtype):
         return ["" if v is pd.NA else ("true" if v else "false") for v in series.array]
     if pd.api.types.is_float_dtype(dtype):
@@ -189,6 +192,18 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
             text[missing] = ""
             return text.tolist()
     values = series.to_numpy(dtype=object)
+    if len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string":  # text (and missing): at once
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
+        cells = values.tolist()
+        if not csv:
+            return cells
+        joined = "\0" + "\0".join(cells)  # every cell follows a NUL: "\0=" finds a cell starting with "="
+        if "\r" not in joined and not any("\0" + start in joined for start in FORMULA_START):
+            return cells
+        return [csv_cell(v) if v.startswith(FORMULA_START) or "\r" in v else v for v in cells]
     if len(values) and all(type(v) is tuple for v in values):  # lists of levels (targets), all at once
         counts = [len(v) for v in values]
         if all(type(x) is float for v in values for x in v):
@@ -219,16 +234,16 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
     ``first_session``, ...) are always ISO strings, whether or not some are missing (a ``datetime64``
     column must not turn into epoch numbers just because it has no NaT).
     """
-    out = pd.DataFrame(index=range(len(frame)))
+    columns = {}
     for column in frame.columns:
         series = frame[column]
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-            out[column] = series.to_numpy()
+            columns[column] = series.to_numpy()
         elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
-            out[column] = pd.to_numeric(series).astype("float64").to_numpy()
+            columns[column] = pd.to_numeric(series).astype("float64").to_numpy()
         else:
-            out[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
-    out.to_parquet(path, index=False)
+            columns[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
+    pd.DataFrame(columns, index=range(len(frame)), columns=list(frame.columns)).to_parquet(path, index=False)
 
 
 def _all_numbers(series: pd.Series) -> bool:
