@@ -488,14 +488,66 @@ def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any]
             if "maximum nesting depth" in str(exc):  # libyaml's own bound (1,000): do not recurse in Python
                 raise _Refused(_too_deep(name, exc)) from None
             return _pure_python(text, name)
-        _check_tree(root, name)
         try:
-            return root, loader.construct_document(root) if root is not None else None
+            if root is None:
+                return root, None
+            try:
+                return root, _plain_construct(loader, root)
+            except _NotPlain:
+                pass
+            _check_tree(root, name)
+            return root, loader.construct_document(root)
         except ValueError as exc:
             exc.root = root  # for the impossible-date message
             raise
     finally:
         loader.dispose()
+
+
+class _NotPlain(Exception):
+    """The document is not a plain tree: :func:`_plain_construct` leaves it to PyYAML's own path."""
+
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_SCALARS = {f"tag:yaml.org,2002:{kind}": f"construct_yaml_{kind}"
+            for kind in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+def _plain_construct(loader, root: yaml.Node) -> Any:
+    """The data of a *plain* node tree (what nearly every setup file is), built in one walk: mappings,
+    sequences and scalars of the core tags, no node used twice (no alias), at most :data:`MAX_DEPTH` deep
+    and :data:`MAX_NODES` nodes, every key a scalar. Each scalar is made by PyYAML's own constructor for
+    its tag (``construct_yaml_int`` ...), so the values are the ones ``construct_document`` gives; only
+    its generic machinery (per-node state, generators for every mapping) is skipped, which is most of its
+    cost. Anything else (an alias, a merge key ``<<``, another tag, too deep, too many nodes) raises
+    :class:`_NotPlain`, and the caller takes the checked path (:func:`_check_tree`, then
+    ``construct_document``), which refuses or builds it as before."""
+    scalars = {tag: getattr(loader, method) for tag, method in _SCALARS.items()}
+    seen: set[int] = set()
+
+    def build(node: yaml.Node, depth: int) -> Any:
+        if depth > MAX_DEPTH or id(node) in seen or len(seen) >= MAX_NODES:
+            raise _NotPlain
+        seen.add(id(node))
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            construct = scalars.get(node.tag)
+            if construct is None:
+                raise _NotPlain
+            return construct(node)
+        if kind is yaml.MappingNode and node.tag == _MAP:
+            out = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode:
+                    raise _NotPlain
+                key = build(key_node, depth + 1)
+                out[key] = build(value_node, depth + 1)
+            return out
+        if kind is yaml.SequenceNode and node.tag == _SEQ:
+            return [build(child, depth + 1) for child in node.value]
+        raise _NotPlain
+
+    return build(root, 1)
 
 
 def _pure_python(text: str, name: str) -> tuple[yaml.Node | None, Any]:
