@@ -297,3 +297,45 @@ def test_tiny_values_keep_six_significant_digits_in_a_csv_column():
 
     text = frame_to_csv(pd.DataFrame({"x": [2.4e-07, 2.52e-07, -1.234567e-05, 0.0123456789, 0.5]}))
     assert text.splitlines()[1:] == ["2.4e-07", "2.52e-07", "-1.23457e-05", "0.0123457", "0.5"]
+
+
+def test_csv_text_is_what_the_csv_module_writes(tmp_path):
+    """frame_to_csv joins the cells itself (faster than csv.writer at 100k rows): the quoting is the csv
+    module's minimal quoting, byte for byte, on text with commas, quotes, line breaks, empty cells; and
+    the float cells are each value's shortest repr whether a column has few values or many repeated ones."""
+    import random
+
+    from backtest.reports.writers import column_cells
+
+    rng = random.Random(5)
+    pieces = ["a", ",", '"', "\n", "\r", " ", "", "x,y", '"q"', "é", "=1", "-2", "\t"]
+    text = ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 4))) for _ in range(400)]
+    numbers = [rng.choice([0.1, -0.25, 1e-5, 2.0, 1e16, 123.456789, float("nan"), 0.3333333333333333])
+               * rng.choice([1, 1, -1, 3]) for _ in range(400)]
+    frame = pd.DataFrame({"title": text, "return_pct": numbers, "empty": [""] * 400})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(frame.columns))
+    writer.writerows(zip(*(column_cells(frame[c], csv=True) for c in frame.columns)))
+    assert frame_to_csv(frame) == out.getvalue()
+    assert frame_to_csv(frame[["empty"]]) == '\n'.join(['empty'] + ['""'] * 400) + "\n"  # one column: csv module
+    from backtest.reports.writers import _float_cell  # the one-cell rule
+
+    assert column_cells(frame["return_pct"], csv=True) == [_float_cell(v) for v in numbers]
+    assert len({v for v in numbers if v == v}) < 64 < len(numbers)  # few distinct values, many cells: the unique path
+
+
+def test_text_and_bool_columns_take_the_whole_column_path_with_the_cell_rules():
+    """Text columns (with missing values, formula-like text, CRs) and bool columns are formatted a whole
+    column at a time: every cell is what the one-cell rules (csv_cell for CSV, _cell otherwise) give."""
+    import numpy as np
+
+    from backtest.reports.writers import _cell, column_cells, csv_cell
+
+    text = pd.Series(np.array(["plain", None, "=1+1", "a\rb", float("nan"), "-x", "ok, fine", "\tt", "é"] * 20,
+                              dtype=object))
+    clean = pd.Series(np.array(["plain", None, "words"] * 30, dtype=object))
+    flags = pd.Series([True, False, True] * 30)
+    for series in (text, clean, flags):
+        assert column_cells(series, csv=True) == [csv_cell(v) for v in series], series.tolist()[:4]
+        assert column_cells(series, csv=False) == [_cell(v) for v in series]

@@ -4,7 +4,11 @@ Why: "a setup acts only on sessions that open strictly after publication" needs 
 An article published Sunday 17:30 UTC acts from Monday's 09:30 New York open; one published at
 15:00 New York time on a Tuesday acts from Wednesday's open (Tuesday's session had already opened).
 
-``exchange_calendars`` is imported lazily (≈0.4 s) and the calendar is built once per process.
+``exchange_calendars`` is imported lazily (≈0.4 s) and the calendar is built once per process; when the
+data loader names a cache directory (:func:`cache_schedule_in`, ``<cache_dir>/calendar/``), the session
+table is kept there as plain int64 arrays (``.npz``, no pickle), one file per ``exchange_calendars``
+version and UTC day (the calendar's default end moves with the day), so a later run reads it instead of
+importing ``exchange_calendars`` and building the calendar (about 1 s of a small run).
 Dates that are not XNYS sessions (some sources carry index bars on exchange holidays) get the regular
 09:30–16:00 America/New_York times and are reported by the validator.
 
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,8 +40,56 @@ def calendar_end(today: dt.date | None = None) -> dt.date:
     return min(max(today + dt.timedelta(days=366), _MIN_END), _MAX_END)
 
 
+_CACHE: dict[str, Path | None] = {"dir": None}
+
+
+def cache_schedule_in(directory: Path | None) -> None:
+    """Keep the session table under ``directory`` (``<directory>/calendar/``); None: build it every time."""
+    _CACHE["dir"] = Path(directory) if directory is not None else None
+
+
+def _cache_file() -> Path | None:
+    if _CACHE["dir"] is None:
+        return None
+    from importlib.metadata import version
+
+    day = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    return _CACHE["dir"] / "calendar" / f"{CALENDAR_NAME}-{_FIRST}-xcals{version('exchange_calendars')}-{day}.npz"
+
+
 @functools.lru_cache(maxsize=1)
 def _schedule() -> pd.DataFrame:
+    """The XNYS session table (``open_ns``, ``close_ns`` by session date): from the cache file of the day
+    when there is one (see the module docstring), else built, and stored when a cache directory is set."""
+    path = _cache_file()
+    if path is not None:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                dates, opens, closes = stored["date_ns"], stored["open_ns"], stored["close_ns"]
+            if dates.dtype == opens.dtype == closes.dtype == np.int64 and len(dates) == len(opens) == len(closes) > 0:
+                return _frame(dates, opens, closes)
+        except (OSError, ValueError, KeyError, EOFError):
+            pass  # missing or unreadable: build it
+    built = _build_schedule()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as handle:
+                np.savez(handle, date_ns=built.index.asi8, open_ns=built["open_ns"].to_numpy(),
+                         close_ns=built["close_ns"].to_numpy())
+            os.replace(tmp, path)  # readers see the old file or the whole new one
+        except OSError:
+            pass  # a cache that cannot be written only costs the next run time
+    return built
+
+
+def _frame(dates: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"open_ns": opens, "close_ns": closes},
+                        index=pd.DatetimeIndex(dates.view("datetime64[ns]"), name="date"))
+
+
+def _build_schedule() -> pd.DataFrame:
     import warnings
 
     from ..environment import local_zone_problem
@@ -51,15 +105,10 @@ def _schedule() -> pd.DataFrame:
         warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=Warning)
         calendar = xcals.get_calendar(CALENDAR_NAME, start=_FIRST.isoformat(), end=calendar_end().isoformat())
     schedule = calendar.schedule[["open", "close"]]
-    return pd.DataFrame(
-        {
-            "open_ns": schedule["open"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
-            "close_ns": schedule["close"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
-        },
-        index=pd.DatetimeIndex(
-            schedule.index.tz_localize(None) if schedule.index.tz else schedule.index, name="date"
-        ).as_unit("ns"),
-    )
+    index = pd.DatetimeIndex(schedule.index.tz_localize(None) if schedule.index.tz else schedule.index).as_unit("ns")
+    return _frame(index.asi8,
+                  schedule["open"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
+                  schedule["close"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy())
 
 
 def session_dates(start: dt.date, end: dt.date) -> pd.DatetimeIndex:

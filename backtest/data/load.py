@@ -132,6 +132,9 @@ def load_barset(
     """
     if as_of is not None:
         end = min(end, as_of) if end is not None else as_of
+    from .calendar import cache_schedule_in
+
+    cache_schedule_in(config.data.cache_dir)  # the XNYS session table is kept beside the bar cache
     sources = make_sources(config)
     result = BarSet()
     seen: set[str] = set()

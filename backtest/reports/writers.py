@@ -101,15 +101,34 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
     Formatted column by column (:func:`column_cells`): the same text as :func:`csv_cell` on every cell,
     without its per-cell dispatch (100k rows x 40 columns in about a second).
     """
-    import csv
-    import io
+    header = [str(c) for c in frame.columns]
+    columns = [column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1])]
+    if len(header) < 2:  # a lone empty field is written as "" by the csv module: let it decide
+        import csv
+        import io
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")  # pandas' to_csv dialect: minimal quoting, doubled quotes
-    writer.writerow([str(c) for c in frame.columns])
-    if len(frame):
-        writer.writerows(zip(*(column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1]))))
-    return out.getvalue()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")  # pandas' to_csv dialect: minimal quoting, doubled quotes
+        writer.writerow(header)
+        writer.writerows(zip(*columns))
+        return out.getvalue()
+    lines = [",".join(_quoted(header))]
+    lines += [",".join(row) for row in zip(*(_quoted(c) for c in columns))]
+    return "\n".join(lines) + "\n"
+
+
+#: What makes the csv module (minimal quoting, ``lineterminator="\n"``) quote a field.
+_QUOTE_WHEN = (",", '"', "\n", "\r")
+
+
+def _quoted(cells: list[str]) -> list[str]:
+    """``cells`` as the csv module's minimal quoting writes them (a field holding a comma, a quote or a line
+    break in double quotes, quotes doubled), for rows of two fields or more; a column with nothing to quote
+    is checked in one pass over its joined text and returned as it is."""
+    joined = "\0".join(cells)
+    if not any(c in joined for c in _QUOTE_WHEN):
+        return cells
+    return ['"' + c.replace('"', '""') + '"' if any(q in c for q in _QUOTE_WHEN) else c for c in cells]
 
 
 def _float_cell(f: float) -> str:
@@ -148,8 +167,16 @@ def float_cells(values: np.ndarray) -> list[str]:
         out[integral] = rounded[integral].astype(np.int64).astype(str)
     rest = finite & ~integral
     if rest.any():
-        out[rest] = [repr(v) for v in rounded[rest].tolist()]
+        values = rounded[rest]
+        if len(values) > 64:  # each distinct value formatted once (prices repeat: the same close, the same level)
+            distinct, inverse = np.unique(values, return_inverse=True)
+            out[rest] = np.array([repr(v) for v in distinct.tolist()], dtype=object)[inverse]
+        else:
+            out[rest] = [repr(v) for v in values.tolist()]
     return out.tolist()
+
+
+_BOOL_TEXT = np.array(["false", "true"], dtype=object)
 
 
 def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
@@ -159,7 +186,7 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
-        return ["true" if v else "false" for v in series.to_numpy()]
+        return _BOOL_TEXT[series.to_numpy().astype(np.intp)].tolist()
     if isinstance(dtype, pd.BooleanDtype):
         return ["" if v is pd.NA else ("true" if v else "false") for v in series.array]
     if pd.api.types.is_float_dtype(dtype):
@@ -176,6 +203,18 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
             text[missing] = ""
             return text.tolist()
     values = series.to_numpy(dtype=object)
+    if len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string":  # text (and missing): at once
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
+        cells = values.tolist()
+        if not csv:
+            return cells
+        joined = "\0" + "\0".join(cells)  # every cell follows a NUL: "\0=" finds a cell starting with "="
+        if "\r" not in joined and not any("\0" + start in joined for start in FORMULA_START):
+            return cells
+        return [csv_cell(v) if v.startswith(FORMULA_START) or "\r" in v else v for v in cells]
     if len(values) and all(type(v) is tuple for v in values):  # lists of levels (targets), all at once
         counts = [len(v) for v in values]
         if all(type(x) is float for v in values for x in v):
@@ -206,16 +245,16 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
     ``first_session``, ...) are always ISO strings, whether or not some are missing (a ``datetime64``
     column must not turn into epoch numbers just because it has no NaT).
     """
-    out = pd.DataFrame(index=range(len(frame)))
+    columns = {}
     for column in frame.columns:
         series = frame[column]
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-            out[column] = series.to_numpy()
+            columns[column] = series.to_numpy()
         elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
-            out[column] = pd.to_numeric(series).astype("float64").to_numpy()
+            columns[column] = pd.to_numeric(series).astype("float64").to_numpy()
         else:
-            out[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
-    out.to_parquet(path, index=False)
+            columns[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
+    pd.DataFrame(columns, index=range(len(frame)), columns=list(frame.columns)).to_parquet(path, index=False)
 
 
 def _all_numbers(series: pd.Series) -> bool:

@@ -18,10 +18,12 @@ cache.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -74,6 +76,8 @@ class ParsedSetupCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, path TEXT NOT NULL, value TEXT NOT NULL)")
             db.execute("CREATE INDEX IF NOT EXISTS entries_path ON entries (path)")
+            db.execute("CREATE TABLE IF NOT EXISTS corpora (key TEXT PRIMARY KEY, written INTEGER NOT NULL, "
+                       "meta TEXT NOT NULL, articles BLOB NOT NULL, setups BLOB NOT NULL)")
         except (OSError, sqlite3.Error):
             self._broken = True
             return None
@@ -126,6 +130,106 @@ class ParsedSetupCache:
             self._broken = True
 
 
+    # ------------------------------------------------------------------------------ whole corpora
+    def corpus_key(self, paths: list[Path]) -> str:
+        """The key of a corpus: the tool's version and schemas and the sorted list of its file paths."""
+        digest = hashlib.blake2b(self._prefix + b"corpus\0", digest_size=20)
+        for path in paths:
+            digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
+        return digest.hexdigest()
+
+    def get_corpus(self, key: str) -> CorpusSnapshot | None:
+        """The stored snapshot of the corpus ``key``, or None (missing, malformed, unreadable)."""
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT meta, articles, setups FROM corpora WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            self._broken = True
+            return None
+        if row is None:
+            return None
+        try:
+            meta = json.loads(row[0])
+            snapshot = CorpusSnapshot(files=[tuple(f) for f in meta["files"]], sources=meta["sources"],
+                                      skips=[tuple(k) for k in meta["skips"]], cached=int(meta["cached"]),
+                                      articles=bytes(row[1]), setups=bytes(row[2]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return snapshot
+
+    def put_corpus(self, key: str, snapshot: CorpusSnapshot) -> None:
+        """Store ``snapshot`` under ``key`` (best effort, like :meth:`put_many`), keeping the newest
+        :data:`KEEP_CORPORA` snapshots."""
+        db = self._connect()
+        if db is None:
+            return
+        meta = json.dumps({"files": snapshot.files, "sources": snapshot.sources, "skips": snapshot.skips,
+                           "cached": snapshot.cached}, separators=(",", ":"))
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT OR REPLACE INTO corpora (key, written, meta, articles, setups) VALUES (?, ?, ?, ?, ?)",
+                       (key, time.time_ns(), meta, snapshot.articles, snapshot.setups))
+            db.execute("DELETE FROM corpora WHERE key NOT IN (SELECT key FROM corpora ORDER BY written DESC LIMIT ?)",
+                       (KEEP_CORPORA,))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self._broken = True
+
+
+#: Whole-corpus snapshots kept (one per list of setup paths; the oldest go first).
+KEEP_CORPORA = 8
+
+
+@dataclasses.dataclass
+class CorpusSnapshot:
+    """What :func:`backtest.setups.load.load_table` produced for one list of setup files, stored whole.
+
+    ``files``: per path, in order, ``(path, size, mtime_ns, ctime_ns, inode, device, key, trusted)`` as the
+    file was when it was read, ``key`` its content key (None when it could not be read) and ``trusted``
+    whether its times lay safely before the run began (see :func:`stat_signature`); ``sources``: the
+    title sources (path, size, mtime_ns); ``skips``: ``(item, reason, kind)`` of the files' problems and
+    duplicates; ``articles``/``setups``: the setup table's frames (:func:`backtest.setups.table.encode_frame`).
+    """
+
+    files: list[tuple]
+    sources: list[list]
+    skips: list[tuple]
+    cached: int
+    articles: bytes
+    setups: bytes
+
+
+#: A file whose modification or change time lies less than this before the run began may still be changed
+#: within the same timestamp tick (coarse file systems: 1-2 s); it is re-hashed next time ("racy git").
+RACY_NS = 2_000_000_000
+
+
+def stat_signature(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What the stat-first check compares: size, mtime_ns, ctime_ns, inode and device. Rewriting a file
+    changes its ctime (which no tool can set back), replacing it by another changes the inode: equal
+    signatures mean the bytes were not touched since, unless the file was *racy* when recorded."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def sources_unchanged(sources: Iterable[list]) -> bool:
+    """True when every title source still has the recorded size and mtime (or is still missing)."""
+    for path, size, mtime in sources:
+        try:
+            st = os.stat(path)
+            now = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            now = [-1, -1]
+        if now != [size, mtime]:
+            return False
+    return True
+
+
 def _usable(value: str) -> dict | None:
     try:
         entry = json.loads(value)
@@ -133,12 +237,4 @@ def _usable(value: str) -> dict | None:
         return None
     if not isinstance(entry, dict) or not {"rows", "skips", "sources"} <= set(entry):
         return None
-    for path, size, mtime in entry["sources"]:
-        try:
-            st = os.stat(path)
-            now = [st.st_size, st.st_mtime_ns]
-        except OSError:
-            now = [-1, -1]
-        if now != [size, mtime]:
-            return None
-    return entry
+    return entry if sources_unchanged(entry["sources"]) else None

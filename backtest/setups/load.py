@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -43,7 +44,7 @@ from ..articles.reader import ARTICLE_SUFFIXES
 from ..common import REPORT_MARKER, Skip, is_report_folder
 from ..errors import UsageError
 from .model import FORMAT_VERSION, ArticleMeta, Setup, SetupFile, WatchLevel
-from .table import SetupTable, file_rows
+from .table import ARTICLE_SCHEMA, SETUP_SCHEMA, SetupTable, decode_frame, encode_frame, file_rows
 
 SETUP_SUFFIXES = (".yaml", ".yml")
 _TOP_LEVEL = set(SetupFile.model_fields)
@@ -143,25 +144,133 @@ class Loaded:
 def load_table(paths: Iterable[Path], *, cache=None, extra_skips: Iterable[Skip] = ()) -> Loaded:
     """The setup table of the setup files at ``paths`` (sorted), through ``cache`` when given.
 
-    ``cache`` is a :class:`backtest.setups.cache.ParsedSetupCache`: a file whose bytes (and path, and the
-    tool's version and schemas) are unchanged since it was last parsed is taken from it, with the same
-    rows and the same skips, without parsing or validating it again.
+    ``cache`` is a :class:`backtest.setups.cache.ParsedSetupCache`. Two levels, both keyed by content:
+
+    * **the whole corpus**: when the same list of paths was loaded before and every file's stat signature
+      (size, mtime, ctime, inode, device: :func:`~backtest.setups.cache.stat_signature`) is unchanged and
+      was recorded safely after its last change, the stored table and skips are used as they are, without
+      reading a file (git's index does the same). A file whose signature changed, or was *racy* when
+      recorded, is read and hashed again: same bytes (a ``touch``), and the snapshot still holds;
+    * **each file**: otherwise every file whose bytes (and path, and the tool's version and schemas) are
+      unchanged since it was last parsed is taken from the per-file entries, with the same rows and the
+      same skips, and only the others are parsed and validated; the new snapshot is stored.
+
+    The result is the same as a cold load in every case (``tests/test_setup_cache.py``).
     """
     paths = list(paths)
-    read: list[tuple[Path, bytes, str | None]] = []
+    extra = list(extra_skips)
+    if cache is None:
+        return _load_files(paths, None, extra, {})
+    from .cache import RACY_NS, CorpusSnapshot, sources_unchanged, stat_signature
+
+    began = time.time_ns()
+    corpus_key = cache.corpus_key(paths)
+    snapshot = cache.get_corpus(corpus_key)
+    known: dict[int, tuple[str, tuple]] = {}  # file -> (content key, signature), without reading it
+    rehashed: dict[int, tuple] = {}  # file -> what _read_stat read, when its signature vouched for nothing
+    try:
+        if snapshot is not None and len(snapshot.files) == len(paths):
+            loaded = _from_snapshot(paths, snapshot, cache, extra, known, rehashed, stat_signature)
+            if loaded is not None and sources_unchanged(snapshot.sources):
+                if rehashed:  # touched, or racy when recorded: store their new signatures
+                    files = [(str(p), *known[i][1], known[i][0], _trusted(known[i][1], began, RACY_NS))
+                             if i in rehashed else f for i, (p, f) in enumerate(zip(paths, snapshot.files))]
+                    cache.put_corpus(corpus_key, dataclasses.replace(snapshot, files=files))
+                return loaded
+            known = {i: k for i, k in known.items() if k[0] is not None and i not in rehashed}
+        files: list[tuple] = []
+        sources: list[list] = []
+        loaded = _load_files(paths, cache, extra, known, files=files, sources=sources, fresh=rehashed)
+        cache.put_corpus(corpus_key, CorpusSnapshot(
+            files=[(str(p), *sig, key, _trusted(sig, began, RACY_NS)) for p, (key, sig) in zip(paths, files)],
+            sources=sources, skips=[(k.item, k.reason, k.kind) for k in loaded.skips[len(extra):]],
+            cached=loaded.files - sum(key is None for key, _ in files),
+            articles=encode_frame(loaded.table.articles, ARTICLE_SCHEMA),
+            setups=encode_frame(loaded.table.setups, SETUP_SCHEMA)))
+        return loaded
+    finally:
+        cache.close()
+
+
+def _trusted(signature: tuple, began: int, racy_ns: int) -> bool:
+    """A signature may stand for the bytes only when the file's times lie safely before the run began."""
+    return signature[0] >= 0 and max(signature[1], signature[2]) < began - racy_ns
+
+
+_NO_SIGNATURE = (-1, -1, -1, -1, -1)
+
+
+def _signature(path: Path, stat_signature) -> tuple:
+    try:
+        return stat_signature(os.stat(path))
+    except OSError:
+        return _NO_SIGNATURE
+
+
+def _from_snapshot(paths: list[Path], snapshot, cache, extra: list[Skip], known: dict, rehashed: dict,
+                   stat_signature) -> Loaded | None:
+    """The stored load of ``paths`` when every file is provably unchanged, else None. ``known`` gets every
+    file's content key and signature: the stored ones where the signature vouches for the bytes, else the
+    file is read and hashed again (and ``rehashed`` keeps what was read, so it is never read twice)."""
+    unchanged = True
+    for i, (path, recorded) in enumerate(zip(paths, snapshot.files)):
+        name, *signature, key, trusted = recorded
+        if name != str(path):
+            return None
+        signature = tuple(signature)
+        if trusted and _signature(path, stat_signature) == signature:
+            known[i] = (key, signature)
+            continue
+        data, problem, st = _read_stat(path)
+        now_key = cache.key(path, data) if problem is None else None
+        known[i] = (now_key, stat_signature(st) if st is not None else _NO_SIGNATURE)
+        rehashed[i] = (data, problem, st)
+        if now_key is None or now_key != key:
+            unchanged = False
+    if not unchanged:
+        return None
+    try:
+        table = SetupTable(decode_frame(snapshot.articles, ARTICLE_SCHEMA), decode_frame(snapshot.setups, SETUP_SCHEMA))
+    except (ValueError, TypeError, KeyError, OSError):
+        return None
+    return Loaded(table, extra + [Skip(item=item, reason=reason, kind=kind) for item, reason, kind in snapshot.skips],
+                  len(paths), snapshot.cached)
+
+
+def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, files: list | None = None,
+                sources: list | None = None, fresh: dict | None = None) -> Loaded:
+    """Read, look up and parse file by file (see :func:`load_table`); ``known``: files whose content key
+    the stat-first check already vouches for (not read unless their entry is missing), ``fresh``: files just
+    read (``_read_stat``'s result). ``files`` gets each file's (content key or None, stat signature),
+    ``sources`` the title sources of the entries used."""
+    read: list[tuple[Path, bytes | None, str | None, tuple]] = []
     problems: dict[int, Skip] = {}
     for i, file_path in enumerate(paths):
-        data, problem = _read(file_path)
+        if i in known:
+            read.append((file_path, None, *known[i]))
+            continue
+        data, problem, st = fresh[i] if fresh and i in fresh else _read_stat(file_path)
+        signature = _stat_tuple(st)
         if problem is not None:
             problems[i] = problem
-            read.append((file_path, b"", None))
+            read.append((file_path, b"", None, signature))
         else:
-            read.append((file_path, data, cache.key(file_path, data) if cache is not None else None))
-    found = cache.get_many(k for _, _, k in read if k is not None) if cache is not None else {}
+            read.append((file_path, data, cache.key(file_path, data) if cache is not None else None, signature))
+    found = cache.get_many(k for _, _, k, _ in read if k is not None) if cache is not None else {}
     new: dict[str, tuple[str, dict]] = {}
     entries: list[tuple[tuple[dict, dict], Path]] = []
-    skips: list[Skip] = list(extra_skips)
-    for i, (file_path, data, key) in enumerate(read):
+    skips: list[Skip] = list(extra)
+    cached = 0
+    for i, (file_path, data, key, signature) in enumerate(read):
+        if i not in problems and key is not None and key not in found and data is None:  # vouched for, not stored
+            data, problem, st = _read_stat(file_path)
+            signature = _stat_tuple(st)
+            if problem is not None:
+                problems[i], key = problem, None
+            else:
+                key = cache.key(file_path, data)
+        if files is not None:
+            files.append((key if i not in problems else None, signature))
         if i in problems:
             skips.append(problems[i])
             continue
@@ -173,15 +282,24 @@ def load_table(paths: Iterable[Path], *, cache=None, extra_skips: Iterable[Skip]
                      "sources": _title_sources(setup_file, file_path)}
             if key is not None:
                 new[key] = (str(file_path), entry)
+        else:
+            cached += 1
+        if sources is not None:
+            sources.extend(entry["sources"])
         skips.extend(Skip(item=item, reason=reason, kind=kind) for item, reason, kind in entry["skips"])
         if entry["rows"] is not None:
             article, setups = entry["rows"]
             entries.append(((article, setups), file_path))
     if cache is not None:
         cache.put_many(new)
-        cache.close()
     kept, more = _drop_duplicates(entries)
-    return Loaded(SetupTable.from_rows(rows for rows, _ in kept), skips + more, len(paths), len(found))
+    return Loaded(SetupTable.from_rows(rows for rows, _ in kept), skips + more, len(paths), cached)
+
+
+def _stat_tuple(st: os.stat_result | None) -> tuple:
+    from .cache import stat_signature
+
+    return stat_signature(st) if st is not None else _NO_SIGNATURE
 
 
 def tabulate(files: Iterable[tuple[SetupFile, Path]], skips: Iterable[Skip] = ()) -> Loaded:
@@ -202,19 +320,28 @@ def load_setup_file(path: Path) -> tuple[SetupFile | None, list[Skip]]:
 
 def _read(path: Path) -> tuple[bytes | None, Skip | None]:
     """The file's bytes (read once, at most MAX_SETUP_BYTES + 1), or the skip saying why not."""
+    data, problem, _ = _read_stat(path)
+    return data, problem
+
+
+def _read_stat(path: Path) -> tuple[bytes | None, Skip | None, os.stat_result | None]:
+    """:func:`_read`, and the file's stat taken on the open file *before* reading it (so a change made while
+    it is read leaves a newer signature than the one recorded)."""
     name = str(path)
+    st = None
     try:
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+            st = os.fstat(handle.fileno())
+            size = st.st_size
             data = handle.read(MAX_SETUP_BYTES + 1) if size <= MAX_SETUP_BYTES else b""
     except OSError as exc:
-        return None, _file_skip(name, f"cannot read: {exc.strerror or exc}; check the path and permissions")
+        return None, _file_skip(name, f"cannot read: {exc.strerror or exc}; check the path and permissions"), st
     if size > MAX_SETUP_BYTES or len(data) > MAX_SETUP_BYTES:  # huge (or grew while read): never parsed
         size = max(size, len(data))
         return None, _file_skip(name, f"file is {size / 1e6:.1f} MB, more than the "
                                       f"{MAX_SETUP_BYTES // (1024 * 1024)} MB limit for a setup file; "
-                                      "check that it is a setup file (one per article)")
-    return data, None
+                                      "check that it is a setup file (one per article)"), st
+    return data, None, st
 
 
 def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
@@ -361,14 +488,66 @@ def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any]
             if "maximum nesting depth" in str(exc):  # libyaml's own bound (1,000): do not recurse in Python
                 raise _Refused(_too_deep(name, exc)) from None
             return _pure_python(text, name)
-        _check_tree(root, name)
         try:
-            return root, loader.construct_document(root) if root is not None else None
+            if root is None:
+                return root, None
+            try:
+                return root, _plain_construct(loader, root)
+            except _NotPlain:
+                pass
+            _check_tree(root, name)
+            return root, loader.construct_document(root)
         except ValueError as exc:
             exc.root = root  # for the impossible-date message
             raise
     finally:
         loader.dispose()
+
+
+class _NotPlain(Exception):
+    """The document is not a plain tree: :func:`_plain_construct` leaves it to PyYAML's own path."""
+
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_SCALARS = {f"tag:yaml.org,2002:{kind}": f"construct_yaml_{kind}"
+            for kind in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+def _plain_construct(loader, root: yaml.Node) -> Any:
+    """The data of a *plain* node tree (what nearly every setup file is), built in one walk: mappings,
+    sequences and scalars of the core tags, no node used twice (no alias), at most :data:`MAX_DEPTH` deep
+    and :data:`MAX_NODES` nodes, every key a scalar. Each scalar is made by PyYAML's own constructor for
+    its tag (``construct_yaml_int`` ...), so the values are the ones ``construct_document`` gives; only
+    its generic machinery (per-node state, generators for every mapping) is skipped, which is most of its
+    cost. Anything else (an alias, a merge key ``<<``, another tag, too deep, too many nodes) raises
+    :class:`_NotPlain`, and the caller takes the checked path (:func:`_check_tree`, then
+    ``construct_document``), which refuses or builds it as before."""
+    scalars = {tag: getattr(loader, method) for tag, method in _SCALARS.items()}
+    seen: set[int] = set()
+
+    def build(node: yaml.Node, depth: int) -> Any:
+        if depth > MAX_DEPTH or id(node) in seen or len(seen) >= MAX_NODES:
+            raise _NotPlain
+        seen.add(id(node))
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            construct = scalars.get(node.tag)
+            if construct is None:
+                raise _NotPlain
+            return construct(node)
+        if kind is yaml.MappingNode and node.tag == _MAP:
+            out = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode:
+                    raise _NotPlain
+                key = build(key_node, depth + 1)
+                out[key] = build(value_node, depth + 1)
+            return out
+        if kind is yaml.SequenceNode and node.tag == _SEQ:
+            return [build(child, depth + 1) for child in node.value]
+        raise _NotPlain
+
+    return build(root, 1)
 
 
 def _pure_python(text: str, name: str) -> tuple[yaml.Node | None, Any]:

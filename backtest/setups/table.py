@@ -221,3 +221,73 @@ def publication_instants(published: Sequence[str | None]) -> np.ndarray:
         local = pd.DatetimeIndex(pd.to_datetime(pd.Series(text[is_date]), format="%Y-%m-%d")).as_unit("ns")
         out[is_date] = (local.tz_localize(TIMEZONE) + pd.Timedelta(hours=16)).tz_convert("UTC").asi8
     return out
+
+
+# ------------------------------------------------------------------------------- columnar storage
+def encode_frame(frame: pd.DataFrame, schema: Schema) -> bytes:
+    """One frame of ``schema`` as Arrow IPC bytes (data only, never code): what the parsed-setup cache
+    stores for a whole corpus. :func:`decode_frame` gives back a frame equal to ``frame`` in every value
+    and dtype (``tests/test_setup_cache.py`` checks it on real corpora).
+
+    Encoding by declared dtype: text and numbers as Arrow's own types (NaN kept as a value, missing text
+    and ``Int64`` as nulls), instants as int64 ns (NaT as ``INT64_MIN``), tuples as lists (of text for
+    ``subject``, of floats for ``targets``).
+    """
+    import pyarrow as pa
+
+    arrays, names = [], []
+    for column in schema.columns:
+        values = frame[column.name]
+        dtype = column.dtype
+        if dtype == "str":
+            array = pa.array(values.to_numpy(dtype=object), type=pa.string())
+        elif dtype == "object":
+            items = values.to_numpy(dtype=object).tolist()
+            kind = pa.float64() if any(type(x) is float for t in items for x in t) else pa.string()
+            array = pa.array([list(t) for t in items], type=pa.list_(kind))
+        elif dtype.startswith("datetime64[ns"):
+            array = pa.array(pd.DatetimeIndex(values).asi8, type=pa.int64())
+        elif dtype in ("Int64", "boolean"):
+            array = pa.array(values.array)
+        else:
+            array = pa.array(values.to_numpy())
+        arrays.append(array)
+        names.append(column.name)
+    table = pa.Table.from_arrays(arrays, names=names) if arrays else pa.table({})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def decode_frame(data: bytes, schema: Schema) -> pd.DataFrame:
+    """The frame :func:`encode_frame` stored (ValueError when ``data`` does not hold ``schema``'s columns)."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    if tuple(table.column_names) != schema.names:
+        raise ValueError(f"{schema.name}: stored columns differ from the schema")
+    columns = {}
+    for column in schema.columns:
+        array = table.column(column.name).combine_chunks()
+        dtype = column.dtype
+        if dtype == "str":
+            values = array.to_numpy(zero_copy_only=False)
+            if values.dtype != object:
+                values = values.astype(object)
+        elif dtype == "object":
+            values = np.empty(len(array), dtype=object)
+            values[:] = [tuple(x) for x in array.to_pylist()]
+        elif dtype.startswith("datetime64[ns"):
+            ns = array.to_numpy(zero_copy_only=False).astype(np.int64)
+            index = pd.DatetimeIndex(ns.view("datetime64[ns]"))
+            values = (index.tz_localize("UTC") if dtype.endswith("UTC]") else index).array
+        elif dtype in ("Int64", "boolean"):
+            mask = array.is_null().to_numpy(zero_copy_only=False)
+            filled = array.fill_null(False if dtype == "boolean" else 0).to_numpy(zero_copy_only=False)
+            values = (pd.arrays.IntegerArray(filled.astype(np.int64), mask) if dtype == "Int64"
+                      else pd.arrays.BooleanArray(filled.astype(bool), mask))
+        else:
+            values = array.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+        columns[column.name] = values
+    return schema.frame(columns, length=table.num_rows)

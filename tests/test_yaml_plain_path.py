@@ -1,0 +1,108 @@
+"""The loader's one-walk construction of plain YAML trees gives exactly what PyYAML's constructor gives.
+
+``backtest.setups.load._plain_construct`` builds the data of alias-free trees of core-tag scalars itself
+(calling PyYAML's scalar constructors) and hands everything else back; each document below, from real
+setup files to odd scalars, is constructed both ways and compared value by value and type by type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backtest.setups import load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ODD = [
+    "a: 1\nb: 0x1F\nc: 0o17\nd: 1_000\ne: 1:30\nf: -0\ng: +12\n",
+    "f: [1.5, .inf, -.Inf, .nan, 1e3, 6.8523015e+5, 1_0.5, 190:20:30.15]\n",
+    "b: [yes, No, TRUE, off, on, y, n, true]\nn: [~, null, Null, '', \"\"]\n",
+    "t: [2026-02-08, 2026-02-08T17:30:00Z, 2026-02-08 17:30:00.5 +01:00, 2001-12-14t21:59:43.10-05:00]\n",
+    "s: 'quoted: yes'\nq: \"esc \\t \\u00e9\"\nm: |\n  block\n  text\nk: >\n  folded\n  text\n",
+    "{1: one, 2.5: two, true: three, null: four, 2026-01-01: five}\n",
+    "dup: 1\ndup: 2\nnested: {a: [1, {b: [2, 3]}], c: []}\nempty: {}\n",
+    "- 1\n- [2, [3, [4, [5]]]]\n- {x: y}\n",
+    "plain scalar document\n",
+    "123\n",
+]
+NOT_PLAIN = [
+    "a: &x [1, 2]\nb: *x\n",  # an alias
+    "base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n",  # a merge key
+    "a: !!binary aGVsbG8=\n",  # another tag
+    "a: !!set {x, y}\n",
+    "? [1, 2]\n: complex key\n",  # a sequence as a key
+    "x: " + "[" * 40 + "]" * 40 + "\n",  # deeper than MAX_DEPTH
+]
+
+
+def same(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) and type(k) is type(kb) for k, kb in zip(a, b))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and a != a:
+        return b != b
+    if isinstance(a, (dt.datetime,)):
+        return a == b and a.tzinfo == b.tzinfo
+    return a == b
+
+
+def both(text: str):
+    loader = yaml.CSafeLoader(text)
+    root = loader.get_single_node()
+    try:
+        plain = load._plain_construct(loader, root)
+    finally:
+        loader.dispose()
+    return plain, yaml.load(text, Loader=yaml.CSafeLoader)
+
+
+def documents() -> list[str]:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "setups").glob("*.yaml"))]
+    texts += [p.read_text(encoding="utf-8", errors="replace")
+              for p in sorted((ROOT / "tests" / "bad_inputs" / "setups").glob("*.yaml"))]
+    return texts + ODD
+
+
+@pytest.mark.parametrize("index", range(len(documents())))
+def test_a_plain_document_is_built_as_pyyaml_builds_it(index):
+    text = documents()[index]
+    try:
+        expected = yaml.load(text, Loader=yaml.CSafeLoader)
+    except (yaml.YAMLError, ValueError):
+        return  # refused by PyYAML itself: the loader's error path, tested in test_bad_inputs
+    try:
+        plain, _ = both(text)
+    except load._NotPlain:
+        return  # handed back: the checked path builds it
+    assert same(plain, expected), text[:200]
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN)
+def test_anything_but_a_plain_tree_is_handed_back(text):
+    with pytest.raises(load._NotPlain):
+        both(text)
+
+
+def test_the_benchmark_corpus_is_plain_and_built_identically(tmp_path, market_data_dir):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import corpus
+
+    corpus.write_corpus(tmp_path, 200, market_data_dir)
+    for path in sorted(tmp_path.glob("*.yaml")):
+        plain, expected = both(path.read_text(encoding="utf-8"))
+        assert same(plain, expected), path.name
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_odd_scalars_take_the_plain_path(text):
+    plain, expected = both(text)  # (no _NotPlain: these are plain trees)
+    assert same(plain, expected)
