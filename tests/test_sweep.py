@@ -162,3 +162,18 @@ def test_sweep_heatmap_options_are_checked_before_any_work(tmp_path, market_data
     assert result.exit_code == 2 and "--x 'nope' is not an axis" in result.output
     result = _sweep(tmp_path, market_data_dir, "--heatmap", "nope")
     assert result.exit_code == 2 and "unknown --heatmap metric" in result.output
+
+
+def test_docs_list_every_headline_column_from_its_declaration():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sweep.md").read_text(encoding="utf-8")
+    block = text.split("<!-- schema: sweep cells -->\n", 1)[1].split("<!-- /schema -->", 1)[0]
+    assert block == HEADLINE.markdown(), "docs/sweep.md is stale: paste HEADLINE.markdown() between the markers"
+    for axis in ("entry_window", "max_hold", "ambiguity", "costs_bps", "coherence_pct", "delay"):
+        assert f"| `{axis}` |" in text
+
+
+def test_the_docs_worked_example():
+    # docs/sweep.md: raw 0.004, 0.030, 0.200, 0.012 -> Holm 0.016, 0.060, 0.200, 0.036
+    assert np.allclose(holm([0.004, 0.030, 0.200, 0.012]), [0.016, 0.060, 0.200, 0.036])
