@@ -8,6 +8,7 @@ elsewhere. Kept small (a few hundred setups, a handful of cells) so CI stays qui
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import time
 
@@ -79,3 +80,47 @@ def test_a_worker_killed_mid_sweep_does_not_change_the_result(corpus, client):
     while len(client.scheduler_info()["workers"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert list(killed.values())[0] not in client.run(os.getpid).values()
+
+
+def test_sweep_command_with_scheduler_writes_the_same_cells(client, tmp_path, market_data_dir):
+    """``backtest sweep --scheduler`` (the seed setups, the shared mirror) writes the in-process files."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from backtest.cli import cli
+
+    repo = Path(__file__).resolve().parents[1]
+    base = ["--offline", "--mirror", str(market_data_dir), "--cache-dir", str(tmp_path / "cache"), "sweep",
+            str(repo / "setups"), "--grid", "max_hold=5,60", "--grid", "costs_bps=0,10", "--permutations", "99", "-q"]
+    here = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "here")])
+    there = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "there"), "--scheduler", client.scheduler.address])
+    assert here.exit_code == 0 and there.exit_code == 0, here.output + there.output
+    for name in ("cells.csv", "cells.parquet", "heatmap.html"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes(), name
+    import json
+
+    assert json.loads((tmp_path / "there" / "summary.json").read_text())["run"]["executor"] == "dask"
+
+
+def test_missing_dask_is_a_one_line_usage_error(monkeypatch, tmp_path):
+    import builtins
+
+    from click.testing import CliRunner
+
+    from backtest.cli import cli
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name == "distributed" or name.startswith(("distributed.", "dask")):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    setups = Path(__file__).resolve().parents[1] / "setups"
+    result = CliRunner().invoke(cli, ["--offline", "sweep", str(setups), "--grid", "max_hold=5,60", "--dask",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "pip install -e '.[dask]'" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

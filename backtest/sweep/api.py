@@ -93,6 +93,8 @@ def sweep(options: SweepOptions, config: Config, *, progress: Callable[[int, int
         raise UsageError("--workers applies to the local cluster of --dask, not to --scheduler", where="--workers",
                          hint="drop --workers (the existing cluster has its own workers)")
 
+    if options.dask or options.scheduler:
+        executor.require_dask()  # a missing extra is known before any work
     loaded = load_inputs(Path(options.setups), config, use_cache=options.cache)
     table = loaded.table
     bars = load_barset(table.symbols(base.benchmark), config, as_of=options.as_of)

@@ -34,6 +34,11 @@ def in_process(table, bars, configs: Sequence, options: CellOptions,
     return out
 
 
+def require_dask():
+    """The ``distributed`` module, or a one-line :class:`UsageError` saying how to install it."""
+    return _distributed()
+
+
 def _distributed():
     try:
         import distributed
@@ -88,4 +93,4 @@ def on_dask(client, table, bars, configs: Sequence, options: CellOptions,
     return client.gather(futures)
 
 
-__all__ = ["DASK_HINT", "dask_client", "in_process", "on_dask"]
+__all__ = ["DASK_HINT", "dask_client", "in_process", "on_dask", "require_dask"]
