@@ -223,10 +223,15 @@ def _sigterm_as_interrupt():
               help="Exit 1 when an input was skipped, a setup had no data or no date, or the portfolio failed.")
 @click.option("--keep", type=click.IntRange(min=1), help="After the run, keep only the newest N reports in reports/.")
 @click.option("--no-cache", is_flag=True, help="Parse every setup file again (ignore the parsed-setup cache).")
+@click.option("--dask", is_flag=True, help="Simulate in partitions on a local Dask cluster (needs the dask extra).")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), help="Worker processes of --dask (default 2).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Simulate in partitions on an existing Dask cluster.")
+@click.option("--partitions", type=click.IntRange(min=1, max=100_000),
+              help="Setup-table partitions of --dask/--scheduler (default 4 per worker).")
 @click.pass_context
 @handle_errors
 def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_out, costs_bps,
-        include_incoherent, formats, quiet, strict, keep, no_cache):
+        include_incoherent, formats, quiet, strict, keep, no_cache, dask, workers, scheduler, partitions):
     """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report.
 
     \b
@@ -251,6 +256,10 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
         formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
         keep=keep,
         cache=not no_cache,
+        dask=dask,
+        scheduler=scheduler,
+        workers=workers,
+        partitions=partitions,
     )
     view = ProgressView(quiet=quiet)
     try:

@@ -124,3 +124,56 @@ def test_missing_dask_is_a_one_line_usage_error(monkeypatch, tmp_path):
     assert result.exit_code == 2, result.output
     assert "pip install -e '.[dask]'" in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+EXTRA_SETUP = """\
+article:
+  id: zz-missing
+  title: A setup whose symbol has no bars
+  published: 2026-02-09T14:00:00Z
+  stance: bearish
+  subject: [NOPEA, IWM]
+setups:
+  - id: zz-short
+    symbol: NOPEB
+    direction: short
+    stop: 20
+    targets: [10]
+"""
+
+
+def test_run_on_the_cluster_writes_the_in_process_report_byte_for_byte(client, tmp_path, market_data_dir):
+    """``backtest run --scheduler``: the seed setups (plus a setup and a call without bars, so the merge of
+    skips is exercised) in 3 partitions; every report file equals the in-process one, and the parquet
+    parts hold trades.parquet's rows in order."""
+    import datetime as dt
+    import shutil
+
+    import pandas as pd
+
+    from backtest.config import load_config
+    from backtest.reports.build import REPORT_FILES
+    from backtest.run import RunOptions, run
+
+    setups = tmp_path / "setups"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "setups", setups)
+    (setups / "zz_missing.yaml").write_text(EXTRA_SETUP)
+    config = load_config(None).with_overrides(cache_dir=str(tmp_path / "cache"), mirrors=[str(market_data_dir)],
+                                              sources=[], offline=True)
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
+    out = tmp_path / "report"  # the same folder (its path is in summary.json): the second run replaces the first
+    here = run(RunOptions(setups=setups, out_dir=out, cache=False), config, now=now)
+    expected = {name: (out / name).read_bytes() for name in REPORT_FILES}
+    assert not list(out.glob("trades-part-*"))
+    there = run(RunOptions(setups=setups, out_dir=out, cache=False, scheduler=client.scheduler.address,
+                           partitions=3), config, now=now)
+    assert {s.item for s in here.report.skipped} >= {"NOPEA", "NOPEB"}
+    for name in REPORT_FILES:
+        assert (out / name).read_bytes() == expected[name], name
+    parts = sorted(out.glob("trades-part-*.parquet"))
+    assert len(parts) == 3
+    whole = pd.read_parquet(out / "trades.parquet")
+    joined = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    # a part whose column is all empty has no string type: compare the rows as the report writes them
+    assert len(joined) == len(whole) and frame_to_csv(joined) == frame_to_csv(whole)
+    assert sorted(there.files) == sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
