@@ -203,6 +203,12 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
         raise UsageError(f"--keep must be at least 1, got {options.keep}", where="--keep",
                          hint="the number of newest reports to keep, the new one included")
 
+    if options.workers is not None and (options.scheduler or not options.dask):
+        raise UsageError("--workers applies to the local cluster of --dask only", where="--workers",
+                         hint="add --dask, or drop --workers (an existing cluster has its own workers)")
+    if options.partitions is not None and not options.distributed:
+        raise UsageError("--partitions applies to --dask or --scheduler only", where="--partitions",
+                         hint="add --dask, or drop --partitions")
     if options.distributed:
         from .sweep.executor import require_dask
 

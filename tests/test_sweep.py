@@ -177,3 +177,10 @@ def test_docs_list_every_headline_column_from_its_declaration():
 def test_the_docs_worked_example():
     # docs/sweep.md: raw 0.004, 0.030, 0.200, 0.012 -> Holm 0.016, 0.060, 0.200, 0.036
     assert np.allclose(holm([0.004, 0.030, 0.200, 0.012]), [0.016, 0.060, 0.200, 0.036])
+
+
+def test_workers_without_dask_is_a_usage_error(tmp_path, market_data_dir):
+    result = _sweep(tmp_path, market_data_dir, "--workers", "2")
+    assert result.exit_code == 2 and "--workers applies to the local cluster of --dask only" in result.output
+    run = CliRunner().invoke(cli, ["--offline", "run", str(tmp_path), "--partitions", "3"])
+    assert run.exit_code == 2 and "--partitions applies to --dask or --scheduler only" in run.output

@@ -89,9 +89,9 @@ def sweep(options: SweepOptions, config: Config, *, progress: Callable[[int, int
     target = Path(options.out_dir) if options.out_dir else Path(config.run.out_dir) / sweep_id
     if options.out_dir is not None:
         check_out_dir(target)  # before any work
-    if (options.dask or options.scheduler) and options.workers is not None and options.scheduler:
-        raise UsageError("--workers applies to the local cluster of --dask, not to --scheduler", where="--workers",
-                         hint="drop --workers (the existing cluster has its own workers)")
+    if options.workers is not None and (options.scheduler or not options.dask):
+        raise UsageError("--workers applies to the local cluster of --dask only", where="--workers",
+                         hint="add --dask, or drop --workers (an existing cluster has its own workers)")
 
     if options.dask or options.scheduler:
         executor.require_dask()  # a missing extra is known before any work
