@@ -7,7 +7,8 @@ costs_bps 4), each evaluated by the product's cell function (engine + scorecard)
 permutations per p-value. Reported (median of ``--repeats``): wall seconds and cells/s of each executor,
 the cluster's start-up, and what the projection in ``docs/performance.md`` needs: the bytes scattered once,
 the bytes per task each way, the scheduler's overhead per task (no-op tasks), and the engine's and the
-scorecard's share of one cell. The two executors' tables are checked equal, byte for byte.
+scorecard's share of one cell. The two executors' tables are checked equal, byte for byte; so are
+``backtest run --dask``'s merged partitions and the in-process ledger (``run_equal``), timed alike.
 
     python benchmarks/bench_sweep.py [--setups 10000] [--cells 200] [--repeats 3] [--json]
 """
@@ -116,6 +117,18 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             there_rows = executor.on_dask(client, table, bars, configs, options)
             there_s.append(time.perf_counter() - t0)
+        # backtest run --dask's path on the same corpus: partitions merged exactly, timed like for like
+        from backtest.sweep.partitions import simulate_on_dask
+
+        t0 = time.perf_counter()
+        whole = simulate(table, bars, configs[0])
+        run_here_s = time.perf_counter() - t0
+        simulate_on_dask(client, table, bars, configs[0])  # warm
+        t0 = time.perf_counter()
+        merged, parts = simulate_on_dask(client, table, bars, configs[0])
+        run_dask_s = time.perf_counter() - t0
+        run_equal = all(frame_to_csv(getattr(whole, name)) == frame_to_csv(getattr(merged, name))
+                        for name in ("trades", "exits", "calls", "coherence")) and whole.skipped == merged.skipped
         n_noop = 2000
         t0 = time.perf_counter()
         client.gather(client.map(noop, range(n_noop), pure=False))
@@ -133,7 +146,8 @@ def main(argv=None) -> int:
         "dask_startup_s": startup_s, "scheduler_s_per_noop_task": per_task_s,
         "scatter_bytes": len(pickle.dumps(table)) + len(pickle.dumps(bars)),
         "task_bytes_in": len(pickle.dumps((configs[0], options))), "task_bytes_out": len(pickle.dumps(here_rows[0])),
-        "equal": equal, "in_process_runs_s": here_s, "dask_runs_s": there_s,
+        "equal": equal, "run_simulate_s": run_here_s, "run_dask_simulate_s": run_dask_s,
+        "run_partitions": len(parts), "run_equal": run_equal, "in_process_runs_s": here_s, "dask_runs_s": there_s,
         "load": os.getloadavg(), "cpus": os.cpu_count(),
     }
     if args.json:
@@ -141,7 +155,7 @@ def main(argv=None) -> int:
     else:
         for key, value in row.items():
             print(f"{key:28s} {value}")
-    return 0 if equal else 1
+    return 0 if equal and run_equal else 1
 
 
 if __name__ == "__main__":

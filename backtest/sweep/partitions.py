@@ -59,11 +59,15 @@ def simulate_part(table, bars, config) -> tuple:
     sc = screen(table, market, config)
     setup_missing = list(dict.fromkeys(sc.missing_symbol[sc.reason == R_NO_BARS]))
     _, call_missing = directional_calls(table, market, config)
-    return ledger, setup_missing, list(call_missing)
+    # the bars go back to the client only once (merge), not once per partition
+    return dataclasses.replace(ledger, bars=None), setup_missing, list(call_missing)
 
 
-def merge(results: list[tuple]):
-    """The partitions' ledgers as one :class:`~backtest.engine.ledger.Ledger` (see the module docstring)."""
+def merge(results: list[tuple], bars):
+    """The partitions' ledgers as one :class:`~backtest.engine.ledger.Ledger` (see the module docstring);
+    ``bars`` is the bar set the tasks were given (the ledger carries it cut at ``--as-of``, as the engine does)."""
+    from ..engine.market import Market
+
     ledgers = [r[0] for r in results]
     first = ledgers[0]
 
@@ -86,7 +90,8 @@ def merge(results: list[tuple]):
                 by_call.setdefault(symbol, skips[symbol])
     skipped = [by_setup[s] for s in setup_order] + [by_call[s] for s in call_order if s not in by_setup]
     return dataclasses.replace(first, trades=concat("trades"), exits=concat("exits"), calls=concat("calls"),
-                               coherence=concat("coherence"), skipped=skipped)
+                               coherence=concat("coherence"), skipped=skipped,
+                               bars=Market.of(bars, first.config.as_of).bars)
 
 
 def simulate_on_dask(client, table, bars, config, parts: int | None = None) -> tuple:
@@ -100,7 +105,7 @@ def simulate_on_dask(client, table, bars, config, parts: int | None = None) -> t
     futures = [client.submit(simulate_part, piece, bars_f, config, key=f"run-part-{token}-{k}", pure=False, retries=2)
                for k, piece in enumerate(pieces)]
     results = client.gather(futures)
-    return merge(results), [r[0] for r in results]
+    return merge(results, bars), [r[0] for r in results]
 
 
 __all__ = ["PARTITIONS_PER_WORKER", "merge", "partition", "simulate_on_dask", "simulate_part"]
