@@ -82,6 +82,8 @@ def sweep(options: SweepOptions, config: Config, *, progress: Callable[[int, int
                          hint="e.g. 999")
     base = sim_config(RunOptions(setups=options.setups, as_of=options.as_of,
                                  include_incoherent=options.include_incoherent), config)
+    if options.horizon not in base.horizons:  # the calls must be measured at the headline's horizon
+        base = dataclasses.replace(base, horizons=tuple(sorted(set(base.horizons) | {options.horizon})))
     configs = options.grid.cells(base)
     view = heatmap.choose_view(options.grid, options.heatmap, options.x, options.y, options.fix)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -116,7 +118,7 @@ def sweep(options: SweepOptions, config: Config, *, progress: Callable[[int, int
         "horizon": options.horizon,
         "permutations": options.permutations,
         "smallest_p_value": 1.0 / (options.permutations + 1),
-        "multiple_testing": {family: _best(cells, family) for family in FAMILIES},
+        "multiple_testing": {family: _best(cells, options.grid, family) for family in FAMILIES},
     }
     folder = ReportFolder(target, claim=options.out_dir is None, known_files=SWEEP_FILES)
     from ..reports.writers import frame_to_csv, frame_to_parquet, to_json
@@ -156,14 +158,13 @@ def _axis_dtype(values) -> str:
     return "object"
 
 
-def _best(cells: pd.DataFrame, family: str) -> dict:
+def _best(cells: pd.DataFrame, grid: Grid, family: str) -> dict:
+    """:func:`~backtest.sweep.multiple.best_cell` with the best cell's axis values."""
     from .multiple import best_cell
 
     best = best_cell(cells, family)
     if best["cell"] is not None:
-        row = cells.iloc[best["cell"]]
-        best["axes"] = {name: row[name].item() if hasattr(row[name], "item") else row[name]
-                        for name in cells.columns[1:1 + (list(cells.columns).index("n_setups") - 1)]}
+        best["axes"] = dict(zip(grid.names, grid.points()[best["cell"]]))
     return best
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
+import pandas as pd
 
 from ..engine.config import SimConfig
 from ..schema import Column, Schema
@@ -98,9 +98,10 @@ def evaluate_cell(table, bars, config: SimConfig, options: CellOptions = CellOpt
     from ..engine.simulation import simulate
     from ..reports.scorecard import scorecard
 
+    if options.horizon not in config.horizons:
+        raise ValueError(f"the cell's horizons {config.horizons} lack the headline horizon {options.horizon}")
     ledger = simulate(table, bars, config, threads=threads)
-    horizons = tuple(sorted(set(config.horizons) | {options.horizon}))
-    card = scorecard(ledger.calls, ledger.trades, None, ledger.bars, horizons=horizons, benchmark=config.benchmark,
+    card = scorecard(ledger.calls, ledger.trades, None, ledger.bars, horizons=config.horizons, benchmark=config.benchmark,
                      reps=options.reps, permutations=options.permutations)
     row: dict = {"n_setups": len(ledger.trades), "n_entered": int(entered_mask(ledger.trades).sum())}
     calls = card.calls[card.calls["horizon"] == options.horizon]
@@ -120,16 +121,10 @@ def evaluate_cell(table, bars, config: SimConfig, options: CellOptions = CellOpt
 
 
 def _scalar(series):
+    """The first value as a plain Python number (None when missing), so a cell pickles small."""
     value = series.iloc[0]
-    if value is None or value is np.nan or (isinstance(value, float) and np.isnan(value)):
+    if pd.isna(value):
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     return value.item() if hasattr(value, "item") else value
 
 
