@@ -336,6 +336,10 @@ def sweep(ctx, setups, grid, grid_file, out_dir, as_of, include_incoherent, hori
     if quiet:
         return
     click.echo(f"{len(result.cells)} cells written to {printable(result.out_dir)}/ ({', '.join(result.files)})")
+    skipped = result.summary["skipped"]
+    if skipped:
+        click.echo(f"warning: {len(skipped)} input(s) skipped, listed in summary.json; first: "
+                   f"{printable(skipped[0]['item'])}: {printable(skipped[0]['reason'])}", err=True)
     for family, best in result.summary["multiple_testing"].items():
         if best["cell"] is None:
             click.echo(f"{family}: no cell has a bullish-minus-bearish p-value (fewer than two on a side)")
