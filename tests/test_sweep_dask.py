@@ -22,7 +22,7 @@ from backtest.sweep.api import cells_frame
 from backtest.sweep.cells import CellOptions
 from backtest.sweep.grid import parse_grid
 
-distributed = pytest.importorskip("distributed", reason="the dask extra is part of the test extras")
+import distributed  # noqa: E402  (the dask extra is part of the test extras: missing it fails, never skips)
 
 OPTIONS = CellOptions(permutations=49, reps=100)
 
