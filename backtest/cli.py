@@ -291,10 +291,15 @@ def _sigterm_as_interrupt():
               help="Exit 1 when an input was skipped, a setup had no data or no date, or the portfolio failed.")
 @click.option("--keep", type=click.IntRange(min=1), help="After the run, keep only the newest N reports in reports/.")
 @click.option("--no-cache", is_flag=True, help="Parse every setup file again (ignore the parsed-setup cache).")
+@click.option("--dask", is_flag=True, help="Simulate in partitions on a local Dask cluster (needs the dask extra).")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), help="Worker processes of --dask (default 2).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Simulate in partitions on an existing Dask cluster.")
+@click.option("--partitions", type=click.IntRange(min=1, max=100_000),
+              help="Setup-table partitions of --dask/--scheduler (default 4 per worker).")
 @click.pass_context
 @handle_errors
 def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_out, costs_bps,
-        include_incoherent, formats, quiet, strict, keep, no_cache):
+        include_incoherent, formats, quiet, strict, keep, no_cache, dask, workers, scheduler, partitions):
     """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report.
 
     \b
@@ -319,6 +324,10 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
         formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
         keep=keep,
         cache=not no_cache,
+        dask=dask,
+        scheduler=scheduler,
+        workers=workers,
+        partitions=partitions,
     )
     view = ProgressView(quiet=quiet)
     try:
@@ -336,6 +345,77 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
     if strict and result.strict_problems:
         click.echo(f"error: {strict_line(result.strict_problems)}", err=True)
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------------------------- sweep
+@cli.command()
+@click.argument("setups", type=click.Path())
+@click.option("--grid", "grid", multiple=True, metavar="AXIS=V1,V2,...",
+              help="One axis and its values (repeatable): entry_window, max_hold, ambiguity, scale_out, costs_bps, "
+                   "coherence_pct, coherence_atr, include_incoherent, delay (see docs/sweep.md).")
+@click.option("--grid-file", type=click.Path(dir_okay=False), help="A TOML file with a [grid] table of AXIS = [values].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Sweep folder (default reports/sweep-<id>/): a new or empty folder, or an earlier report's.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate as if on this date: no later bar is read.")
+@click.option("--include-incoherent", is_flag=True, help="Simulate setups the coherence check rejects (every cell).")
+@click.option("--horizon", type=click.IntRange(min=1, max=MAX_SESSIONS), default=20, show_default=True,
+              help="Horizon (sessions) of the call figures.")
+@click.option("--permutations", type=click.IntRange(min=1, max=1_000_000), default=999, show_default=True,
+              help="Permutations of each difference's p-value (the smallest p is 1/(N+1)).")
+@click.option("--dask", is_flag=True, help="Evaluate the cells on a local Dask cluster (needs the dask extra).")
+@click.option("--workers", type=click.IntRange(min=1, max=1024), help="Worker processes of --dask (default 2).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Evaluate the cells on an existing Dask cluster.")
+@click.option("--heatmap", "heatmap_metric", metavar="METRIC", help="Metric of heatmap.html (default trades_diff_difference_pct).")
+@click.option("--x", "x_axis", metavar="AXIS", help="Heatmap x axis (default the first axis).")
+@click.option("--y", "y_axis", metavar="AXIS", help="Heatmap y axis (default the second axis).")
+@click.option("--fix", multiple=True, metavar="AXIS=VALUE", help="Heatmap: the value shown first of another axis.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but the line that explains a failure.")
+@click.option("--no-cache", is_flag=True, help="Parse every setup file again (ignore the parsed-setup cache).")
+@click.pass_context
+@handle_errors
+def sweep(ctx, setups, grid, grid_file, out_dir, as_of, include_incoherent, horizon, permutations, dask, workers,
+          scheduler, heatmap_metric, x_axis, y_axis, fix, quiet, no_cache):
+    """Simulate SETUPS under every cell of a grid of rules and tabulate each cell's headline figures.
+
+    \b
+    Example:
+      backtest sweep setups/ --grid entry_window=5,10,20 --grid max_hold=5,20,60 \\
+          --grid ambiguity=stop-first,target-first --grid costs_bps=0,5,10
+    Writes cells.csv, cells.parquet, summary.json and heatmap.html. Exit codes: 0 written, 1 error,
+    2 usage error, 130 interrupted.
+    """
+    from .common import printable
+    from .sweep.api import SweepOptions, sweep as run_sweep
+    from .sweep.grid import parse_grid
+
+    options = SweepOptions(
+        setups=Path(setups), grid=parse_grid(grid, Path(grid_file) if grid_file else None),
+        out_dir=Path(out_dir) if out_dir else None, as_of=as_of.date() if as_of else None,
+        include_incoherent=include_incoherent, horizon=horizon, permutations=permutations, dask=dask,
+        scheduler=scheduler, workers=workers, heatmap=heatmap_metric, x=x_axis, y=y_axis, fix=tuple(fix),
+        cache=not no_cache)
+
+    def progress(done: int, total: int) -> None:
+        if not quiet and (done == total or done % max(1, total // 10) == 0):
+            click.echo(f"cells {done}/{total}", err=True)
+
+    with _sigterm_as_interrupt():
+        result = run_sweep(options, _config(ctx), progress=progress)
+    if quiet:
+        return
+    click.echo(f"{len(result.cells)} cells written to {printable(result.out_dir)}/ ({', '.join(result.files)})")
+    skipped = result.summary["skipped"]
+    if skipped:
+        click.echo(f"warning: {len(skipped)} input(s) skipped, listed in summary.json; first: "
+                   f"{printable(skipped[0]['item'])}: {printable(skipped[0]['reason'])}", err=True)
+    for family, best in result.summary["multiple_testing"].items():
+        if best["cell"] is None:
+            click.echo(f"{family}: no cell has a bullish-minus-bearish p-value (fewer than two on a side)")
+            continue
+        where = ", ".join(f"{k}={v}" for k, v in best["axes"].items())
+        click.echo(f"{family}: best cell {best['cell']} ({printable(where)}): difference {best['difference_pct']:.3f} %, "
+                   f"p {best['p_value']:.4f} uncorrected, {best['p_holm']:.4f} Holm-corrected over "
+                   f"{best['cells_with_p_value']} of {best['cells_tried']} cells")
 
 
 # ------------------------------------------------------------------------------------------- helpers

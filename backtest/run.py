@@ -47,6 +47,14 @@ class RunOptions:
     formats: tuple[str, ...] = FORMATS
     keep: int | None = None  # after a run to the default location, keep only the newest N reports
     cache: bool = True  # use the parsed-setup cache (data_cache/setups/)
+    dask: bool = False  # simulate in partitions on a local Dask cluster (docs/sweep.md)
+    scheduler: str | None = None  # ... or on an existing one, tcp://HOST:PORT
+    workers: int | None = None  # worker processes of the local cluster
+    partitions: int | None = None  # setup-table partitions (default: 4 per worker)
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.dask or self.scheduler)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +203,16 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
         raise UsageError(f"--keep must be at least 1, got {options.keep}", where="--keep",
                          hint="the number of newest reports to keep, the new one included")
 
+    if options.workers is not None and (options.scheduler or not options.dask):
+        raise UsageError("--workers applies to the local cluster of --dask only", where="--workers",
+                         hint="add --dask, or drop --workers (an existing cluster has its own workers)")
+    if options.partitions is not None and not options.distributed:
+        raise UsageError("--partitions applies to --dask or --scheduler only", where="--partitions",
+                         hint="add --dask, or drop --partitions")
+    if options.distributed:
+        from .sweep.executor import require_dask
+
+        require_dask()  # a missing extra is known before any work
     tell("setups", f"reading {options.setups}")
     loaded = load_inputs(Path(options.setups), config, use_cache=options.cache)
     table, load_skips = loaded.table, loaded.skips
@@ -208,7 +226,15 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
     tell("bars", "loading bars", 0, len(symbols))
     bars = stages.load_bars(symbols, config, as_of=options.as_of, progress=bar_loaded)
     tell("simulate", f"simulating {len(table)} setups from {len(table.articles)} articles")
-    ledger = stages.simulate(table, bars, sim)
+    parts: list = []
+    if options.distributed:
+        from .sweep.executor import dask_client
+        from .sweep.partitions import simulate_on_dask
+
+        with dask_client(options.scheduler, options.workers) as client:
+            ledger, parts = simulate_on_dask(client, table, bars, sim, options.partitions)
+    else:
+        ledger = stages.simulate(table, bars, sim)
     tell("portfolio", "follow-every-call portfolio")
     portfolio = _portfolio(stages.portfolio, ledger)
     folder = ReportFolder(target, claim=options.out_dir is None, known_files=REPORT_FILES)
@@ -228,6 +254,8 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
         }
         report = build_report(ledger, table, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
         written = write_report(report, tmp, formats)
+        if parts and "parquet" in formats:
+            written = sorted(written + _write_parts(parts, tmp))
     target = folder.final
     pruned: list[Path] = []
     if options.out_dir is None:
@@ -299,6 +327,20 @@ def _portfolio(follow, ledger):
         return follow(ledger, ledger.bars)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, see docstring
         return PortfolioFailure(f"follow-every-call portfolio failed: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def _write_parts(parts: list, folder: Path) -> list[str]:
+    """Each partition's trades as ``trades-part-NNNNN.parquet`` (``backtest run --dask``; their rows, in
+    order, are ``trades.parquet``'s)."""
+    from .reports.tables import trades_table
+    from .reports.writers import frame_to_parquet
+
+    names = []
+    for k, ledger in enumerate(parts):
+        name = f"trades-part-{k:05d}.parquet"
+        frame_to_parquet(trades_table(ledger), folder / name)
+        names.append(name)
+    return names
 
 
 def _version() -> str:

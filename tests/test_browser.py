@@ -111,3 +111,37 @@ def test_hand_made_report_renders(browser, tmp_path):
     assert [c["id"] for c in charts] == ["chart-stances", chart_dom_id("art-bull", "AAA"), chart_dom_id("art-bear", "BBB"),
                                          chart_dom_id("art-bear", "SPY"), "chart-pulse", "chart-equity"]
     assert all(c["svgs"] >= 1 and c["traces"] >= 1 for c in charts)
+
+
+def test_sweep_heatmap_renders_and_its_selector_switches_cells(browser, tmp_path):
+    """heatmap.html: offline, draws the chosen metric over x and y, and the fixed axis' selector redraws
+    it from the other cells (each cell's value here is its own number, so the expected matrix is known)."""
+    from backtest.sweep.api import cells_frame
+    from backtest.sweep.cells import HEADLINE
+    from backtest.sweep.grid import parse_grid
+    from backtest.sweep.heatmap import choose_view, page
+
+    grid = parse_grid(["entry_window=5,10,20", "max_hold=5,60", "ambiguity=stop-first,target-first"])
+    rows = [{name: None for name in HEADLINE.names} | {"n_entered": c} for c in range(len(grid))]
+    cells = cells_frame(grid, rows)
+    view = choose_view(grid, "n_entered", "entry_window", "max_hold", ["ambiguity=stop-first"])
+    html = tmp_path / "heatmap.html"
+    html.write_text(page(cells, grid, view, {"cells": len(cells)}), encoding="utf-8")
+    browser_page = browser.new_page(viewport={"width": 1100, "height": 800})
+    errors, requests = [], []
+    browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    browser_page.on("pageerror", lambda e: errors.append(str(e)))
+    browser_page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "blob:", "about:"))
+                       else (requests.append(r.request.url), r.abort()))
+    browser_page.goto(html.as_uri(), wait_until="load")
+    browser_page.wait_for_function("document.querySelectorAll('#heatmap .main-svg').length > 0")
+    z = browser_page.evaluate("() => document.getElementById('heatmap').data[0].z")
+    # cell = 4 * entry_window index + 2 * max_hold index + ambiguity index; rows are max_hold, columns entry_window
+    assert z == [[0, 4, 8], [2, 6, 10]]
+    browser_page.select_option("#fix-ambiguity", "1")  # target-first
+    z = browser_page.evaluate("() => document.getElementById('heatmap').data[0].z")
+    assert z == [[1, 5, 9], [3, 7, 11]]
+    assert browser_page.locator("#heatmap g.hm image").count() == 1  # the heatmap was drawn
+    browser_page.screenshot(path=str(tmp_path / "heatmap.png"))
+    browser_page.close()
+    assert errors == [] and requests == []
