@@ -226,7 +226,9 @@ class _Reader:
         self.mention_starts = [m.start for m in self.mentions]
         numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
                                                                 for m in self.mentions])
-        self.numbers = [dataclasses.replace(n, start=n.start + self.start, end=n.end + self.start) for n in numbers]
+        shift = self.start  # find_numbers read the analysis span alone: back to offsets into the text
+        self.numbers = [NumberMention(n.start + shift, n.end + shift, n.value, n.kind, n.high, n.dollar)
+                        for n in numbers] if shift else numbers
         self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
                                 [(n.start, n.end) for n in self.numbers if n.is_level],
                                 [(n.start, n.end) for n in self.numbers if not n.is_level])
