@@ -30,6 +30,9 @@ PHRASEBOOK = Path(__file__).with_name("phrasebook.yaml")
 #: Tokens of a phrase or of the masked view: words (letters, digits, inner apostrophes; a possessive "'s"
 #: is a token of its own), markers, punctuation, and line breaks (no phrase runs across one).
 TOKEN = re.compile(r"[a-z0-9]+(?:'(?!s(?![a-z0-9]))[a-z0-9]+)*|'s(?![a-z0-9])|'|[#§%]|\n|[^\sa-z0-9'#§%]")
+#: :data:`TOKEN` after the blanks before it (group 1 is the token): the same tokens, found about twice as
+#: fast, since the regex engine no longer tries every alternative at each space.
+_SPACED_TOKEN = re.compile(r"[ \t\r\f\v]*+(" + TOKEN.pattern + ")")
 #: Layers scanned separately (a phrase may mean different things in different layers: "buy" is a side
 #: word and an action word).
 LAYERS = ("cues", "sides", "flags")
@@ -97,8 +100,8 @@ class Tokens:
 
     def __init__(self, view: str, start: int = 0, end: int | None = None):
         stop = len(view) if end is None else end
-        self._matches = list(TOKEN.finditer(view, start, stop))
-        self.words = TOKEN.findall(view, start, stop)
+        self._matches = list(_SPACED_TOKEN.finditer(view, start, stop))
+        self.words = list(map(re.Match.group, self._matches, itertools.repeat(1, len(self._matches))))
 
     def match(self, trie: dict) -> list[Occurrence]:
         """Longest non-overlapping matches of ``trie`` (token -> child, ``None`` -> meanings), left to right."""
@@ -119,7 +122,7 @@ class Tokens:
             if best[0] is None:
                 continue
             stop, meanings = best
-            out.append(Occurrence(self._matches[i].start(), self._matches[stop - 1].end(), meanings))
+            out.append(Occurrence(self._matches[i].start(1), self._matches[stop - 1].end(), meanings))
             free = stop
         return out
 
