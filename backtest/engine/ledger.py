@@ -73,6 +73,13 @@ TRADES = Schema("trades", (
     Column("return_pct_target_first", "float64", "`return_pct` under the target-first policy"),
     Column("long_entry_price", "float64", "a pair's long-leg entry fill"),
     Column("short_entry_price", "float64", "a pair's short-leg entry fill"),
+    Column("return_pct_worst", "float64", "the lowest `return_pct` the documented rules give from these bars: the "
+                                          "minimum over the ambiguity policies and the one in use "
+                                          "(`engine/bounds.py`); worst <= return_pct <= best"),
+    Column("return_pct_best", "float64", "the highest such `return_pct` (the maximum over the same results)"),
+    Column("published_basis", "str", "how the article's publication date was known: `stated`, `inferred` (a lower "
+                                     "bound: the article may have appeared later) or `manual`"),
+    Column("stance_basis", "str", "`stated` in the article, `derived` from its explicit setups, or empty"),
 ))
 
 EXITS = Schema("exits", (

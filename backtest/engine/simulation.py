@@ -29,6 +29,7 @@ from ..setups.model import SetupFile
 from ..setups.table import SetupTable
 from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, NO_DATA, OPEN, STOP_FIRST,
                      TARGET0, TARGET_FIRST, TRIGGERED, WORKING, KernelArrays, cost_fraction)
+from .bounds import true_bounds
 from .calls import directional_calls
 from .config import SimConfig
 from .ledger import EXITS, STATUSES, TRADES, Ledger
@@ -161,6 +162,7 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
         reason = market.bars.missing.get(symbol) or f"no bars loaded for {symbol}"
         skipped.setdefault(symbol, Skip(item=symbol, reason=reason, kind="symbol"))
 
+    worst, best = true_bounds(out["return_pct"], out["return_pct_stop_first"], out["return_pct_target_first"])
     article = s["article"].to_numpy()
     articles = table.articles
     kind = s["kind"].to_numpy(dtype=object)
@@ -181,6 +183,9 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
         "long_symbol": s["long_symbol"].array, "short_symbol": s["short_symbol"].array,
         **{name: out[name] for name in ("long_return_pct", "short_return_pct", "return_pct_stop_first",
                                         "return_pct_target_first", "long_entry_price", "short_entry_price")},
+        "return_pct_worst": worst, "return_pct_best": best,
+        "published_basis": articles["published_basis"].to_numpy(dtype=object)[article],
+        "stance_basis": articles["stance_basis"].to_numpy(dtype=object)[article],
     }, length=n)
     return Ledger(trades=trades, exits=_exits(exit_parts, s), calls=calls, coherence=sc.coherence, config=config,
                   skipped=list(skipped.values()), bars=market.bars)
