@@ -104,10 +104,13 @@ CALLS = Schema("calls", (
                                          "data ends first"),
     Column("end_price", "float64", "that close"),
     Column("return_pct", "float64", "the symbol's price return over the window, %, unsigned"),
-    Column("benchmark_return_pct", "float64", "the benchmark's return over its own window of the same sessions, %"),
+    Column("benchmark_return_pct", "float64", "the benchmark's return over the same session dates (its open on "
+                                              "`start_time`, its close on `end_time`), %"),
     Column("excess_pct", "float64", "`sign x (return - benchmark)`: positive when the call beat the benchmark"),
     Column("hit", "boolean", "the return has the call's sign; empty for neutral calls and unfinished windows"),
     Column("primary", "bool", "the article's first subject symbol: the one aggregates count (one opinion, one call)"),
+    Column("reason", "str", "why the row has no excess (undated, no bars, a series that starts late, the window "
+                            "not over, no benchmark bar on one of its dates); empty when it has one"),
 ))
 
 COHERENCE = Schema("coherence", (

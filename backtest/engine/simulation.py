@@ -125,7 +125,7 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
     pairs = np.flatnonzero(sc.pair & (status == PENDING))
     first_session = np.full(n, np.datetime64("NaT", "ns"))
     if len(pairs):
-        pr = simulate_pairs(pairs, sc.long_code, sc.short_code, sc.published_ns, sc.max_hold, market, cost)
+        pr = simulate_pairs(pairs, sc.long_code, sc.short_code, sc.first, sc.max_hold, market, cost)
         status[pairs] = np.where(pr.status_open, S["open"], S["filled"])
         for name in ("return_pct", "long_return_pct", "short_return_pct", "long_entry_price", "short_entry_price",
                      "mae_pct", "mfe_pct"):
@@ -137,7 +137,8 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
         held[pairs], has_held[pairs] = pr.sessions_held, True
         for i, ended, when in zip(pairs, pr.status_open, pr.exit_time):
             if ended:
-                reasons[i] = f"still open when the data ended; marked to the {_day(when)} close"
+                reasons[i] = (f"still open when the data ended; marked to the {_day(when)} close (the last session "
+                              "both legs traded)")
         for order, leg, (when, price, ended) in ((0, "long", pr.long_exit), (1, "short", pr.short_exit)):
             m = len(pairs)
             exit_parts.append((pairs, np.full(m, order), np.ones(m, dtype=np.int64), np.full(m, leg, dtype=object),
@@ -145,7 +146,7 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
 
     # ---- first session and reference bar of singles with a series
     live = (sc.code >= 0) & ~sc.pair
-    has_first = live & (sc.first < single_length)
+    has_first = live & (sc.first < single_length) & (status != S["no-data"])  # refused late: never placed
     first_session[has_first] = market.date(single_offset[has_first] + sc.first[has_first])
     has_ref = live & (sc.ref >= 0)
     ref_date = np.full(n, np.datetime64("NaT", "ns"))
