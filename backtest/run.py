@@ -3,7 +3,7 @@
 The run in pipeline order, each stage's boundary object in brackets::
 
     SETUPS --setups.load (parsed-setup cache)--> [SetupTable] --data.load--> [BarSet]
-           --engine.simulate--> [Ledger] --engine.portfolio--> [PortfolioView]
+           --engine.simulate--> [Ledger] --reports.portfolio--> [PortfolioResult]
            --reports.build--> [Report] --reports.write, into reports.outdir's folder--> reports/<run-id>/
 
 (raw articles given as SETUPS go through extraction first). :func:`run` returns a :class:`RunResult` and
@@ -119,7 +119,7 @@ class Pipeline:
         if simulate is None:
             from .engine.simulation import simulate
         if portfolio is None:
-            from .engine.portfolio import follow_every_call as portfolio
+            portfolio = follow_ledger
         return Pipeline(load_bars, simulate, portfolio)
 
 
@@ -280,6 +280,15 @@ def data_staleness(bars, now: dt.datetime, as_of: dt.date | None = None) -> dict
         behind = len(days)
     return {"newest_bar": newest.isoformat(), "run_date": until.isoformat(), "sessions_behind": behind,
             "stale": behind > STALE_SESSIONS}
+
+
+def follow_ledger(ledger, bars):
+    """The follow-every-call book of a ledger (:func:`backtest.reports.portfolio.follow_every_call` over its
+    trades and exit fills, at the run's per-side cost): the run's default portfolio stage."""
+    from .reports.portfolio import follow_every_call
+
+    config = ledger.config
+    return follow_every_call(ledger.trades, ledger.exits, bars, cost_bps=config.commission_bps + config.slippage_bps)
 
 
 @dataclasses.dataclass

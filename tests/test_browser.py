@@ -97,7 +97,7 @@ def test_real_run_report_renders(browser, tmp_path, market_data_dir):
     assert errors == []
     assert requests == []
     ids = [c["id"] for c in charts]
-    assert ids[:3] == ["chart-stances", "chart-b-bull-iwm", "chart-b-bull-spy"]
+    assert ids[:4] == ["chart-event-study", "chart-stances", "chart-b-bull-iwm", "chart-b-bull-spy"]
     assert {"chart-pulse", "chart-equity"} <= set(ids)
     for chart in charts:
         assert chart["svgs"] >= 1 and chart["traces"] >= 1, chart
@@ -110,6 +110,6 @@ def test_hand_made_report_renders(browser, tmp_path):
     write_report(report, tmp_path, ("html",))
     charts, errors, requests = open_page(browser, tmp_path / "report.html", tmp_path / "fake.png")
     assert errors == [] and requests == []
-    assert [c["id"] for c in charts] == ["chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb",
+    assert [c["id"] for c in charts] == ["chart-event-study", "chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb",
                                          "chart-art-bear-spy", "chart-pulse", "chart-equity"]
     assert all(c["svgs"] >= 1 and c["traces"] >= 1 for c in charts)

@@ -574,3 +574,18 @@ def test_a_calls_benchmark_is_measured_over_the_same_session_dates():
     # SPY: 03-03 open 500 -> 03-04 close 505 (+1 %); TEST: 100 -> 96 (-4 %)
     assert call["benchmark_return_pct"] == pytest.approx(1.0) and call["return_pct"] == pytest.approx(-4.0)
     assert call["excess_pct"] == pytest.approx(-5.0) and pd.isna(call["reason"])
+
+
+@pytest.mark.parametrize("targets", [None, [], np.empty((0, 2))])
+def test_kernel_accepts_zero_setups(targets):
+    """An empty batch (e.g. every setup refused) is an empty result, not a reshape error."""
+    from backtest.engine.arrays import KernelArrays
+    from backtest.engine.kernel import run_kernel
+
+    prices = np.array([100.0, 101.0, 102.0])
+    arrays = KernelArrays.build(prices, prices, prices, prices, start=np.array([], dtype=np.int64),
+                                end=np.array([], dtype=np.int64), direction=1, entry_type=0, targets=targets,
+                                entry_window=20, max_hold=60)
+    assert len(arrays) == 0 and arrays.targets.shape[0] == 0
+    result = run_kernel(arrays)
+    assert len(result.status) == 0 and len(result.return_pct) == 0

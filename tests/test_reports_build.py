@@ -101,15 +101,19 @@ def test_costs_in_summary():
 
 def test_write_all_formats(report, tmp_path):
     written = write_report(report, tmp_path, ("csv", "parquet", "json", "md", "html"))
-    assert written == ["articles.csv", "calls.csv", "report.html", "report.md", "stances.csv", "summary.json", "trades.csv",
-                       "trades.parquet"]
+    assert written == sorted(["articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv", "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv"] + ["report.html", "report.md", "summary.json", "trades.parquet"])
     parquet = pd.read_parquet(tmp_path / "trades.parquet")
     assert list(parquet.columns) == list(report.trades.columns)
     assert parquet["return_pct"].dtype == "float64" and parquet.loc[0, "targets"] == "110;120"
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["run"] == {"id": "test-run"}
     md = (tmp_path / "report.md").read_text()
-    assert len(md.splitlines()) < 30 and "stop-first" in md and "| bearish |" in md
+    assert len(md.splitlines()) < 50 and "stop-first" in md and "| bearish |" in md
+    # the top answers the question: the scorecard first, then the portfolio's return on capital (the headline);
+    # a sum of trade returns appears only labelled as one
+    assert md.index("Did bullish or bearish") < md.index("return on capital") < md.index("sum of trade returns")
+    assert "total return" not in md
+    assert "+5.00% return on capital" in md  # the fake book: P&L 10 on capital 200
     html = (tmp_path / "report.html").read_text()
     assert "<script src=" not in html and "<link" not in html  # self-contained: plotly.js is inlined
     for div in ("chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb", "chart-pulse", "chart-equity"):
@@ -118,8 +122,8 @@ def test_write_all_formats(report, tmp_path):
 
 
 def test_only_requested_formats(report, tmp_path):
-    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv", "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv", "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv"]
 
 
 def test_rendering_is_deterministic(tmp_path):
@@ -129,7 +133,8 @@ def test_rendering_is_deterministic(tmp_path):
         rep = build_report(rf.ledger(), rf.table(), portfolio=rf.FakePortfolio(),
                            run_meta={"id": "same"})
         write_report(rep, target, ("csv", "json", "md", "html"))
-    for name in ("trades.csv", "articles.csv", "stances.csv", "summary.json", "report.md", "report.html"):
+    for name in ("trades.csv", "articles.csv", "stances.csv", "scorecard.csv", "event_study.csv", "summary.json",
+                 "report.md", "report.html"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 

@@ -76,7 +76,8 @@ ARTICLE_COLUMNS = ["article_id", "title", "published", "stance", "pulse", "threa
                    "wins", "losses", "hit_rate", "total_return_pct", "mean_return_pct", "mean_r"]
 STANCE_COLUMNS = ["stance", "articles", "setups", "filled", "wins", "losses", "hit_rate", "total_return_pct",
                   "mean_return_pct", "median_return_pct", "mean_r"]
-DATA_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "summary.json")
+DATA_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "exits.csv", "scorecard.csv", "event_study.csv",
+              "equity.csv", "summary.json")
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +114,9 @@ def test_run_exits_0_and_writes_every_file(two_runs):
     first, _, results = two_runs
     assert [r.exit_code for r in results] == [0, 0], results[0].output
     assert sorted(p.name for p in first.iterdir()) == sorted(
-        [".backtest-report.json", "trades.csv", "trades.parquet", "articles.csv", "stances.csv", "calls.csv", "summary.json", "report.md",
-         "report.html"]
+        [".backtest-report.json", "trades.csv", "trades.parquet", "articles.csv", "stances.csv", "calls.csv", "exits.csv",
+         "scorecard.csv", "scorecard_trades.csv", "scorecard_differences.csv", "pulse.csv", "event_study.csv", "equity.csv",
+         "summary.json", "report.md", "report.html"]
     )
 
 

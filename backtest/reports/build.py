@@ -35,8 +35,12 @@ from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
 
 FORMATS = ("html", "csv", "parquet", "json", "md")
 #: Every file name a report folder can hold (besides the marker): what ``write_report`` may write.
-REPORT_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "trades.parquet", "summary.json",
-                "report.md", "report.html")
+REPORT_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "exits.csv", "scorecard.csv",
+                "scorecard_trades.csv", "scorecard_differences.csv", "pulse.csv", "event_study.csv", "equity.csv",
+                "trades.parquet", "summary.json", "report.md", "report.html")
+#: The scorecard's tables and the files they are written to (``docs/reports.md`` defines every column).
+SCORECARD_FILES = (("calls", "scorecard.csv"), ("trades", "scorecard_trades.csv"),
+                   ("differences", "scorecard_differences.csv"), ("pulse", "pulse.csv"))
 #: Articles that get candlestick charts in ``report.html`` (all of them when there are no more than this),
 #: and instruments charted per article (its first ones, in setup order).
 MAX_ARTICLE_CHARTS = 12
@@ -99,7 +103,8 @@ class Report:
     ledger: Ledger
     meta: pd.DataFrame
     charts: list[ArticleCharts] = dataclasses.field(default_factory=list)
-    portfolio: Any = None  # backtest.engine.portfolio.PortfolioView, when it could be computed
+    portfolio: Any = None  # backtest.reports.portfolio.PortfolioResult, when it could be computed
+    research: Any = None  # backtest.reports.research.Research
 
     @property
     def refused(self) -> int:
@@ -119,6 +124,18 @@ class Report:
     def exits(self) -> pd.DataFrame:
         return self.ledger.exits
 
+    @property
+    def scorecard(self):
+        return getattr(self.research, "scorecard", None)
+
+    @property
+    def event_study(self) -> pd.DataFrame | None:
+        return getattr(self.research, "event_study", None)
+
+    @property
+    def research_errors(self) -> dict[str, str]:
+        return dict(getattr(self.research, "errors", None) or {})
+
 
 def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = (), portfolio: Any = None,
                  run_meta: dict | None = None) -> Report:
@@ -134,6 +151,10 @@ def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = 
                 for s, r in sorted(bars.missing.items())
                 if not any(k.kind == "symbol" and k.item == s for k in skipped)]
     total = tables.totals(trades)
+    from .research import research_figures
+
+    research = research_figures(trades, calls, table.articles, bars, horizons=config.horizons,
+                                benchmark=config.benchmark)
     summary = {
         "run": dict(run_meta or {}),
         "config": {
@@ -155,38 +176,58 @@ def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = 
         },
         "totals": total,
         "portfolio": _portfolio_summary(portfolio),
+        "scorecard": _scorecard_summary(research),
+        "event_study": _event_summary(research, config.horizons),
         "stances": frame_to_records(stances),
         "skipped": [{"item": s.item, "kind": s.kind, "reason": s.reason} for s in skipped],
     }
     report = Report(trades=trades, articles=articles, stances=stances, calls=calls, summary=summary,
-                    skipped=skipped, ledger=ledger, meta=table.articles, portfolio=portfolio)
+                    skipped=skipped, ledger=ledger, meta=table.articles, portfolio=portfolio, research=research)
     report.charts = article_charts(report, table)
     return report
 
 
+#: The figures of each portfolio book in summary.json (``docs/reports.md`` → *Follow every call*).
+BOOK_FIGURES = ("calls", "peak_live_calls", "capital", "pnl", "return_on_capital_pct", "sharpe", "max_drawdown_pct",
+                "sum_of_trade_returns_pct")
+
+
+def _book_summary(book) -> dict:
+    out = {name: getattr(book, name) for name in BOOK_FIGURES}
+    curve = book.curve
+    out["first_session"] = str(curve.index[0])[:10] if len(curve) else None
+    out["last_session"] = str(curve.index[-1])[:10] if len(curve) else None
+    return out
+
+
 def _portfolio_summary(portfolio: Any) -> dict | None:
+    """summary.json's ``portfolio``: the whole book (the headline: return on capital) and one per stance."""
     if portfolio is None:
         return None
     if hasattr(portfolio, "error"):
         return {"error": portfolio.error}
-    out = {}
-    for name in ("sharpe", "max_drawdown", "total_return_pct", "trades"):
-        if hasattr(portfolio, name):
-            value = getattr(portfolio, name)
-            out[name] = value() if callable(value) else value
-    per_stance = getattr(portfolio, "per_stance", None)
-    if isinstance(per_stance, dict):
-        out["per_stance"] = {
-            str(stance): {name: getattr(stats, name) for name in ("sharpe", "max_drawdown", "total_return_pct", "trades")
-                          if hasattr(stats, name)}
-            for stance, stats in sorted(per_stance.items())
-        }
-    equity = getattr(portfolio, "equity", None)
-    if isinstance(equity, pd.Series) and len(equity):
-        out["equity_first"] = str(equity.index[0])[:10]
-        out["equity_last"] = str(equity.index[-1])[:10]
-        out["equity_final"] = float(equity.iloc[-1])
-    return out
+    return {"headline": "return_on_capital_pct", "sizing": portfolio.sizing, "notional": portfolio.notional,
+            "cost_bps_per_side": portfolio.cost_bps, "identical_calls_once": portfolio.dedupe,
+            **_book_summary(portfolio.total),
+            "per_stance": {name: _book_summary(book) for name, book in sorted(portfolio.per_stance.items())}}
+
+
+def _scorecard_summary(research) -> dict:
+    if "scorecard" in research.errors:
+        return {"error": research.errors["scorecard"]}
+    card = research.scorecard
+    return {"confidence": 0.95, "bootstrap_reps": card.reps, "permutations": card.permutations, "seed": card.seed,
+            "calls": frame_to_records(card.calls), "differences": frame_to_records(card.differences),
+            "trades": frame_to_records(card.trades), "pulse": frame_to_records(card.pulse)}
+
+
+def _event_summary(research, horizons) -> dict:
+    """The event study at the scorecard's horizons (every session is in event_study.csv)."""
+    if "event_study" in research.errors:
+        return {"error": research.errors["event_study"]}
+    study = research.event_study
+    at = study[study["session"].isin([0, *horizons])]
+    return {"sessions": int(study["session"].max()) if len(study) else 0, "at_horizons": frame_to_records(at)}
 
 
 # ------------------------------------------------------------------------------------------- charts
@@ -334,13 +375,33 @@ def _day(value) -> str | None:
     return stamp.strftime("%Y-%m-%d")
 
 
+def equity_curves(portfolio: Any) -> pd.DataFrame | None:
+    """equity.csv: one row per book and session (``book`` = ``all`` or a stance), the curve's columns."""
+    if portfolio is None or hasattr(portfolio, "error"):
+        return None
+    parts = []
+    for book in [portfolio.total, *(portfolio.per_stance[k] for k in sorted(portfolio.per_stance))]:
+        curve = book.curve.reset_index()
+        curve.insert(0, "book", book.name)
+        parts.append(curve)
+    return pd.concat(parts, ignore_index=True)
+
+
 # ------------------------------------------------------------------------------------------- files
 def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
     """Write the requested formats into ``directory``; returns the file names written (sorted)."""
     written: list[str] = []
     if "csv" in formats:
-        for name, frame in (("trades.csv", report.trades), ("articles.csv", report.articles),
-                            ("stances.csv", report.stances), ("calls.csv", report.calls)):
+        frames = [("trades.csv", report.trades), ("articles.csv", report.articles), ("stances.csv", report.stances),
+                  ("calls.csv", report.calls), ("exits.csv", report.exits)]
+        if report.scorecard is not None:
+            frames += [(name, getattr(report.scorecard, part)) for part, name in SCORECARD_FILES]
+        if report.event_study is not None:
+            frames.append(("event_study.csv", report.event_study))
+        curve = equity_curves(report.portfolio)
+        if curve is not None:
+            frames.append(("equity.csv", curve))
+        for name, frame in frames:
             (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
             written.append(name)
     if "parquet" in formats:

@@ -88,6 +88,12 @@ def _render(report: "Report") -> str:
         run=s.get("run") or {},
         cfg=s["config"],
         totals=s["totals"],
+        staleness=(s.get("run") or {}).get("data_staleness"),
+        book=_book_view(s.get("portfolio")),
+        scorecard_rows=scorecard_rows(report),
+        scorecard_error=report.research_errors.get("scorecard"),
+        event_chart=_div(event_figure(report), "chart-event-study") if report.event_study is not None else None,
+        event_error=report.research_errors.get("event_study"),
         counts=s["counts"],
         stances=s["stances"],
         stance_chart=_div(stance_figure(report), "chart-stances"),
@@ -105,6 +111,64 @@ def _render(report: "Report") -> str:
         charted=len(report.charts),
         skipped=report.skipped,
     )
+
+
+def _book_view(portfolio: dict | None) -> dict:
+    keys = ("return_on_capital_pct", "peak_live_calls", "notional")
+    if not portfolio or "error" in portfolio:
+        return {k: None if k == "return_on_capital_pct" else 0 for k in keys}
+    return {k: portfolio.get(k) for k in keys}
+
+
+def _interval(value, low, high, formatter) -> str:
+    if value is None or value != value:
+        return "–"
+    inside = "" if low is None or low != low else f" [{formatter(low)}, {formatter(high)}]"
+    return formatter(value) + inside
+
+
+def scorecard_rows(report: "Report") -> list[dict]:
+    """The scorecard's call table as the page shows it: one row per stance x horizon, rates and means with
+    their intervals, and the bullish-minus-bearish difference with its p-value on the bullish row."""
+    card = report.scorecard
+    if card is None:
+        return []
+    diffs = card.differences
+    diffs = diffs[diffs["section"] == "calls"].set_index("horizon") if len(diffs) else diffs
+    rows = []
+    for r in card.calls.astype(object).where(card.calls.notna(), None).to_dict("records"):
+        diff = ""
+        if r["stance"] == "bullish" and len(diffs) and r["horizon"] in diffs.index:
+            d = diffs.loc[r["horizon"]]
+            p = d["p_value"]
+            diff = pct(d["difference_pct"]) + (f" (p = {p:.3f})" if p == p else " (p: too few)")
+        mean = r["mean_excess_pct"]
+        rows.append({"stance": r["stance"], "horizon": r["horizon"], "n": r["n_calls"],
+                     "hit": _interval(r["hit_rate"], r["hit_low"], r["hit_high"], rate),
+                     "excess": _interval(mean, r["excess_low_pct"], r["excess_high_pct"], pct),
+                     "tone": "" if mean is None else ("good" if mean > 0 else "bad" if mean < 0 else ""),
+                     "diff": diff})
+    return rows
+
+
+def event_figure(report: "Report") -> Figure:
+    """Mean cumulative excess return by stance over sessions 0-60 after publication, with the 95 % band."""
+    study = report.event_study
+    benchmark = report.ledger.config.benchmark
+    figure = Figure(title={"text": f"Event study: mean cumulative excess vs {benchmark}, by stance"}, height=380,
+                    xaxis={"title": {"text": "sessions after publication"}},
+                    yaxis={"title": {"text": "cumulative excess return, % (signed by the call)"}},
+                    legend={"orientation": "h", "y": -0.25})
+    for stance, group in study.groupby("stance", sort=False):
+        color = STANCE_COLORS.get(str(stance), "#444")
+        x = group["session"].tolist()
+        low, high = _numbers(group["low_pct"]), _numbers(group["high_pct"])
+        figure.add("scatter", x=x + x[::-1], y=high + low[::-1], fill="toself", mode="lines", line={"width": 0},
+                   fillcolor=color, opacity=0.15, name=f"{stance} 95 % band", hoverinfo="skip", showlegend=False)
+        figure.add("scatter", x=x, y=_numbers(group["mean_excess_pct"]), mode="lines", name=str(stance),
+                   line={"color": color}, text=[f"n = {n}" for n in group["calls"]],
+                   hovertemplate="%{x} sessions: %{y:.2f}% (%{text})<extra>" + str(stance) + "</extra>")
+    return figure
 
 
 TRADE_VIEW = ["setup_id", "symbol", "direction", "entry_type", "entry_level", "stop", "targets", "status",
@@ -196,17 +260,17 @@ def _numbers(values) -> list:
 
 
 def equity_figure(report: "Report") -> Figure:
-    figure = Figure(title={"text": "Follow every call: equity"}, height=360)
-    equity = getattr(report.portfolio, "equity", None)
-    if isinstance(equity, pd.Series) and len(equity):
-        figure.add("scatter", x=[_day(i) for i in equity.index], y=equity.tolist(), mode="lines", name="equity")
-    per_stance = getattr(report.portfolio, "per_stance", None)
-    if isinstance(per_stance, dict):
-        for stance, series in sorted(per_stance.items()):
-            series = getattr(series, "equity", series)
-            if isinstance(series, pd.Series) and len(series):
-                figure.add("scatter", x=[_day(i) for i in series.index], y=series.tolist(), mode="lines",
-                           name=str(stance), line={"dash": "dot", "color": STANCE_COLORS.get(str(stance))})
+    """The follow-every-call book's P&L in % of its capital, session by session, and each stance's book."""
+    figure = Figure(title={"text": "Follow every call: P&L on capital"}, height=360,
+                    xaxis={"title": {"text": "session"}}, yaxis={"title": {"text": "P&L, % of the book's capital"}})
+    portfolio = report.portfolio
+    books = [portfolio.total, *(portfolio.per_stance[k] for k in sorted(portfolio.per_stance))]
+    for book in books:
+        curve = book.curve
+        if len(curve):
+            figure.add("scatter", x=[_day(i) for i in curve.index], y=curve["pnl_pct"].tolist(), mode="lines",
+                       name=book.name, line={"color": STANCE_COLORS.get(book.name),
+                                             "dash": "solid" if book.name == "all" else "dot"})
     return figure
 
 
