@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from .common import Skip
 from .config import Config
-from .engine.config import SimConfig, check_sessions
+from .engine.config import SimConfig, check_delay, check_sessions
 from .errors import ConfigError, UsageError
 
 #: Output formats of a report folder.
@@ -43,6 +43,7 @@ class RunOptions:
     ambiguity: str | None = None
     scale_out: str | None = None
     costs_bps: float | None = None
+    delay: int | None = None  # act N sessions late (SimConfig.delay)
     include_incoherent: bool = False
     formats: tuple[str, ...] = FORMATS
     keep: int | None = None  # after a run to the default location, keep only the newest N reports
@@ -140,10 +141,11 @@ def sim_config(options: RunOptions, config: Config) -> SimConfig:
                          hint="give the date to evaluate as of, e.g. --as-of 2026-03-01")
     config_file = str(config.path or "backtest.toml")
     values = {}
-    for name, flag, value in (("entry_window", "--entry-window", options.entry_window),
-                              ("max_hold", "--max-hold", options.max_hold)):
+    for name, flag, value, check in (("entry_window", "--entry-window", options.entry_window, check_sessions),
+                                     ("max_hold", "--max-hold", options.max_hold, check_sessions),
+                                     ("delay", "--delay", options.delay, lambda _, v: check_delay(v))):
         try:
-            values[name] = check_sessions(name, value if value is not None else getattr(defaults, name))
+            values[name] = check(name, value if value is not None else getattr(defaults, name))
         except ValueError as exc:
             if value is not None:
                 raise UsageError(str(exc), where=flag, hint="a whole number of sessions") from None

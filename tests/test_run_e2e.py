@@ -246,3 +246,28 @@ def test_usage_errors_exit_2(tmp_path, base_args):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and "no setup files" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_delay_acts_n_sessions_late_and_is_in_the_run_id_and_header(tmp_path, setups_dir, base_args, two_runs):
+    """--delay 2: t-bull (published Monday 2026-02-09 14:00 UTC, before the open) first acts on 02-09 at
+    delay 0; at delay 2 its market entry fills at the open of 02-11 (two XNYS sessions later), its pair too,
+    and its calls start on 02-11. The delay is in summary.json, the run id's config hash and both reports."""
+    from backtest.engine import SimConfig
+
+    out = tmp_path / "late"
+    result = invoke(base_args + ["run", str(setups_dir), "--delay", "2", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    now = {r["setup_id"]: r for r in read_csv(two_runs[0] / "trades.csv")}
+    late = {r["setup_id"]: r for r in read_csv(out / "trades.csv")}
+    assert now["t-bull-market"]["entry_time"][:10] == "2026-02-09"
+    assert late["t-bull-market"]["entry_time"][:10] == late["t-pair"]["entry_time"][:10] == "2026-02-11"
+    assert late["t-bull-market"]["first_session"][:10] == "2026-02-11"
+    calls = [r for r in read_csv(out / "calls.csv") if r["article_id"] == "t-bull"]
+    assert {r["start_time"][:10] for r in calls} == {"2026-02-11"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["delay"] == 2
+    assert SimConfig(delay=2).digest() != SimConfig().digest()
+    assert "delay 2 session(s)" in (out / "report.md").read_text()
+    assert "delay <b>2</b>" in (out / "report.html").read_text()
+    bad = CliRunner().invoke(cli, base_args + ["run", str(setups_dir), "--delay", "-1"])
+    assert bad.exit_code == 2

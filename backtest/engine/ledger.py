@@ -61,7 +61,8 @@ TRADES = Schema("trades", (
     Column("invalidation", "float64", "invalidation level as written"),
     Column("incoherent", "bool", "the levels failed the market-coherence check (simulated with "
                                  "--include-incoherent)"),
-    Column("first_session", "datetime64[ns]", "the first session that opens after publication"),
+    Column("first_session", "datetime64[ns]", "the first session that opens after publication (`delay` sessions "
+                                             "later when acting late: `--delay`); a pair's, the legs' first common one"),
     Column("ref_date", "datetime64[ns]", "the last session that closed at or before publication (coherence)"),
     Column("ref_close", "float64", "that session's close, bars' basis"),
     Column("long_symbol", "str", "a pair's long leg"),
