@@ -118,3 +118,107 @@ def test_the_shipped_demo_is_strict_clean(tmp_path, market_data_dir):
     assert result.stdout == "" and result.stderr == ""
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["counts"]["by_status"]["rejected"] == 3 and summary["counts"]["by_status"]["unresolved"] == 1
+
+
+# ------------------------------------------------------------------ the research figures, recomputed from the CSVs
+def _number(text: str) -> float:
+    return float(text) if text != "" else float("nan")
+
+
+def _distinct_calls(calls: list[dict]) -> dict[str, dict]:
+    """docs/reports.md's "one call": each article's primary call with a first session; of several with the same
+    symbol, direction and first session, the first by (first session, article id) stands for them all."""
+    first: dict[str, dict] = {}
+    for row in calls:
+        if row["primary"] == "true" and row["start_time"] and row["article_id"] not in first:
+            first[row["article_id"]] = row
+    kept: dict[tuple, dict] = {}
+    for article in sorted(first, key=lambda a: (first[a]["start_time"][:10], a)):
+        row = first[article]
+        key = (row["symbol"], row["direction"], row["start_time"][:10])
+        if key in kept:
+            kept[key]["articles"] += 1
+        else:
+            kept[key] = {"article_id": article, "stance": row["stance"] or "unknown", "articles": 1}
+    return {c["article_id"]: c for c in kept.values()}
+
+
+def _exact_permutation_p(a: list[float], b: list[float]) -> float:
+    """Two-sided p of mean(a) - mean(b) over every relabelling (the seed's groups are tiny)."""
+    import itertools
+
+    both, observed = a + b, abs(sum(a) / len(a) - sum(b) / len(b))
+    count = total = 0
+    for chosen in itertools.combinations(range(len(both)), len(a)):
+        x = [both[i] for i in chosen]
+        y = [both[i] for i in range(len(both)) if i not in chosen]
+        total += 1
+        count += abs(sum(x) / len(x) - sum(y) / len(y)) >= observed - 1e-12
+    return count / total
+
+
+def test_the_scorecard_is_recomputed_from_the_runs_csvs(seed_run):
+    """scorecard.csv and scorecard_differences.csv agree with a recomputation from calls.csv alone: the
+    distinct calls by hand, Wilson intervals from statsmodels, the means by hand, the bullish-minus-bearish
+    p-value by exhaustive relabelling; event_study.csv at session h is the scorecard's mean at horizon h."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    folder = seed_run[0]
+    calls = read_csv(folder / "calls.csv")
+    distinct = _distinct_calls(calls)
+    card = {(r["stance"], int(r["horizon"])): r for r in read_csv(folder / "scorecard.csv")}
+    assert card, "the seed run writes a scorecard"
+    study = {(r["stance"], int(r["session"])): r for r in read_csv(folder / "event_study.csv")}
+    diffs = {int(r["horizon"]): r for r in read_csv(folder / "scorecard_differences.csv") if r["section"] == "calls"}
+    for h in (1, 5, 20, 60):
+        rows = [r for r in calls if r["article_id"] in distinct and r["primary"] == "true" and int(r["horizon"]) == h
+                and r["excess_pct"] != ""]
+        by_stance: dict[str, list[dict]] = {}
+        for r in rows:
+            by_stance.setdefault(distinct[r["article_id"]]["stance"], []).append(r)
+        assert {s for s, hh in card if hh == h} == set(by_stance), h
+        for stance, mine in by_stance.items():
+            got = card[(stance, h)]
+            excess = [float(r["excess_pct"]) for r in mine]
+            assert int(got["n_calls"]) == len(mine)
+            assert int(got["n_articles"]) == sum(distinct[r["article_id"]]["articles"] for r in mine)
+            assert _number(got["mean_excess_pct"]) == pytest.approx(sum(excess) / len(excess), abs=1e-6)
+            assert _number(study[(stance, h)]["mean_excess_pct"]) == pytest.approx(sum(excess) / len(excess), abs=1e-6)
+            if stance == "neutral":
+                assert got["hits"] == got["hit_rate"] == ""  # no direction, no hit
+                continue
+            sign = -1.0 if mine[0]["direction"] == "short" else 1.0
+            hits = sum(sign * float(r["return_pct"]) > 0 for r in mine)
+            beats = sum(e > 0 for e in excess)
+            assert (int(got["hits"]), int(got["beats"])) == (hits, beats)
+            low, high = proportion_confint(hits, len(mine), alpha=0.05, method="wilson")
+            assert _number(got["hit_rate"]) == pytest.approx(hits / len(mine), abs=1e-6)
+            assert (_number(got["hit_low"]), _number(got["hit_high"])) == pytest.approx((low, high), abs=1e-6)
+        bull = [float(r["excess_pct"]) for r in by_stance.get("bullish", [])]
+        bear = [float(r["excess_pct"]) for r in by_stance.get("bearish", [])]
+        d = diffs[h]
+        assert (int(d["n_bullish"]), int(d["n_bearish"])) == (len(bull), len(bear))
+        if bull and bear:
+            assert _number(d["difference_pct"]) == pytest.approx(sum(bull) / len(bull) - sum(bear) / len(bear), abs=1e-6)
+        if len(bull) >= 2 and len(bear) >= 2:
+            assert _number(d["p_value"]) == pytest.approx(_exact_permutation_p(bull, bear), abs=1e-9)
+        else:
+            assert d["p_value"] == ""  # too few calls on a side for a test: said, not invented
+
+
+def test_the_portfolio_headline_is_recomputed_from_trades_csv(seed_run):
+    """Return on capital = sum of the entered, non-duplicate trades' return_pct / the peak number of calls
+    live on one session (entry to exit session, both included), x 100 notional: from trades.csv alone."""
+    folder = seed_run[0]
+    trades = [t for t in read_csv(folder / "trades.csv")
+              if t["status"] in ("filled", "open") and t["entry_time"] and not t["duplicate_of"]]
+    assert trades
+    spans = [(t["entry_time"][:10], t["exit_time"][:10]) for t in trades]
+    peak = max(sum(a <= day <= b for a, b in spans) for day, _ in spans)
+    summary = json.loads((folder / "summary.json").read_text())["portfolio"]
+    total = sum(float(t["return_pct"]) for t in trades)
+    assert summary["peak_live_calls"] == peak and summary["calls"] == len(trades)
+    assert summary["return_on_capital_pct"] == pytest.approx(total / peak, abs=1e-6)
+    assert summary["sum_of_trade_returns_pct"] == pytest.approx(total, abs=1e-6)
+    md = (folder / "report.md").read_text()
+    assert md.index("Did bullish or bearish") < md.index("return on capital")
