@@ -228,7 +228,8 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
             "formats": list(formats),
             "data_staleness": staleness,
         }
-        report = build_report(ledger, table, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
+        report = build_report(ledger, table, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta,
+                              weight_cache=Path(config.data.cache_dir) / "bootstrap")
         written = write_report(report, tmp, formats)
     target = folder.final
     pruned: list[Path] = []

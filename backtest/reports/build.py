@@ -138,8 +138,9 @@ class Report:
 
 
 def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = (), portfolio: Any = None,
-                 run_meta: dict | None = None) -> Report:
-    """All tables, the summary and the chart data of one run. ``run_meta`` is the wall-clock block."""
+                 run_meta: dict | None = None, weight_cache: Path | None = None) -> Report:
+    """All tables, the summary and the chart data of one run. ``run_meta`` is the wall-clock block;
+    ``weight_cache`` the directory keeping the research figures' bootstrap draws between runs."""
     config = ledger.config
     bars = ledger.bars
     trades = tables.trades_table(ledger)
@@ -154,7 +155,7 @@ def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = 
     from .research import research_figures
 
     research = research_figures(trades, calls, table.articles, bars, horizons=config.horizons,
-                                benchmark=config.benchmark)
+                                benchmark=config.benchmark, weight_cache=weight_cache)
     summary = {
         "run": dict(run_meta or {}),
         "config": {

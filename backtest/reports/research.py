@@ -10,6 +10,7 @@ run keeps its trades and the report says why (``Research.errors``, in summary.js
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 
@@ -26,8 +27,16 @@ class Research:
 
 
 def research_figures(trades: pd.DataFrame, calls: pd.DataFrame, articles: pd.DataFrame, bars, *, horizons,
-                     benchmark: str) -> Research:
-    """The scorecard and the event study of one run (see the module docstring)."""
+                     benchmark: str, weight_cache: Path | None = None) -> Research:
+    """The scorecard and the event study of one run (see the module docstring); ``weight_cache``: the
+    directory that keeps the bootstrap draws between runs (:func:`backtest.reports.stats.weight_cache`)."""
+    from .stats import weight_cache as cached_weights
+
+    with cached_weights(weight_cache):
+        return _figures(trades, calls, articles, bars, horizons, benchmark)
+
+
+def _figures(trades, calls, articles, bars, horizons, benchmark) -> Research:
     errors: dict[str, str] = {}
     card = study = None
     try:
