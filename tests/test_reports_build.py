@@ -116,8 +116,9 @@ def test_write_all_formats(report, tmp_path):
     assert "+5.00% return on capital" in md  # the fake book: P&L 10 on capital 200
     html = (tmp_path / "report.html").read_text()
     assert "<script src=" not in html and "<link" not in html  # self-contained: plotly.js is inlined
-    for div in ("chart-stances", "chart-art-bull-aaa", "chart-art-bear-bbb", "chart-pulse", "chart-equity"):
+    for div in ("chart-event-study", "chart-stances", "chart-pulse", "chart-equity"):
         assert f'id="{div}"' in html
+    assert 'id="article-data"' in html and html.index('id="scorecard"') < html.index('id="headline"')
     assert "900% from the last close" in html  # refused setup with its reason
 
 
@@ -157,46 +158,31 @@ def test_markdown_lists_refusals(report, tmp_path):
     assert "- no-data `bull-3`" in md and "- skipped: ZZZ: no bars in any source" in md
 
 
-def test_chart_fills_use_leg_prices_and_exit_tranches():
-    from backtest.reports.build import _exit_fills, _fills
+def test_article_data_holds_every_article_levels_in_both_bases_and_every_fill():
+    """report.html draws every article on demand from this compact data: articles, setups (pair legs' entry
+    prices), levels as written and in the bars' basis, pair-leg exit fills, bars only for traded symbols."""
+    import json
+
+    from backtest.reports.article_data import article_payload
 
     rep = build_report(rf.ledger(), rf.table())
-    fills = _exit_fills(rep.ledger.exits)
-    on_bbb = rep.trades[rep.trades["setup_id"] == "pair-1"]
-    assert _fills(on_bbb, "BBB", fills) == ([("2026-02-23", 50.0, "pair-1 (short leg)")],
-                                           [("2026-04-29", 51.75, "pair-1 (short leg) time")])
-    assert _fills(on_bbb, "SPY", fills)[0] == [("2026-02-23", 600.0, "pair-1 (long leg)")]
-    on_aaa = rep.trades[rep.trades["setup_id"] == "bull-1"]
-    # one point per tranche (target1, then the time exit), not the trade's single averaged exit
-    assert [p[:2] for p in _fills(on_aaa, "AAA", fills)[1]] == [("2026-02-18", 110.0), ("2026-02-25", 110.0)]
-    # a single without exit rows falls back to its exit columns
-    assert [p[:2] for p in _fills(on_aaa, "AAA", {})[1]] == [("2026-02-25", 110.0)]
-
-
-def test_charts_hold_the_levels_in_the_bars_basis_and_the_fills():
-    """The renderer draws only from Report.charts: windows of bars, converted levels, fill points."""
-    rep = build_report(rf.ledger(), rf.table())
-    by_id = {(c.article_id, c.symbol): c for a in rep.charts for c in a.charts}
-    assert set(by_id) == {("art-bull", "AAA"), ("art-bear", "BBB"), ("art-bear", "SPY")}
-    aaa = by_id[("art-bull", "AAA")]
-    assert aaa.published_day == "2026-02-09" and aaa.window.index[0] >= pd.Timestamp("2026-01-12")
-    assert [(lv.setup_id, lv.name, lv.level) for lv in aaa.levels][:4] == [
-        ("bull-1", "entry", 101.0), ("bull-1", "stop", 95.0), ("bull-1", "target 1", 110.0), ("bull-1", "target 2", 120.0)]
-    bbb = by_id[("art-bear", "BBB")]
-    assert {lv.setup_id for lv in bbb.levels if lv.refused} == {"bear-2"}  # drawn dotted
-    assert ("2026-02-23", 50.0, "bear-1") in bbb.entries
-
-
-def test_only_a_bounded_set_of_articles_is_charted():
-    from backtest.reports.build import chart_articles
-
-    articles = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(30)],
-                             "total_return_pct": [float(i - 10) if i % 3 else None for i in range(30)]})
-    chosen = chart_articles(articles, limit=6)
-    assert len(chosen) == 6 and chosen == sorted(chosen)  # publication order
-    returns = articles.set_index("article_id")["total_return_pct"]
-    assert sorted(returns[chosen]) == [-9.0, -8.0, -6.0, 16.0, 18.0, 19.0]  # the 3 worst and the 3 best
-    assert chart_articles(articles.head(4), limit=6) == ["a00", "a01", "a02", "a03"]  # all of a small run
+    data = json.loads(json.dumps(article_payload(rep), allow_nan=False))  # JSON-clean, no NaN
+    articles, setups = data["articles"], data["setups"]
+    assert articles["id"] == list(rep.meta["article_id"])
+    day = lambda n: (pd.Timestamp(0) + pd.Timedelta(days=n)).strftime("%Y-%m-%d")  # noqa: E731
+    assert day(articles["day"][articles["id"].index("art-bull")]) == "2026-02-09"
+    i = setups["id"].index("bull-1")
+    assert setups["sym"][i] == ["AAA"] and setups["dir"][i] == 1 and articles["id"][setups["a"][i]] == "art-bull"
+    mine = [k for k, s in enumerate(data["levels"]["s"]) if s == i]
+    assert [(data["levels"]["n"][k], data["levels"]["v"][k]) for k in mine][:2] == [("entry", 101), ("stop", 95)]
+    p = setups["id"].index("pair-1")
+    assert setups["dir"][p] == 0 and setups["sym"][p] == ["SPY", "BBB"] and (setups["ep"][p], setups["ep2"][p]) == (600, 50)
+    legs = [(data["legs"]["leg"][k], day(data["legs"]["d"][k]), data["legs"]["p"][k])
+            for k, s in enumerate(data["legs"]["s"]) if s == p]
+    assert (1, "2026-04-29", 51.75) in legs  # the short leg's exit fill
+    assert set(data["bars"]) == {"AAA", "BBB", "SPY"}
+    aaa = data["bars"]["AAA"]
+    assert len(aaa["day"]) == len(aaa["o"]) == len(aaa["c"]) and day(aaa["day"][0]) >= "2026-01-12"
 
 
 @pytest.mark.parametrize("with_missing", [False, True])

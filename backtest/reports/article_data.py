@@ -1,0 +1,143 @@
+"""The compact data report.html draws every article's charts from, on demand (issue 11 item 4).
+
+Instead of one plotly chart per article baked into the page (a few hundred kB each), the page embeds, once:
+
+* ``bars``: per symbol that some setup trades, its daily bars from a few weeks before the first
+  publication that uses it: ``day`` (days since 1970-01-01, as integers) and ``o``/``h``/``l``/``c``
+  rounded to :data:`DECIMALS` decimals;
+* ``articles``: columns ``id``, ``title``, ``day`` (publication day, New York), ``stance``, ``pulse``,
+  ``ret`` (the sum of its trades' returns, %), ``n`` (setups);
+* ``setups``: one row per setup, columns ``a`` (article row), ``id`` (the setup id without its article's
+  prefix), ``sym`` (symbols: one, or long and short of a pair), ``dir`` (1 long, -1 short, 0 pair),
+  ``st`` (status), ``ed``/``ep`` (entry day and price; a pair: the long leg's, ``ep2`` the short leg's),
+  ``xd``/``xp`` (last exit day, fraction-weighted exit price), ``xr`` (exit reason), ``ret``;
+* ``levels``: one row per level of a single setup, ``s`` (setup row), ``n`` (name), ``w`` (as written),
+  ``v`` (in the bars' basis: different after a split, and the page labels both);
+* ``legs``: pair legs' exit fills, ``s``, ``leg`` (0 long, 1 short), ``d``, ``p``.
+
+Everything is built column by column (no loop over articles), so 10k articles cost a few pandas calls and
+the page stays a few MB beyond plotly.js. The page's script draws an article's charts when it is opened
+(``templates/report.html.j2``): the window runs from :data:`DAYS_BEFORE` days before publication to
+:data:`DAYS_AFTER` days after its last exit (:data:`SESSIONS_WITHOUT_EXIT` sessions when nothing was
+entered), as the fixed charts did.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .build import DAYS_AFTER, DAYS_BEFORE, SESSIONS_WITHOUT_EXIT
+
+if TYPE_CHECKING:
+    from .build import Report
+
+#: Decimals kept for prices in the page (charts only: every exact figure is in the CSVs).
+DECIMALS = 4
+_DAY_NS = 86_400_000_000_000
+
+
+def _days(values) -> np.ndarray:
+    """Session dates (or instants, taken in New York) as integer days since the epoch; -1 when missing."""
+    stamps = pd.to_datetime(pd.Series(values), errors="coerce", utc=False)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("America/New_York").dt.tz_localize(None)
+    ns = stamps.dt.normalize().to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.where(stamps.isna().to_numpy(), -1, ns // _DAY_NS).astype(np.int64)
+
+
+def _published_days(values) -> np.ndarray:
+    """The publication day in New York of each ISO 8601 publication (a date alone is that day); -1 undated."""
+    text = pd.Series(values, dtype=object).where(lambda v: v.map(lambda x: isinstance(x, str)), None)
+    date_only = text.str.len().eq(10).fillna(False).to_numpy()
+    stamps = pd.to_datetime(text.where(~date_only, text + "T12:00:00-05:00"), errors="coerce", utc=True,
+                            format="ISO8601")
+    days = stamps.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
+    ns = days.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.where(days.isna().to_numpy(), -1, ns // _DAY_NS).astype(np.int64)
+
+
+def _numbers(values) -> list:
+    array = np.round(pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float), DECIMALS)
+    return [None if v != v else (int(v) if v.is_integer() else v) for v in array.tolist()]
+
+
+def _text(values) -> list:
+    return [v if isinstance(v, str) else None for v in pd.Series(values, dtype=object).tolist()]
+
+
+def article_payload(report: "Report") -> dict:
+    """The page's article data (see the module docstring), JSON-ready and deterministic."""
+    meta = report.meta
+    trades = report.trades
+    ids = meta["article_id"].astype(str).to_numpy()
+    row_of = pd.Series(np.arange(len(ids)), index=ids)
+    pub = _published_days(meta["published"])
+    totals = trades.groupby("article_id")["return_pct"].sum(min_count=1)
+    counts = trades.groupby("article_id").size()
+    articles = {
+        "id": ids.tolist(), "title": _text(meta["title"]), "day": pub.tolist(), "stance": _text(meta["stance"]),
+        "pulse": [None if pd.isna(v) else int(v) for v in meta["pulse"]],
+        "ret": _numbers(pd.Series(ids).map(totals)), "n": [int(v) for v in pd.Series(ids).map(counts).fillna(0)],
+    }
+
+    article_row = row_of.reindex(trades["article_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).to_numpy()
+    setup_ids = trades["setup_id"].astype(str).to_numpy()
+    prefixes = np.char.add(trades["article_id"].astype(str).to_numpy().astype(str), "-")
+    short = np.where(np.char.startswith(setup_ids.astype(str), prefixes),
+                     [s[len(p):] for s, p in zip(setup_ids, prefixes)], setup_ids)
+    pair = (trades["kind"] == "pair").to_numpy()
+    symbols = [[a, b] if p else [s] for p, s, a, b in zip(pair, _text(trades["symbol"]), _text(trades["long_symbol"]),
+                                                           _text(trades["short_symbol"]))]
+    direction = np.where(pair, 0, np.where(trades["direction"].to_numpy() == "short", -1, 1))
+    entry_price = np.where(pair, trades["long_entry_price"].to_numpy(dtype=float), trades["entry_price"].to_numpy(dtype=float))
+    setups = {
+        "a": article_row.tolist(), "id": [str(s) for s in short], "sym": symbols, "dir": direction.tolist(),
+        "st": _text(trades["status"]), "ed": _days(trades["entry_time"]).tolist(), "ep": _numbers(entry_price),
+        "ep2": _numbers(np.where(pair, trades["short_entry_price"].to_numpy(dtype=float), np.nan)),
+        "xd": _days(trades["exit_time"]).tolist(), "xp": _numbers(trades["exit_price"]), "xr": _text(trades["exit_reason"]),
+        "ret": _numbers(trades["return_pct"]),
+    }
+
+    setup_row = pd.Series(np.arange(len(setup_ids)), index=setup_ids)
+    coherence = report.ledger.coherence
+    levels = {"s": setup_row.reindex(coherence["setup_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).tolist(),
+              "n": _text(coherence["level_name"]), "w": _numbers(coherence["level_as_written"]),
+              "v": _numbers(coherence["level"])}
+    exits = report.ledger.exits
+    pair_exits = exits[exits["leg"].isin(["long", "short"]).to_numpy()]
+    legs = {"s": setup_row.reindex(pair_exits["setup_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).tolist(),
+            "leg": (pair_exits["leg"] == "short").astype(int).tolist(), "d": _days(pair_exits["time"]).tolist(),
+            "p": _numbers(pair_exits["price"])}
+
+    return {"articles": articles, "setups": setups, "levels": levels, "legs": legs,
+            "bars": _bars(report, symbols, article_row, pub),
+            "window": {"before": DAYS_BEFORE, "after": DAYS_AFTER, "sessions": SESSIONS_WITHOUT_EXIT}}
+
+
+def _bars(report: "Report", symbols, article_row, pub) -> dict:
+    """Each traded symbol's bars from DAYS_BEFORE days before the earliest publication that trades it."""
+    first_use: dict[str, int] = {}
+    for names, a in zip(symbols, article_row):
+        day = int(pub[a]) if a >= 0 else -1
+        if day < 0:
+            continue
+        for name in names:
+            if name and (name not in first_use or day < first_use[name]):
+                first_use[name] = day
+    out = {}
+    bars = report.ledger.bars
+    for name in sorted(first_use):
+        if name not in bars:
+            continue
+        frame = bars[name].frame
+        days = _days(frame.index)
+        keep = days >= first_use[name] - DAYS_BEFORE
+        out[name] = {"day": days[keep].tolist(), **{k: _numbers(frame[c].to_numpy()[keep])
+                                                    for k, c in (("o", "open"), ("h", "high"), ("l", "low"), ("c", "close"))}}
+    return out
+
+
+__all__ = ["DECIMALS", "article_payload"]
