@@ -256,3 +256,15 @@ def test_csv_neutralises_formula_text_but_keeps_numbers_and_raw_json(tmp_path):
     frame_to_parquet(frame, tmp_path / "t.parquet")
     assert pq.read_table(tmp_path / "t.parquet").column("title").to_pylist() == hostile
     assert json.loads(to_json({"titles": hostile}))["titles"] == hostile
+
+
+def test_best_and_worst_calls_are_distinct_directional_calls_best_first(report):
+    from backtest.reports.html import extreme_calls
+
+    calls = report.calls
+    got = extreme_calls(report, count=1)
+    horizon = got[0]["horizon"] if got else None
+    expected = calls[(calls["horizon"] == horizon) & calls["primary"].astype(bool) & (calls["direction"] != "neutral")]
+    expected = expected.dropna(subset=["excess_pct"]).sort_values("excess_pct", ascending=False)
+    assert len(expected) >= 2, "the fixture has directional calls at that horizon"
+    assert [g["article"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]

@@ -92,6 +92,7 @@ def _render(report: "Report") -> str:
         book=_book_view(s.get("portfolio")),
         scorecard_rows=scorecard_rows(report),
         scorecard_error=report.research_errors.get("scorecard"),
+        extremes=extreme_calls(report),
         event_chart=_div(event_figure(report), "chart-event-study") if report.event_study is not None else None,
         event_error=report.research_errors.get("event_study"),
         counts=s["counts"],
@@ -148,6 +149,36 @@ def scorecard_rows(report: "Report") -> list[dict]:
                      "tone": "" if mean is None else ("good" if mean > 0 else "bad" if mean < 0 else ""),
                      "diff": diff})
     return rows
+
+
+#: Best and worst calls listed under the scorecard (each side), and the horizon they are ranked at.
+EXTREME_CALLS = 3
+EXTREME_HORIZON = 20
+
+
+def extreme_calls(report: "Report", count: int = EXTREME_CALLS, horizon: int = EXTREME_HORIZON) -> list[dict]:
+    """The ``count`` best and ``count`` worst distinct directional calls by excess at ``horizon`` sessions
+    (the longest configured horizon when that one is not), with the article's title: best first."""
+    from .calls import one_call_each
+
+    calls = report.calls
+    horizons = list(report.ledger.config.horizons)
+    if horizon not in horizons:
+        horizon = max(horizons)
+    kept = set(one_call_each(calls)["article_id"]) if len(calls) else set()
+    at = calls[(pd.to_numeric(calls["horizon"], errors="coerce") == horizon).to_numpy()
+               & calls["primary"].fillna(False).astype(bool).to_numpy()
+               & calls["article_id"].isin(kept).to_numpy() & (calls["direction"] != "neutral").to_numpy()]
+    at = at[pd.to_numeric(at["excess_pct"], errors="coerce").notna().to_numpy()]
+    if not len(at):
+        return []
+    at = at.assign(excess=pd.to_numeric(at["excess_pct"])).sort_values(["excess", "article_id"], ascending=[False, True])
+    picked = pd.concat([at.head(count), at.tail(min(count, max(0, len(at) - count)))])
+    titles = report.meta.set_index("article_id")["title"]
+    return [{"article": r["article_id"], "title": titles.get(r["article_id"]) or r["article_id"], "stance": r["stance"],
+             "symbol": r["symbol"], "start": str(r["start_time"])[:10], "horizon": horizon,
+             "excess": pct(r["excess"]), "tone": "good" if r["excess"] > 0 else "bad" if r["excess"] < 0 else ""}
+            for r in picked.to_dict("records")]
 
 
 def event_figure(report: "Report") -> Figure:

@@ -86,6 +86,13 @@ def scorecard_lines(report: "Report", cfg: dict) -> list[str]:
            "| stance | horizon | n | hit rate [95 %] | mean excess [95 %] | bull - bear (p) |",
            "|---|---:|---:|---:|---:|---:|"]
     out += [f"| {r['stance']} | {r['horizon']}d | {r['n']} | {r['hit']} | {r['excess']} | {r['diff']} |" for r in rows]
+    from .html import extreme_calls
+
+    extremes = extreme_calls(report)
+    if extremes:
+        out += ["", f"Best and worst calls ({extremes[0]['horizon']} sessions): "
+                + "; ".join(f"{r['excess']} {r['stance']} {r['symbol']} from {r['start']} ({_short(r['title'], 60)})"
+                            for r in extremes) + "."]
     return out + [""]
 
 
