@@ -32,6 +32,25 @@ def test_wilson_matches_the_closed_form_and_scipy(k, n):
     assert (got.low, got.high) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
 
 
+def test_wilson_arrays_equal_scipy_and_statsmodels_for_every_k_up_to_80():
+    from statsmodels.stats.proportion import proportion_confint
+
+    k = np.array([k for n in range(1, 81) for k in range(n + 1)])
+    n = np.array([n for n in range(1, 81) for k in range(n + 1)])
+    rate, low, high = stats.wilson_arrays(k, n)
+    sm_low, sm_high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    np.testing.assert_allclose(low, sm_low, atol=1e-12)
+    np.testing.assert_allclose(high, sm_high, atol=1e-12)
+    for i in range(0, len(k), 97):  # scipy's binomtest, one by one, on a spread of them
+        ci = sps.binomtest(int(k[i]), int(n[i])).proportion_ci(confidence_level=0.95, method="wilson")
+        assert (low[i], high[i]) == (pytest.approx(ci.low, abs=1e-12), pytest.approx(ci.high, abs=1e-12))
+    np.testing.assert_allclose(rate, k / n)
+    _, low90, high90 = stats.wilson_arrays(k, n, confidence=0.9)
+    sm_low90, sm_high90 = proportion_confint(k, n, alpha=0.1, method="wilson")
+    np.testing.assert_allclose(low90, sm_low90, atol=1e-12)
+    np.testing.assert_allclose(high90, sm_high90, atol=1e-12)
+
+
 def test_wilson_of_nothing_is_nan_with_n_zero():
     got = stats.wilson(0, 0)
     assert got.n == 0 and math.isnan(got.rate) and math.isnan(got.low) and math.isnan(got.high)
@@ -179,6 +198,20 @@ def test_spearman_equals_pearson_on_ranks_and_the_hand_formula():
     frame = pd.DataFrame({"x": x, "y": y}).dropna()
     ranked = sps.pearsonr(frame["x"].rank(), frame["y"].rank())
     assert got.n == 29 and got.rho == pytest.approx(ranked.statistic) and got.p_value == pytest.approx(ranked.pvalue)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_spearman_agrees_with_scipy_spearmanr_ties_included(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 60))
+    x = rng.integers(0, 8, n).astype(float)  # many ties (a Pulse score is a small integer scale)
+    y = rng.normal(size=n) + 0.3 * x
+    if seed == 5:
+        y = x * 2.0 + 1.0  # a perfect correlation: p = 0
+    got, want = stats.spearman(x, y), sps.spearmanr(x, y)
+    assert got.n == n
+    assert got.rho == pytest.approx(want.statistic, abs=1e-12)
+    assert got.p_value == pytest.approx(want.pvalue, abs=1e-12)
 
 
 def test_spearman_is_undefined_below_three_pairs_or_on_a_constant():

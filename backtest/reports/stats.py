@@ -2,9 +2,9 @@
 
 Thin, named wrappers over well-kept libraries; nothing here re-derives a statistic by hand:
 
-* :func:`wilson` — a rate with its Wilson 95 % interval (scipy ``binomtest(k, n).proportion_ci(method="wilson")``,
-  the same interval as statsmodels' ``proportion_confint(method="wilson")``, which the tests check, without
-  statsmodels' import on the run path);
+* :func:`wilson` — a rate with its Wilson 95 % interval (closed form with the standard library's normal
+  quantile; the tests check it equals scipy's ``binomtest(k, n).proportion_ci(method="wilson")`` and
+  statsmodels' ``proportion_confint(method="wilson")``, neither of which a run needs to import);
 * :func:`block_bootstrap_mean` — a mean with a 95 % interval from a **stationary block bootstrap over
   calendar sessions** (arch's ``StationaryBootstrap`` draws the resampled sessions), so that calls whose
   forward windows overlap, and calls made on the same session, are resampled together;
@@ -32,7 +32,7 @@ four numbers and arch's version (the draw counts as ``uint8``, 1 byte per sessio
 arch (whose import pulls in its whole ``univariate`` package, about a second).
 
 Import cost: scipy.stats is imported only when a figure needs it (a permutation test with two samples of
-at least two, a correlation over at least three pairs, a Wilson interval with ``n > 0``).
+at least two, a correlation over at least three pairs): a small run never pays for it.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import os
-import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -110,29 +110,31 @@ class Correlation:
 def wilson_arrays(successes, n, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorized :func:`wilson`: (rate, low, high) arrays, NaN where ``n`` is 0.
 
-    One ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`` per distinct (k, n) pair (a
-    scorecard has a few dozen)."""
+    The Wilson score interval in closed form, ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``,
+    with ``z`` the normal quantile from the standard library (``statistics.NormalDist``): the interval
+    ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`` and statsmodels'
+    ``proportion_confint(method="wilson")`` compute (``tests/test_research_stats.py`` checks all three agree
+    to 1e-12), without importing scipy.stats (seconds on a loaded machine) for a run that needs no other
+    test statistic."""
+    from statistics import NormalDist
+
     k = np.asarray(successes, dtype=np.float64)
     m = np.asarray(n, dtype=np.float64)
     some = m > 0
-    rate = np.divide(k, m, out=np.full(np.shape(m), np.nan), where=some)
-    low = np.full(np.shape(m), np.nan)
-    high = np.full(np.shape(m), np.nan)
-    if some.any():
-        from scipy.stats import binomtest
-
-        intervals = {}
-        for at in zip(*np.nonzero(some)) if np.ndim(m) else [()]:
-            pair = (int(k[at]), int(m[at]))
-            if pair not in intervals:
-                ci = binomtest(*pair).proportion_ci(confidence_level=confidence, method="wilson")
-                intervals[pair] = (ci.low, ci.high)
-            low[at], high[at] = intervals[pair]
+    safe = np.where(some, m, 1.0)
+    p = k / safe
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    z2 = z * z
+    centre = (p + z2 / (2.0 * safe)) / (1.0 + z2 / safe)
+    half = z / (1.0 + z2 / safe) * np.sqrt(p * (1.0 - p) / safe + z2 / (4.0 * safe * safe))
+    low = np.where(some, np.clip(centre - half, 0.0, 1.0), np.nan)
+    high = np.where(some, np.clip(centre + half, 0.0, 1.0), np.nan)
+    rate = np.where(some, p, np.nan)
     return rate, low, high
 
 
 def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> Rate:
-    """The rate ``successes / n`` and its Wilson score interval (statsmodels ``proportion_confint``).
+    """The rate ``successes / n`` and its Wilson score interval (:func:`wilson_arrays`).
 
     Wilson, not the normal approximation: with few calls (2 of 4) or rates near 0 or 1 the normal interval
     leaves [0, 1] or collapses to a point; Wilson's stays inside and keeps its coverage.
@@ -330,9 +332,13 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
-    """Spearman's rank correlation of aligned ``x`` and ``y`` (``scipy.stats.spearmanr``), pairs with a NaN dropped.
+    """Spearman's rank correlation of aligned ``x`` and ``y``, pairs with a NaN dropped, and its p-value.
 
-    The p-value is scipy's (t distribution with n - 2 degrees of freedom on the ranks' correlation).
+    What ``scipy.stats.spearmanr`` computes (``tests/test_research_stats.py`` checks they agree, ties
+    included): rho is Pearson's correlation of the average ranks, and the two-sided p-value comes from the t
+    distribution with n - 2 degrees of freedom, ``t = rho sqrt((n - 2) / (1 - rho²))``, through
+    ``scipy.special.stdtr`` (scipy's own t CDF; ``scipy.special`` imports in a fraction of the time
+    ``scipy.stats`` takes, and the Pulse table needs nothing else from it).
     """
     x = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype=np.float64)
     y = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype=np.float64)
@@ -341,11 +347,15 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
     n = int(len(x))
     if n < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return Correlation(np.nan, np.nan, n)
-    from scipy.stats import spearmanr
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy warns about ties near-constant input; the result is still defined
-        result = spearmanr(x, y)
-    return Correlation(float(result.statistic), float(result.pvalue), n)
+    from scipy.special import stdtr
+
+    rx = pd.Series(x).rank(method="average").to_numpy()
+    ry = pd.Series(y).rank(method="average").to_numpy()
+    rho = float(np.clip(np.corrcoef(rx, ry)[0, 1], -1.0, 1.0))
+    with np.errstate(divide="ignore"):
+        t = rho * math.sqrt((n - 2) / max(1.0 - rho * rho, 0.0)) if abs(rho) < 1.0 else math.inf
+    p_value = 0.0 if math.isinf(t) else float(2.0 * stdtr(n - 2, -abs(t)))
+    return Correlation(rho, p_value, n)
 
 
 __all__ = ["SEED", "BOOTSTRAP_REPS", "PERMUTATIONS", "CONFIDENCE", "Rate", "MeanInterval", "Difference",
