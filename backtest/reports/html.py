@@ -185,7 +185,7 @@ def event_figure(report: "Report") -> Figure:
     """Mean cumulative excess return by stance over sessions 0-60 after publication, with the 95 % band."""
     study = report.event_study
     benchmark = report.ledger.config.benchmark
-    figure = Figure(title={"text": f"Event study: mean cumulative excess vs {benchmark}, by stance"}, height=380,
+    figure = Figure(title={"text": f"Cumulative excess vs {benchmark}, by stance"}, height=380,
                     xaxis={"title": {"text": "sessions after publication"}},
                     yaxis={"title": {"text": "cumulative excess return, % (signed by the call)"}},
                     legend={"orientation": "h", "y": -0.25})
