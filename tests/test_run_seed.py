@@ -220,5 +220,12 @@ def test_the_portfolio_headline_is_recomputed_from_trades_csv(seed_run):
     assert summary["peak_live_calls"] == peak and summary["calls"] == len(trades)
     assert summary["return_on_capital_pct"] == pytest.approx(total / peak, abs=1e-6)
     assert summary["sum_of_trade_returns_pct"] == pytest.approx(total, abs=1e-6)
+    # identical calls count once in the aggregates too: the seed repeats one trade (003...-s4 is 004...-s1)
+    every = json.loads((folder / "summary.json").read_text())
+    assert [t["setup_id"] for t in read_csv(folder / "trades.csv") if t["duplicate_of"]] == ["003_99540e02251797ad-s4"]
+    assert every["totals"]["identical_calls_left_out"] == 1
+    assert every["totals"]["total_return_pct"] == pytest.approx(total, abs=1e-6)
+    stances = {r["stance"]: r for r in read_csv(folder / "stances.csv")}
+    assert int(stances["all"]["filled"]) == len(trades)
     md = (folder / "report.md").read_text()
     assert md.index("Did bullish or bearish") < md.index("return on capital")
