@@ -172,11 +172,16 @@ def test_article_data_holds_every_article_levels_in_both_bases_and_every_fill():
     day = lambda n: (pd.Timestamp(0) + pd.Timedelta(days=n)).strftime("%Y-%m-%d")  # noqa: E731
     assert day(articles["day"][articles["id"].index("art-bull")]) == "2026-02-09"
     i = setups["id"].index("bull-1")
-    assert setups["sym"][i] == ["AAA"] and setups["dir"][i] == 1 and articles["id"][setups["a"][i]] == "art-bull"
-    mine = [k for k, s in enumerate(data["levels"]["s"]) if s == i]
-    assert [(data["levels"]["n"][k], data["levels"]["v"][k]) for k in mine][:2] == [("entry", 101), ("stop", 95)]
+    assert data["symbols"][setups["sym"][i]] == "AAA" and setups["dir"][i] == 1
+    assert articles["id"][setups["a"][i]] == "art-bull" and data["statuses"][setups["st"][i]] == "filled"
+    first = sum(setups["nl"][:i])
+    names = data["levels"]["n"][first:first + setups["nl"][i]]
+    written = data["levels"]["w"][first:first + setups["nl"][i]]
+    assert list(zip(names, written))[:4] == [(0, 101), (1, 95), (3, 110), (4, 120)]  # entry, stop, target 1, target 2
+    assert data["levels"]["moved"] == []  # no split in the fixture: the bars' basis is the written one
     p = setups["id"].index("pair-1")
-    assert setups["dir"][p] == 0 and setups["sym"][p] == ["SPY", "BBB"] and (setups["ep"][p], setups["ep2"][p]) == (600, 50)
+    assert setups["dir"][p] == 0 and [data["symbols"][k] for k in setups["sym"][p]] == ["SPY", "BBB"]
+    assert setups["ep"][p] == 600 and data["setups"]["p2"][data["setups"]["p2s"].index(p)] == 50
     legs = [(data["legs"]["leg"][k], day(data["legs"]["d"][k]), data["legs"]["p"][k])
             for k, s in enumerate(data["legs"]["s"]) if s == p]
     assert (1, "2026-04-29", 51.75) in legs  # the short leg's exit fill

@@ -271,3 +271,35 @@ def test_delay_acts_n_sessions_late_and_is_in_the_run_id_and_header(tmp_path, se
     assert "delay <b>2</b>" in (out / "report.html").read_text()
     bad = CliRunner().invoke(cli, base_args + ["run", str(setups_dir), "--delay", "-1"])
     assert bad.exit_code == 2
+
+
+def test_a_level_written_before_a_split_reaches_the_page_in_both_bases(tmp_path, base_args):
+    """XLK split 2:1 on 2025-12-05 (docs/semantics.md §2): a limit "at 270" written on 2025-11-20 is 135 on the
+    bars; report.html's article data keeps 270 as written and 135 for the chart, which labels both."""
+    import json as json_
+
+    setups = tmp_path / "split"
+    setups.mkdir()
+    (setups / "x.yaml").write_text("""\
+article:
+  id: x-split
+  published: 2025-11-20T14:00:00Z
+  stance: bullish
+  subject: [XLK]
+setups:
+  - id: x-limit
+    symbol: XLK
+    entry: {type: limit, level: 270}
+    stop: 250
+""")
+    out = tmp_path / "r"
+    result = invoke(base_args + ["run", str(setups), "--out", str(out), "-q", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    start = html.index('id="article-data">') + len('id="article-data">')
+    data = json_.loads(html[start:html.index("</script>", start)].replace("<\\/", "</"))
+    levels = data["levels"]
+    entry = levels["n"].index(0)
+    assert levels["w"][entry] == 270 and entry in levels["moved"]
+    assert levels["v"][levels["moved"].index(entry)] == 135
+    assert "in the bars' basis" in html  # the label the page's script writes for a moved level

@@ -8,11 +8,13 @@ Instead of one plotly chart per article baked into the page (a few hundred kB ea
 * ``articles``: columns ``id``, ``title``, ``day`` (publication day, New York), ``stance``, ``pulse``,
   ``ret`` (the sum of its trades' returns, %), ``n`` (setups);
 * ``setups``: one row per setup, columns ``a`` (article row), ``id`` (the setup id without its article's
-  prefix), ``sym`` (symbols: one, or long and short of a pair), ``dir`` (1 long, -1 short, 0 pair),
-  ``st`` (status), ``ed``/``ep`` (entry day and price; a pair: the long leg's, ``ep2`` the short leg's),
-  ``xd``/``xp`` (last exit day, fraction-weighted exit price), ``xr`` (exit reason), ``ret``;
-* ``levels``: one row per level of a single setup, ``s`` (setup row), ``n`` (name), ``w`` (as written),
-  ``v`` (in the bars' basis: different after a split, and the page labels both);
+  prefix), ``sym`` (a position in ``symbols``; a pair: ``[long, short]``), ``dir`` (1 long, -1 short, 0
+  pair), ``st`` (a position in ``statuses``), ``ed``/``ep`` (entry day and price; a pair: the long leg's;
+  the short leg's in ``p2`` for the setup rows ``p2s``), ``xd``/``xp`` (last exit day, fraction-weighted
+  exit price), ``xr`` (a position in ``reasons``), ``nl`` (how many levels it has);
+* ``levels``: every level of the single setups, in setup-row order (``nl`` of each): ``n`` (0 entry,
+  1 stop, 2 invalidation, 2 + k target k), ``w`` (as written) and, only for the levels a split moved
+  (positions ``moved``), ``v`` in the bars' basis (the page labels both);
 * ``legs``: pair legs' exit fills, ``s``, ``leg`` (0 long, 1 short), ``d``, ``p``.
 
 Everything is built column by column (no loop over articles), so 10k articles cost a few pandas calls and
@@ -64,6 +66,18 @@ def _numbers(values) -> list:
     return [None if v != v else (int(v) if v.is_integer() else v) for v in array.tolist()]
 
 
+#: Level names as codes in the page (``target k`` is ``2 + k``).
+_LEVEL_CODES = {"entry": 0, "stop": 1, "invalidation": 2}
+
+
+def _codes(values) -> tuple[list[str], list]:
+    """(the distinct texts, sorted; each value's position in them, None when missing)."""
+    text = _text(values)
+    distinct = sorted({v for v in text if v is not None})
+    at = {v: i for i, v in enumerate(distinct)}
+    return distinct, [None if v is None else at[v] for v in text]
+
+
 def _text(values) -> list:
     return [v if isinstance(v, str) else None for v in pd.Series(values, dtype=object).tolist()]
 
@@ -91,29 +105,43 @@ def article_payload(report: "Report") -> dict:
     pair = (trades["kind"] == "pair").to_numpy()
     symbols = [[a, b] if p else [s] for p, s, a, b in zip(pair, _text(trades["symbol"]), _text(trades["long_symbol"]),
                                                            _text(trades["short_symbol"]))]
+    names = sorted({n for legs in symbols for n in legs if n})
+    code = {n: i for i, n in enumerate(names)}
     direction = np.where(pair, 0, np.where(trades["direction"].to_numpy() == "short", -1, 1))
     entry_price = np.where(pair, trades["long_entry_price"].to_numpy(dtype=float), trades["entry_price"].to_numpy(dtype=float))
+    statuses, status_code = _codes(trades["status"])
+    reasons, reason_code = _codes(trades["exit_reason"])
+    pairs = np.flatnonzero(pair)
     setups = {
-        "a": article_row.tolist(), "id": [str(s) for s in short], "sym": symbols, "dir": direction.tolist(),
-        "st": _text(trades["status"]), "ed": _days(trades["entry_time"]).tolist(), "ep": _numbers(entry_price),
-        "ep2": _numbers(np.where(pair, trades["short_entry_price"].to_numpy(dtype=float), np.nan)),
-        "xd": _days(trades["exit_time"]).tolist(), "xp": _numbers(trades["exit_price"]), "xr": _text(trades["exit_reason"]),
-        "ret": _numbers(trades["return_pct"]),
+        "a": article_row.tolist(), "id": [str(s) for s in short],
+        "sym": [[code.get(legs[0], -1), code.get(legs[1], -1)] if len(legs) == 2 else code.get(legs[0], -1)
+                for legs in symbols],
+        "dir": direction.tolist(), "st": status_code, "ed": _days(trades["entry_time"]).tolist(), "ep": _numbers(entry_price),
+        "xd": _days(trades["exit_time"]).tolist(), "xp": _numbers(trades["exit_price"]), "xr": reason_code,
+        "p2s": pairs.tolist(), "p2": _numbers(trades["short_entry_price"].to_numpy(dtype=float)[pairs]),
     }
 
+    # levels in setup-row order, as counts per setup; names as codes; the bars' basis only where a split moved it
     setup_row = pd.Series(np.arange(len(setup_ids)), index=setup_ids)
     coherence = report.ledger.coherence
-    levels = {"s": setup_row.reindex(coherence["setup_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).tolist(),
-              "n": _text(coherence["level_name"]), "w": _numbers(coherence["level_as_written"]),
-              "v": _numbers(coherence["level"])}
+    rows = setup_row.reindex(coherence["setup_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).to_numpy()
+    order = np.argsort(rows, kind="stable")
+    order = order[rows[order] >= 0]
+    level_names = coherence["level_name"].astype(str).to_numpy()[order]
+    written = pd.to_numeric(coherence["level_as_written"], errors="coerce").to_numpy(dtype=float)[order]
+    in_bars = pd.to_numeric(coherence["level"], errors="coerce").to_numpy(dtype=float)[order]
+    moved = np.flatnonzero(np.abs(in_bars - written) > 1e-9 * np.maximum(1.0, np.abs(written)))
+    setups["nl"] = np.bincount(rows[order], minlength=len(setup_ids)).tolist()
+    levels = {"n": [_LEVEL_CODES.get(n, None) if not n.startswith("target") else 2 + int(n[6:] or 1) for n in level_names],
+              "w": _numbers(written), "moved": moved.tolist(), "v": _numbers(in_bars[moved])}
     exits = report.ledger.exits
     pair_exits = exits[exits["leg"].isin(["long", "short"]).to_numpy()]
     legs = {"s": setup_row.reindex(pair_exits["setup_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).tolist(),
             "leg": (pair_exits["leg"] == "short").astype(int).tolist(), "d": _days(pair_exits["time"]).tolist(),
             "p": _numbers(pair_exits["price"])}
 
-    return {"articles": articles, "setups": setups, "levels": levels, "legs": legs,
-            "bars": _bars(report, symbols, article_row, pub),
+    return {"articles": articles, "setups": setups, "levels": levels, "legs": legs, "symbols": names,
+            "statuses": statuses, "reasons": reasons, "bars": _bars(report, symbols, article_row, pub),
             "window": {"before": DAYS_BEFORE, "after": DAYS_AFTER, "sessions": SESSIONS_WITHOUT_EXIT}}
 
 

@@ -51,7 +51,20 @@
     column.forEach(function (key, i) { (out[key] = out[key] || []).push(i); });
     return out;
   }
-  var setupsOf = group(S.a), levelsOf = group(L.s), legsOf = group(G.s);
+  var setupsOf = group(S.a), legsOf = group(G.s);
+  var firstLevel = [], total = 0;  // levels are in setup order, S.nl[i] of them for setup i
+  S.nl.forEach(function (n) { firstLevel.push(total); total += n; });
+  var moved = {};
+  L.moved.forEach(function (k, j) { moved[k] = L.v[j]; });
+  var shortEntry = {};
+  S.p2s.forEach(function (i, j) { shortEntry[i] = S.p2[j]; });
+  function symbolsOf(i) {
+    var codes = Array.isArray(S.sym[i]) ? S.sym[i] : [S.sym[i]];
+    return codes.map(function (k) { return k >= 0 ? D.symbols[k] : null; });
+  }
+  function levelName(code) {
+    return code === 0 ? "entry" : code === 1 ? "stop" : code === 2 ? "invalidation" : "target " + (code - 2);
+  }
   function day(n) { return new Date(n * 86400000).toISOString().slice(0, 10); }
   function pct(v) { return v === null || v === undefined ? "–" : (v > 0 ? "+" : "") + v.toFixed(2) + "%"; }
   function slug(text) { return String(text).replace(/[^A-Za-z0-9]/g, "-").replace(/^-+|-+$/g, "").toLowerCase() || "x"; }
@@ -76,22 +89,22 @@
                  low: bars.l.slice(start, stop), close: bars.c.slice(start, stop), name: symbol, showlegend: false}];
     var entries = {long: [[], [], []], short: [[], [], []]}, exits = [[], [], []];
     rows.forEach(function (i) {
-      var refused = REFUSED[S.st[i]] === 1, pair = S.dir[i] === 0;
-      if (!pair && S.sym[i][0] === symbol) {
-        (levelsOf[i] || []).forEach(function (k) {
-          var v = L.v[k], w = L.w[k], name = L.n[k];
+      var refused = REFUSED[D.statuses[S.st[i]]] === 1, pair = S.dir[i] === 0, names = symbolsOf(i);
+      if (!pair && names[0] === symbol) {
+        for (var k = firstLevel[i]; k < firstLevel[i] + S.nl[i]; k++) {
+          var w = L.w[k], v = k in moved ? moved[k] : w, name = levelName(L.n[k]);
           if (v >= low - 2.5 * span && v <= high + 2.5 * span) { range = [Math.min(range[0], v), Math.max(range[1], v)]; }
           var label = S.id[i] + " " + name + " " + w + (Math.abs(v - w) > 1e-9 ? " (" + v + " in the bars' basis)" : "")
             + (refused ? " (refused)" : "");
           data.push({type: "scatter", mode: "lines", x: [x[0], x[x.length - 1]], y: [v, v], name: label,
-                     line: {color: COLORS[name.replace(/\d+$/, "")] || "#444", width: 1, dash: refused ? "dot" : "dash"}});
-        });
+                     line: {color: COLORS[name.split(" ")[0]] || "#444", width: 1, dash: refused ? "dot" : "dash"}});
+        }
       }
-      var leg = pair ? (S.sym[i][0] === symbol ? 0 : 1) : -1;
-      if (pair && S.sym[i][leg] !== symbol) { return; }
+      var leg = pair ? (names[0] === symbol ? 0 : 1) : -1;
+      if (pair && names[leg] !== symbol) { return; }
       if (S.ed[i] >= 0) {
         var side = pair ? (leg === 0 ? "long" : "short") : (S.dir[i] > 0 ? "long" : "short");
-        var price = pair && leg === 1 ? S.ep2[i] : S.ep[i];
+        var price = pair && leg === 1 ? shortEntry[i] : S.ep[i];
         entries[side][0].push(day(S.ed[i])); entries[side][1].push(price);
         entries[side][2].push(S.id[i] + (pair ? " (" + side + " leg)" : ""));
       }
@@ -100,7 +113,8 @@
           if (G.leg[k] === leg) { exits[0].push(day(G.d[k])); exits[1].push(G.p[k]); exits[2].push(S.id[i] + " exit"); }
         });
       } else if (S.xd[i] >= 0 && S.xp[i] !== null) {
-        exits[0].push(day(S.xd[i])); exits[1].push(S.xp[i]); exits[2].push(S.id[i] + " " + (S.xr[i] || "exit"));
+        exits[0].push(day(S.xd[i])); exits[1].push(S.xp[i]);
+        exits[2].push(S.id[i] + " " + (S.xr[i] === null ? "exit" : D.reasons[S.xr[i]]));
       }
     });
     [["long", "triangle-up", "#2ca02c", "long entry"], ["short", "triangle-down", "#d62728", "short entry"]].forEach(function (m) {
@@ -139,7 +153,7 @@
     detail.appendChild(cell);
     row.parentNode.insertBefore(detail, row.nextSibling);
     var rows = setupsOf[article] || [], symbols = [];
-    rows.forEach(function (i) { S.sym[i].forEach(function (s) { if (s && symbols.indexOf(s) < 0) { symbols.push(s); } }); });
+    rows.forEach(function (i) { symbolsOf(i).forEach(function (s) { if (s && symbols.indexOf(s) < 0) { symbols.push(s); } }); });
     var drawn = 0;
     symbols.slice(0, 4).forEach(function (s) { if (chart(article, s, rows, cell)) { drawn += 1; } });
     if (!drawn) { cell.textContent = "No bars for this article's instruments (or no publication date)."; }
