@@ -173,7 +173,13 @@ def test_article_data_holds_every_article_levels_in_both_bases_and_every_fill():
     assert day(articles["day"][articles["id"].index("art-bull")]) == "2026-02-09"
     i = setups["id"].index("bull-1")
     assert data["symbols"][setups["sym"][i]] == "AAA" and setups["dir"][i] == 1
-    assert articles["id"][setups["a"][i]] == "art-bull" and data["statuses"][setups["st"][i]] == "filled"
+    bull = articles["id"].index("art-bull")
+    mine = range(sum(articles["n"][:bull]), sum(articles["n"][:bull + 1]))
+    assert i in mine and len(mine) == (rep.trades["article_id"] == "art-bull").sum()
+    assert data["statuses"][setups["st"][i]] == "filled"
+    row = rep.trades.set_index("setup_id").loc["bull-1"]
+    assert day(articles["day"][bull] + setups["ed"][i]) == str(row["entry_time"])[:10]
+    assert day(articles["day"][bull] + setups["ed"][i] + setups["xd"][i]) == str(row["exit_time"])[:10]
     first = sum(setups["nl"][:i])
     names = data["levels"]["n"][first:first + setups["nl"][i]]
     written = data["levels"]["w"][first:first + setups["nl"][i]]

@@ -6,12 +6,13 @@ Instead of one plotly chart per article baked into the page (a few hundred kB ea
   publication that uses it: ``day`` (days since 1970-01-01, as integers) and ``o``/``h``/``l``/``c``
   rounded to :data:`DECIMALS` decimals;
 * ``articles``: columns ``id``, ``title``, ``day`` (publication day, New York), ``stance``, ``pulse``,
-  ``ret`` (the sum of its trades' returns, %), ``n`` (setups);
-* ``setups``: one row per setup, columns ``a`` (article row), ``id`` (the setup id without its article's
+  ``ret`` (the sum of its trades' returns, %), ``n`` (its setups);
+* ``setups``: one row per setup, grouped by article in the articles' order (article ``k``'s are the
+  ``articles.n[k]`` rows after those of the articles before it), columns ``id`` (the setup id without its article's
   prefix), ``sym`` (a position in ``symbols``; a pair: ``[long, short]``), ``dir`` (1 long, -1 short, 0
-  pair), ``st`` (a position in ``statuses``), ``ed``/``ep`` (entry day and price; a pair: the long leg's;
-  the short leg's in ``p2`` for the setup rows ``p2s``), ``xd``/``xp`` (last exit day, fraction-weighted
-  exit price), ``xr`` (a position in ``reasons``), ``nl`` (how many levels it has);
+  pair), ``st`` (a position in ``statuses``), ``ed``/``ep`` (entry day, in days after the publication
+  day, and price; a pair: the long leg's; the short leg's in ``p2`` for the setup rows ``p2s``),
+  ``xd``/``xp`` (last exit day, in days after the entry day; fraction-weighted exit price), ``xr`` (a position in ``reasons``), ``nl`` (how many levels it has);
 * ``levels``: every level of the single setups, in setup-row order (``nl`` of each): ``n`` (0 entry,
   1 stop, 2 invalidation, 2 + k target k), ``w`` (as written) and, only for the levels a split moved
   (positions ``moved``), ``v`` in the bars' basis (the page labels both);
@@ -90,14 +91,17 @@ def article_payload(report: "Report") -> dict:
     row_of = pd.Series(np.arange(len(ids)), index=ids)
     pub = _published_days(meta["published"])
     totals = trades.groupby("article_id")["return_pct"].sum(min_count=1)
-    counts = trades.groupby("article_id").size()
     articles = {
         "id": ids.tolist(), "title": _text(meta["title"]), "day": pub.tolist(), "stance": _text(meta["stance"]),
         "pulse": [None if pd.isna(v) else int(v) for v in meta["pulse"]],
-        "ret": _numbers(pd.Series(ids).map(totals)), "n": [int(v) for v in pd.Series(ids).map(counts).fillna(0)],
+        "ret": _numbers(pd.Series(ids).map(totals)),
     }
 
     article_row = row_of.reindex(trades["article_id"].astype(str).to_numpy()).fillna(-1).astype(np.int64).to_numpy()
+    # setups grouped by article (stable): an article's setups are then the next ``articles.n`` rows
+    order = np.argsort(article_row, kind="stable")
+    order = order[article_row[order] >= 0]
+    trades, article_row = trades.iloc[order], article_row[order]
     setup_ids = trades["setup_id"].astype(str).to_numpy()
     prefixes = np.char.add(trades["article_id"].astype(str).to_numpy().astype(str), "-")
     short = np.where(np.char.startswith(setup_ids.astype(str), prefixes),
@@ -112,12 +116,18 @@ def article_payload(report: "Report") -> dict:
     statuses, status_code = _codes(trades["status"])
     reasons, reason_code = _codes(trades["exit_reason"])
     pairs = np.flatnonzero(pair)
+    articles["n"] = np.bincount(article_row, minlength=len(ids)).tolist()
+    entry_day, exit_day = _days(trades["entry_time"]), _days(trades["exit_time"])
+    entered = entry_day >= 0
     setups = {
-        "a": article_row.tolist(), "id": [str(s) for s in short],
+        "id": [str(s) for s in short],
         "sym": [[code.get(legs[0], -1), code.get(legs[1], -1)] if len(legs) == 2 else code.get(legs[0], -1)
                 for legs in symbols],
-        "dir": direction.tolist(), "st": status_code, "ed": _days(trades["entry_time"]).tolist(), "ep": _numbers(entry_price),
-        "xd": _days(trades["exit_time"]).tolist(), "xp": _numbers(trades["exit_price"]), "xr": reason_code,
+        "dir": direction.tolist(), "st": status_code,
+        "ed": [None if not e else int(d - pub[a]) for e, d, a in zip(entered, entry_day, article_row)],
+        "ep": _numbers(entry_price),
+        "xd": [None if not e or x < 0 else int(x - d) for e, d, x in zip(entered, entry_day, exit_day)],
+        "xp": _numbers(trades["exit_price"]), "xr": reason_code,
         "p2s": pairs.tolist(), "p2": _numbers(trades["short_entry_price"].to_numpy(dtype=float)[pairs]),
     }
 

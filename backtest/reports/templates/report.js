@@ -51,7 +51,15 @@
     column.forEach(function (key, i) { (out[key] = out[key] || []).push(i); });
     return out;
   }
-  var setupsOf = group(S.a), legsOf = group(G.s);
+  var legsOf = group(G.s), firstSetup = [], counted = 0;
+  A.n.forEach(function (n) { firstSetup.push(counted); counted += n; });
+  function setupsOf(article) {
+    var out = [];
+    for (var i = firstSetup[article]; i < firstSetup[article] + A.n[article]; i++) { out.push(i); }
+    return out;
+  }
+  function entryDay(article, i) { return S.ed[i] === null ? -1 : A.day[article] + S.ed[i]; }
+  function exitDay(article, i) { return S.ed[i] === null || S.xd[i] === null ? -1 : entryDay(article, i) + S.xd[i]; }
   var firstLevel = [], total = 0;  // levels are in setup order, S.nl[i] of them for setup i
   S.nl.forEach(function (n) { firstLevel.push(total); total += n; });
   var moved = {};
@@ -77,7 +85,7 @@
     var bars = D.bars[symbol];
     if (!bars || A.day[article] < 0) { return false; }
     var pub = A.day[article], last = -1;
-    rows.forEach(function (i) { if (S.xd[i] > last) { last = S.xd[i]; } });
+    rows.forEach(function (i) { if (exitDay(article, i) > last) { last = exitDay(article, i); } });
     var start = lower(bars.day, pub - D.window.before);
     var after = lower(bars.day, pub + 1);
     var stop = last >= 0 ? lower(bars.day, last + D.window.after + 1) : Math.min(bars.day.length, after + D.window.sessions);
@@ -102,18 +110,18 @@
       }
       var leg = pair ? (names[0] === symbol ? 0 : 1) : -1;
       if (pair && names[leg] !== symbol) { return; }
-      if (S.ed[i] >= 0) {
+      if (S.ed[i] !== null) {
         var side = pair ? (leg === 0 ? "long" : "short") : (S.dir[i] > 0 ? "long" : "short");
         var price = pair && leg === 1 ? shortEntry[i] : S.ep[i];
-        entries[side][0].push(day(S.ed[i])); entries[side][1].push(price);
+        entries[side][0].push(day(entryDay(article, i))); entries[side][1].push(price);
         entries[side][2].push(S.id[i] + (pair ? " (" + side + " leg)" : ""));
       }
       if (pair) {
         (legsOf[i] || []).forEach(function (k) {
           if (G.leg[k] === leg) { exits[0].push(day(G.d[k])); exits[1].push(G.p[k]); exits[2].push(S.id[i] + " exit"); }
         });
-      } else if (S.xd[i] >= 0 && S.xp[i] !== null) {
-        exits[0].push(day(S.xd[i])); exits[1].push(S.xp[i]);
+      } else if (exitDay(article, i) >= 0 && S.xp[i] !== null) {
+        exits[0].push(day(exitDay(article, i))); exits[1].push(S.xp[i]);
         exits[2].push(S.id[i] + " " + (S.xr[i] === null ? "exit" : D.reasons[S.xr[i]]));
       }
     });
@@ -152,7 +160,7 @@
     cell.colSpan = 6;
     detail.appendChild(cell);
     row.parentNode.insertBefore(detail, row.nextSibling);
-    var rows = setupsOf[article] || [], symbols = [];
+    var rows = setupsOf(article), symbols = [];
     rows.forEach(function (i) { symbolsOf(i).forEach(function (s) { if (s && symbols.indexOf(s) < 0) { symbols.push(s); } }); });
     var drawn = 0;
     symbols.slice(0, 4).forEach(function (s) { if (chart(article, s, rows, cell)) { drawn += 1; } });
