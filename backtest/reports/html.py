@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from .build import Report
 
 #: Rows of the trades table shown in the page, and refused setups listed (every row is in trades.csv).
-TRADE_ROWS = 2_000
-REFUSED_ROWS = 500
+TRADE_ROWS = 1_000
+REFUSED_ROWS = 250
 STANCE_COLORS = {"bullish": "#2ca02c", "bearish": "#d62728", "neutral": "#7f7f7f", "unknown": "#bcbd22",
                  "all": "#1f77b4"}
 
