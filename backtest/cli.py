@@ -277,6 +277,9 @@ def _sigterm_as_interrupt():
               help=f"Sessions an entry order stays working (default {DEFAULTS.entry_window}).")
 @click.option("--max-hold", type=click.IntRange(min=1, max=MAX_SESSIONS),
               help=f"Holding period in sessions (default {DEFAULTS.max_hold}).")
+@click.option("--delay", type=click.IntRange(min=0, max=MAX_SESSIONS),
+              help="Act N sessions late: every setup's, pair's and call's first eligible session moves N sessions "
+                   f"later (default {DEFAULTS.delay}; a robustness check).")
 @click.option("--ambiguity", type=click.Choice(["stop-first", "target-first"]),
               help=f"Which fill wins when one bar touches both stop and target (default {DEFAULTS.ambiguity}).")
 @click.option("--scale-out", type=click.Choice(["equal", "first"]),
@@ -298,7 +301,7 @@ def _sigterm_as_interrupt():
               help="Setup-table partitions of --dask/--scheduler (default 4 per worker).")
 @click.pass_context
 @handle_errors
-def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_out, costs_bps,
+def run(ctx, setups, out_dir, as_of, entry_window, max_hold, delay, ambiguity, scale_out, costs_bps,
         include_incoherent, formats, quiet, strict, keep, no_cache, dask, workers, scheduler, partitions):
     """Simulate every setup in SETUPS (a directory or file of setup YAML, or raw articles) and write a report.
 
@@ -317,6 +320,7 @@ def run(ctx, setups, out_dir, as_of, entry_window, max_hold, ambiguity, scale_ou
         as_of=as_of.date() if as_of else None,
         entry_window=entry_window,
         max_hold=max_hold,
+        delay=delay,
         ambiguity=ambiguity,
         scale_out=scale_out,
         costs_bps=costs_bps,

@@ -30,6 +30,7 @@ Example::
     out_dir = "reports"
     entry_window = 20
     max_hold = 60
+    delay = 0                                 # act this many sessions late (robustness check)
 
     [instruments]
     aliases = "my_instruments.yaml"         # extra instrument names (format: backtest/extraction/instruments.yaml)
@@ -76,6 +77,7 @@ class RunDefaults:
     coherence_max_pct: float = SIM_DEFAULTS.coherence_max_pct
     coherence_max_atr: float = SIM_DEFAULTS.coherence_max_atr
     benchmark: str = SIM_DEFAULTS.benchmark
+    delay: int = SIM_DEFAULTS.delay
 
 
 @dataclasses.dataclass
@@ -281,11 +283,13 @@ def _run_value(key: str, value, default, base: Path, where: str):
             raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}", where=where)
         return value
     if isinstance(default, int):  # bool is an int in Python, but `max_hold = true` is a mistake
-        hint = "a whole number of sessions, at least 1" if key in _AT_LEAST_ONE else "a whole number"
+        hint = "a whole number of sessions, at least 1" if key in _AT_LEAST_ONE else "a whole number, at least 0"
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{name} must be a number, got {value!r}", where=where, hint=hint)
         if key in _AT_LEAST_ONE and value < 1:
             raise ConfigError(f"{name} must be at least 1, got {value}", where=where, hint=hint)
+        if value < 0:
+            raise ConfigError(f"{name} must be at least 0, got {value}", where=where, hint=hint)
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):

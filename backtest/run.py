@@ -3,7 +3,7 @@
 The run in pipeline order, each stage's boundary object in brackets::
 
     SETUPS --setups.load (parsed-setup cache)--> [SetupTable] --data.load--> [BarSet]
-           --engine.simulate--> [Ledger] --engine.portfolio--> [PortfolioView]
+           --engine.simulate--> [Ledger] --reports.portfolio--> [PortfolioResult]
            --reports.build--> [Report] --reports.write, into reports.outdir's folder--> reports/<run-id>/
 
 (raw articles given as SETUPS go through extraction first). :func:`run` returns a :class:`RunResult` and
@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from .common import Skip
 from .config import Config
-from .engine.config import SimConfig, check_sessions
+from .engine.config import SimConfig, check_delay, check_sessions
 from .errors import ConfigError, UsageError
 
 #: Output formats of a report folder.
@@ -43,6 +43,7 @@ class RunOptions:
     ambiguity: str | None = None
     scale_out: str | None = None
     costs_bps: float | None = None
+    delay: int | None = None  # act N sessions late (SimConfig.delay)
     include_incoherent: bool = False
     formats: tuple[str, ...] = FORMATS
     keep: int | None = None  # after a run to the default location, keep only the newest N reports
@@ -127,7 +128,7 @@ class Pipeline:
         if simulate is None:
             from .engine.simulation import simulate
         if portfolio is None:
-            from .engine.portfolio import follow_every_call as portfolio
+            portfolio = follow_ledger
         return Pipeline(load_bars, simulate, portfolio)
 
 
@@ -148,10 +149,11 @@ def sim_config(options: RunOptions, config: Config) -> SimConfig:
                          hint="give the date to evaluate as of, e.g. --as-of 2026-03-01")
     config_file = str(config.path or "backtest.toml")
     values = {}
-    for name, flag, value in (("entry_window", "--entry-window", options.entry_window),
-                              ("max_hold", "--max-hold", options.max_hold)):
+    for name, flag, value, check in (("entry_window", "--entry-window", options.entry_window, check_sessions),
+                                     ("max_hold", "--max-hold", options.max_hold, check_sessions),
+                                     ("delay", "--delay", options.delay, lambda _, v: check_delay(v))):
         try:
-            values[name] = check_sessions(name, value if value is not None else getattr(defaults, name))
+            values[name] = check(name, value if value is not None else getattr(defaults, name))
         except ValueError as exc:
             if value is not None:
                 raise UsageError(str(exc), where=flag, hint="a whole number of sessions") from None
@@ -252,7 +254,8 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
             "formats": list(formats),
             "data_staleness": staleness,
         }
-        report = build_report(ledger, table, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta)
+        report = build_report(ledger, table, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta,
+                              weight_cache=Path(config.data.cache_dir) / "bootstrap")
         written = write_report(report, tmp, formats)
         if parts and "parquet" in formats:
             written = sorted(written + _write_parts(parts, tmp))
@@ -308,6 +311,15 @@ def data_staleness(bars, now: dt.datetime, as_of: dt.date | None = None) -> dict
         behind = len(days)
     return {"newest_bar": newest.isoformat(), "run_date": until.isoformat(), "sessions_behind": behind,
             "stale": behind > STALE_SESSIONS}
+
+
+def follow_ledger(ledger, bars):
+    """The follow-every-call book of a ledger (:func:`backtest.reports.portfolio.follow_every_call` over its
+    trades and exit fills, at the run's per-side cost): the run's default portfolio stage."""
+    from .reports.portfolio import follow_every_call
+
+    config = ledger.config
+    return follow_every_call(ledger.trades, ledger.exits, bars, cost_bps=config.commission_bps + config.slippage_bps)
 
 
 @dataclasses.dataclass

@@ -134,9 +134,10 @@ DOC = "docs/tables.md"
 def schemas() -> dict[str, Schema]:
     """Every declared table, by the name its documentation section uses."""
     from .engine.ledger import CALLS, COHERENCE, EXITS, TRADES
+    from .reports.tables import TRADE_FLAGS
     from .setups.table import ARTICLE_SCHEMA, SETUP_SCHEMA
 
-    return {s.name: s for s in (ARTICLE_SCHEMA, SETUP_SCHEMA, TRADES, EXITS, CALLS, COHERENCE)}
+    return {s.name: s for s in (ARTICLE_SCHEMA, SETUP_SCHEMA, TRADES, TRADE_FLAGS, EXITS, CALLS, COHERENCE)}
 
 
 def render_doc(text: str) -> str:

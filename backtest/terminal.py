@@ -135,8 +135,14 @@ def render_summary(result: "RunResult") -> None:
         table.add_row(row["stance"], str(row["articles"]), str(row["setups"]), str(row["filled"]),
                       rate(row["hit_rate"]), pct(row["mean_return_pct"]), num(row["mean_r"]))
     console.print(table)
-    console.print(f"total {pct(totals['total_return_pct'])} | ambiguous {totals['ambiguous_trades']} "
-                  f"(policy {cfg['ambiguity']}) | costs {cfg['costs_bps_per_side']:g} bps/side", markup=False)
+    book = s.get("portfolio") or {}
+    if book and "error" not in book:
+        console.print(f"follow every call: {pct(book['return_on_capital_pct'])} return on capital "
+                      f"({book['calls']} calls, peak {book['peak_live_calls']} live)", markup=False)
+    console.print(f"sum of trade returns {pct(totals['total_return_pct'])} (worst {pct(totals['total_return_pct_worst'])}, "
+                  f"best {pct(totals['total_return_pct_best'])}) | ambiguous {totals['ambiguous_trades']} "
+                  f"(policy {cfg['ambiguity']}) | costs {cfg['costs_bps_per_side']:g} bps/side | "
+                  f"delay {cfg.get('delay', 0)}", markup=False)
     console.print(f"report: {printable(result.out_dir)}", markup=False)
     console.print(f"config: {printable(result.config_file) if result.config_file else 'none found (built-in defaults)'}",
                   markup=False)

@@ -163,15 +163,28 @@ def ledger(config: SimConfig | None = None) -> Ledger:
                   skipped=[Skip(item="ZZZ", reason="ZZZ: no bars in any source", kind="symbol")], bars=barset())
 
 
-class FakePortfolio:
-    """Shape of ``backtest.engine.portfolio.PortfolioView`` the report uses (equity, sharpe, max_drawdown)."""
+def _fake_book(name: str, scale: float):
+    from backtest.reports.portfolio import Book
 
-    def __init__(self):
-        index = pd.DatetimeIndex(session_dates(dt.date(2026, 2, 10), dt.date(2026, 4, 30)))
-        self.equity = pd.Series(np.linspace(1.0, 1.05, len(index)), index=index)
-        self.sharpe = 1.1
-        self.max_drawdown = -0.04
-        self.per_stance = {"bullish": self.equity * 1.01, "bearish": self.equity * 0.99}
+    index = pd.DatetimeIndex(session_dates(dt.date(2026, 2, 10), dt.date(2026, 4, 30)), name="date")
+    pnl = np.linspace(0.0, 10.0, len(index)) * scale
+    curve = pd.DataFrame({"live_calls": np.full(len(index), 2, dtype=np.int64), "pnl": pnl, "pnl_pct": pnl / 2.0,
+                          "equity": 200.0 + pnl}, index=index)
+    return Book(name=name, calls=3, peak_live_calls=2, capital=200.0, pnl=float(pnl[-1]),
+                return_on_capital_pct=float(pnl[-1] / 2.0), sum_of_trade_returns_pct=float(pnl[-1]) * 1.5,
+                sharpe=1.1, max_drawdown_pct=-4.0, curve=curve, daily_returns=pd.Series(0.001, index=index))
+
+
+class FakePortfolio:
+    """A :class:`backtest.reports.portfolio.PortfolioResult` with made-up books (the report only reads them)."""
+
+    def __new__(cls):
+        from backtest.reports.portfolio import PortfolioResult
+
+        return PortfolioResult(total=_fake_book("all", 1.0),
+                               per_stance={"bearish": _fake_book("bearish", -0.5), "bullish": _fake_book("bullish", 1.5)},
+                               call_pnl_pct=pd.Series(dtype=float), identical=pd.DataFrame(), notional=100.0,
+                               cost_bps=0.0, sizing="peak", dedupe=True)
 
 
 class FakePipeline:

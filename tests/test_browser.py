@@ -16,7 +16,6 @@ from click.testing import CliRunner
 import reports_fixtures as rf
 from backtest.cli import cli
 from backtest.reports.build import build_report, write_report
-from backtest.reports.html import chart_dom_id
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +42,21 @@ setups:
 """
 
 
+BEAR = """\
+article:
+  id: c-bear
+  title: Large caps roll over
+  published: 2026-02-02T14:00:00Z
+  stance: bearish
+  pulse: 30
+  subject: [XLK]
+setups:
+  - id: c-short
+    symbol: XLK
+    direction: short
+"""
+
+
 @pytest.fixture(scope="module")
 def browser(chromium):
     from playwright.sync_api import sync_playwright
@@ -53,8 +67,9 @@ def browser(chromium):
         instance.close()
 
 
-def open_page(browser, html: Path, screenshot: Path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def open_page(browser, html: Path, screenshot: Path, width: int = 1400):
+    """Load the page at ``width`` px, offline; returns (charts, console errors, blocked requests, page)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     errors: list[str] = []
     requests: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -71,46 +86,101 @@ def open_page(browser, html: Path, screenshot: Path):
     page.route("**/*", route)
     page.goto(html.as_uri(), wait_until="load")
     page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length > 0")
-    charts = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(div => ({
+    page.screenshot(path=str(screenshot), full_page=False)
+    return charts_of(page), errors, requests, page
+
+
+def charts_of(page) -> list[dict]:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(div => ({
                id: div.id,
                svgs: div.querySelectorAll('svg.main-svg').length,
                traces: div.querySelectorAll('g.trace').length,
            }))"""
     )
-    page.screenshot(path=str(screenshot), full_page=True)
-    page.close()
-    return charts, errors, requests
 
 
-def test_real_run_report_renders(browser, tmp_path, market_data_dir):
+def check_first_screen_and_interaction(page, errors, requests, tmp_path: Path, width: int):
+    """What a reader sees and does: the scorecard and the event study first; sorting, filtering, a chart
+    drawn on demand; no horizontal scrolling; no console error; no network."""
+    first = page.evaluate("""() => ({
+        heading: document.querySelector('h2').textContent,
+        scorecard: document.getElementById('scorecard').getBoundingClientRect().top,
+        headline: document.getElementById('headline').getBoundingClientRect().top,
+        event: document.getElementById('chart-event-study').getBoundingClientRect().top,
+        firstChart: document.querySelector('.plotly-graph-div').id,
+        rows: document.querySelectorAll('#scorecard tr').length,
+    })""")
+    assert first["heading"].startswith("Did bullish or bearish calls do better")
+    assert first["firstChart"] == "chart-event-study"
+    assert first["rows"] > 1 and first["scorecard"] < first["headline"]
+    if width >= 1000:
+        assert first["event"] < 900, "the scorecard and the event-study chart are on the first screen"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling"
+
+    # sort the trades by return (the header cell of return_pct), both ways
+    column = page.evaluate("Array.from(document.querySelectorAll('#trades thead th')).findIndex(th => th.textContent === 'return_pct')")
+    values = f"Array.from(document.querySelectorAll('#trades tbody tr')).map(r => r.cells[{column}].getAttribute('data-v')).filter(v => v)"
+    page.click(f"#trades thead th >> nth={column}")
+    up = [float(v) for v in page.evaluate(values)]
+    page.click(f"#trades thead th >> nth={column}")
+    down = [float(v) for v in page.evaluate(values)]
+    assert len(up) >= 2 and up == sorted(up) and down == sorted(up, reverse=True)
+    # filter: only matching rows stay visible
+    page.fill("#trade-filter", "filled")
+    visible = page.evaluate("Array.from(document.querySelectorAll('#trades tbody tr')).filter(r => r.style.display !== 'none').map(r => r.textContent)")
+    assert visible and all("filled" in text for text in visible)
+    page.fill("#trade-filter", "")
+
+    # an article's charts are drawn only when it is opened
+    assert page.evaluate("document.querySelectorAll('.article-chart').length") == 0
+    page.click("#articles button.open >> nth=0")
+    page.wait_for_function("document.querySelectorAll('.article-chart .main-svg').length > 0")
+    drawn = [c for c in charts_of(page) if c["id"].startswith("chart-") and c["traces"] >= 1]
+    assert any(c["id"] not in ("chart-event-study", "chart-stances", "chart-pulse", "chart-equity") for c in drawn)
+    page.screenshot(path=str(tmp_path / f"article-{width}.png"), full_page=False)
+    # every opened article's charts have their own element ids (the article's index is part of the id, so
+    # article ids that slug alike never share one)
+    buttons = page.locator("#articles button.open").count()
+    for i in range(1, min(buttons, 3)):
+        page.click(f"#articles button.open >> nth={i}")
+    ids = page.evaluate("Array.from(document.querySelectorAll('.article-chart')).map(d => d.id)")
+    assert len(ids) == len(set(ids)) and all(i.rsplit("-", 1)[-1].isdigit() for i in ids)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling after a chart"
+    assert errors == [] and requests == []
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_real_run_report_renders(browser, tmp_path, market_data_dir, width):
     setups = tmp_path / "setups"
     setups.mkdir()
     (setups / "b.yaml").write_text(SETUP)
+    (setups / "c.yaml").write_text(BEAR)
     out = tmp_path / "report"
     result = CliRunner().invoke(cli, ["--offline", "--mirror", str(market_data_dir), "--cache-dir",
                                       str(tmp_path / "cache"), "run", str(setups), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    charts, errors, requests = open_page(browser, out / "report.html", tmp_path / "real.png")
-    assert errors == []
-    assert requests == []
+    charts, errors, requests, page = open_page(browser, out / "report.html", tmp_path / f"real-{width}.png", width)
     ids = [c["id"] for c in charts]
-    assert ids[:3] == ["chart-stances", chart_dom_id("b-bull", "IWM"), chart_dom_id("b-bull", "SPY")]
+    assert ids[:2] == ["chart-event-study", "chart-stances"]
     assert {"chart-pulse", "chart-equity"} <= set(ids)
     for chart in charts:
         assert chart["svgs"] >= 1 and chart["traces"] >= 1, chart
-    assert (tmp_path / "real.png").stat().st_size > 10_000
+    check_first_screen_and_interaction(page, errors, requests, tmp_path, width)
+    page.close()
+    assert (tmp_path / f"real-{width}.png").stat().st_size > 10_000
 
 
 def test_hand_made_report_renders(browser, tmp_path):
     report = build_report(rf.ledger(), rf.table(), portfolio=rf.FakePortfolio(),
                           run_meta={"id": "browser"})
     write_report(report, tmp_path, ("html",))
-    charts, errors, requests = open_page(browser, tmp_path / "report.html", tmp_path / "fake.png")
+    charts, errors, requests, page = open_page(browser, tmp_path / "report.html", tmp_path / "fake.png")
     assert errors == [] and requests == []
-    assert [c["id"] for c in charts] == ["chart-stances", chart_dom_id("art-bull", "AAA"), chart_dom_id("art-bear", "BBB"),
-                                         chart_dom_id("art-bear", "SPY"), "chart-pulse", "chart-equity"]
+    assert [c["id"] for c in charts] == ["chart-event-study", "chart-stances", "chart-pulse", "chart-equity"]
     assert all(c["svgs"] >= 1 and c["traces"] >= 1 for c in charts)
+    check_first_screen_and_interaction(page, errors, requests, tmp_path, 1400)
+    page.close()
 
 
 def test_sweep_heatmap_renders_and_its_selector_switches_cells(browser, tmp_path):

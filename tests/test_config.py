@@ -70,6 +70,8 @@ def test_sections_must_be_tables(tmp_path, text, key):
     ("[run]\nmax_hold = true\n", "[run].max_hold"),
     ("[run]\nentry_window = -3\n", "[run].entry_window"),
     ("[run]\nentry_window = 0\n", "[run].entry_window"),
+    ("[run]\ndelay = -1\n", "[run].delay"),
+    ("[run]\ndelay = 1.5\n", "[run].delay"),
     ("[run]\ncommission_bps = -1\n", "[run].commission_bps"),
     ("[run]\nslippage_bps = \"2\"\n", "[run].slippage_bps"),
     ("[run]\ncoherence_max_pct = false\n", "[run].coherence_max_pct"),

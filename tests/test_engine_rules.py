@@ -474,3 +474,118 @@ def test_an_undated_article_is_refused_with_one_line_saying_what_to_do():
     assert "\n" not in row["reason"]
     assert by_id.loc["d", "status"] == "open"
     assert ledger.calls["start_time"].isna().all()  # its directional call is not measured either
+
+
+# ---------------------------------------------------------------------------------------- aligned data, delay
+def bars_on(symbol: str, days: list[str], ohlc: list[tuple[float, float, float, float]]) -> Bars:
+    """Bars on the given XNYS session dates only (gaps where a series did not trade)."""
+    frame = pd.DataFrame(ohlc, columns=["open", "high", "low", "close"],
+                         index=pd.DatetimeIndex(pd.to_datetime(days), name="date").as_unit("ns"))
+    frame["volume"] = float("nan")
+    return Bars(symbol, with_sessions(frame), source="test", basis="as-traded")
+
+
+MARCH = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"]
+
+
+def test_pair_lives_on_the_sessions_both_legs_trade():
+    """BBB has no bar on 03-03: the pair is held over 3 *common* sessions (03-02, 03-04, 03-05), both legs
+    closed on 03-05, the 03-03 AAA close never enters the spread's excursion."""
+    a = bars_on("AAA", MARCH, [(100, 101, 99, 100), (100, 130, 99, 80), (100, 104, 99, 103), (103, 111, 102, 110),
+                               (110, 112, 108, 111)])
+    b = bars_on("BBB", [MARCH[0]] + MARCH[2:], [(50, 51, 49, 50), (50, 52, 49, 51), (51, 53, 50, 52), (52, 53, 51, 53)])
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY}, "setups": [
+        {"id": "p", "kind": "pair", "max_hold": 3, "long": {"instrument": "a", "symbol": "AAA"},
+         "short": {"instrument": "b", "symbol": "BBB"}}]})
+    ledger = simulate([file], BarSet({"AAA": a, "BBB": b}), SimConfig())
+    row = ledger.trades.iloc[0]
+    assert (row["entry_time"], row["exit_time"], row["sessions_held"]) == (day("2026-03-02"), day("2026-03-05"), 3)
+    assert row["long_return_pct"] == pytest.approx(10.0) and row["short_return_pct"] == pytest.approx(4.0)
+    # spread by common session: 03-02 0-0, 03-04 3-2=1, 03-05 10-4=6; AAA's 03-03 close of 80 (-20 %) is not one
+    assert row["mae_pct"] == pytest.approx(0.0) and row["mfe_pct"] == pytest.approx(6.0)
+    legs = ledger.exits.set_index("leg")
+    assert list(legs["time"]) == [day("2026-03-05")] * 2
+
+
+def test_pair_whose_legs_share_no_session_after_publication_is_refused():
+    a = bars_on("AAA", MARCH[:2], [QUIET, QUIET])
+    b = bars_on("BBB", MARCH[2:], [QUIET, QUIET, QUIET])
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY}, "setups": [
+        {"id": "p", "kind": "pair", "long": {"instrument": "a", "symbol": "AAA"},
+         "short": {"instrument": "b", "symbol": "BBB"}}]})
+    row = simulate([file], BarSet({"AAA": a, "BBB": b}), SimConfig()).trades.iloc[0]
+    assert row["status"] == "no-data" and "no session in common" in row["reason"]
+    assert "\n" not in row["reason"]
+
+
+def test_a_series_that_starts_late_is_refused_not_entered_late():
+    """First bar 5 sessions after the first eligible one (03-09): refused; 4 sessions later (03-06): entered."""
+    late = bars_on("LATE", ["2026-03-09", "2026-03-10"], [QUIET, QUIET])
+    near = bars_on("NEAR", ["2026-03-06", "2026-03-09"], [QUIET, QUIET])
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY, "stance": "bullish",
+                                                 "subject": ["LATE", "NEAR"]}, "setups": [
+        {"id": "late", "symbol": "LATE"}, {"id": "near", "symbol": "NEAR"}]})
+    ledger = simulate([file], BarSet({"LATE": late, "NEAR": near}), SimConfig(horizons=(1,)))
+    by_id = ledger.trades.set_index("setup_id")
+    assert by_id.loc["late", "status"] == "no-data"
+    assert "no LATE bar within 5 sessions after publication" in by_id.loc["late", "reason"]
+    assert "2026-03-09" in by_id.loc["late", "reason"] and "5 sessions later" in by_id.loc["late", "reason"]
+    assert by_id.loc["near", "entry_time"] == day("2026-03-06")
+    calls = ledger.calls.set_index("symbol")
+    assert pd.isna(calls.loc["LATE", "start_time"]) and "not measured late" in calls.loc["LATE", "reason"]
+    assert calls.loc["NEAR", "start_time"] == day("2026-03-06")
+
+
+def test_delay_moves_the_first_eligible_session_of_setups_pairs_and_calls():
+    a = bars_on("AAA", MARCH, [(100, 101, 99, 100), (101, 102, 100, 101), (102, 103, 101, 102), (103, 104, 102, 103),
+                               (104, 105, 103, 104)])
+    b = bars_on("BBB", MARCH, [(50, 51, 49, 50), (51, 52, 50, 51), (52, 53, 51, 52), (53, 54, 52, 53), (54, 55, 53, 54)])
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY, "stance": "bullish", "subject": ["AAA"]},
+                                     "setups": [{"id": "s", "symbol": "AAA"},
+                                                {"id": "p", "kind": "pair", "max_hold": 2,
+                                                 "long": {"instrument": "a", "symbol": "AAA"},
+                                                 "short": {"instrument": "b", "symbol": "BBB"}}]})
+    bars = BarSet({"AAA": a, "BBB": b})
+    for delay, start in ((0, "2026-03-02"), (2, "2026-03-04")):
+        ledger = simulate([file], bars, SimConfig(delay=delay, horizons=(1,), benchmark="BBB"))
+        by_id = ledger.trades.set_index("setup_id")
+        assert by_id.loc["s", "entry_time"] == day(start) and by_id.loc["p", "entry_time"] == day(start)
+        call = ledger.calls.iloc[0]
+        assert call["start_time"] == day(start) and call["end_time"] == day(start)
+    ledger = simulate([file], bars, SimConfig(delay=5))
+    by_id = ledger.trades.set_index("setup_id")
+    assert set(by_id["status"]) == {"no-data"} and all("--delay 5" in r for r in by_id["reason"])
+    with pytest.raises(ValueError, match="delay"):
+        SimConfig(delay=-1)
+
+
+def test_a_calls_benchmark_is_measured_over_the_same_session_dates():
+    """SPY has no bar on 03-02: the 1-session call of 03-02 has no excess (and says why); the 3-session call
+    starting 03-02 has none either; nothing is shifted onto SPY's own next session."""
+    test = bars_on("TEST", MARCH[:4], [(100, 101, 99, 100), (100, 103, 99, 102), (102, 103, 95, 96), (96, 99, 95, 98)])
+    spy = bars_on("SPY", MARCH[1:4], [(500, 506, 499, 505), (505, 506, 500, 505), (505, 510, 504, 510)])
+    file = SetupFile.model_validate({"article": {"id": "a", "published": SUNDAY, "stance": "bullish", "subject": ["TEST"]}})
+    calls = simulate([file], BarSet({"TEST": test, "SPY": spy}), SimConfig(horizons=(1, 3))).calls.set_index("horizon")
+    for h in (1, 3):
+        assert pd.isna(calls.loc[h, "excess_pct"]) and "SPY has no bar on 2026-03-02" in calls.loc[h, "reason"]
+    published = "2026-03-02T22:00:00Z"  # after the 03-02 close: window 03-03..03-04 on both
+    file = SetupFile.model_validate({"article": {"id": "b", "published": published, "stance": "bullish", "subject": ["TEST"]}})
+    call = simulate([file], BarSet({"TEST": test, "SPY": spy}), SimConfig(horizons=(2,))).calls.iloc[0]
+    # SPY: 03-03 open 500 -> 03-04 close 505 (+1 %); TEST: 100 -> 96 (-4 %)
+    assert call["benchmark_return_pct"] == pytest.approx(1.0) and call["return_pct"] == pytest.approx(-4.0)
+    assert call["excess_pct"] == pytest.approx(-5.0) and pd.isna(call["reason"])
+
+
+@pytest.mark.parametrize("targets", [None, [], np.empty((0, 2))])
+def test_kernel_accepts_zero_setups(targets):
+    """An empty batch (e.g. every setup refused) is an empty result, not a reshape error."""
+    from backtest.engine.arrays import KernelArrays
+    from backtest.engine.kernel import run_kernel
+
+    prices = np.array([100.0, 101.0, 102.0])
+    arrays = KernelArrays.build(prices, prices, prices, prices, start=np.array([], dtype=np.int64),
+                                end=np.array([], dtype=np.int64), direction=1, entry_type=0, targets=targets,
+                                entry_window=20, max_hold=60)
+    assert len(arrays) == 0 and arrays.targets.shape[0] == 0
+    result = run_kernel(arrays)
+    assert len(result.status) == 0 and len(result.return_pct) == 0

@@ -104,28 +104,30 @@ def test_costs_in_summary():
 
 def test_write_all_formats(report, tmp_path):
     written = write_report(report, tmp_path, ("csv", "parquet", "json", "md", "html"))
-    assert written == ["articles.csv", "calls.csv", "report.html", "report.md", "stances.csv", "summary.json", "trades.csv",
-                       "trades.parquet"]
+    assert written == sorted(["articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv", "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv"] + ["report.html", "report.md", "summary.json", "trades.parquet"])
     parquet = pd.read_parquet(tmp_path / "trades.parquet")
     assert list(parquet.columns) == list(report.trades.columns)
     assert parquet["return_pct"].dtype == "float64" and parquet.loc[0, "targets"] == "110;120"
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["run"] == {"id": "test-run"}
     md = (tmp_path / "report.md").read_text()
-    assert len(md.splitlines()) < 30 and "stop-first" in md and "| bearish |" in md
+    assert len(md.splitlines()) < 50 and "stop-first" in md and "| bearish |" in md
+    # the top answers the question: the scorecard first, then the portfolio's return on capital (the headline);
+    # a sum of trade returns appears only labelled as one
+    assert md.index("Did bullish or bearish") < md.index("return on capital") < md.index("sum of trade returns")
+    assert "total return" not in md
+    assert "+5.00% return on capital" in md  # the fake book: P&L 10 on capital 200
     html = (tmp_path / "report.html").read_text()
     assert "<script src=" not in html and "<link" not in html  # self-contained: plotly.js is inlined
-    from backtest.reports.html import chart_dom_id
-
-    for div in ("chart-stances", chart_dom_id("art-bull", "AAA"), chart_dom_id("art-bear", "BBB"), "chart-pulse",
-                "chart-equity"):
+    for div in ("chart-event-study", "chart-stances", "chart-pulse", "chart-equity"):
         assert f'id="{div}"' in html
+    assert 'id="article-data"' in html and html.index('id="scorecard"') < html.index('id="headline"')
     assert "900% from the last close" in html  # refused setup with its reason
 
 
 def test_only_requested_formats(report, tmp_path):
-    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert write_report(report, tmp_path, ("csv",)) == ["articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv", "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv", "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv"]
 
 
 def test_rendering_is_deterministic(tmp_path):
@@ -135,7 +137,8 @@ def test_rendering_is_deterministic(tmp_path):
         rep = build_report(rf.ledger(), rf.table(), portfolio=rf.FakePortfolio(),
                            run_meta={"id": "same"})
         write_report(rep, target, ("csv", "json", "md", "html"))
-    for name in ("trades.csv", "articles.csv", "stances.csv", "summary.json", "report.md", "report.html"):
+    for name in ("trades.csv", "articles.csv", "stances.csv", "scorecard.csv", "event_study.csv", "summary.json",
+                 "report.md", "report.html"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
@@ -158,46 +161,42 @@ def test_markdown_lists_refusals(report, tmp_path):
     assert "- no-data `bull-3`" in md and "- skipped: ZZZ: no bars in any source" in md
 
 
-def test_chart_fills_use_leg_prices_and_exit_tranches():
-    from backtest.reports.build import _exit_fills, _fills
+def test_article_data_holds_every_article_levels_in_both_bases_and_every_fill():
+    """report.html draws every article on demand from this compact data: articles, setups (pair legs' entry
+    prices), levels as written and in the bars' basis, pair-leg exit fills, bars only for traded symbols."""
+    import json
+
+    from backtest.reports.article_data import article_payload
 
     rep = build_report(rf.ledger(), rf.table())
-    fills = _exit_fills(rep.ledger.exits)
-    on_bbb = rep.trades[rep.trades["setup_id"] == "pair-1"]
-    assert _fills(on_bbb, "BBB", fills) == ([("2026-02-23", 50.0, "pair-1 (short leg)")],
-                                           [("2026-04-29", 51.75, "pair-1 (short leg) time")])
-    assert _fills(on_bbb, "SPY", fills)[0] == [("2026-02-23", 600.0, "pair-1 (long leg)")]
-    on_aaa = rep.trades[rep.trades["setup_id"] == "bull-1"]
-    # one point per tranche (target1, then the time exit), not the trade's single averaged exit
-    assert [p[:2] for p in _fills(on_aaa, "AAA", fills)[1]] == [("2026-02-18", 110.0), ("2026-02-25", 110.0)]
-    # a single without exit rows falls back to its exit columns
-    assert [p[:2] for p in _fills(on_aaa, "AAA", {})[1]] == [("2026-02-25", 110.0)]
-
-
-def test_charts_hold_the_levels_in_the_bars_basis_and_the_fills():
-    """The renderer draws only from Report.charts: windows of bars, converted levels, fill points."""
-    rep = build_report(rf.ledger(), rf.table())
-    by_id = {(c.article_id, c.symbol): c for a in rep.charts for c in a.charts}
-    assert set(by_id) == {("art-bull", "AAA"), ("art-bear", "BBB"), ("art-bear", "SPY")}
-    aaa = by_id[("art-bull", "AAA")]
-    assert aaa.published_day == "2026-02-09" and aaa.window.index[0] >= pd.Timestamp("2026-01-12")
-    assert [(lv.setup_id, lv.name, lv.level) for lv in aaa.levels][:4] == [
-        ("bull-1", "entry", 101.0), ("bull-1", "stop", 95.0), ("bull-1", "target 1", 110.0), ("bull-1", "target 2", 120.0)]
-    bbb = by_id[("art-bear", "BBB")]
-    assert {lv.setup_id for lv in bbb.levels if lv.refused} == {"bear-2"}  # drawn dotted
-    assert ("2026-02-23", 50.0, "bear-1") in bbb.entries
-
-
-def test_only_a_bounded_set_of_articles_is_charted():
-    from backtest.reports.build import chart_articles
-
-    articles = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(30)],
-                             "total_return_pct": [float(i - 10) if i % 3 else None for i in range(30)]})
-    chosen = chart_articles(articles, limit=6)
-    assert len(chosen) == 6 and chosen == sorted(chosen)  # publication order
-    returns = articles.set_index("article_id")["total_return_pct"]
-    assert sorted(returns[chosen]) == [-9.0, -8.0, -6.0, 16.0, 18.0, 19.0]  # the 3 worst and the 3 best
-    assert chart_articles(articles.head(4), limit=6) == ["a00", "a01", "a02", "a03"]  # all of a small run
+    data = json.loads(json.dumps(article_payload(rep), allow_nan=False))  # JSON-clean, no NaN
+    articles, setups = data["articles"], data["setups"]
+    assert articles["id"] == list(rep.meta["article_id"])
+    day = lambda n: (pd.Timestamp(0) + pd.Timedelta(days=n)).strftime("%Y-%m-%d")  # noqa: E731
+    assert day(articles["day"][articles["id"].index("art-bull")]) == "2026-02-09"
+    i = setups["id"].index("bull-1")
+    assert data["symbols"][setups["sym"][i]] == "AAA" and setups["dir"][i] == 1
+    bull = articles["id"].index("art-bull")
+    mine = range(sum(articles["n"][:bull]), sum(articles["n"][:bull + 1]))
+    assert i in mine and len(mine) == (rep.trades["article_id"] == "art-bull").sum()
+    assert data["statuses"][setups["st"][i]] == "filled"
+    row = rep.trades.set_index("setup_id").loc["bull-1"]
+    assert day(articles["day"][bull] + setups["ed"][i]) == str(row["entry_time"])[:10]
+    assert day(articles["day"][bull] + setups["ed"][i] + setups["xd"][i]) == str(row["exit_time"])[:10]
+    first = sum(setups["nl"][:i])
+    names = data["levels"]["n"][first:first + setups["nl"][i]]
+    written = data["levels"]["w"][first:first + setups["nl"][i]]
+    assert list(zip(names, written))[:4] == [(0, 101), (1, 95), (3, 110), (4, 120)]  # entry, stop, target 1, target 2
+    assert data["levels"]["moved"] == []  # no split in the fixture: the bars' basis is the written one
+    p = setups["id"].index("pair-1")
+    assert setups["dir"][p] == 0 and [data["symbols"][k] for k in setups["sym"][p]] == ["SPY", "BBB"]
+    assert setups["ep"][p] == 600 and data["setups"]["p2"][data["setups"]["p2s"].index(p)] == 50
+    legs = [(data["legs"]["leg"][k], day(data["legs"]["d"][k]), data["legs"]["p"][k])
+            for k, s in enumerate(data["legs"]["s"]) if s == p]
+    assert (1, "2026-04-29", 51.75) in legs  # the short leg's exit fill
+    assert set(data["bars"]) == {"AAA", "BBB", "SPY"}
+    aaa = data["bars"]["AAA"]
+    assert len(aaa["day"]) == len(aaa["o"]) == len(aaa["c"]) and day(aaa["day"][0]) >= "2026-01-12"
 
 
 @pytest.mark.parametrize("with_missing", [False, True])
@@ -273,15 +272,6 @@ def test_csv_neutralises_formula_text_but_keeps_numbers_and_raw_json(tmp_path):
     assert json.loads(to_json({"titles": hostile}))["titles"] == hostile
 
 
-def test_article_ids_that_slug_alike_get_their_own_chart_element():
-    from backtest.reports.html import chart_dom_id
-
-    ids = {chart_dom_id(a, s) for a in ("note.1", "note-1", "Note 1", "note_1") for s in ("ZED", "zed")}
-    assert len(ids) == 8
-    assert all(i.startswith("chart-note-1-zed-") for i in ids)
-    assert chart_dom_id("note.1", "ZED") == chart_dom_id("note.1", "ZED")  # stable: the page is deterministic
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e-3, 1e-3),
                           st.floats(-1e-6, 1e-6), st.integers(-10**7, 10**7).map(lambda i: i / 2e6)), max_size=40))
@@ -339,3 +329,15 @@ def test_text_and_bool_columns_take_the_whole_column_path_with_the_cell_rules():
     for series in (text, clean, flags):
         assert column_cells(series, csv=True) == [csv_cell(v) for v in series], series.tolist()[:4]
         assert column_cells(series, csv=False) == [_cell(v) for v in series]
+
+
+def test_best_and_worst_calls_are_distinct_directional_calls_best_first(report):
+    from backtest.reports.html import extreme_calls
+
+    calls = report.calls
+    got = extreme_calls(report, count=1)
+    horizon = got[0]["horizon"] if got else None
+    expected = calls[(calls["horizon"] == horizon) & calls["primary"].astype(bool) & (calls["direction"] != "neutral")]
+    expected = expected.dropna(subset=["excess_pct"]).sort_values("excess_pct", ascending=False)
+    assert len(expected) >= 2, "the fixture has directional calls at that horizon"
+    assert [g["article"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]

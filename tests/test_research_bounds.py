@@ -11,7 +11,7 @@ import pytest
 
 from backtest.engine.arrays import LIMIT, STOP, STOP_FIRST, TARGET_FIRST, KernelArrays
 from backtest.engine.kernel import run_kernel
-from backtest.reports.bounds import bounds_from_kernel, true_bounds, with_true_bounds
+from backtest.engine.bounds import bounds_from_kernel, true_bounds, with_true_bounds
 
 
 def _both_policies(bars, **setup):
@@ -82,3 +82,41 @@ def test_with_true_bounds_on_a_trades_table():
     # a policy without a result falls back to the one in use
     worst, best = true_bounds([2.0], [np.nan], [4.0])
     assert (worst[0], best[0]) == (2.0, 4.0)
+
+
+def test_the_ledger_carries_the_bounds_of_each_trade():
+    """simulate() writes return_pct_worst / _best: the stop-entry counter-example through the whole engine."""
+    from test_engine_rules import run
+
+    bars = [(100.0, 103.0, 95.0, 101.0), (92.0, 93.0, 90.0, 91.0), (91.0, 92.0, 90.0, 91.0)]
+    setup = {"entry": {"type": "stop", "level": 103}, "stop": 97, "targets": [110]}
+    for policy in ("stop-first", "target-first"):
+        row, _, _ = run("long", bars, setup, ambiguity=policy)
+        assert row["ambiguous"]
+        assert row["return_pct_worst"] == pytest.approx((92 / 103 - 1) * 100)
+        assert row["return_pct_best"] == pytest.approx((97 / 103 - 1) * 100)
+        assert row["return_pct_worst"] <= row["return_pct"] <= row["return_pct_best"]
+
+
+def test_bounds_in_the_ledger_of_a_synthetic_corpus():
+    """Hundreds of trades through simulate(): worst <= return_pct <= best everywhere, NaN where nothing traded."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import synthetic
+    from backtest.data.bars import Bars, BarSet
+    from backtest.data.calendar import with_sessions
+    from backtest.engine import SimConfig, simulate
+
+    frames = synthetic.make_bars(n_symbols=4, n_sessions=200, seed=3)
+    bars = BarSet({s: Bars(s, with_sessions(f), source="test", basis="as-traded") for s, f in frames.items()})
+    table = synthetic.to_setup_table(synthetic.make_setup_table(800, frames, seed=5))
+    trades = simulate(table, bars, SimConfig(include_incoherent=True)).trades
+    traded = trades["return_pct"].notna().to_numpy()
+    assert traded.sum() > 200 and (trades["ambiguous"] & traded).sum() > 5
+    worst, ret, best = trades["return_pct_worst"].to_numpy(), trades["return_pct"].to_numpy(), trades["return_pct_best"].to_numpy()
+    assert np.all(worst[traded] <= ret[traded]) and np.all(ret[traded] <= best[traded])
+    assert np.isnan(worst[~traded]).all() and np.isnan(best[~traded]).all()
+    both = trades[["return_pct_stop_first", "return_pct_target_first"]].to_numpy()[traded]
+    assert np.allclose(worst[traded], np.minimum(both.min(axis=1), ret[traded]))

@@ -17,7 +17,7 @@ import pytest
 import research_fixtures as fx
 from backtest.engine.arrays import LIMIT, STOP, STOP_FIRST, TARGET_FIRST, KernelArrays
 from backtest.engine.kernel import run_kernel
-from backtest.reports.bounds import bounds_from_kernel
+from backtest.engine.bounds import bounds_from_kernel
 from backtest.reports.event_study import event_study
 from backtest.reports.portfolio import follow_every_call
 from backtest.reports.scorecard import scorecard

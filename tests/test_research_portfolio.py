@@ -266,3 +266,32 @@ def test_the_product_path_never_imports_vectorbt():
     repo = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("costs", [0.0, 4.0])
+def test_a_synthetic_corpus_matches_vectorbt(costs):
+    """Hundreds of trades: scale-outs, same-day exits, pairs, shorts, trades still open, three stances."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import synthetic
+    from backtest.data.bars import Bars
+    from backtest.data.calendar import with_sessions
+    from backtest.engine.ledger import entered_mask
+
+    frames = synthetic.make_bars(n_symbols=5, n_sessions=260, seed=4)
+    bars = BarSet({s: Bars(s, with_sessions(f), source="test", basis="as-traded") for s, f in frames.items()})
+    table = synthetic.to_setup_table(synthetic.make_setup_table(600, frames, seed=8))
+    ledger = simulate(table, bars, SimConfig(include_incoherent=True, commission_bps=costs))
+    entered = ledger.trades[entered_mask(ledger.trades)]
+    assert len(entered) > 200 and (entered["kind"] == "pair").any() and (entered["status"] == "open").any()
+    assert (ledger.exits.groupby("setup_id").size() > 1).any()  # scale-outs
+    result = follow_every_call(ledger.trades, ledger.exits, bars, cost_bps=costs, dedupe=False)
+    oracle_calls, oracle_curve = vectorbt_replay(ledger.trades, ledger.exits, bars, costs / 10_000)
+    np.testing.assert_allclose(result.call_pnl_pct.loc[entered["setup_id"]].to_numpy(), entered["return_pct"].to_numpy(),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(oracle_calls.loc[entered["setup_id"]].to_numpy(), entered["return_pct"].to_numpy(),
+                               rtol=1e-9, atol=1e-9)
+    curve = result.total.curve
+    np.testing.assert_allclose(curve["pnl"].to_numpy(), oracle_curve.reindex(curve.index).to_numpy(), atol=1e-7)

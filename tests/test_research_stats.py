@@ -26,6 +26,29 @@ def test_wilson_matches_the_closed_form_and_scipy(k, n):
     assert got.high == pytest.approx(min(1.0, centre + half), abs=1e-12)
     other = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
     assert (got.low, got.high) == (pytest.approx(other.low, abs=1e-12), pytest.approx(other.high, abs=1e-12))
+    from statsmodels.stats.proportion import proportion_confint  # the interval the run used before: the same
+
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert (got.low, got.high) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+
+
+def test_wilson_arrays_equal_scipy_and_statsmodels_for_every_k_up_to_80():
+    from statsmodels.stats.proportion import proportion_confint
+
+    k = np.array([k for n in range(1, 81) for k in range(n + 1)])
+    n = np.array([n for n in range(1, 81) for k in range(n + 1)])
+    rate, low, high = stats.wilson_arrays(k, n)
+    sm_low, sm_high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    np.testing.assert_allclose(low, sm_low, atol=1e-12)
+    np.testing.assert_allclose(high, sm_high, atol=1e-12)
+    for i in range(0, len(k), 97):  # scipy's binomtest, one by one, on a spread of them
+        ci = sps.binomtest(int(k[i]), int(n[i])).proportion_ci(confidence_level=0.95, method="wilson")
+        assert (low[i], high[i]) == (pytest.approx(ci.low, abs=1e-12), pytest.approx(ci.high, abs=1e-12))
+    np.testing.assert_allclose(rate, k / n)
+    _, low90, high90 = stats.wilson_arrays(k, n, confidence=0.9)
+    sm_low90, sm_high90 = proportion_confint(k, n, alpha=0.1, method="wilson")
+    np.testing.assert_allclose(low90, sm_low90, atol=1e-12)
+    np.testing.assert_allclose(high90, sm_high90, atol=1e-12)
 
 
 def test_wilson_of_nothing_is_nan_with_n_zero():
@@ -177,7 +200,48 @@ def test_spearman_equals_pearson_on_ranks_and_the_hand_formula():
     assert got.n == 29 and got.rho == pytest.approx(ranked.statistic) and got.p_value == pytest.approx(ranked.pvalue)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_spearman_agrees_with_scipy_spearmanr_ties_included(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 60))
+    x = rng.integers(0, 8, n).astype(float)  # many ties (a Pulse score is a small integer scale)
+    y = rng.normal(size=n) + 0.3 * x
+    if seed == 5:
+        y = x * 2.0 + 1.0  # a perfect correlation: p = 0
+    got, want = stats.spearman(x, y), sps.spearmanr(x, y)
+    assert got.n == n
+    assert got.rho == pytest.approx(want.statistic, abs=1e-12)
+    assert got.p_value == pytest.approx(want.pvalue, abs=1e-12)
+
+
 def test_spearman_is_undefined_below_three_pairs_or_on_a_constant():
     assert stats.spearman([1, 2], [3, 4]).n == 2 and math.isnan(stats.spearman([1, 2], [3, 4]).rho)
     flat = stats.spearman([50, 50, 50, 50], [1, 2, 3, 4])
     assert flat.n == 4 and math.isnan(flat.rho) and math.isnan(flat.p_value)
+
+
+# ------------------------------------------------------------------------------------------ weights on disk
+def test_bootstrap_weights_cached_on_disk_are_the_draws_and_skip_arch(tmp_path):
+    """A second process reads the draws back from the cache directory: identical weights, arch not imported;
+    a damaged file is drawn again."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from backtest.reports import stats\n"
+            "with stats.weight_cache(sys.argv[1]):\n"
+            "    w = stats.bootstrap_weights(40, 5, 200, 11)\n"
+            "np.save(sys.argv[2], w); print('arch' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache"), str(tmp_path / f"w{i}.npy")],
+                           capture_output=True, text=True, check=True).stdout.strip() for i in range(2)]
+    assert runs == ["True", "False"]  # drawn (arch) the first time, read back the second
+    first, second = np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy")
+    assert np.array_equal(first, second) and first.sum() == 200 * 40
+    stats._weights.cache_clear()
+    assert np.array_equal(stats.bootstrap_weights(40, 5, 200, 11), first)  # the draw itself, no cache
+    (file,) = (tmp_path / "cache").iterdir()
+    file.write_bytes(b"not an array")
+    stats._weights.cache_clear()
+    with stats.weight_cache(tmp_path / "cache"):
+        assert np.array_equal(stats.bootstrap_weights(40, 5, 200, 11), first)
+    assert np.array_equal(np.load(file), first)  # replaced by a good copy
+    stats._weights.cache_clear()

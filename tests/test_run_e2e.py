@@ -76,7 +76,8 @@ ARTICLE_COLUMNS = ["article_id", "title", "published", "stance", "pulse", "threa
                    "wins", "losses", "hit_rate", "total_return_pct", "mean_return_pct", "mean_r"]
 STANCE_COLUMNS = ["stance", "articles", "setups", "filled", "wins", "losses", "hit_rate", "total_return_pct",
                   "mean_return_pct", "median_return_pct", "mean_r"]
-DATA_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "summary.json")
+DATA_FILES = ("trades.csv", "articles.csv", "stances.csv", "calls.csv", "exits.csv", "scorecard.csv", "event_study.csv",
+              "equity.csv", "summary.json")
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +114,9 @@ def test_run_exits_0_and_writes_every_file(two_runs):
     first, _, results = two_runs
     assert [r.exit_code for r in results] == [0, 0], results[0].output
     assert sorted(p.name for p in first.iterdir()) == sorted(
-        [".backtest-report.json", "trades.csv", "trades.parquet", "articles.csv", "stances.csv", "calls.csv", "summary.json", "report.md",
-         "report.html"]
+        [".backtest-report.json", "trades.csv", "trades.parquet", "articles.csv", "stances.csv", "calls.csv", "exits.csv",
+         "scorecard.csv", "scorecard_trades.csv", "scorecard_differences.csv", "pulse.csv", "event_study.csv", "equity.csv",
+         "summary.json", "report.md", "report.html"]
     )
 
 
@@ -244,3 +246,60 @@ def test_usage_errors_exit_2(tmp_path, base_args):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and "no setup files" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_delay_acts_n_sessions_late_and_is_in_the_run_id_and_header(tmp_path, setups_dir, base_args, two_runs):
+    """--delay 2: t-bull (published Monday 2026-02-09 14:00 UTC, before the open) first acts on 02-09 at
+    delay 0; at delay 2 its market entry fills at the open of 02-11 (two XNYS sessions later), its pair too,
+    and its calls start on 02-11. The delay is in summary.json, the run id's config hash and both reports."""
+    from backtest.engine import SimConfig
+
+    out = tmp_path / "late"
+    result = invoke(base_args + ["run", str(setups_dir), "--delay", "2", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    now = {r["setup_id"]: r for r in read_csv(two_runs[0] / "trades.csv")}
+    late = {r["setup_id"]: r for r in read_csv(out / "trades.csv")}
+    assert now["t-bull-market"]["entry_time"][:10] == "2026-02-09"
+    assert late["t-bull-market"]["entry_time"][:10] == late["t-pair"]["entry_time"][:10] == "2026-02-11"
+    assert late["t-bull-market"]["first_session"][:10] == "2026-02-11"
+    calls = [r for r in read_csv(out / "calls.csv") if r["article_id"] == "t-bull"]
+    assert {r["start_time"][:10] for r in calls} == {"2026-02-11"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["delay"] == 2
+    assert SimConfig(delay=2).digest() != SimConfig().digest()
+    assert "delay 2 session(s)" in (out / "report.md").read_text()
+    assert "delay <b>2</b>" in (out / "report.html").read_text()
+    bad = CliRunner().invoke(cli, base_args + ["run", str(setups_dir), "--delay", "-1"])
+    assert bad.exit_code == 2
+
+
+def test_a_level_written_before_a_split_reaches_the_page_in_both_bases(tmp_path, base_args):
+    """XLK split 2:1 on 2025-12-05 (docs/semantics.md §2): a limit "at 270" written on 2025-11-20 is 135 on the
+    bars; report.html's article data keeps 270 as written and 135 for the chart, which labels both."""
+    import json as json_
+
+    setups = tmp_path / "split"
+    setups.mkdir()
+    (setups / "x.yaml").write_text("""\
+article:
+  id: x-split
+  published: 2025-11-20T14:00:00Z
+  stance: bullish
+  subject: [XLK]
+setups:
+  - id: x-limit
+    symbol: XLK
+    entry: {type: limit, level: 270}
+    stop: 250
+""")
+    out = tmp_path / "r"
+    result = invoke(base_args + ["run", str(setups), "--out", str(out), "-q", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    start = html.index('id="article-data">') + len('id="article-data">')
+    data = json_.loads(html[start:html.index("</script>", start)].replace("<\\/", "</"))
+    levels = data["levels"]
+    entry = levels["n"].index(0)
+    assert levels["w"][entry] == 270 and entry in levels["moved"]
+    assert levels["v"][levels["moved"].index(entry)] == 135
+    assert "in the bars' basis" in html  # the label the page's script writes for a moved level

@@ -32,6 +32,10 @@ from backtest.run import Pipeline, RunOptions, run as run_report
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
+#: What ``--format csv`` writes (the tables, the scorecard, the event study, the equity curve), sorted.
+CSV_FILES = ("articles.csv", "calls.csv", "equity.csv", "event_study.csv", "exits.csv", "pulse.csv", "scorecard.csv",
+             "scorecard_differences.csv", "scorecard_trades.csv", "stances.csv", "trades.csv")
+
 
 @pytest.fixture
 def setups_dir(tmp_path) -> Path:
@@ -101,8 +105,8 @@ def test_explicit_out_dir_is_written_and_leaves_latest_alone(setups_dir, config,
     out = tmp_path / "custom"
     result = run(setups_dir, config, out_dir=out, formats=("csv",))
     assert result.out_dir == out
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]
-    assert json.loads((out / MARKER).read_text())["files"] == ["articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, *CSV_FILES]
+    assert json.loads((out / MARKER).read_text())["files"] == list(CSV_FILES)
     assert not (config.run.out_dir / "latest").exists()
 
 
@@ -110,7 +114,7 @@ def test_explicit_out_dir_replaces_an_earlier_report_as_a_whole(setups_dir, conf
     out = tmp_path / "custom"
     run(setups_dir, config, out_dir=out, formats=("csv", "json"))
     run(setups_dir, config, out_dir=out, formats=("csv",))
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, *CSV_FILES]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp or old folder left
 
 
@@ -187,7 +191,7 @@ def test_interrupt_during_the_swap_leaves_the_old_or_the_new_report(setups_dir, 
         stop.set()
     assert len(calls) == 2  # both renames happened before the interrupt was delivered
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the old report was removed
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "articles.csv", "calls.csv", "stances.csv", "trades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, *CSV_FILES]
 
 
 def test_leftover_temporary_folders_of_dead_runs_are_cleaned(setups_dir, config):

@@ -32,7 +32,9 @@ class SimConfig:
     side; ``coherence_max_pct`` / ``coherence_max_atr``: how far from the last close a level may be;
     ``include_incoherent``: simulate incoherent setups anyway (flagged); ``as_of``: no bar after this
     date is used; ``benchmark`` and ``horizons``: directional calls are measured against this symbol
-    over these numbers of sessions. Out-of-range values raise ``ValueError`` naming the field.
+    over these numbers of sessions; ``delay``: act this many sessions late (the first eligible session of
+    every setup, pair and call moves this many sessions of its series later: a robustness check against
+    acting on the article at once). Out-of-range values raise ``ValueError`` naming the field.
     """
 
     entry_window: int = 20
@@ -47,10 +49,12 @@ class SimConfig:
     as_of: dt.date | None = None
     benchmark: str = "SPY"
     horizons: tuple[int, ...] = (1, 5, 20, 60)
+    delay: int = 0
 
     def __post_init__(self) -> None:
         for name in ("entry_window", "max_hold"):
             check_sessions(name, getattr(self, name))
+        check_delay(self.delay)
         for h in self.horizons:
             check_sessions("horizons", h)
         for name in ("commission_bps", "slippage_bps", "coherence_max_pct", "coherence_max_atr"):
@@ -78,6 +82,13 @@ def check_sessions(name: str, value) -> int:
     """``value`` as a count of sessions in 1..MAX_SESSIONS, else ``ValueError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SESSIONS:
         raise ValueError(f"{name} must be a whole number of sessions from 1 to {MAX_SESSIONS:,}, got {value!r}")
+    return value
+
+
+def check_delay(value) -> int:
+    """``value`` as a delay in sessions, 0..MAX_SESSIONS, else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SESSIONS:
+        raise ValueError(f"delay must be a whole number of sessions from 0 to {MAX_SESSIONS:,}, got {value!r}")
     return value
 
 

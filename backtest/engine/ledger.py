@@ -61,7 +61,8 @@ TRADES = Schema("trades", (
     Column("invalidation", "float64", "invalidation level as written"),
     Column("incoherent", "bool", "the levels failed the market-coherence check (simulated with "
                                  "--include-incoherent)"),
-    Column("first_session", "datetime64[ns]", "the first session that opens after publication"),
+    Column("first_session", "datetime64[ns]", "the first session that opens after publication (`delay` sessions "
+                                             "later when acting late: `--delay`); a pair's, the legs' first common one"),
     Column("ref_date", "datetime64[ns]", "the last session that closed at or before publication (coherence)"),
     Column("ref_close", "float64", "that session's close, bars' basis"),
     Column("long_symbol", "str", "a pair's long leg"),
@@ -73,6 +74,13 @@ TRADES = Schema("trades", (
     Column("return_pct_target_first", "float64", "`return_pct` under the target-first policy"),
     Column("long_entry_price", "float64", "a pair's long-leg entry fill"),
     Column("short_entry_price", "float64", "a pair's short-leg entry fill"),
+    Column("return_pct_worst", "float64", "the lowest `return_pct` the documented rules give from these bars: the "
+                                          "minimum over the ambiguity policies and the one in use "
+                                          "(`engine/bounds.py`); worst <= return_pct <= best"),
+    Column("return_pct_best", "float64", "the highest such `return_pct` (the maximum over the same results)"),
+    Column("published_basis", "str", "how the article's publication date was known: `stated`, `inferred` (a lower "
+                                     "bound: the article may have appeared later) or `manual`"),
+    Column("stance_basis", "str", "`stated` in the article, `derived` from its explicit setups, or empty"),
 ))
 
 EXITS = Schema("exits", (
@@ -97,10 +105,13 @@ CALLS = Schema("calls", (
                                          "data ends first"),
     Column("end_price", "float64", "that close"),
     Column("return_pct", "float64", "the symbol's price return over the window, %, unsigned"),
-    Column("benchmark_return_pct", "float64", "the benchmark's return over its own window of the same sessions, %"),
+    Column("benchmark_return_pct", "float64", "the benchmark's return over the same session dates (its open on "
+                                              "`start_time`, its close on `end_time`), %"),
     Column("excess_pct", "float64", "`sign x (return - benchmark)`: positive when the call beat the benchmark"),
     Column("hit", "boolean", "the return has the call's sign; empty for neutral calls and unfinished windows"),
     Column("primary", "bool", "the article's first subject symbol: the one aggregates count (one opinion, one call)"),
+    Column("reason", "str", "why the row has no excess (undated, no bars, a series that starts late, the window "
+                            "not over, no benchmark bar on one of its dates); empty when it has one"),
 ))
 
 COHERENCE = Schema("coherence", (

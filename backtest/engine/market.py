@@ -10,7 +10,10 @@ columns, one ``searchsorted`` per symbol and none per setup:
 * the first session that opens strictly after publication (:meth:`first_after`) and the last that closed
   at or before it (:meth:`last_closed`);
 * the split factor that converts a level written at publication to the bars' basis (:meth:`split_factors`);
-* ATR(14) at a bar (:meth:`atr`).
+* ATR(14) at a bar (:meth:`atr`);
+* how many XNYS sessions opened between a publication and a bar (:meth:`sessions_between`: a series
+  whose first bar after publication comes :data:`LATE_START_SESSIONS` or more sessions late is refused);
+* the sessions two series share (:meth:`common`: a pair enters, is marked and exits on these only).
 
 Bar positions are *local* (0 = the symbol's first bar); ``offset[code] + local`` is the global position
 in the flat arrays the kernel reads.
@@ -31,6 +34,10 @@ from ..data.splits import split_factors
 ATR_WINDOW = 14
 #: Symbol codes that are not a series: no symbol written (unresolved) / a symbol without bars.
 NO_SYMBOL, NOT_LOADED = -2, -1
+#: A setup (pair, call) whose series has no bar in the first this-many XNYS sessions that open after its
+#: publication is refused ("no bar within 5 sessions after publication"), never entered late: a series that
+#: starts months after the article would measure another market than the one the article saw.
+LATE_START_SESSIONS = 5
 
 
 def average_true_range(bars: Bars, window: int = ATR_WINDOW) -> np.ndarray:
@@ -57,6 +64,7 @@ class Market:
     offset: np.ndarray  # int64 per symbol code
     length: np.ndarray  # int64 per symbol code
     _atr: dict = dataclasses.field(default_factory=dict)
+    _common: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, barset: BarSet, as_of: dt.date | None = None) -> "Market":
@@ -127,6 +135,34 @@ class Market:
             mine = codes == code
             out[mine] = split_factors(published_ns[mine], self.bars.bars[self.names[code]])
         return out
+
+    def sessions_between(self, published_ns: np.ndarray, open_ns: np.ndarray) -> np.ndarray:
+        """XNYS sessions that open strictly after each publication and strictly before ``open_ns`` (a bar's
+        session open): 0 when the bar is the first session after publication."""
+        from ..data.calendar import session_dates, session_instants
+
+        published_ns, open_ns = np.asarray(published_ns, np.int64), np.asarray(open_ns, np.int64)
+        out = np.zeros(len(open_ns), dtype=np.int64)
+        if not len(open_ns):
+            return out
+        day = 86_400_000_000_000  # the calendar spans a day either side of every instant asked about
+        start = pd.Timestamp(int(min(published_ns.min(), open_ns.min())) - day).date()
+        end = pd.Timestamp(int(max(published_ns.max(), open_ns.max())) + day).date()
+        calendar, _ = session_instants(session_dates(start, end))
+        return (np.searchsorted(calendar, open_ns, side="left")
+                - np.searchsorted(calendar, published_ns, side="right")).clip(min=0)
+
+    def common(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(session-open instants, local positions in ``a``, local positions in ``b``) of the sessions both
+        series have a bar on, in date order (computed once per pair of symbols)."""
+        key = (int(a), int(b))
+        if key not in self._common:
+            lo_a, lo_b = self.offset[a], self.offset[b]
+            dates_a = self.dates[lo_a:lo_a + self.length[a]]
+            dates_b = self.dates[lo_b:lo_b + self.length[b]]
+            _, in_a, in_b = np.intersect1d(dates_a, dates_b, assume_unique=True, return_indices=True)
+            self._common[key] = (self.open_ns[lo_a + in_a], in_a.astype(np.int64), in_b.astype(np.int64))
+        return self._common[key]
 
     def atr(self, code: int) -> np.ndarray:
         """ATR(14) of one symbol at each of its bars (computed once per symbol)."""

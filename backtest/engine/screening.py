@@ -8,9 +8,16 @@ of these that applies (``docs/semantics.md`` section 9):
 3. ``undated``: its article has no publication date;
 4. ``unresolved`` / ``no-data`` for a pair leg without a symbol or without bars (long leg first);
    ``no-data`` for a single whose symbol has no bars;
-5. ``no-data``: no session of the series opens after publication;
+5. ``no-data``: no session of the series opens after publication; or its first bar after publication
+   comes :data:`~backtest.engine.market.LATE_START_SESSIONS` or more XNYS sessions late (a series that
+   starts months after the article: refused, never entered late); or, with ``delay``, the data ends
+   before the delayed first session. A pair needs a session both legs trade (:meth:`Market.common`):
+   each leg is checked as a single, then the legs' first common session after publication;
 6. ``rejected`` (unless ``include_incoherent``): the levels are incoherent with the market (the rule is
    :mod:`backtest.engine.coherence`), measured against the reference close in the bars' basis.
+
+``first`` is the first eligible session *after* the delay: a local bar position for singles, a position
+in the legs' common sessions for pairs.
 
 What survives goes to the kernel (singles) or to :mod:`backtest.engine.pairs`. Every decision is a
 *code*; the one-line reason texts are rendered from the codes afterwards (:func:`refusal_texts`), for
@@ -25,12 +32,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..data.calendar import TIMEZONE
 from ..setups.table import SetupTable
 from .arrays import AMBIGUITIES, ENTRY_TYPES, SCALE_OUTS
 from .coherence import OK, VERDICT_NAMES, enters_at_market, verdicts
 from .config import SimConfig
 from .ledger import COHERENCE, STATUSES
-from .market import NO_SYMBOL, NOT_LOADED, Market
+from .market import LATE_START_SESSIONS, NO_SYMBOL, NOT_LOADED, Market
 
 #: Status codes: positions in :data:`backtest.engine.ledger.STATUSES`; ``PENDING``: to be simulated.
 PENDING = -1
@@ -38,7 +46,7 @@ S = {name: code for code, name in enumerate(STATUSES)}
 
 # refusal reasons (rendered by refusal_texts)
 (R_NONE, R_UNRESOLVED, R_ORDERING, R_UNDATED, R_LEG_UNRESOLVED, R_NO_BARS, R_BAD_REFERENCE, R_AFTER_LAST_BAR,
- R_INCOHERENT) = range(9)
+ R_INCOHERENT, R_LATE_START, R_NO_COMMON, R_DELAY_PAST_END) = range(12)
 
 _NAT = np.iinfo(np.int64).min
 
@@ -52,7 +60,9 @@ class Screening:
     ``code`` (symbol code), ``first`` / ``ref`` (local positions of the first eligible session and of
     the reference bar) and the levels in the bars' basis. ``missing_symbol`` names the symbol whose
     bars were missing (R_NO_BARS), ``leg`` the pair leg a refusal is about. ``coherence`` is the
-    ledger's coherence table; ``problems`` the incoherent rows' level descriptions.
+    ledger's coherence table; ``problems`` the incoherent rows' level descriptions. ``late_by`` counts the
+    XNYS sessions between publication and the series' (a pair: the legs' common) first bar after it, and
+    ``start_day`` is that bar's date (for the late-start reasons).
     """
 
     status: np.ndarray
@@ -80,6 +90,8 @@ class Screening:
     short_code: np.ndarray
     coherence: pd.DataFrame
     problems: dict
+    late_by: np.ndarray
+    start_day: np.ndarray
 
 
 def targets_matrix(targets: pd.Series) -> np.ndarray:
@@ -179,21 +191,51 @@ def screen(table: SetupTable, market: Market, config: SimConfig) -> Screening:
     coherence, problems = _coherence_table(setups, live, has_ref, levels, written, verdict, ref, ref_close, atr,
                                            code, market, incoherent_levels)
 
-    # no session after publication, then incoherence
+    # no session after publication, a series that starts late, the delay past the data; then incoherence
     lengths = market.length_of(code)
+    late_by = np.zeros(n, dtype=np.int64)
+    start_day = np.full(n, np.datetime64("NaT", "ns"))
     refuse(live & (first >= lengths), "no-data", R_AFTER_LAST_BAR)
+    _refuse_late(live & (status == PENDING), market.offset_of(code) + first, published_ns, market, late_by,
+                 start_day, refuse)
+    first[single] += config.delay
+    refuse(live & (first >= lengths), "no-data", R_DELAY_PAST_END)
     incoherent = incoherent_levels & (status == PENDING)
     if not config.include_incoherent:  # refused; only a setup simulated anyway is flagged `incoherent`
         refuse(incoherent, "rejected", R_INCOHERENT)
         incoherent = np.zeros(n, dtype=bool)
 
-    # pairs: a session after publication for both legs (long leg first)
+    # pairs: each leg a session after publication, not late (long leg first); then the legs' common sessions
     for name, codes in (("long", long_code), ("short", short_code)):
         alive = pair & (status == PENDING)
         leg_first = market.first_after(np.where(alive, codes, NOT_LOADED), published_ns)
         leg_len = np.where(alive, market.length_of(codes), 0)
         hit = refuse(alive & (leg_first >= leg_len), "no-data", R_AFTER_LAST_BAR)
         leg[hit] = name
+        hit = _refuse_late(alive & ~hit, market.offset_of(codes) + leg_first, published_ns, market, late_by,
+                           start_day, refuse)
+        leg[hit] = name
+    alive = pair & (status == PENDING)
+    common_length = np.zeros(n, dtype=np.int64)
+    common_open = np.zeros(n, dtype=np.int64)
+    for a, b in sorted(set(zip(long_code[alive].tolist(), short_code[alive].tolist()))):
+        opens, _, _ = market.common(a, b)
+        rows = alive & (long_code == a) & (short_code == b)
+        first[rows] = np.searchsorted(opens, published_ns[rows], side="right")
+        common_length[rows] = len(opens)
+        if len(opens):
+            common_open[rows] = opens[np.minimum(first[rows], len(opens) - 1)]
+    hit = refuse(alive & (first >= common_length), "no-data", R_NO_COMMON)
+    leg[hit] = "both"
+    shared = alive & ~hit
+    if shared.any():
+        late_by[shared] = market.sessions_between(published_ns[shared], common_open[shared])
+        start_day[shared] = pd.DatetimeIndex(pd.to_datetime(common_open[shared], utc=True)).tz_convert(TIMEZONE) \
+            .tz_localize(None).normalize().as_unit("ns").to_numpy()
+        hit = refuse(shared & (late_by >= LATE_START_SESSIONS), "no-data", R_LATE_START)
+        leg[hit] = "both"
+    first[pair] += config.delay
+    refuse(alive & (first >= common_length), "no-data", R_DELAY_PAST_END)
 
     return Screening(
         status=status, reason=reason, incoherent=incoherent, pair=pair, sign=sign, entry_type=entry_type,
@@ -206,8 +248,19 @@ def screen(table: SetupTable, market: Market, config: SimConfig) -> Screening:
         scale_out=_codes(setups["scale_out"], SCALE_OUTS, config.scale_out),
         ambiguity=_codes(setups["ambiguity"], AMBIGUITIES, config.ambiguity),
         published_ns=published_ns, missing_symbol=missing_symbol, leg=leg, long_code=long_code,
-        short_code=short_code, coherence=coherence, problems=problems,
+        short_code=short_code, coherence=coherence, problems=problems, late_by=late_by, start_day=start_day,
     )
+
+
+def _refuse_late(rows, first_global, published_ns, market, late_by, start_day, refuse) -> np.ndarray:
+    """Refuse (``no-data``, R_LATE_START) the ``rows`` whose first bar after publication (global position
+    ``first_global``) opens :data:`LATE_START_SESSIONS` or more XNYS sessions after it; the mask refused."""
+    if not rows.any():
+        return rows
+    at = first_global[rows]
+    late_by[rows] = market.sessions_between(published_ns[rows], market.open_ns[at])
+    start_day[rows] = market.dates[at]
+    return refuse(rows & (late_by >= LATE_START_SESSIONS), "no-data", R_LATE_START)
 
 
 def _coherence_table(setups, live, has_ref, levels, written, verdict, ref, ref_close, atr, code, market,
@@ -329,6 +382,25 @@ def refusal_texts(table: SetupTable, sc: Screening, market: Market, config: SimC
             last = market.last_date(c)
             name = written if sc.pair[i] else market.names[c]
             out[i] = after_last_bar(name, published[article[i]], last.isoformat() if last else "none")
+        elif why == R_LATE_START:
+            day = _day(sc.start_day[i])
+            if sc.leg[i] == "both":
+                out[i] = (f"{long_symbol[i]} and {short_symbol[i]} have no session in common within "
+                          f"{LATE_START_SESSIONS} sessions after publication {published[article[i]]} (the first is "
+                          f"{day}, {sc.late_by[i]} sessions later); a pair is not entered late")
+            else:
+                written = (long_symbol if sc.leg[i] == "long" else short_symbol)[i] if sc.pair[i] else symbol[i]
+                name = written if sc.pair[i] else market.names[sc.code[i]]
+                out[i] = (f"no {name} bar within {LATE_START_SESSIONS} sessions after publication "
+                          f"{published[article[i]]} (its first bar after it is {day}, {sc.late_by[i]} sessions "
+                          "later); not entered late: check the data or the publication date")
+        elif why == R_NO_COMMON:
+            out[i] = (f"{long_symbol[i]} and {short_symbol[i]} have no session in common after publication "
+                      f"{published[article[i]]}; a pair needs a session both legs trade")
+        elif why == R_DELAY_PAST_END:
+            name = f"{long_symbol[i]}/{short_symbol[i]}" if sc.pair[i] else market.names[sc.code[i]]
+            out[i] = (f"acting {config.delay} sessions late (--delay {config.delay}), no {name} session is left in "
+                      f"the data after publication {published[article[i]]}")
         elif why == R_INCOHERENT or sc.incoherent[i]:
             text = incoherence_text(market.names[sc.code[i]], sc, i, market, config)
             out[i] = text if why == R_INCOHERENT else text + " [simulated anyway: --include-incoherent]"

@@ -29,6 +29,7 @@ from ..setups.model import SetupFile
 from ..setups.table import SetupTable
 from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, NO_DATA, OPEN, STOP_FIRST,
                      TARGET0, TARGET_FIRST, TRIGGERED, WORKING, KernelArrays, cost_fraction)
+from .bounds import true_bounds
 from .calls import directional_calls
 from .config import SimConfig
 from .ledger import EXITS, STATUSES, TRADES, Ledger
@@ -124,7 +125,7 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
     pairs = np.flatnonzero(sc.pair & (status == PENDING))
     first_session = np.full(n, np.datetime64("NaT", "ns"))
     if len(pairs):
-        pr = simulate_pairs(pairs, sc.long_code, sc.short_code, sc.published_ns, sc.max_hold, market, cost)
+        pr = simulate_pairs(pairs, sc.long_code, sc.short_code, sc.first, sc.max_hold, market, cost)
         status[pairs] = np.where(pr.status_open, S["open"], S["filled"])
         for name in ("return_pct", "long_return_pct", "short_return_pct", "long_entry_price", "short_entry_price",
                      "mae_pct", "mfe_pct"):
@@ -136,7 +137,8 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
         held[pairs], has_held[pairs] = pr.sessions_held, True
         for i, ended, when in zip(pairs, pr.status_open, pr.exit_time):
             if ended:
-                reasons[i] = f"still open when the data ended; marked to the {_day(when)} close"
+                reasons[i] = (f"still open when the data ended; marked to the {_day(when)} close (the last session "
+                              "both legs traded)")
         for order, leg, (when, price, ended) in ((0, "long", pr.long_exit), (1, "short", pr.short_exit)):
             m = len(pairs)
             exit_parts.append((pairs, np.full(m, order), np.ones(m, dtype=np.int64), np.full(m, leg, dtype=object),
@@ -144,7 +146,7 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
 
     # ---- first session and reference bar of singles with a series
     live = (sc.code >= 0) & ~sc.pair
-    has_first = live & (sc.first < single_length)
+    has_first = live & (sc.first < single_length) & (status != S["no-data"])  # refused late: never placed
     first_session[has_first] = market.date(single_offset[has_first] + sc.first[has_first])
     has_ref = live & (sc.ref >= 0)
     ref_date = np.full(n, np.datetime64("NaT", "ns"))
@@ -161,6 +163,7 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
         reason = market.bars.missing.get(symbol) or f"no bars loaded for {symbol}"
         skipped.setdefault(symbol, Skip(item=symbol, reason=reason, kind="symbol"))
 
+    worst, best = true_bounds(out["return_pct"], out["return_pct_stop_first"], out["return_pct_target_first"])
     article = s["article"].to_numpy()
     articles = table.articles
     kind = s["kind"].to_numpy(dtype=object)
@@ -181,6 +184,9 @@ def simulate(setups: SetupTable | Sequence[SetupFile], bars: BarSet, config: Sim
         "long_symbol": s["long_symbol"].array, "short_symbol": s["short_symbol"].array,
         **{name: out[name] for name in ("long_return_pct", "short_return_pct", "return_pct_stop_first",
                                         "return_pct_target_first", "long_entry_price", "short_entry_price")},
+        "return_pct_worst": worst, "return_pct_best": best,
+        "published_basis": articles["published_basis"].to_numpy(dtype=object)[article],
+        "stance_basis": articles["stance_basis"].to_numpy(dtype=object)[article],
     }, length=n)
     return Ledger(trades=trades, exits=_exits(exit_parts, s), calls=calls, coherence=sc.coherence, config=config,
                   skipped=list(skipped.values()), bars=market.bars)

@@ -1,13 +1,14 @@
 """``report.html``: one self-contained page (plotly.js inlined once; no network needed to view it).
 
-Sections: headline numbers (with costs and ambiguity policy in the header), the per-stance comparison,
-a candlestick chart per instrument for the articles of ``Report.charts`` (at most
-:data:`backtest.reports.build.MAX_ARTICLE_CHARTS` articles: all of a small run, the best and worst of a
-large one; a few weeks before publication to the exit, the article's levels as lines, the publication
-moment, entry/exit markers), the trades table (the first :data:`TRADE_ROWS` rows; all of them are in
-``trades.csv``), refused and skipped items with their reasons, Pulse vs return, and the follow-every-call
-equity curve. The page draws only what the :class:`~backtest.reports.build.Report` holds: it never reads
-setup files or bars itself.
+Sections, in reading order: the header (costs, ambiguity policy, windows, delay) and a stale-data banner;
+the stance scorecard and the event-study chart (the answer, first); the headline numbers (the
+follow-every-call return on capital first); the per-stance comparison; **every article**, listed by
+the page's script from compact embedded data (:mod:`backtest.reports.article_data`) and drawn on demand
+(a candlestick chart per instrument when the reader opens an article: 10k articles cost a few MB, not a
+chart each); the trades table (the first :data:`TRADE_ROWS` rows, sortable and filterable; all of them are
+in ``trades.csv``), refused and skipped items with their reasons, Pulse vs return, and the
+follow-every-call P&L. The page draws only what the :class:`~backtest.reports.build.Report` holds: it
+never reads setup files or bars itself. Its script is ``templates/report.js``.
 
 Charts are built with plotly (imported here, never at CLI import time) and placed by the jinja2
 template ``templates/report.html.j2``. Div ids are derived from content, so the same run renders the
@@ -29,12 +30,11 @@ from .markdown import num, pct, rate
 from .tables import entered_trades
 
 if TYPE_CHECKING:
-    from .build import ArticleChart, Report
+    from .build import Report
 
 #: Rows of the trades table shown in the page, and refused setups listed (every row is in trades.csv).
-TRADE_ROWS = 2_000
-REFUSED_ROWS = 500
-LEVEL_COLORS = {"entry": "#1f77b4", "stop": "#d62728", "target": "#2ca02c", "invalidation": "#9467bd"}
+TRADE_ROWS = 1_000
+REFUSED_ROWS = 250
 STANCE_COLORS = {"bullish": "#2ca02c", "bearish": "#d62728", "neutral": "#7f7f7f", "unknown": "#bcbd22",
                  "all": "#1f77b4"}
 
@@ -88,10 +88,17 @@ def _render(report: "Report") -> str:
         run=s.get("run") or {},
         cfg=s["config"],
         totals=s["totals"],
+        staleness=(s.get("run") or {}).get("data_staleness"),
+        book=_book_view(s.get("portfolio")),
+        scorecard_rows=scorecard_rows(report),
+        scorecard_error=report.research_errors.get("scorecard"),
+        extremes=extreme_calls(report),
+        event_chart=_div(event_figure(report), "chart-event-study") if report.event_study is not None else None,
+        event_error=report.research_errors.get("event_study"),
         counts=s["counts"],
         stances=s["stances"],
         stance_chart=_div(stance_figure(report), "chart-stances"),
-        article_charts=article_charts(report),
+        article_json=_article_json(report),
         pulse_chart=_div(pulse_figure(report), "chart-pulse"),
         equity_chart=_div(equity_figure(report), "chart-equity")
         if report.portfolio is not None and not report.portfolio_error else None,
@@ -102,9 +109,96 @@ def _render(report: "Report") -> str:
         trades_total=len(report.trades),
         refused=_refused(report)[:REFUSED_ROWS],
         refused_total=report.refused,
-        charted=len(report.charts),
         skipped=report.skipped,
     )
+
+
+def _book_view(portfolio: dict | None) -> dict:
+    keys = ("return_on_capital_pct", "peak_live_calls", "notional")
+    if not portfolio or "error" in portfolio:
+        return {k: None if k == "return_on_capital_pct" else 0 for k in keys}
+    return {k: portfolio.get(k) for k in keys}
+
+
+def _interval(value, low, high, formatter) -> str:
+    if value is None or value != value:
+        return "–"
+    inside = "" if low is None or low != low else f" [{formatter(low)}, {formatter(high)}]"
+    return formatter(value) + inside
+
+
+def scorecard_rows(report: "Report") -> list[dict]:
+    """The scorecard's call table as the page shows it: one row per stance x horizon, rates and means with
+    their intervals, and the bullish-minus-bearish difference with its p-value on the bullish row."""
+    card = report.scorecard
+    if card is None:
+        return []
+    diffs = card.differences
+    diffs = diffs[diffs["section"] == "calls"].set_index("horizon") if len(diffs) else diffs
+    rows = []
+    for r in card.calls.astype(object).where(card.calls.notna(), None).to_dict("records"):
+        diff = ""
+        if r["stance"] == "bullish" and len(diffs) and r["horizon"] in diffs.index:
+            d = diffs.loc[r["horizon"]]
+            p = d["p_value"]
+            diff = pct(d["difference_pct"]) + (f" (p = {p:.3f})" if p == p else " (p: too few)")
+        mean = r["mean_excess_pct"]
+        rows.append({"stance": r["stance"], "horizon": r["horizon"], "n": r["n_calls"],
+                     "hit": _interval(r["hit_rate"], r["hit_low"], r["hit_high"], rate),
+                     "excess": _interval(mean, r["excess_low_pct"], r["excess_high_pct"], pct),
+                     "tone": "" if mean is None else ("good" if mean > 0 else "bad" if mean < 0 else ""),
+                     "diff": diff})
+    return rows
+
+
+#: Best and worst calls listed under the scorecard (each side), and the horizon they are ranked at.
+EXTREME_CALLS = 3
+EXTREME_HORIZON = 20
+
+
+def extreme_calls(report: "Report", count: int = EXTREME_CALLS, horizon: int = EXTREME_HORIZON) -> list[dict]:
+    """The ``count`` best and ``count`` worst distinct directional calls by excess at ``horizon`` sessions
+    (the longest configured horizon when that one is not), with the article's title: best first."""
+    from .calls import one_call_each
+
+    calls = report.calls
+    horizons = list(report.ledger.config.horizons)
+    if horizon not in horizons:
+        horizon = max(horizons)
+    kept = set(one_call_each(calls)["article_id"]) if len(calls) else set()
+    at = calls[(pd.to_numeric(calls["horizon"], errors="coerce") == horizon).to_numpy()
+               & calls["primary"].fillna(False).astype(bool).to_numpy()
+               & calls["article_id"].isin(kept).to_numpy() & (calls["direction"] != "neutral").to_numpy()]
+    at = at[pd.to_numeric(at["excess_pct"], errors="coerce").notna().to_numpy()]
+    if not len(at):
+        return []
+    at = at.assign(excess=pd.to_numeric(at["excess_pct"])).sort_values(["excess", "article_id"], ascending=[False, True])
+    picked = pd.concat([at.head(count), at.tail(min(count, max(0, len(at) - count)))])
+    titles = report.meta.set_index("article_id")["title"]
+    return [{"article": r["article_id"], "title": titles.get(r["article_id"]) or r["article_id"], "stance": r["stance"],
+             "symbol": r["symbol"], "start": str(r["start_time"])[:10], "horizon": horizon,
+             "excess": pct(r["excess"]), "tone": "good" if r["excess"] > 0 else "bad" if r["excess"] < 0 else ""}
+            for r in picked.to_dict("records")]
+
+
+def event_figure(report: "Report") -> Figure:
+    """Mean cumulative excess return by stance over sessions 0-60 after publication, with the 95 % band."""
+    study = report.event_study
+    benchmark = report.ledger.config.benchmark
+    figure = Figure(title={"text": f"Cumulative excess vs {benchmark}, by stance"}, height=380,
+                    xaxis={"title": {"text": "sessions after publication"}},
+                    yaxis={"title": {"text": "cumulative excess return, % (signed by the call)"}},
+                    legend={"orientation": "h", "y": -0.25})
+    for stance, group in study.groupby("stance", sort=False):
+        color = STANCE_COLORS.get(str(stance), "#444")
+        x = group["session"].tolist()
+        low, high = _numbers(group["low_pct"]), _numbers(group["high_pct"])
+        figure.add("scatter", x=x + x[::-1], y=high + low[::-1], fill="toself", mode="lines", line={"width": 0},
+                   fillcolor=color, opacity=0.15, name=f"{stance} 95 % band", hoverinfo="skip", showlegend=False)
+        figure.add("scatter", x=x, y=_numbers(group["mean_excess_pct"]), mode="lines", name=str(stance),
+                   line={"color": color}, text=[f"n = {n}" for n in group["calls"]],
+                   hovertemplate="%{x} sessions: %{y:.2f}% (%{text})<extra>" + str(stance) + "</extra>")
+    return figure
 
 
 TRADE_VIEW = ["setup_id", "symbol", "direction", "entry_type", "entry_level", "stop", "targets", "status",
@@ -112,18 +206,46 @@ TRADE_VIEW = ["setup_id", "symbol", "direction", "entry_type", "entry_level", "s
               "sessions_held", "ambiguous"]
 
 
+def _article_json(report: "Report"):
+    """The embedded article data as JSON text that cannot close its ``<script>`` element early."""
+    import json
+
+    from markupsafe import Markup
+
+    from .article_data import article_payload
+
+    text = json.dumps(article_payload(report), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
+
+
+#: Trade columns shown as signed percentages (red below zero, green above).
+PERCENT_COLUMNS = ("return_pct",)
+
+
 def trade_rows(trades: pd.DataFrame):
-    """The trades table's ``<tr>`` rows as one HTML string (cells formatted column by column, escaped)."""
+    """The trades table's ``<tr>`` rows as one HTML string (cells formatted column by column, escaped);
+    returns as ``+1.23%`` in green or red, the exact value kept in ``data-v`` for sorting."""
     from markupsafe import Markup, escape
 
     from .writers import column_cells
 
     columns = [[_short_time(text) for text in column_cells(trades[c], csv=False)] for c in TRADE_VIEW]
     text_columns = {"setup_id", "symbol", "status", "exit_reason"}
-    opening = ['<td class="text">' if c in text_columns else "<td>" for c in TRADE_VIEW]
+    for c in PERCENT_COLUMNS:
+        at = TRADE_VIEW.index(c)
+        values = pd.to_numeric(trades[c], errors="coerce").to_numpy(dtype=float)
+        columns[at] = [(raw, "" if v != v else pct(v), "good" if v > 0 else "bad" if v < 0 else "")
+                       for raw, v in zip(columns[at], values)]
     rows = []
     for cells in zip(*columns):
-        rows.append("<tr>" + "".join(f"{o}{escape(v)}</td>" for o, v in zip(opening, cells)) + "</tr>")
+        parts = []
+        for name, value in zip(TRADE_VIEW, cells):
+            if isinstance(value, tuple):
+                raw, shown, tone = value
+                parts.append(f'<td class="{tone}" data-v="{escape(raw)}">{escape(shown)}</td>')
+            else:
+                parts.append(f'<td class="text">{escape(value)}</td>' if name in text_columns else f"<td>{escape(value)}</td>")
+        rows.append("<tr>" + "".join(parts) + "</tr>")
     return Markup("\n".join(rows))
 
 
@@ -196,66 +318,17 @@ def _numbers(values) -> list:
 
 
 def equity_figure(report: "Report") -> Figure:
-    figure = Figure(title={"text": "Follow every call: equity"}, height=360)
-    equity = getattr(report.portfolio, "equity", None)
-    if isinstance(equity, pd.Series) and len(equity):
-        figure.add("scatter", x=[_day(i) for i in equity.index], y=equity.tolist(), mode="lines", name="equity")
-    per_stance = getattr(report.portfolio, "per_stance", None)
-    if isinstance(per_stance, dict):
-        for stance, series in sorted(per_stance.items()):
-            series = getattr(series, "equity", series)
-            if isinstance(series, pd.Series) and len(series):
-                figure.add("scatter", x=[_day(i) for i in series.index], y=series.tolist(), mode="lines",
-                           name=str(stance), line={"dash": "dot", "color": STANCE_COLORS.get(str(stance))})
-    return figure
-
-
-def article_charts(report: "Report") -> list[dict]:
-    """One entry per charted article: its heading and one candlestick chart per instrument."""
-    out = []
-    for article in report.charts:
-        charts = [_div(candle_figure(chart), chart_dom_id(article.article_id, chart.symbol)) for chart in article.charts]
-        out.append({"id": article.article_id, "title": article.title, "published": article.published,
-                    "stance": article.stance or "–", "pulse": article.pulse, "charts": charts})
-    return out
-
-
-def candle_figure(chart: "ArticleChart") -> Figure:
-    window = chart.window
-    x = [_day(i) for i in window.index]
-    figure = Figure(title={"text": f"{chart.symbol} — {chart.article_id}"}, height=420,
-                    xaxis={"rangeslider": {"visible": False}, "rangebreaks": [{"bounds": ["sat", "mon"]}]},
-                    legend={"font": {"size": 10}})
-    figure.add("candlestick", x=x, open=window["open"].tolist(), high=window["high"].tolist(),
-               low=window["low"].tolist(), close=window["close"].tolist(), name=chart.symbol, showlegend=False)
-    # Levels far from the market are usually why a setup was refused: show them (the distance is the
-    # explanation) unless they are so far that the candles would shrink to a line; the legend lists all.
-    low, high = float(window["low"].min()), float(window["high"].max())
-    span = high - low
-    y_range = [low, high]
-    for level in chart.levels:
-        value = level.level
-        if low - 2.5 * span <= value <= high + 2.5 * span:
-            y_range = [min(y_range[0], value), max(y_range[1], value)]
-        figure.add("scatter", x=[x[0], x[-1]], y=[value, value], mode="lines",
-                   name=f"{level.setup_id} {level.name} {level.written:g}" + (" (refused)" if level.refused else ""),
-                   line={"color": LEVEL_COLORS[level.name.split()[0]], "width": 1,
-                         "dash": "dot" if level.refused else "dash"})
-    pub_x = chart.published_day
-    figure.layout["shapes"].append({"type": "line", "x0": pub_x, "x1": pub_x, "y0": 0, "y1": 1, "yref": "paper",
-                                    "line": {"color": "#444", "dash": "dot", "width": 1}})
-    figure.layout["annotations"].append({"x": pub_x, "y": 1, "yref": "paper", "text": "published",
-                                         "showarrow": False, "yanchor": "bottom"})
-    for kind, points in (("entry", chart.entries), ("exit", chart.exits)):
-        if not points:
-            continue
-        marker = {"symbol": "triangle-up", "size": 12, "color": "#1f77b4"} if kind == "entry" else \
-            {"symbol": "x", "size": 11, "color": "#111"}
-        figure.add("scatter", x=[p[0] for p in points], y=[p[1] for p in points], text=[p[2] for p in points],
-                   mode="markers", name=kind, marker=marker,
-                   hovertemplate="%{text}<br>%{x}<br>%{y:.2f}<extra>" + kind + "</extra>")
-    pad = 0.03 * (y_range[1] - y_range[0] or y_range[1] or 1.0)
-    figure.layout["yaxis"] = {"range": [y_range[0] - pad, y_range[1] + pad]}
+    """The follow-every-call book's P&L in % of its capital, session by session, and each stance's book."""
+    figure = Figure(title={"text": "Follow every call: P&L on capital"}, height=360,
+                    xaxis={"title": {"text": "session"}}, yaxis={"title": {"text": "P&L, % of the book's capital"}})
+    portfolio = report.portfolio
+    books = [portfolio.total, *(portfolio.per_stance[k] for k in sorted(portfolio.per_stance))]
+    for book in books:
+        curve = book.curve
+        if len(curve):
+            figure.add("scatter", x=[_day(i) for i in curve.index], y=curve["pnl_pct"].tolist(), mode="lines",
+                       name=book.name, line={"color": STANCE_COLORS.get(book.name),
+                                             "dash": "solid" if book.name == "all" else "dot"})
     return figure
 
 
@@ -267,16 +340,3 @@ def _day(value) -> str:
 
 def _nz(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def chart_dom_id(article_id: str, symbol: str) -> str:
-    """A page-unique element id for one article's chart of one symbol: readable slugs plus a digest of the
-    exact pair, so ids that slug alike ("a.b" and "a-b") never share (and overwrite) one chart."""
-    import hashlib
-
-    digest = hashlib.sha256(f"{article_id}\0{symbol}".encode()).hexdigest()[:10]
-    return f"chart-{_slug(article_id)}-{_slug(symbol)}-{digest}"
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower() or "x"

@@ -27,15 +27,27 @@ def render_markdown(report: "Report") -> str:
     s = report.summary
     cfg, totals, counts = s["config"], s["totals"], s["counts"]
     run = s.get("run") or {}
-    lines = [
-        f"# Backtest report {run.get('id', '')}".rstrip(),
-        "",
+    lines = [f"# Backtest report {run.get('id', '')}".rstrip(), ""]
+    staleness = run.get("data_staleness") or {}
+    if staleness.get("stale"):
+        lines += [f"> **Stale data:** the newest bar ({staleness['newest_bar']}) is {staleness['sessions_behind']} "
+                  f"sessions older than the run date ({staleness['run_date']}).", ""]
+    lines += scorecard_lines(report, cfg)
+    book = s.get("portfolio") or {}
+    if "error" in book:
+        lines += [f"Follow every call: {book['error']}.", ""]
+    elif book:
+        lines += [f"**Follow every call: {pct(book['return_on_capital_pct'])} return on capital** "
+                  f"({book['calls']} calls, capital {book['peak_live_calls']} peak live calls x "
+                  f"{book['notional']:g}; Sharpe {num(book['sharpe'])}, max drawdown {pct(book['max_drawdown_pct'])}).", ""]
+    lines += [
         f"{counts['articles']} articles, {counts['setups']} setups, {totals['filled']} entered; "
-        f"hit rate {rate(totals['hit_rate'])}, total return {pct(totals['total_return_pct'])}, "
+        f"hit rate {rate(totals['hit_rate'])}, sum of trade returns {pct(totals['total_return_pct'])} "
+        f"(ambiguity bounds: worst {pct(totals['total_return_pct_worst'])}, best {pct(totals['total_return_pct_best'])}), "
         f"mean R {num(totals['mean_r'])}.",
         f"Ambiguous bars: {totals['ambiguous_trades']} trades (total {pct(totals['total_return_pct_stop_first'])} "
         f"stop-first, {pct(totals['total_return_pct_target_first'])} target-first); policy **{cfg['ambiguity']}**, "
-        f"costs {cfg['costs_bps_per_side']:g} bps per side"
+        f"costs {cfg['costs_bps_per_side']:g} bps per side, delay {cfg.get('delay', 0)} session(s)"
         + (f", as of {cfg['as_of']}" if cfg.get("as_of") else "") + ".",
         "",
         "| stance | articles | setups | entered | hit rate | mean return | mean R |",
@@ -57,6 +69,31 @@ def render_markdown(report: "Report") -> str:
         if len(notes) > 6:
             lines.append(f"- … {len(notes) - 6} more in trades.csv / summary.json")
     return "\n".join(lines) + "\n"
+
+
+def scorecard_lines(report: "Report", cfg: dict) -> list[str]:
+    """The scorecard (stance x horizon: n, hit rate and mean excess with 95 % intervals, bullish minus bearish
+    with its permutation p-value), the top of report.md."""
+    from .html import scorecard_rows
+
+    error = report.research_errors.get("scorecard")
+    if error:
+        return [f"Scorecard: {error}.", ""]
+    rows = scorecard_rows(report)
+    out = ["## Did bullish or bearish calls do better?", "",
+           f"Distinct directional calls whose window has finished; excess = signed return minus {cfg['benchmark']} "
+           "over the same sessions; 95 % intervals; p = permutation test of bullish minus bearish.", "",
+           "| stance | horizon | n | hit rate [95 %] | mean excess [95 %] | bull - bear (p) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    out += [f"| {r['stance']} | {r['horizon']}d | {r['n']} | {r['hit']} | {r['excess']} | {r['diff']} |" for r in rows]
+    from .html import extreme_calls
+
+    extremes = extreme_calls(report)
+    if extremes:
+        out += ["", f"Best and worst calls ({extremes[0]['horizon']} sessions): "
+                + "; ".join(f"{r['excess']} {r['stance']} {r['symbol']} from {r['start']} ({_short(r['title'], 60)})"
+                            for r in extremes) + "."]
+    return out + [""]
 
 
 def _short(text, limit: int = 140) -> str:

@@ -121,6 +121,17 @@ def identical_calls(trades: pd.DataFrame, key=IDENTICAL_CALL_KEY) -> pd.Series:
     return pd.Series(out, index=trades.index, dtype=object, name="duplicate_of")
 
 
+def duplicate_flags(trades: pd.DataFrame) -> pd.Series:
+    """``duplicate_of`` for every row of ``trades``: :func:`identical_calls` among the **entered** trades only
+    (a refused first copy never hides an entered second one); NA for rows not entered. Aligned with
+    ``trades`` (same index); what trades.csv shows and what the portfolio and the scorecard count once."""
+    out = pd.Series(None, index=trades.index, dtype=object, name="duplicate_of")
+    entered_rows = entered_mask(trades).to_numpy()
+    if entered_rows.any():
+        out[entered_rows] = identical_calls(trades[entered_rows]).to_numpy()
+    return out
+
+
 # ------------------------------------------------------------------------------------------ legs and events
 def _legs(trades: pd.DataFrame) -> pd.DataFrame:
     """One row per leg of each entered trade: setup_id, leg, symbol, side, entry day and price, stance."""
@@ -182,10 +193,8 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     entered = trades[entered_rows]
     # identical among *entered* trades (a refused first copy must not hide an entered second one): the whole
     # book counts each once; a stance's book counts each once among that stance's articles
-    duplicate_of = pd.Series(None, index=trades.index, dtype=object)
-    duplicate_of[entered_rows] = identical_calls(entered).to_numpy()
     identical = pd.DataFrame({"setup_id": trades["setup_id"].astype(str).to_numpy(),
-                              "duplicate_of": duplicate_of.to_numpy()})
+                              "duplicate_of": duplicate_flags(trades).to_numpy()})
     cost = float(cost_bps) / 10_000.0
     if not len(entered):
         return PortfolioResult(_empty_book("all"), {}, pd.Series(dtype=float, name="pnl_pct"), identical,
@@ -321,4 +330,4 @@ def _empty_book(name: str) -> Book:
 
 
 __all__ = ["NOTIONAL", "TRADE_INPUT_COLUMNS", "EXIT_INPUT_COLUMNS", "IDENTICAL_CALL_KEY", "Book", "PortfolioResult",
-           "identical_calls", "follow_every_call"]
+           "identical_calls", "duplicate_flags", "follow_every_call"]

@@ -2,7 +2,9 @@
 
 Thin, named wrappers over well-kept libraries; nothing here re-derives a statistic by hand:
 
-* :func:`wilson` — a rate with its Wilson 95 % interval (statsmodels ``proportion_confint(method="wilson")``);
+* :func:`wilson` — a rate with its Wilson 95 % interval (closed form with the standard library's normal
+  quantile; the tests check it equals scipy's ``binomtest(k, n).proportion_ci(method="wilson")`` and
+  statsmodels' ``proportion_confint(method="wilson")``, neither of which a run needs to import);
 * :func:`block_bootstrap_mean` — a mean with a 95 % interval from a **stationary block bootstrap over
   calendar sessions** (arch's ``StationaryBootstrap`` draws the resampled sessions), so that calls whose
   forward windows overlap, and calls made on the same session, are resampled together;
@@ -24,14 +26,23 @@ windows of ``h`` sessions overlap only when they start fewer than ``h`` sessions
 the percentile interval (2.5th and 97.5th percentiles of the replicates' means; replicates that drew no
 observation are left out). The count matrices ``w`` depend only on (number of sessions, block length,
 replicates, seed), so they are drawn once and reused for every group and figure (:func:`bootstrap_weights`):
-hundreds of scorecards over the same calendar cost one draw per block length.
+hundreds of scorecards over the same calendar cost one draw per block length. With
+:func:`weight_cache` (the run uses ``<cache_dir>/bootstrap``) they are also kept on disk, keyed by those
+four numbers and arch's version (the draw counts as ``uint8``, 1 byte per session and replicate): a later run over the same calendar reads them back and never imports
+arch (whose import pulls in its whole ``univariate`` package, about a second).
+
+Import cost: scipy.stats is imported only when a figure needs it (a permutation test with two samples of
+at least two, a correlation over at least three pairs): a small run never pays for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-import warnings
+import math
+import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -97,20 +108,33 @@ class Correlation:
 
 # ------------------------------------------------------------------------------------------ rates
 def wilson_arrays(successes, n, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorized :func:`wilson`: (rate, low, high) arrays, NaN where ``n`` is 0."""
-    from statsmodels.stats.proportion import proportion_confint
+    """Vectorized :func:`wilson`: (rate, low, high) arrays, NaN where ``n`` is 0.
+
+    The Wilson score interval in closed form, ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``,
+    with ``z`` the normal quantile from the standard library (``statistics.NormalDist``): the interval
+    ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`` and statsmodels'
+    ``proportion_confint(method="wilson")`` compute (``tests/test_research_stats.py`` checks all three agree
+    to 1e-12), without importing scipy.stats (seconds on a loaded machine) for a run that needs no other
+    test statistic."""
+    from statistics import NormalDist
 
     k = np.asarray(successes, dtype=np.float64)
     m = np.asarray(n, dtype=np.float64)
     some = m > 0
-    safe = np.where(some, m, 1.0)  # statsmodels divides by n; the NaNs are put back below
-    low, high = proportion_confint(np.where(some, k, 0.0), safe, alpha=1.0 - confidence, method="wilson")
-    rate = np.divide(k, m, out=np.full(np.shape(m), np.nan), where=some)
-    return rate, np.where(some, low, np.nan), np.where(some, high, np.nan)
+    safe = np.where(some, m, 1.0)
+    p = k / safe
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    z2 = z * z
+    centre = (p + z2 / (2.0 * safe)) / (1.0 + z2 / safe)
+    half = z / (1.0 + z2 / safe) * np.sqrt(p * (1.0 - p) / safe + z2 / (4.0 * safe * safe))
+    low = np.where(some, np.clip(centre - half, 0.0, 1.0), np.nan)
+    high = np.where(some, np.clip(centre + half, 0.0, 1.0), np.nan)
+    rate = np.where(some, p, np.nan)
+    return rate, low, high
 
 
 def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> Rate:
-    """The rate ``successes / n`` and its Wilson score interval (statsmodels ``proportion_confint``).
+    """The rate ``successes / n`` and its Wilson score interval (:func:`wilson_arrays`).
 
     Wilson, not the normal approximation: with few calls (2 of 4) or rates near 0 or 1 the normal interval
     leaves [0, 1] or collapses to a point; Wilson's stays inside and keeps its coverage.
@@ -125,8 +149,60 @@ def block_length_for(horizon: int) -> int:
     return max(1, int(horizon))
 
 
+#: Where :func:`weight_cache` keeps the bootstrap draws on disk (None: memory only).
+_WEIGHT_DIR: Path | None = None
+
+
+@contextlib.contextmanager
+def weight_cache(directory: Path | str | None):
+    """Within the block, bootstrap weights are read from / written to ``directory`` (None: memory only).
+
+    Files are ``stationary-<sessions>-<block>-<reps>-<seed>-arch<version>.npy`` (the draw counts as
+    ``uint8``, or ``uint16`` when a session is drawn more than 255 times), written atomically; an unreadable file is drawn again and replaced, never an error, and a
+    directory that cannot be written only costs the draw."""
+    global _WEIGHT_DIR
+    previous, _WEIGHT_DIR = _WEIGHT_DIR, Path(directory) if directory is not None else None
+    try:
+        yield
+    finally:
+        _WEIGHT_DIR = previous
+
+
+def _weight_file(n_sessions: int, block_length: int, reps: int, seed: int) -> Path | None:
+    if _WEIGHT_DIR is None:
+        return None
+    from importlib.metadata import version
+
+    return _WEIGHT_DIR / f"stationary-{n_sessions}-{block_length}-{reps}-{seed}-arch{version('arch')}.npy"
+
+
 @functools.lru_cache(maxsize=32)
 def _weights(n_sessions: int, block_length: int, reps: int, seed: int) -> np.ndarray:
+    path = _weight_file(n_sessions, block_length, reps, seed)
+    if path is not None:
+        try:
+            counts = np.load(path, allow_pickle=False)
+            if counts.shape == (reps, n_sessions):
+                weights = counts.astype(np.float64)
+                weights.setflags(write=False)
+                return weights
+        except (OSError, ValueError):
+            pass  # absent or damaged: drawn again below
+    weights = _draw_weights(n_sessions, block_length, reps, seed)
+    small = np.uint8 if weights.max(initial=0) <= np.iinfo(np.uint8).max else np.uint16
+    if path is not None and weights.max(initial=0) <= np.iinfo(np.uint16).max:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(temporary, "wb") as handle:
+                np.save(handle, weights.astype(small), allow_pickle=False)
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only cache only costs the draw next time
+    return weights
+
+
+def _draw_weights(n_sessions: int, block_length: int, reps: int, seed: int) -> np.ndarray:
     from arch.bootstrap import StationaryBootstrap
 
     bootstrap = StationaryBootstrap(block_length, np.arange(n_sessions), seed=np.random.default_rng(seed))
@@ -239,14 +315,14 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
     not depend on whether the article was bullish or bearish). When the groups are small enough for every
     relabelling to be enumerated within ``n_resamples``, scipy computes the exact p-value. NaNs are dropped.
     """
-    from scipy.stats import permutation_test
-
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     if len(a) < 2 or len(b) < 2:
         diff = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
         return Difference(diff, np.nan, int(len(a)), int(len(b)))
+    from scipy.stats import permutation_test
+
     # batch bounds memory: scipy would otherwise hold n_resamples x (len(a) + len(b)) values at once
     batch = max(1, min(n_resamples, 4_000_000 // (len(a) + len(b))))
     result = permutation_test((a, b), _mean_difference, permutation_type="independent", vectorized=True,
@@ -256,12 +332,14 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
-    """Spearman's rank correlation of aligned ``x`` and ``y`` (``scipy.stats.spearmanr``), pairs with a NaN dropped.
+    """Spearman's rank correlation of aligned ``x`` and ``y``, pairs with a NaN dropped, and its p-value.
 
-    The p-value is scipy's (t distribution with n - 2 degrees of freedom on the ranks' correlation).
+    What ``scipy.stats.spearmanr`` computes (``tests/test_research_stats.py`` checks they agree, ties
+    included): rho is Pearson's correlation of the average ranks, and the two-sided p-value comes from the t
+    distribution with n - 2 degrees of freedom, ``t = rho sqrt((n - 2) / (1 - rho²))``, through
+    ``scipy.special.stdtr`` (scipy's own t CDF; ``scipy.special`` imports in a fraction of the time
+    ``scipy.stats`` takes, and the Pulse table needs nothing else from it).
     """
-    from scipy.stats import spearmanr
-
     x = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype=np.float64)
     y = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype=np.float64)
     keep = ~(np.isnan(x) | np.isnan(y))
@@ -269,13 +347,18 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
     n = int(len(x))
     if n < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return Correlation(np.nan, np.nan, n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy warns about ties near-constant input; the result is still defined
-        result = spearmanr(x, y)
-    return Correlation(float(result.statistic), float(result.pvalue), n)
+    from scipy.special import stdtr
+
+    rx = pd.Series(x).rank(method="average").to_numpy()
+    ry = pd.Series(y).rank(method="average").to_numpy()
+    rho = float(np.clip(np.corrcoef(rx, ry)[0, 1], -1.0, 1.0))
+    with np.errstate(divide="ignore"):
+        t = rho * math.sqrt((n - 2) / max(1.0 - rho * rho, 0.0)) if abs(rho) < 1.0 else math.inf
+    p_value = 0.0 if math.isinf(t) else float(2.0 * stdtr(n - 2, -abs(t)))
+    return Correlation(rho, p_value, n)
 
 
 __all__ = ["SEED", "BOOTSTRAP_REPS", "PERMUTATIONS", "CONFIDENCE", "Rate", "MeanInterval", "Difference",
-           "Correlation", "wilson", "wilson_arrays", "block_length_for", "bootstrap_weights", "replicate_means",
+           "Correlation", "wilson", "wilson_arrays", "block_length_for", "bootstrap_weights", "weight_cache", "replicate_means",
            "percentile_interval", "session_positions", "block_bootstrap_mean", "permutation_difference",
            "spearman"]

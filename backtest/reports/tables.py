@@ -15,17 +15,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..schema import Column, Schema
 from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger, entered_mask
 from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes, outcome_row
 
 STANCES = ("bullish", "bearish", "neutral")
+#: Columns the report adds to the ledger's trades in trades.csv (declared once, documented in docs/tables.md).
+TRADE_FLAGS = Schema("trade_flags", (
+    Column("duplicate_of", "str", "the `setup_id` of an earlier entered setup this one repeats (same kind, symbol, "
+                                  "direction, entry rule and first session): an identical call, counted once in the "
+                                  "portfolio and the scorecard; empty for the first copy and for setups not entered"),
+))
 #: The directional-call horizon used for the Pulse-vs-outcome correlation (sessions).
 PULSE_HORIZON = 20
 
 
 def trades_table(ledger: Ledger) -> pd.DataFrame:
-    """``Ledger.trades`` as ``trades.csv`` holds it: the declared columns, in the ledger's (publication) order."""
-    return ledger.trades.loc[:, list(TRADE_COLUMNS)].reset_index(drop=True)
+    """``Ledger.trades`` as ``trades.csv`` holds it: the declared columns, in the ledger's (publication) order,
+    then :data:`TRADE_FLAGS` (``duplicate_of``: :func:`backtest.reports.portfolio.duplicate_flags`)."""
+    from .portfolio import duplicate_flags
+
+    trades = ledger.trades.loc[:, list(TRADE_COLUMNS)].reset_index(drop=True)
+    trades["duplicate_of"] = duplicate_flags(trades).to_numpy()
+    return trades
 
 
 def calls_table(ledger: Ledger) -> pd.DataFrame:
@@ -69,13 +81,16 @@ def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame
     of thousands of articles costs no more than a few pandas calls.
     """
     text = {name: pd.Series(meta[name].to_numpy(dtype=object), dtype=object)  # Python strings, not pyarrow's
-            for name in ("article_id", "title", "published", "stance")}
+            for name in ("article_id", "title", "published", "published_basis", "stance", "stance_basis")}
     table = pd.DataFrame({
         **text,
         "pulse": meta["pulse"].array,
         "threat": meta["threat"].array,
         "subject": pd.Series([";".join(subject) for subject in meta["subject"]], dtype=object),
-    }, columns=["article_id", "title", "published", "stance", "pulse", "threat", "subject"])
+    }, columns=["article_id", "title", "published", "published_basis", "stance", "stance_basis", "pulse", "threat",
+                "subject"])
+    explicit = trades.groupby("article_id")["explicit"].sum() if len(trades) else pd.Series(dtype=np.int64)
+    table["explicit_setups"] = table["article_id"].map(explicit).fillna(0).astype(np.int64)
     outcomes = article_outcomes(trades).set_index("article_id") if len(trades) else None
     for column in OUTCOME_COLUMNS:
         values = table["article_id"].map(outcomes[column]) if outcomes is not None else pd.Series(np.nan, index=table.index)
@@ -101,7 +116,7 @@ def _article_columns(horizons) -> list[str]:
             "wins", "losses", "hit_rate", "total_return_pct", "mean_return_pct", "mean_r"]
     for h in horizons:
         base += [f"call_return_pct_{h}d", f"call_excess_pct_{h}d", f"call_hit_{h}d"]
-    return base
+    return base + ["published_basis", "stance_basis", "explicit_setups"]  # added later: at the end
 
 
 def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame, horizons) -> pd.DataFrame:
@@ -113,15 +128,28 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
     The ``pulse_*`` columns are the Pulse-vs-outcome summary: Spearman rank correlation of the article's
     Pulse score with each entered trade's return, and with the directional call's excess return at
     ``PULSE_HORIZON`` sessions, with the number of pairs (``n``); empty below 3 pairs.
+
+    Identical calls count once (:func:`backtest.reports.portfolio.duplicate_flags`): the ``all`` row leaves
+    out every repeated entered trade, a stance's row those whose first copy is from the same stance (as the
+    portfolio's books do).
     """
+    from .portfolio import IDENTICAL_CALL_KEY, identical_calls
+
     stance_of = articles.set_index("article_id")["stance"].fillna("unknown").to_dict()
+    repeated_anywhere = _repeated(trades)
+    repeated_in_stance = np.zeros(len(trades), dtype=bool)
+    entered = entered_mask(trades).to_numpy()
+    if entered.any():
+        with_stance = trades[entered].assign(stance=trades.loc[entered, "stance"].fillna("unknown"))
+        repeated_in_stance[entered] = identical_calls(with_stance, IDENTICAL_CALL_KEY + ("stance",)).notna().to_numpy()
     groups = list(STANCES)
     if "unknown" in stance_of.values():
         groups.append("unknown")
     rows = []
     for group in groups + ["all"]:
         ids = [a for a, s in stance_of.items() if group == "all" or s == group]
-        mine = trades[trades["article_id"].isin(ids)]
+        repeated = repeated_anywhere if group == "all" else repeated_in_stance
+        mine = trades[trades["article_id"].isin(ids).to_numpy() & ~repeated]
         my_calls = primary_calls(calls)[lambda c: c["article_id"].isin(ids)]
         if group == "all":
             # neutral calls are reported (their own row) but have no direction to score: not in the total
@@ -172,15 +200,28 @@ def spearman(x, y) -> tuple[float | None, int]:
     return float(np.corrcoef(rx, ry)[0, 1]), n
 
 
+def _repeated(trades: pd.DataFrame) -> np.ndarray:
+    """Rows that repeat an earlier entered trade (``duplicate_of`` set): left out of the run's aggregates."""
+    if "duplicate_of" not in trades.columns:
+        return np.zeros(len(trades), dtype=bool)
+    return trades["duplicate_of"].notna().to_numpy()
+
+
 def totals(trades: pd.DataFrame) -> dict:
-    """Run totals, including both ambiguity bounds and the number of ambiguous trades."""
+    """Run totals, including both ambiguity bounds and the number of ambiguous trades. Identical calls
+    count once (``duplicate_of``; ``identical_calls_left_out`` says how many rows that left out);
+    ``by_status`` counts every setup."""
+    by_status = {s: int(n) for s, n in sorted(trades["status"].value_counts().items())}
+    repeated = _repeated(trades)
+    trades = trades[~repeated]
     out = _outcome(trades)
     entered = entered_trades(trades)
-    for bound in ("stop_first", "target_first"):
+    for bound in ("stop_first", "target_first", "worst", "best"):
         values = pd.to_numeric(entered.get(f"return_pct_{bound}"), errors="coerce").dropna()
         out[f"total_return_pct_{bound}"] = float(values.sum()) if len(values) else None
     out["ambiguous_trades"] = int(entered["ambiguous"].fillna(False).astype(bool).sum()) if len(entered) else 0
-    out["by_status"] = {s: int(n) for s, n in sorted(trades["status"].value_counts().items())}
+    out["identical_calls_left_out"] = int(repeated.sum())
+    out["by_status"] = by_status
     return out
 
 

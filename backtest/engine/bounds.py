@@ -19,6 +19,9 @@ So the bounds are taken per trade as the minimum and maximum over the policies' 
 under the policy in use (:func:`true_bounds`). They bound what the documented rules can produce from
 these bars; they are not a search over every intrabar path the bar could hide. Both cases are tests in
 ``tests/test_research_bounds.py`` (on constructed bars, through :func:`backtest.engine.kernel.run_kernel`).
+
+They are simulation outputs: :func:`backtest.engine.simulation.simulate` writes them into the ledger's
+``return_pct_worst`` / ``return_pct_best`` (a pair has no levels, so its three results are one).
 """
 
 from __future__ import annotations
