@@ -86,5 +86,14 @@ def ensure_chromium(*, which=shutil.which, run=subprocess.run, euid=os.geteuid) 
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    """The path of a headless-capable Chromium (installed on first use if missing, see :func:`ensure_chromium`)."""
-    return ensure_chromium()
+    """The path of a headless-capable Chromium (installed on first use if missing, see :func:`ensure_chromium`).
+
+    Test processes (pytest-xdist workers) take turns through a file lock, so only one runs apt-get and the
+    others then find what it installed.
+    """
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "backtest-chromium-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return ensure_chromium()

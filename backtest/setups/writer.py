@@ -181,6 +181,16 @@ class _Astral(Exception):
     """A string with a character beyond U+FFFF (an emoji): libyaml would write it escaped ("\\U0001F9F5")."""
 
 
+def _float_text(value: float) -> str:
+    """A float as PyYAML's SafeRepresenter writes it (``.nan``, ``.inf``, ``1.0e+20``)."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value).lower()
+    return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
+
+
 def _node(value) -> yaml.Node:
     """``value`` as a YAML node, as PyYAML's SafeRepresenter would build it (block style, flow for _Flow)."""
     if isinstance(value, dict):
@@ -199,15 +209,7 @@ def _node(value) -> yaml.Node:
     if isinstance(value, int):
         return yaml.ScalarNode(_INT, str(value))
     if isinstance(value, float):
-        if value != value:
-            text = ".nan"
-        elif value in (float("inf"), float("-inf")):
-            text = ".inf" if value > 0 else "-.inf"
-        else:
-            text = repr(value).lower()
-            if "." not in text and "e" in text:
-                text = text.replace("e", ".0e", 1)
-        return yaml.ScalarNode(_FLOAT, text)
+        return yaml.ScalarNode(_FLOAT, _float_text(value))
     raise TypeError(f"cannot write {type(value).__name__} to a setup file")
 
 
@@ -265,16 +267,9 @@ class _FastEmitter:
         elif isinstance(value, int):
             text = str(value)
         elif isinstance(value, float):
-            if value != value:
-                text = ".nan"
-            elif value in (float("inf"), float("-inf")):
-                text = ".inf" if value > 0 else "-.inf"
-            else:
-                text = repr(value).lower()
-                if "." not in text and "e" in text:
-                    text = text.replace("e", ".0e", 1)
-                if _plain_tag(text) != _FLOAT:
-                    raise _Unusual
+            text = _float_text(value)
+            if value == value and value not in (float("inf"), float("-inf")) and _plain_tag(text) != _FLOAT:
+                raise _Unusual
         else:
             raise _Unusual
         self.write(" " + text)
