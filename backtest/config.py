@@ -3,9 +3,10 @@
 Which file is used (the first that exists; ``docs/data.md`` "Which backtest.toml"):
 
 1. ``--config FILE`` (must exist);
-2. ``backtest.toml`` in the folder of the SETUPS argument or any folder above it (``backtest run``), or in
-   the current folder or above (every other command): a cron job ``backtest run /repo/setups`` started
-   from ``/`` finds ``/repo/backtest.toml``;
+2. ``backtest.toml`` in the folder of the SETUPS argument or any folder above it (``backtest run``), then
+   in the current folder or above (every command): a cron job ``backtest run /repo/setups`` started
+   from ``/`` finds ``/repo/backtest.toml``, and ``backtest run ../shared/articles`` from the project's
+   root finds the project's file;
 3. ``$BACKTEST_CONFIG`` (must exist when set);
 4. the user config folder: ``$XDG_CONFIG_HOME/backtest/backtest.toml``, else ``~/.config/backtest/backtest.toml``;
 5. built-in defaults (no mirror).
@@ -170,10 +171,10 @@ def find_config_file(explicit: str | Path | None = None, *, near: str | Path | N
         found = _search_upwards(start)
         if found:
             return found, FOUND_BY[1]
-    else:
-        found = _search_upwards(Path.cwd())
-        if found:
-            return found, FOUND_BY[2]
+    # Then the current folder (SETUPS outside the project, e.g. `backtest run ../shared/articles` from its root).
+    found = _search_upwards(Path.cwd())
+    if found:
+        return found, FOUND_BY[2]
     env = os.environ.get(ENV_VAR)
     if env:
         path = Path(env)

@@ -102,14 +102,15 @@ class RunResult:
         """What ``--strict`` fails on: the run could not evaluate everything it was given, for reasons in the
         inputs or the data. Counted: skipped inputs (a setup file, setup or article that could not be read,
         a series that could not be loaded), setups ``no-data`` (no bars, or none after publication) or
-        ``undated``, and a failed portfolio view. Not counted: setups the rules refused on their own merits
+        ``undated``, a failed portfolio view and a failed research figure (scorecard, event study). Not counted: setups the rules refused on their own merits
         (``rejected``: levels out of order or incoherent; ``unresolved``: no symbol), nor outcomes
         (expired, cancelled, open): those are results, listed in the report."""
         trades = self.report.trades
         out = {"skipped": len(self.report.skipped),
                "no-data": int((trades["status"] == "no-data").sum()),
                "undated": int((trades["status"] == "undated").sum()),
-               "portfolio": 1 if self.report.portfolio_error else 0}
+               "portfolio": 1 if self.report.portfolio_error else 0,
+               "research": len(self.report.research_errors)}
         return {k: v for k, v in out.items() if v}
 
 

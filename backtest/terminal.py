@@ -157,6 +157,8 @@ def render_summary(result: "RunResult") -> None:
                   "(reasons in the report)", markup=False)
         if report.portfolio_error:
             err.print(f"warning: {printable(report.portfolio_error)}", markup=False)
+        for name, error in sorted(report.research_errors.items()):
+            err.print(f"warning: {name}: {printable(error)}", markup=False)
         lines = [skip.reason for skip in report.skipped]
         refused = report.trades[report.trades["status"].isin(REFUSED)]
         lines += [f"{row['setup_id']} ({row['status']}): {row['reason']}"
@@ -184,4 +186,6 @@ def strict_line(problems: dict[str, int]) -> str:
         parts.append(f"{problems['undated']} setup(s) undated")
     if problems.get("portfolio"):
         parts.append("the portfolio view failed")
+    if problems.get("research"):
+        parts.append(f"{problems['research']} research figure(s) failed")
     return "--strict: " + ", ".join(parts) + " (reasons in the report); exit 1"

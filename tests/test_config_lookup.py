@@ -64,6 +64,7 @@ def test_the_file_beside_or_above_setups_wins_over_the_environment(tmp_path, mon
 def test_then_the_environment_then_the_user_folder_then_defaults(tmp_path, monkeypatch):
     setups = tmp_path / "lonely" / "setups"
     setups.mkdir(parents=True)
+    monkeypatch.chdir(setups)  # no backtest.toml beside or above SETUPS nor the current folder
     env = _toml(tmp_path / "env", "env")
     xdg = tmp_path / "xdg"
     user = _toml(xdg / "backtest", "user")
@@ -85,6 +86,7 @@ def test_config_flag_beats_everything_and_a_broken_environment_is_named(tmp_path
     near = _toml(tmp_path / "p", "near")
     explicit = _toml(tmp_path / "x", "explicit")
     monkeypatch.setenv("BACKTEST_CONFIG", str(tmp_path / "missing.toml"))
+    monkeypatch.chdir(tmp_path)  # the current folder holds no backtest.toml either
     assert find_config_file(explicit, near=near.parent) == (explicit, "--config")
     assert find_config_file(near=near.parent) == (near, "beside or above SETUPS")  # found before the variable
     with pytest.raises(ConfigError) as info:
@@ -143,3 +145,20 @@ def test_a_huge_config_file_is_refused_before_parsing(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.one_line() == f"{path}: config file is 5.0 MB, more than the 1 MB limit (check that it is a backtest.toml)"
+
+
+def test_setups_outside_the_project_fall_back_to_the_current_folders_file(tmp_path, monkeypatch):
+    """`backtest run ../shared/articles` from the project's root: nothing beside or above SETUPS, so the
+    current folder's backtest.toml is used (before $BACKTEST_CONFIG and the user folder)."""
+    from backtest.config import find_config_file
+
+    project, outside = tmp_path / "project", tmp_path / "elsewhere" / "articles"
+    project.mkdir()
+    outside.mkdir(parents=True)
+    (project / "backtest.toml").write_text("[run]\n")
+    (tmp_path / "env.toml").write_text("[run]\n")
+    monkeypatch.setenv("BACKTEST_CONFIG", str(tmp_path / "env.toml"))
+    monkeypatch.chdir(project)
+    assert find_config_file(near=outside) == (project / "backtest.toml", "current folder or above")
+    (outside.parent / "backtest.toml").write_text("[run]\n")  # a file above SETUPS still wins
+    assert find_config_file(near=outside) == (outside.parent / "backtest.toml", "beside or above SETUPS")

@@ -216,3 +216,9 @@ def test_the_fast_writer_path_matches_the_pure_python_dumper_on_setup_shaped_dat
         fast += 1
         assert got == expected, (data, width)
     assert fast > 2900  # the direct path writes (nearly) everything a setup file holds
+
+
+@pytest.mark.parametrize("text", ["\x85\U00010000", "title \U0001F9F5 with\x85NEL", "\U0001F9F5"])
+def test_emoji_and_nel_together_read_back_as_written(text):
+    data = {"format": text, "article": {"title": text}}
+    assert yaml.safe_load(dump_yaml(data)) == data

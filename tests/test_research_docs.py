@@ -113,6 +113,9 @@ def test_hand_derivations_in_the_examples():
               for c in itertools.combinations(range(7), 4)]
     assert len(splits) == 35 and sum(s >= observed - 1e-12 for s in splits) == 2
     assert calls["difference.p_value"] == pytest.approx(2 * 2 / 35)
+    # 16 sessions of calls hold fewer than MIN_BLOCKS blocks of 5: no bootstrap interval, never a collapsed one
+    for key in ("bullish.excess_low_pct", "bullish.excess_high_pct", "difference.low_pct", "difference.high_pct"):
+        assert np.isnan(float(calls[key])), key
     pulse = _pulse_figures()
     assert pulse["directional.rho"] == pytest.approx(1 - 6 * 2 / (5 * 24))
     assert pulse["directional.spread_pct"] == pytest.approx(2.0 - (-1.0))

@@ -242,3 +242,13 @@ def test_without_bars_trade_excess_is_empty_and_bad_input_is_one_error(run):
         scorecard(ledger.calls, ledger.trades.drop(columns="explicit"), articles)
     with pytest.raises(ValueError, match=r"articles: missing column\(s\) pulse"):
         scorecard(ledger.calls, ledger.trades, articles.drop(columns="pulse"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _any_axis_length():
+    """These tests check the scorecard's plumbing against the direct statistics on short invented axes;
+    the rule that leaves intervals empty on too few blocks is tested on its own (test_research_stats.py,
+    test_research_docs.py), so here every axis counts as long enough."""
+    with pytest.MonkeyPatch.context() as patch:  # module scope: before the module's cached scorecards are built
+        patch.setattr(stats, "MIN_BLOCKS", 0)
+        yield

@@ -229,19 +229,40 @@ def test_bootstrap_weights_cached_on_disk_are_the_draws_and_skip_arch(tmp_path):
 
     code = ("import sys, numpy as np; from backtest.reports import stats\n"
             "with stats.weight_cache(sys.argv[1]):\n"
-            "    w = stats.bootstrap_weights(40, 5, 200, 11)\n"
+            "    w = stats.bootstrap_weights(50, 5, 200, 11)\n"
             "np.save(sys.argv[2], w); print('arch' in sys.modules)")
     runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache"), str(tmp_path / f"w{i}.npy")],
                            capture_output=True, text=True, check=True).stdout.strip() for i in range(2)]
     assert runs == ["True", "False"]  # drawn (arch) the first time, read back the second
     first, second = np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy")
-    assert np.array_equal(first, second) and first.sum() == 200 * 40
+    assert np.array_equal(first, second) and first.sum() == 200 * 50
     stats._weights.cache_clear()
-    assert np.array_equal(stats.bootstrap_weights(40, 5, 200, 11), first)  # the draw itself, no cache
+    assert np.array_equal(stats.bootstrap_weights(50, 5, 200, 11), first)  # the draw itself, no cache
     (file,) = (tmp_path / "cache").iterdir()
     file.write_bytes(b"not an array")
     stats._weights.cache_clear()
     with stats.weight_cache(tmp_path / "cache"):
-        assert np.array_equal(stats.bootstrap_weights(40, 5, 200, 11), first)
+        assert np.array_equal(stats.bootstrap_weights(50, 5, 200, 11), first)
     assert np.array_equal(np.load(file), first)  # replaced by a good copy
     stats._weights.cache_clear()
+
+
+def test_too_few_blocks_give_no_interval_rather_than_a_collapsed_one():
+    # Two calls 5 sessions apart with 60-session blocks: a replicate is nearly the sample itself, so an
+    # interval would be [0.57, 0.85] around a mean of 0.85 from the values 0 and 1.71 (the seed run's case).
+    got = stats.block_bootstrap_mean([0.0, 1.708383], [0, 5], block_length=60)
+    assert got.n == 2 and np.isnan(got.low) and np.isnan(got.high) and got.mean == pytest.approx(0.8541915)
+    assert stats.enough_blocks(10 * 60, 60) and not stats.enough_blocks(10 * 60 - 1, 60)
+
+
+def test_intervals_cover_the_true_mean_when_there_are_enough_blocks():
+    """Coverage: 40 independent calls over 400 sessions, true mean 0, 20-session blocks (20 blocks)."""
+    rng = np.random.default_rng(11)
+    covered = tried = 0
+    for _ in range(60):
+        sessions = np.sort(rng.choice(400, size=40, replace=False))
+        got = stats.block_bootstrap_mean(rng.normal(0.0, 3.0, 40), sessions, block_length=20, reps=400,
+                                         seed=int(rng.integers(1 << 30)), n_sessions=400)
+        tried += 1
+        covered += got.low <= 0.0 <= got.high
+    assert covered / tried >= 0.85, (covered, tried)

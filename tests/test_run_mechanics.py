@@ -357,3 +357,21 @@ def test_portfolio_failure_is_reported_not_fatal(setups_dir, config, monkeypatch
     assert result.exit_code == 1
     assert "warning: follow-every-call portfolio failed" in result.stderr
     assert "shape mismatch" in (out_dir / "report.html").read_text()
+
+
+def test_a_failed_research_figure_is_warned_about_and_fails_strict(setups_dir, config, monkeypatch):
+    """A scorecard that cannot be computed is in the report (summary.json, report.md) and also on stderr:
+    a warning line, and with --strict exit 1 naming it, even under --quiet (a cron job must hear of it)."""
+    import backtest.reports.scorecard as scorecard_module
+
+    def broken(*args, **kwargs):
+        raise ValueError("invented failure")
+
+    monkeypatch.setattr(scorecard_module, "scorecard", broken)
+    plain = cli_run(setups_dir, config, monkeypatch)
+    assert plain.exit_code == 0, plain.output
+    assert any(line.startswith("warning: scorecard:") and "invented failure" in line for line in plain.stderr.splitlines())
+    strict = cli_run(setups_dir, config, monkeypatch, "--quiet", "--strict")
+    assert strict.exit_code == 1
+    (line,) = strict.stderr.splitlines()
+    assert line.startswith("error: --strict:") and "1 research figure(s) failed" in line

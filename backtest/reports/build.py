@@ -68,8 +68,8 @@ class Report:
 
     @property
     def problems(self) -> int:
-        """Skipped inputs plus refused setups plus a failed portfolio view (what the warning line counts)."""
-        return len(self.skipped) + self.refused + (1 if self.portfolio_error else 0)
+        """Skipped inputs, refused setups, a failed portfolio view and failed research figures (the warning line)."""
+        return len(self.skipped) + self.refused + (1 if self.portfolio_error else 0) + len(self.research_errors)
 
     @property
     def portfolio_error(self) -> str | None:

@@ -146,11 +146,18 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
     if "unknown" in stance_of.values():
         groups.append("unknown")
     rows = []
+    from .calls import one_call_each
+
+    primary = primary_calls(calls)
+    kept = set(one_call_each(primary)["article_id"]) if len(primary) else set()
+    distinct = primary[primary["article_id"].astype(str).isin(kept).to_numpy()]
     for group in groups + ["all"]:
         ids = [a for a, s in stance_of.items() if group == "all" or s == group]
         repeated = repeated_anywhere if group == "all" else repeated_in_stance
         mine = trades[trades["article_id"].isin(ids).to_numpy() & ~repeated]
-        my_calls = primary_calls(calls)[lambda c: c["article_id"].isin(ids)]
+        # identical calls (the same symbol, direction and first session from several articles) count once,
+        # as in the scorecard: only the first article's call is kept (reports/calls.one_call_each)
+        my_calls = distinct[distinct["article_id"].isin(ids)]
         if group == "all":
             # neutral calls are reported (their own row) but have no direction to score: not in the total
             my_calls = my_calls[my_calls["direction"] != "neutral"]

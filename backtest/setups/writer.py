@@ -426,7 +426,12 @@ def dump_yaml(data: dict, width: int = 80) -> str:
     try:
         node = _node(data)
     except _Astral:  # libyaml escapes characters beyond U+FFFF; PyYAML's own emitter writes them as they are
-        return yaml.dump(data, Dumper=_PureDumper, sort_keys=False, allow_unicode=True, width=width)
+        text = yaml.dump(data, Dumper=_PureDumper, sort_keys=False, allow_unicode=True, width=width)
+        if "\x85" not in text:
+            return text
+        # PyYAML's own emitter writes NEL (U+0085) raw inside quotes, where it reads back as a space:
+        # libyaml escapes it (and the emoji too: less readable, but the same data when read back).
+        return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=width)
     stream = io.StringIO()
     dumper = _Dumper(stream, allow_unicode=True, width=width, default_flow_style=False, sort_keys=False)
     try:
