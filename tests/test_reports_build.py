@@ -341,3 +341,4 @@ def test_best_and_worst_calls_are_distinct_directional_calls_best_first(report):
     expected = expected.dropna(subset=["excess_pct"]).sort_values("excess_pct", ascending=False)
     assert len(expected) >= 2, "the fixture has directional calls at that horizon"
     assert [g["article"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]
+    assert [g["rank"] for g in got] == ["best", "worst"]  # labelled: the page and report.md say which is which

@@ -173,12 +173,14 @@ def extreme_calls(report: "Report", count: int = EXTREME_CALLS, horizon: int = E
     if not len(at):
         return []
     at = at.assign(excess=pd.to_numeric(at["excess_pct"])).sort_values(["excess", "article_id"], ascending=[False, True])
-    picked = pd.concat([at.head(count), at.tail(min(count, max(0, len(at) - count)))])
+    best = at.head(count)
+    picked = pd.concat([best, at.tail(min(count, max(0, len(at) - count)))])
     titles = report.meta.set_index("article_id")["title"]
-    return [{"article": r["article_id"], "title": titles.get(r["article_id"]) or r["article_id"], "stance": r["stance"],
+    return [{"rank": "best" if i < len(best) else "worst",
+             "article": r["article_id"], "title": titles.get(r["article_id"]) or r["article_id"], "stance": r["stance"],
              "symbol": r["symbol"], "start": str(r["start_time"])[:10], "horizon": horizon,
              "excess": pct(r["excess"]), "tone": "good" if r["excess"] > 0 else "bad" if r["excess"] < 0 else ""}
-            for r in picked.to_dict("records")]
+            for i, r in enumerate(picked.to_dict("records"))]
 
 
 def event_figure(report: "Report") -> Figure:

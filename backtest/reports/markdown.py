@@ -91,7 +91,7 @@ def scorecard_lines(report: "Report", cfg: dict) -> list[str]:
     extremes = extreme_calls(report)
     if extremes:
         out += ["", f"Best and worst calls ({extremes[0]['horizon']} sessions): "
-                + "; ".join(f"{r['excess']} {r['stance']} {r['symbol']} from {r['start']} ({_short(r['title'], 60)})"
+                + "; ".join(f"{r['rank']} {r['excess']} {r['stance']} {r['symbol']} from {r['start']} ({_short(r['title'], 60)})"
                             for r in extremes) + "."]
     return out + [""]
 
