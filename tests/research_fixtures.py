@@ -10,6 +10,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from backtest.data.bars import BarSet
 
@@ -97,3 +98,16 @@ def example_book() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 
 __all__ = ["mirror_barset", "example_calls", "example_pulse", "example_event_bars", "example_event_calls", "example_book", "BarSet"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def any_axis_length():
+    """For modules that check the scorecard's plumbing against the direct statistics on short invented
+    axes (import it to use it): every axis counts as long enough. The rule that leaves intervals empty on
+    too few blocks is tested on its own (test_research_stats.py, test_research_docs.py). Module scope: in
+    force before the module's cached scorecards are built."""
+    from backtest.reports import stats
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats, "MIN_BLOCKS", 0)
+        yield

@@ -12,7 +12,7 @@ from backtest.engine import SimConfig, simulate
 from backtest.reports import stats
 from backtest.reports.event_study import EVENT_COLUMNS, block_length_at, cumulative_excess, event_study
 from backtest.setups.model import SetupFile
-from research_fixtures import mirror_barset
+from research_fixtures import any_axis_length, mirror_barset  # noqa: F401 (module fixture)
 
 SYMBOLS = ["IWM", "SPY", "QQQ", "XLK", "^NDX"]
 
@@ -130,13 +130,3 @@ def test_missing_benchmark_is_a_clear_error(barset):
         event_study(calls, {s: barset[s] for s in ("IWM", "QQQ")})
     with pytest.raises(ValueError, match=r"calls: missing column\(s\) start_time"):
         event_study(calls.drop(columns="start_time"), barset)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _any_axis_length():
-    """These tests check the scorecard's plumbing against the direct statistics on short invented axes;
-    the rule that leaves intervals empty on too few blocks is tested on its own (test_research_stats.py,
-    test_research_docs.py), so here every axis counts as long enough."""
-    with pytest.MonkeyPatch.context() as patch:  # module scope: before the module's cached scorecards are built
-        patch.setattr(stats, "MIN_BLOCKS", 0)
-        yield

@@ -22,7 +22,7 @@ from backtest.reports.event_study import event_study
 from backtest.reports.scorecard import (CALL_SCORE_COLUMNS, DIFFERENCE_COLUMNS, PULSE_COLUMNS, TRADE_SCORE_COLUMNS,
                                         scorecard, trade_excess)
 from backtest.setups.model import SetupFile
-from research_fixtures import mirror_barset
+from research_fixtures import any_axis_length, mirror_barset  # noqa: F401 (module fixture)
 
 SYMBOLS = ["IWM", "SPY", "QQQ", "XLK", "DIA"]
 HORIZONS = (1, 5, 20, 60)
@@ -242,13 +242,3 @@ def test_without_bars_trade_excess_is_empty_and_bad_input_is_one_error(run):
         scorecard(ledger.calls, ledger.trades.drop(columns="explicit"), articles)
     with pytest.raises(ValueError, match=r"articles: missing column\(s\) pulse"):
         scorecard(ledger.calls, ledger.trades, articles.drop(columns="pulse"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _any_axis_length():
-    """These tests check the scorecard's plumbing against the direct statistics on short invented axes;
-    the rule that leaves intervals empty on too few blocks is tested on its own (test_research_stats.py,
-    test_research_docs.py), so here every axis counts as long enough."""
-    with pytest.MonkeyPatch.context() as patch:  # module scope: before the module's cached scorecards are built
-        patch.setattr(stats, "MIN_BLOCKS", 0)
-        yield

@@ -116,11 +116,17 @@ class ParsedSetupCache:
         db = self._connect()
         if db is None or not entries:
             return
+        self._write(db, lambda: (
+            db.executemany("DELETE FROM entries WHERE path = ? AND key != ?", [(p, k) for k, (p, _) in entries.items()]),
+            db.executemany("INSERT OR REPLACE INTO entries (key, path, value) VALUES (?, ?, ?)",
+                           [(k, p, json.dumps(e, separators=(",", ":"))) for k, (p, e) in entries.items()])))
+
+    def _write(self, db: sqlite3.Connection, statements) -> None:
+        """Run ``statements()`` in one immediate transaction; any SQLite error rolls back and marks the cache
+        broken for this run (best effort: a cache that cannot be written only costs the next run time)."""
         try:
             db.execute("BEGIN IMMEDIATE")
-            db.executemany("DELETE FROM entries WHERE path = ? AND key != ?", [(p, k) for k, (p, _) in entries.items()])
-            db.executemany("INSERT OR REPLACE INTO entries (key, path, value) VALUES (?, ?, ?)",
-                           [(k, p, json.dumps(e, separators=(",", ":"))) for k, (p, e) in entries.items()])
+            statements()
             db.execute("COMMIT")
         except sqlite3.Error:
             try:
@@ -167,19 +173,11 @@ class ParsedSetupCache:
             return
         meta = json.dumps({"files": snapshot.files, "sources": snapshot.sources, "skips": snapshot.skips,
                            "cached": snapshot.cached}, separators=(",", ":"))
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        self._write(db, lambda: (
             db.execute("INSERT OR REPLACE INTO corpora (key, written, meta, articles, setups) VALUES (?, ?, ?, ?, ?)",
-                       (key, time.time_ns(), meta, snapshot.articles, snapshot.setups))
+                       (key, time.time_ns(), meta, snapshot.articles, snapshot.setups)),
             db.execute("DELETE FROM corpora WHERE key NOT IN (SELECT key FROM corpora ORDER BY written DESC LIMIT ?)",
-                       (KEEP_CORPORA,))
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            self._broken = True
+                       (KEEP_CORPORA,))))
 
 
 #: Whole-corpus snapshots kept (one per list of setup paths; the oldest go first).
