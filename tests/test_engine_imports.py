@@ -10,3 +10,20 @@ def test_engine_imports_stay_light():
             "heavy = [m for m in ('numba', 'vectorbt', 'plotly') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_the_five_article_run_never_imports_numba(tmp_path):
+    """The README's ``backtest run setups/`` is small: its kernel runs interpreted, so numba (about 0.7 s of
+    import and cache load) is never imported; the numbers are the compiled loop's (property tests)."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys; from backtest.cli import main\n"
+            "sys.argv = ['backtest', 'run', 'setups', '--out', sys.argv[1], '--quiet']\n"
+            "try:\n    main()\n"
+            "except SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True,
+                         cwd=repo, check=True).stdout.strip()
+    assert out.splitlines()[-1] == "False"
+    assert (tmp_path / "out" / "trades.csv").exists()

@@ -3,7 +3,8 @@
 Bars are random walks with frequent gaps, on a coarse price grid so that levels often equal a bar's
 open/high/low/close exactly (the ``>=`` vs ``>`` edge cases). Setups mix every entry type (market, stop,
 limit, close-confirmed), direction, policy, scale-out mode, stop/target/invalidation presence and
-truncated data (``end``). The kernel also runs on several threads: the result must not change.
+truncated data (``end``). The kernel also runs on several threads, and interpreted (the same loop without
+numba, as small runs use it): the result must not change, bit for bit.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def test_kernel_equals_reference(seed, tick, gap_rate, kmax, cost_bps):
     o, h, l, c = random_bars(rng, int(rng.integers(5, 120)), tick, gap_rate)
     arrays = KernelArrays.build(o, h, l, c, **random_setups(rng, c, SETUPS_PER_EXAMPLE, tick, kmax))
     cost = cost_bps / 10_000
-    kernel, reference = run_kernel(arrays, cost=cost), run_reference(arrays, cost=cost)
+    kernel, reference = run_kernel(arrays, cost=cost, compiled=True), run_reference(arrays, cost=cost)
     assert_identical(kernel, reference)
+    assert_identical(run_kernel(arrays, cost=cost, compiled=False), kernel)
     # sanity on the shared output, so agreement is not agreement on nothing
     entered = kernel.entry_bar >= 0
     assert np.all(kernel.mae_pct[entered] <= 1e-12) and np.all(kernel.mfe_pct[entered] >= -1e-12)
@@ -123,3 +125,41 @@ def test_threads_give_the_result_of_one_thread():
     one = run_kernel(arrays, cost=0.0005, threads=1)
     for threads in (2, 3):
         assert_identical(run_kernel(arrays, cost=0.0005, threads=threads), one)
+
+
+def test_interpreted_loop_equals_compiled_on_zero_and_tiny_prices():
+    """Small runs use the loop interpreted: bit for bit the compiled loop's numbers, also where a zero open
+    makes inf/NaN (numpy scalars divide as ``error_model="numpy"``), without raising or warning."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    o, h, l, c = random_bars(rng, 200, 0.01, 0.3)
+    o[40:44], l[40:44] = 0.0, 0.0
+    c[120] = 2.4e-07
+    l[120] = min(l[120], c[120])
+    arrays = KernelArrays.build(o, h, l, c, **random_setups(rng, c, 3000, 0.01, 3))
+    compiled = run_kernel(arrays, cost=0.00075, compiled=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        interpreted = run_kernel(arrays, cost=0.00075, compiled=False)
+    assert_identical(interpreted, compiled)
+    assert not np.isfinite(compiled.return_pct[compiled.entry_bar >= 0]).all()  # the zero open did bite
+
+
+def test_batch_size_picks_the_mode():
+    """``compiled=None``: interpreted up to INTERPRETED_MAX_STEPS bar-steps, compiled above."""
+    from backtest.engine import kernel
+
+    rng = np.random.default_rng(9)
+    o, h, l, c = random_bars(rng, 300, 0.25, 0.3)
+    small = KernelArrays.build(o, h, l, c, **random_setups(rng, c, 20, 0.25, 2))
+    big = KernelArrays.build(o, h, l, c, **random_setups(rng, c, 4000, 0.25, 2))
+    assert kernel.bar_steps(small) <= kernel.INTERPRETED_MAX_STEPS < kernel.bar_steps(big)
+    calls = []
+    real = kernel._run_chunk
+    try:
+        kernel._run_chunk = lambda loop, *args: (calls.append(loop), real(loop, *args))
+        run_kernel(small), run_kernel(big, threads=1)
+    finally:
+        kernel._run_chunk = real
+    assert calls[0] is kernel._kernel and calls[1] is kernel.compiled_kernel()

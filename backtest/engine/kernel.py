@@ -8,16 +8,21 @@ Trick that keeps the loop small: a short is a long on negated prices. With ``sg 
 reaches the stop" is ``low' <= S'`` for both directions. Negation is exact in floating point, so the
 prices reported back (``sg * price'``) are the bars' own numbers.
 
-This module imports numba; import it lazily (``backtest.cli`` must not pay for it).
+One loop, two ways to run it. :func:`_kernel` is plain Python source; numba compiles it (``njit``, cached
+on disk) the first time a batch is big enough to need it. A small batch (at most :data:`INTERPRETED_MAX_STEPS`
+bar-steps, e.g. the five seed articles) runs the same function interpreted, on the same numpy arrays, so a
+small run never imports numba (its import and cache load cost about 0.7 s, more than the whole simulation).
+Both ways give the same numbers bit for bit (``tests/test_engine_property.py`` checks it): the loop uses only
+float64 arithmetic that numba compiles to the same IEEE operations (no fastmath), and numpy scalars divide
+as ``error_model="numpy"`` does (inf/NaN, never an exception).
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
-
 import os
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, LIMIT, MARKET, NO_DATA, OPEN,
                      SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, TRIGGERED, WORKING, KernelArrays, KernelResult,
@@ -27,9 +32,6 @@ from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, 
 _WHOLE_BAR, _INSIDE_STOP_ENTRY, _INSIDE_LIMIT_ENTRY = 0, 1, 2
 
 
-# error_model="numpy": a zero price (hand-built bars) gives inf/NaN for that setup, never an exception that
-# would stop the whole batch
-@njit(cache=True, nogil=True, error_model="numpy")
 def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, targets, invalidation, window,
             hold, scale_out, ambiguity, cost,
             status, entry_bar, entry_price, exit_bar, exit_price, exit_reason, ret, mae, mfe, held, ambiguous,
@@ -290,6 +292,31 @@ def _kernel(o, h, l, c, start, end, direction, entry_type, entry_level, stop, ta
         ambiguous[i] = amb
 
 
+#: Up to this many bar-steps (the sum over setups of the bars each may read, ``end - start``) a batch runs
+#: interpreted: under 3 µs a step, so at most ~0.15 s, less than numba's import and cache load.
+INTERPRETED_MAX_STEPS = 50_000
+
+_compiled = None
+
+
+def compiled_kernel():
+    """:func:`_kernel` compiled by numba (once per process; the machine code is cached on disk).
+
+    ``error_model="numpy"``: a zero price (hand-built bars) gives inf/NaN for that setup, never an exception
+    that would stop the whole batch. ``nogil``: chunks run on several threads at once."""
+    global _compiled
+    if _compiled is None:
+        from numba import njit
+
+        _compiled = njit(cache=True, nogil=True, error_model="numpy")(_kernel)
+    return _compiled
+
+
+def bar_steps(arrays: KernelArrays) -> int:
+    """An upper bound of the kernel's work on ``arrays``: the bars every setup may read."""
+    return int(np.clip(arrays.end - arrays.start, 0, None).sum())
+
+
 #: Below this many setups the kernel runs on the calling thread (threads cost more than they save).
 PARALLEL_MIN = 20_000
 #: Chunks per thread: setups differ in cost (an order that expires reads 20 bars, a stopped trade 2), so
@@ -309,7 +336,7 @@ def default_threads() -> int:
 
 
 def run_kernel(arrays: KernelArrays, config=None, *, cost: float | None = None,
-               threads: int | None = None) -> KernelResult:
+               threads: int | None = None, compiled: bool | None = None) -> KernelResult:
     """Simulate every setup in ``arrays``; ``config`` (a ``SimConfig``) supplies the per-side costs.
 
     This is the hot path the benchmark measures: array in, array out, one compiled loop. With more than
@@ -317,28 +344,39 @@ def run_kernel(arrays: KernelArrays, config=None, *, cost: float | None = None,
     setups are cut into contiguous chunks and each thread runs the same compiled loop (``nogil``) on its
     chunks, writing into its own slice of the output buffers. Every setup is simulated on its own, so
     the result is identical to one thread, whatever the number of threads or chunks (a test checks it).
+
+    ``compiled``: run the numba-compiled loop (True) or the same loop interpreted (False); by default,
+    interpreted up to :data:`INTERPRETED_MAX_STEPS` bar-steps (:func:`bar_steps`), compiled above.
     """
     if cost is None:
         cost = cost_fraction(config.commission_bps, config.slippage_bps) if config is not None else 0.0
     n = len(arrays)
     k = arrays.targets.shape[1]
     out = KernelResult.empty(n, k)
+    if compiled is None:
+        compiled = bar_steps(arrays) > INTERPRETED_MAX_STEPS
+    if not compiled:
+        with np.errstate(all="ignore"):  # inf/NaN as the compiled loop gives them, without warnings
+            _run_chunk(_kernel, arrays, out, float(cost), 0, n)
+        return out
+    loop = compiled_kernel()
     threads = default_threads() if threads is None else max(1, int(threads))
     if threads == 1 or n < PARALLEL_MIN:
-        _run_chunk(arrays, out, float(cost), 0, n)
+        _run_chunk(loop, arrays, out, float(cost), 0, n)
         return out
     size = -(-n // (threads * CHUNKS_PER_THREAD))
     bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for done in [pool.submit(_run_chunk, arrays, out, float(cost), lo, hi) for lo, hi in bounds]:
+        for done in [pool.submit(_run_chunk, loop, arrays, out, float(cost), lo, hi) for lo, hi in bounds]:
             done.result()  # re-raise a failure of any chunk
     return out
 
 
-def _run_chunk(a: KernelArrays, out: KernelResult, cost: float, lo: int, hi: int) -> None:
-    """The kernel on setups ``lo:hi`` (views: the chunk writes straight into the shared output buffers)."""
+def _run_chunk(loop, a: KernelArrays, out: KernelResult, cost: float, lo: int, hi: int) -> None:
+    """``loop`` (the compiled or the plain :func:`_kernel`) on setups ``lo:hi`` (views: the chunk writes
+    straight into the shared output buffers)."""
     per = slice(lo, hi)
-    _kernel(a.open, a.high, a.low, a.close, a.start[per], a.end[per], a.direction[per], a.entry_type[per],
+    loop(a.open, a.high, a.low, a.close, a.start[per], a.end[per], a.direction[per], a.entry_type[per],
             a.entry_level[per], a.stop[per], a.targets[per], a.invalidation[per], a.entry_window[per],
             a.max_hold[per], a.scale_out[per], a.ambiguity[per], cost,
             out.status[per], out.entry_bar[per], out.entry_price[per], out.exit_bar[per], out.exit_price[per],
@@ -347,4 +385,4 @@ def _run_chunk(a: KernelArrays, out: KernelResult, cost: float, lo: int, hi: int
             out.tranche_fraction[per], out.tranche_reason[per])
 
 
-__all__ = ["run_kernel", "default_threads", "MARKET", "STOP", "LIMIT", "CLOSE"]
+__all__ = ["run_kernel", "compiled_kernel", "bar_steps", "default_threads", "INTERPRETED_MAX_STEPS", "MARKET", "STOP", "LIMIT", "CLOSE"]
