@@ -1,4 +1,4 @@
-"""The machine the tool runs on: its local time zone and its clock (no heavy imports: the CLI calls this first).
+"""The machine the tool runs on: its cores, its local time zone and its clock (no heavy imports: the CLI calls this first).
 
 Nothing in this package reads the local time zone: publication instants, sessions and report stamps are
 UTC or New York time. But libraries do (exchange_calendars and vectorbt call ``datetime.now().astimezone()``
@@ -32,3 +32,15 @@ def clock_problem(now: dt.datetime) -> str | None:
         return (f"the system clock reads {now.isoformat(timespec='seconds')}, outside {lo}..{hi}; "
                 "fix the clock (date -u; NTP) before fetching, since downloads run through today")
     return None
+
+
+def default_threads() -> int:
+    """Cores this process may run on (``BACKTEST_THREADS`` overrides; at least 1): the kernel's threads and
+    the scorecard's permutation tests use this many."""
+    env = os.environ.get("BACKTEST_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)

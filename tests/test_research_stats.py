@@ -100,6 +100,34 @@ def test_bootstrap_replicates_equal_a_slow_loop_over_drawn_sessions():
         assert fast[r] == pytest.approx(resampled.mean(), rel=1e-12)
 
 
+@pytest.mark.parametrize("n_sessions,block,reps,seed", [(1, 1, 3, 0), (2, 5, 7, 1), (40, 3, 50, 5),
+                                                       (997, 20, 33, 2), (5000, 60, 1000, 20260301),
+                                                       (300, 1, 200, 9)])
+def test_bootstrap_weights_are_archs_draws_exactly(n_sessions, block, reps, seed, monkeypatch):
+    """The numpy draw (no arch import in a run) counts exactly the sessions arch's own sampler draws, replicate
+    by replicate, including the wrap at the end of the axis and blocks of length 1; also across the chunks
+    that bound its memory."""
+    from arch.bootstrap import StationaryBootstrap
+
+    monkeypatch.setattr(stats, "_WEIGHT_DIR", None)
+    got = stats._draw_weights(n_sessions, block, reps, seed)
+    draw = StationaryBootstrap(block, np.arange(n_sessions), seed=np.random.default_rng(seed))
+    expected = np.stack([np.bincount(draw.update_indices(), minlength=n_sessions) for _ in range(reps)])
+    assert got.shape == (reps, n_sessions)
+    assert np.array_equal(got, expected)
+
+
+def test_a_run_never_imports_arch():
+    """arch's import pulls in statsmodels, matplotlib and numba (seconds): the draws are made without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from backtest.reports import stats; stats._draw_weights(500, 5, 20, 1); "
+            "print('arch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_overlap_aware_interval_is_wider_than_an_iid_bootstrap():
     """On overlapping 20-session windows the i.i.d. bootstrap understates the uncertainty; blocks do not."""
     values, sessions = _overlapping_sample(n_sessions=300, horizon=20)
@@ -222,18 +250,21 @@ def test_spearman_is_undefined_below_three_pairs_or_on_a_constant():
 
 # ------------------------------------------------------------------------------------------ weights on disk
 def test_bootstrap_weights_cached_on_disk_are_the_draws_and_skip_arch(tmp_path):
-    """A second process reads the draws back from the cache directory: identical weights, arch not imported;
-    a damaged file is drawn again."""
+    """A second process reads the draws back from the cache directory (it cannot draw: its sampler is
+    disabled): identical weights; arch imported by neither; a damaged file is drawn again."""
     import subprocess
     import sys
 
     code = ("import sys, numpy as np; from backtest.reports import stats\n"
+            "if sys.argv[3] == 'read':\n"
+            "    stats._draw_weights = None  # a draw would fail: the weights must come from the file\n"
             "with stats.weight_cache(sys.argv[1]):\n"
             "    w = stats.bootstrap_weights(50, 5, 200, 11)\n"
             "np.save(sys.argv[2], w); print('arch' in sys.modules)")
-    runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache"), str(tmp_path / f"w{i}.npy")],
-                           capture_output=True, text=True, check=True).stdout.strip() for i in range(2)]
-    assert runs == ["True", "False"]  # drawn (arch) the first time, read back the second
+    runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache"), str(tmp_path / f"w{i}.npy"), mode],
+                           capture_output=True, text=True, check=True).stdout.strip()
+            for i, mode in enumerate(("draw", "read"))]
+    assert runs == ["False", "False"]
     first, second = np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy")
     assert np.array_equal(first, second) and first.sum() == 200 * 50
     stats._weights.cache_clear()

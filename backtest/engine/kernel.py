@@ -19,11 +19,11 @@ as ``error_model="numpy"`` does (inf/NaN, never an exception).
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..environment import default_threads
 from .arrays import (CANCELLED, CLOSE, EXIT_END, EXIT_STOP, EXIT_TIME, EXPIRED, FILLED, LIMIT, MARKET, NO_DATA, OPEN,
                      SCALE_FIRST, STOP, TARGET0, TARGET_FIRST, TRIGGERED, WORKING, KernelArrays, KernelResult,
                      cost_fraction)
@@ -322,17 +322,6 @@ PARALLEL_MIN = 20_000
 #: Chunks per thread: setups differ in cost (an order that expires reads 20 bars, a stopped trade 2), so
 #: more, smaller chunks than threads keep both cores busy to the end.
 CHUNKS_PER_THREAD = 4
-
-
-def default_threads() -> int:
-    """Cores this process may run on (``BACKTEST_THREADS`` overrides; at least 1)."""
-    env = os.environ.get("BACKTEST_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def run_kernel(arrays: KernelArrays, config=None, *, cost: float | None = None,

@@ -27,11 +27,13 @@ hundreds of times over one calendar (issue 13's sweeps). The permutation tests a
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from ..engine.ledger import entered_mask
+from ..environment import default_threads
 from . import stats
 from .calls import CALL_INPUT_COLUMNS, article_calls, call_outcomes, one_call_each
 from .inputs import bar_frames, require_columns, stance_labels
@@ -103,10 +105,10 @@ class _Bootstrap:
     def replicates(self, values, position, group, n_groups, block) -> tuple[np.ndarray, np.ndarray]:
         """(replicate means (reps, n_groups), distinct sessions per group); NaN values ignored."""
         keep = ~np.isnan(values)
-        sums = np.zeros((self.n_sessions, n_groups))
-        counts = np.zeros_like(sums)
-        np.add.at(sums, (position[keep], group[keep]), values[keep])
-        np.add.at(counts, (position[keep], group[keep]), 1.0)
+        cell = position[keep] * n_groups + group[keep]  # (session, group) flattened; sums in input order
+        size = self.n_sessions * n_groups
+        sums = np.bincount(cell, weights=values[keep], minlength=size).reshape(self.n_sessions, n_groups)
+        counts = np.bincount(cell, minlength=size).astype(np.float64).reshape(self.n_sessions, n_groups)
         spread = (counts > 0).sum(axis=0)
         weights = stats.bootstrap_weights(self.n_sessions, block, self.reps, self.seed)
         return stats.replicate_means(sums, counts, weights), spread
@@ -136,7 +138,7 @@ def _positions(dates, calendar) -> tuple[np.ndarray, int]:
 
 
 # ------------------------------------------------------------------------------------------ calls
-def _call_tables(calls: pd.DataFrame, every: pd.DataFrame, horizons, boot_args, permutations, seed, calendar):
+def _call_tables(calls: pd.DataFrame, every: pd.DataFrame, horizons, boot_args, permutations, seed, calendar, tests):
     outcomes = call_outcomes(calls, horizons, every)
     # the axis is the span of every distinct call (as the event study's), so their intervals agree
     kept = one_call_each(calls, every)
@@ -170,12 +172,15 @@ def _call_tables(calls: pd.DataFrame, every: pd.DataFrame, horizons, boot_args, 
                          "beat_rate": beat_rate[g], "beat_low": beat_low[g], "beat_high": beat_high[g],
                          "mean_excess_pct": mean[g], "excess_low_pct": low[g], "excess_high_pct": high[g],
                          "block_length": block})
-        diffs.append(_difference_row("calls", h, "excess_pct", excess, group, stances, reps, block, permutations, seed))
-    return (pd.DataFrame(rows, columns=list(CALL_SCORE_COLUMNS)),
-            pd.DataFrame(diffs, columns=list(DIFFERENCE_COLUMNS)) if diffs else _empty(DIFFERENCE_COLUMNS))
+        diffs.append(_difference_row("calls", h, "excess_pct", excess, group, stances, reps, block, permutations, seed,
+                                     tests))
+    return pd.DataFrame(rows, columns=list(CALL_SCORE_COLUMNS)), diffs
 
 
-def _difference_row(section, horizon, measure, values, group, stances, reps, block, permutations, seed) -> dict:
+def _difference_row(section, horizon, measure, values, group, stances, reps, block, permutations, seed, tests) -> dict:
+    """One row of scorecard_differences.csv; its permutation test runs on ``tests`` (a thread pool: the
+    tests are independent and seeded, so their results do not depend on the order they run in), and
+    :func:`_resolved` fills in its figures."""
     def side(stance):
         if stance not in stances:
             return np.zeros(0), np.full((reps.shape[0], 1), np.nan)
@@ -183,13 +188,23 @@ def _difference_row(section, horizon, measure, values, group, stances, reps, blo
         return values[(group == g) & ~np.isnan(values)], reps[:, [g]]
 
     (bull, bull_reps), (bear, bear_reps) = side("bullish"), side("bearish")
-    test = stats.permutation_difference(bull, bear, n_resamples=permutations, seed=seed)
+    test = tests.submit(stats.permutation_difference, bull, bear, n_resamples=permutations, seed=seed)
     low, high = _difference_interval(bull_reps, bear_reps)
     return {"section": section, "horizon": horizon, "measure": measure,
             "bullish_mean_pct": float(bull.mean()) if len(bull) else np.nan,
             "bearish_mean_pct": float(bear.mean()) if len(bear) else np.nan,
-            "difference_pct": test.difference, "low_pct": low, "high_pct": high, "p_value": test.p_value,
-            "n_bullish": test.n_a, "n_bearish": test.n_b, "block_length": block}
+            "low_pct": low, "high_pct": high, "block_length": block, "_test": test}
+
+
+def _resolved(diffs: list[dict]) -> pd.DataFrame:
+    """The difference rows with their permutation tests' figures (waits for the tests)."""
+    rows = []
+    for row in diffs:
+        row = dict(row)
+        test = row.pop("_test").result()
+        row.update(difference_pct=test.difference, p_value=test.p_value, n_bullish=test.n_a, n_bearish=test.n_b)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(DIFFERENCE_COLUMNS)) if rows else _empty(DIFFERENCE_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------------ trades
@@ -225,7 +240,7 @@ def trade_excess(trades: pd.DataFrame, bars, benchmark: str = "SPY") -> np.ndarr
     return out
 
 
-def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations, seed, calendar, horizons):
+def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations, seed, calendar, horizons, tests):
     entered = trades[entered_mask(trades).to_numpy()]
     if len(entered):  # identical trades once within a stance (each stance row counts its own articles' trades)
         entered = entered[identical_calls(entered, IDENTICAL_CALL_KEY + ("stance",)).isna().to_numpy()]
@@ -291,8 +306,8 @@ def _trade_tables(trades: pd.DataFrame, bars, benchmark, boot_args, permutations
         diff_stances = [cells[c][0] for c in all_cells]
         diff_reps = r_reps[:, all_cells] if n_cells else np.zeros((boot.reps, 0))
         diffs.append(_difference_row(f"{section} trades", None, "return_pct", ret, stance_code, diff_stances,
-                                     diff_reps, block, permutations, seed))
-    return pd.DataFrame(rows, columns=list(TRADE_SCORE_COLUMNS)), pd.DataFrame(diffs, columns=list(DIFFERENCE_COLUMNS))
+                                     diff_reps, block, permutations, seed, tests))
+    return pd.DataFrame(rows, columns=list(TRADE_SCORE_COLUMNS)), diffs
 
 
 # ------------------------------------------------------------------------------------------ pulse
@@ -377,15 +392,18 @@ def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.Dat
     horizons = tuple(int(h) for h in horizons)
     boot_args = (int(reps), int(seed))
     every = article_calls(calls)
-    call_table, call_diffs = _call_tables(calls, every, horizons, boot_args, permutations, seed, calendar)
-    if trades is None:  # a sweep that only wants the call figures
-        trade_table, trade_diffs = _empty(TRADE_SCORE_COLUMNS), _empty(())
-    else:
-        require_columns(trades, TRADE_INPUT_COLUMNS, "trades")
-        trade_table, trade_diffs = _trade_tables(trades, bars, benchmark, boot_args, permutations, seed, calendar,
-                                                 horizons)
-    pulse = _pulse_table(calls, every, articles, horizons, boot_args, calendar, pulse_quantile)
-    differences = pd.concat([call_diffs, trade_diffs], ignore_index=True) if len(trade_diffs) else call_diffs
+    # the permutation tests (seconds each on 100k calls: one shuffle of both samples per relabelling, with
+    # the GIL released) run on every core while the tables are built
+    with ThreadPoolExecutor(max_workers=default_threads()) as tests:
+        call_table, call_diffs = _call_tables(calls, every, horizons, boot_args, permutations, seed, calendar, tests)
+        if trades is None:  # a sweep that only wants the call figures
+            trade_table, trade_diffs = _empty(TRADE_SCORE_COLUMNS), []
+        else:
+            require_columns(trades, TRADE_INPUT_COLUMNS, "trades")
+            trade_table, trade_diffs = _trade_tables(trades, bars, benchmark, boot_args, permutations, seed, calendar,
+                                                     horizons, tests)
+        pulse = _pulse_table(calls, every, articles, horizons, boot_args, calendar, pulse_quantile)
+        differences = _resolved(call_diffs + trade_diffs)
     return Scorecard(_typed(call_table), _typed(trade_table), _typed(differences.reset_index(drop=True)),
                      _typed(pulse), horizons, int(reps), int(permutations), int(seed))
 

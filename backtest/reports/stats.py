@@ -6,7 +6,7 @@ Thin, named wrappers over well-kept libraries; nothing here re-derives a statist
   quantile; the tests check it equals scipy's ``binomtest(k, n).proportion_ci(method="wilson")`` and
   statsmodels' ``proportion_confint(method="wilson")``, neither of which a run needs to import);
 * :func:`block_bootstrap_mean` — a mean with a 95 % interval from a **stationary block bootstrap over
-  calendar sessions** (arch's ``StationaryBootstrap`` draws the resampled sessions), so that calls whose
+  calendar sessions** (the draws of arch's ``StationaryBootstrap``, reproduced draw for draw in numpy, below), so that calls whose
   forward windows overlap, and calls made on the same session, are resampled together;
 * :func:`permutation_difference` — a difference of two means with a two-sided permutation p-value
   (``scipy.stats.permutation_test``);
@@ -31,8 +31,16 @@ observation are left out). The count matrices ``w`` depend only on (number of se
 replicates, seed), so they are drawn once and reused for every group and figure (:func:`bootstrap_weights`):
 hundreds of scorecards over the same calendar cost one draw per block length. With
 :func:`weight_cache` (the run uses ``<cache_dir>/bootstrap``) they are also kept on disk, keyed by those
-four numbers and arch's version (the draw counts as ``uint8``, 1 byte per session and replicate): a later run over the same calendar reads them back and never imports
-arch (whose import pulls in its whole ``univariate`` package, about a second).
+four numbers (the draw counts as ``uint8``, 1 byte per session and replicate): a later run over the same
+calendar reads them back.
+
+The draws are arch's (``arch.bootstrap.StationaryBootstrap(block_length, sessions, seed=default_rng(seed))``,
+iterated ``reps`` times), made without importing arch: its import pulls in its whole ``univariate``
+package with statsmodels, matplotlib and numba (1.5-5 s, more than the rest of a 10k-setup run), and its
+sampler is one Cython loop per replicate. :func:`_draw_weights` asks the same generator for the same
+numbers in the same order (per replicate: ``integers(n, size=n)``, then ``random(n)``) and applies arch's
+rule ("continue the block, wrapping at the end, while ``u > 1 / block_length``") to all replicates at
+once; ``tests/test_research_stats.py`` checks the counts equal arch's own draws exactly.
 
 Import cost: scipy.stats is imported only when a figure needs it (a permutation test with two samples of
 at least two, a correlation over at least three pairs): a small run never pays for it.
@@ -160,7 +168,7 @@ _WEIGHT_DIR: Path | None = None
 def weight_cache(directory: Path | str | None):
     """Within the block, bootstrap weights are read from / written to ``directory`` (None: memory only).
 
-    Files are ``stationary-<sessions>-<block>-<reps>-<seed>-arch<version>.npy`` (the draw counts as
+    Files are ``stationary-<sessions>-<block>-<reps>-<seed>-arch-stationary-1.npy`` (the draw counts as
     ``uint8``, or ``uint16`` when a session is drawn more than 255 times), written atomically; an unreadable file is drawn again and replaced, never an error, and a
     directory that cannot be written only costs the draw."""
     global _WEIGHT_DIR
@@ -171,12 +179,14 @@ def weight_cache(directory: Path | str | None):
         _WEIGHT_DIR = previous
 
 
+#: Changes when the draws change (a new sampler rule would make old cached files wrong).
+_SAMPLER = "arch-stationary-1"
+
+
 def _weight_file(n_sessions: int, block_length: int, reps: int, seed: int) -> Path | None:
     if _WEIGHT_DIR is None:
         return None
-    from importlib.metadata import version
-
-    return _WEIGHT_DIR / f"stationary-{n_sessions}-{block_length}-{reps}-{seed}-arch{version('arch')}.npy"
+    return _WEIGHT_DIR / f"stationary-{n_sessions}-{block_length}-{reps}-{seed}-{_SAMPLER}.npy"
 
 
 @functools.lru_cache(maxsize=32)
@@ -206,15 +216,25 @@ def _weights(n_sessions: int, block_length: int, reps: int, seed: int) -> np.nda
 
 
 def _draw_weights(n_sessions: int, block_length: int, reps: int, seed: int) -> np.ndarray:
-    from arch.bootstrap import StationaryBootstrap
-
-    bootstrap = StationaryBootstrap(block_length, np.arange(n_sessions), seed=np.random.default_rng(seed))
-    draws = np.empty((reps, n_sessions), dtype=np.int64)
-    for r in range(reps):  # the same sequence of draws as arch's own bootstrap(reps) iterator
-        draws[r] = bootstrap.update_indices()
-    offsets = draws + (np.arange(reps, dtype=np.int64) * n_sessions)[:, None]
-    weights = np.bincount(offsets.ravel(), minlength=reps * n_sessions).reshape(reps, n_sessions)
-    weights = weights.astype(np.float64)
+    """(reps, n_sessions) draw counts of arch's stationary bootstrap, seeded with ``seed`` (module docstring)."""
+    rng = np.random.default_rng(seed)
+    n, p = int(n_sessions), 1.0 / block_length
+    weights = np.empty((reps, n), dtype=np.float64)
+    chunk = max(1, min(reps, 4_000_000 // max(n, 1)))  # bounds the temporary (chunk, n) arrays
+    for lo in range(0, reps, chunk):
+        rows = min(chunk, reps - lo)
+        starts = np.empty((rows, n), dtype=np.int64)
+        u = np.empty((rows, n))
+        for r in range(rows):  # arch's order of draws: the block starts, then the uniforms, per replicate
+            starts[r] = rng.integers(n, size=n, dtype=np.int64)
+            u[r] = rng.random(n)
+        new_block = u <= p
+        new_block[:, 0] = True
+        flat = np.arange(rows * n, dtype=np.int64)
+        origin = np.flatnonzero(new_block.ravel())[np.cumsum(new_block.ravel()) - 1]  # where each block began
+        drawn = (starts.ravel()[origin] + (flat - origin)) % n
+        offsets = drawn + (flat // n) * n
+        weights[lo:lo + rows] = np.bincount(offsets, minlength=rows * n).reshape(rows, n)
     weights.setflags(write=False)  # cached and shared: nobody may change it
     return weights
 
@@ -234,7 +254,8 @@ def enough_blocks(n_sessions: int, block_length: int) -> bool:
 def bootstrap_weights(n_sessions: int, block_length: int, reps: int = BOOTSTRAP_REPS, seed: int = SEED) -> np.ndarray:
     """(reps, n_sessions) matrix: how often each session is drawn in each stationary-bootstrap replicate.
 
-    Drawn by ``arch.bootstrap.StationaryBootstrap(block_length, ...)`` seeded with ``seed``; cached (read-only).
+    The draws of ``arch.bootstrap.StationaryBootstrap(block_length, ...)`` seeded with ``seed`` (made in numpy,
+    see the module docstring); cached (read-only).
     All NaN when the axis is too short for the block length (:func:`enough_blocks`): every replicate mean,
     and so every interval built from it, is then NaN.
     """
