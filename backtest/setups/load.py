@@ -353,7 +353,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
         return None, [_file_skip(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
     root = None
     try:
-        root, raw = _compose_and_construct(text, name)
+        root, raw, raw_flags = _compose_and_construct(text, name)
     except _Refused as exc:
         return None, [exc.skip]
     except yaml.YAMLError as exc:
@@ -374,7 +374,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
 
     # YAML silently keeps the last of two equal keys (`stop: 95` ... `stop: 90`): treat that as an error,
     # for the one setup it is in, or for the whole file when it is outside the setups.
-    duplicates = _duplicate_keys(root)
+    duplicates = _duplicate_keys(root) if getattr(raw_flags, "repeated_keys", True) else []
     bad_setups: dict[int, str] = {}
     for loc, line in duplicates:
         where = f"{name}:{line}: {_dotted(loc)}: key appears twice in the same block; keep one"
@@ -476,27 +476,67 @@ class _Refused(Exception):
         self.skip = skip
 
 
-def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any]:
-    """(node tree, Python data) of one YAML document: libyaml parses it once; the tree is checked
+class _Flags:
+    """What :func:`_plain_construct` saw on its walk (None: the tree was not plain; assume anything)."""
+
+    __slots__ = ("repeated_keys",)
+
+    def __init__(self) -> None:
+        self.repeated_keys = False
+
+
+class _Loader(yaml.CSafeLoader):
+    """libyaml's SafeLoader with its tag resolution memoised. libyaml calls back into Python to resolve the
+    tag of every node (a regex match per plain scalar, and two path-resolver calls per node): with no path
+    resolvers registered (SafeLoader has none), a tag depends only on (kind, value, implicit), so one dict
+    lookup gives the same tag, and the path-resolver calls are no-ops. Files repeat their keys and most
+    values (``type: stop``), so this is most of the parse's Python time."""
+
+    _tags: dict = {}
+    _MAX_TAGS = 200_000  # bounds the memo (numbers vary); past it, tags are resolved as usual
+
+    def resolve(self, kind, value, implicit):
+        key = (kind, value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._tags) < self._MAX_TAGS:
+                self._tags[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node, current_index):
+        return None
+
+    def ascend_resolver(self):
+        return None
+
+
+if yaml.CSafeLoader.yaml_path_resolvers:  # pragma: no cover - someone registered a path resolver: be plain
+    _Loader = yaml.CSafeLoader  # noqa: F811
+
+
+def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any, "_Flags | None"]:
+    """(node tree, Python data, flags) of one YAML document: libyaml parses it once; the tree is checked
     (:func:`_check_tree`) before the data is constructed from it. A document libyaml refuses goes
     through PyYAML's pure-Python parser (its error wording, or the rare document only it accepts)."""
-    loader = yaml.CSafeLoader(text)
+    loader = _Loader(text)
     try:
         try:
             root = loader.get_single_node()
         except yaml.YAMLError as exc:
             if "maximum nesting depth" in str(exc):  # libyaml's own bound (1,000): do not recurse in Python
                 raise _Refused(_too_deep(name, exc)) from None
-            return _pure_python(text, name)
+            return (*_pure_python(text, name), None)
         try:
             if root is None:
-                return root, None
+                return root, None, None
+            flags = _Flags()
             try:
-                return root, _plain_construct(loader, root)
+                return root, _plain_construct(loader, root, flags), flags
             except _NotPlain:
                 pass
             _check_tree(root, name)
-            return root, loader.construct_document(root)
+            return root, loader.construct_document(root), None
         except ValueError as exc:
             exc.root = root  # for the impossible-date message
             raise
@@ -508,12 +548,12 @@ class _NotPlain(Exception):
     """The document is not a plain tree: :func:`_plain_construct` leaves it to PyYAML's own path."""
 
 
-_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
 _SCALARS = {f"tag:yaml.org,2002:{kind}": f"construct_yaml_{kind}"
             for kind in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
-def _plain_construct(loader, root: yaml.Node) -> Any:
+def _plain_construct(loader, root: yaml.Node, flags: _Flags | None = None) -> Any:
     """The data of a *plain* node tree (what nearly every setup file is), built in one walk: mappings,
     sequences and scalars of the core tags, no node used twice (no alias), at most :data:`MAX_DEPTH` deep
     and :data:`MAX_NODES` nodes, every key a scalar. Each scalar is made by PyYAML's own constructor for
@@ -521,9 +561,11 @@ def _plain_construct(loader, root: yaml.Node) -> Any:
     its generic machinery (per-node state, generators for every mapping) is skipped, which is most of its
     cost. Anything else (an alias, a merge key ``<<``, another tag, too deep, too many nodes) raises
     :class:`_NotPlain`, and the caller takes the checked path (:func:`_check_tree`, then
-    ``construct_document``), which refuses or builds it as before."""
+    ``construct_document``), which refuses or builds it as before. ``flags.repeated_keys`` says whether
+    some mapping wrote a key text twice (only then does the caller look for where)."""
     scalars = {tag: getattr(loader, method) for tag, method in _SCALARS.items()}
     seen: set[int] = set()
+    flags = flags if flags is not None else _Flags()
 
     def build(node: yaml.Node, depth: int) -> Any:
         if depth > MAX_DEPTH or id(node) in seen or len(seen) >= MAX_NODES:
@@ -531,17 +573,23 @@ def _plain_construct(loader, root: yaml.Node) -> Any:
         seen.add(id(node))
         kind = type(node)
         if kind is yaml.ScalarNode:
+            if node.tag == _STR:  # construct_yaml_str's value, without its two calls
+                return node.value
             construct = scalars.get(node.tag)
             if construct is None:
                 raise _NotPlain
             return construct(node)
         if kind is yaml.MappingNode and node.tag == _MAP:
             out = {}
+            texts = set()
             for key_node, value_node in node.value:
                 if type(key_node) is not yaml.ScalarNode:
                     raise _NotPlain
+                texts.add(key_node.value)
                 key = build(key_node, depth + 1)
                 out[key] = build(value_node, depth + 1)
+            if len(texts) != len(node.value):
+                flags.repeated_keys = True
             return out
         if kind is yaml.SequenceNode and node.tag == _SEQ:
             return [build(child, depth + 1) for child in node.value]
