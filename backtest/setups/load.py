@@ -333,7 +333,10 @@ def _read_stat(path: Path) -> tuple[bytes | None, Skip | None, os.stat_result | 
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno())
             size = st.st_size
-            data = handle.read(MAX_SETUP_BYTES + 1) if size <= MAX_SETUP_BYTES else b""
+            # read the size the stat gave, plus one byte to see growth (read(MAX + 1) would allocate 2 MB a file)
+            data = handle.read(size + 1) if size <= MAX_SETUP_BYTES else b""
+            if len(data) > size:  # grew while read: the rest, up to the limit
+                data += handle.read(MAX_SETUP_BYTES + 1 - len(data))
     except OSError as exc:
         return None, _file_skip(name, f"cannot read: {exc.strerror or exc}; check the path and permissions"), st
     if size > MAX_SETUP_BYTES or len(data) > MAX_SETUP_BYTES:  # huge (or grew while read): never parsed
