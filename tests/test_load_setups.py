@@ -234,3 +234,49 @@ def test_a_number_in_published_is_refused_not_read_as_seconds_since_1970(tmp_pat
     assert [f.article.id for f in files] == ["ok"]
     (skip,) = [s for s in skips if "n.yaml" in s.item or "n.yaml" in s.reason]
     assert "published" in skip.reason and "not a date" in skip.reason and one_line(skip.reason)
+
+
+def test_parsing_on_every_core_gives_the_serial_result(tmp_path, monkeypatch):
+    """Many files are parsed by one process per core: the table, the skips (their order too) and the cached
+    entries are those of parsing them one by one, bad files and duplicate ids included."""
+    import sys
+
+    from backtest.setups import load
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import corpus
+
+    folder = tmp_path / "corpus"
+    corpus.write_corpus(folder, 900, Path(__file__).resolve().parents[2] / "shared" / "market-data")
+    good = sorted(folder.glob("*.yaml"))
+    (folder / "note-000002.yaml").write_text("article: [unclosed\n")  # invalid YAML in the middle
+    (folder / "note-000007.yaml").write_text(good[5].read_text().replace("setups:", "setups:\n  - {id: x}", 1))
+    dup = good[10].read_text()
+    (folder / "zz-duplicate.yaml").write_text(dup)  # same setup ids as another file: skipped as duplicates
+    paths = sorted(folder.glob("*.yaml"))
+
+    monkeypatch.setenv("BACKTEST_THREADS", "1")
+    serial = load.load_table(paths)
+    monkeypatch.setenv("BACKTEST_THREADS", "2")
+    monkeypatch.setattr(load, "PARALLEL_PARSE_MIN", 10)
+    monkeypatch.setattr(load, "PARSE_CHUNK", 17)
+    import os
+
+    log = tmp_path / "pids"
+    real = load._entry
+
+    def entry(path, data):  # forked with the pool: records which process parsed each file
+        with open(log, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return real(path, data)
+
+    monkeypatch.setattr(load, "_entry", entry)
+    parallel = load.load_table(paths)
+    pids = log.read_text().split()
+    assert len(pids) == len(paths)  # every file parsed once...
+    assert str(os.getpid()) not in pids and len(set(pids)) == 2  # ...by the two pool processes
+    assert parallel.table.setups.equals(serial.table.setups)
+    assert parallel.table.articles.equals(serial.table.articles)
+    assert parallel.skips == serial.skips
+    assert len(serial.table.setups) > 800 and any("invalid YAML" in s.reason for s in serial.skips)
+    assert any("duplicate" in s.reason for s in serial.skips)

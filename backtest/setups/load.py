@@ -257,6 +257,8 @@ def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, fil
         else:
             read.append((file_path, data, cache.key(file_path, data) if cache is not None else None, signature))
     found = cache.get_many(k for _, _, k, _ in read if k is not None) if cache is not None else {}
+    parsed = _parse_entries([(i, file_path, data) for i, (file_path, data, key, _) in enumerate(read)
+                             if i not in problems and data is not None and (key is None or key not in found)])
     new: dict[str, tuple[str, dict]] = {}
     entries: list[tuple[tuple[dict, dict], Path]] = []
     skips: list[Skip] = list(extra)
@@ -276,10 +278,7 @@ def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, fil
             continue
         entry = found.get(key) if key is not None else None
         if entry is None:
-            setup_file, file_skips = _parse(file_path, data)
-            entry = {"rows": file_rows(setup_file) if setup_file is not None else None,
-                     "skips": [[k.item, k.reason, k.kind] for k in file_skips],
-                     "sources": _title_sources(setup_file, file_path)}
+            entry = parsed[i] if i in parsed else _entry(file_path, data)
             if key is not None:
                 new[key] = (str(file_path), entry)
         else:
@@ -294,6 +293,53 @@ def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, fil
         cache.put_many(new)
     kept, more = _drop_duplicates(entries)
     return Loaded(SetupTable.from_rows(rows for rows, _ in kept), skips + more, len(paths), cached)
+
+
+def _entry(path: Path, data: bytes) -> dict:
+    """One file's cache entry: its table rows (None when the file is refused), skips and title sources."""
+    setup_file, file_skips = _parse(path, data)
+    return {"rows": file_rows(setup_file) if setup_file is not None else None,
+            "skips": [[k.item, k.reason, k.kind] for k in file_skips],
+            "sources": _title_sources(setup_file, path)}
+
+
+#: From this many files to parse, they are parsed by one process per core (``BACKTEST_THREADS=1``: none).
+PARALLEL_PARSE_MIN = 1_000
+#: Files per task sent to a parsing process.
+PARSE_CHUNK = 250
+
+
+def _parse_chunk(chunk: list[tuple[int, str, bytes]]) -> list[tuple[int, dict]]:
+    return [(i, _entry(Path(name), data)) for i, name, data in chunk]
+
+
+def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, dict]:
+    """Entries of the files in ``todo`` parsed on every core, when there are enough of them (else {} and
+    the caller parses them in order). Parsing is a pure function of (path, bytes, the article files it
+    names), so where it runs does not change an entry (``tests/test_load_setups.py`` compares). The
+    processes are forked (the parent's modules are already imported) and each returns its entries in
+    order; any failure of the pool leaves the files to the caller."""
+    from ..environment import default_threads
+
+    workers = min(default_threads(), -(-len(todo) // PARSE_CHUNK))
+    if len(todo) < PARALLEL_PARSE_MIN or workers < 2:
+        return {}
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform: one process
+        return {}
+    chunks = [[(i, str(path), data) for i, path, data in todo[lo:lo + PARSE_CHUNK]]
+              for lo in range(0, len(todo), PARSE_CHUNK)]
+    out: dict[int, dict] = {}
+    try:
+        with context.Pool(workers) as pool:
+            for done in pool.imap(_parse_chunk, chunks):
+                out.update(done)
+    except Exception:  # noqa: BLE001 - a broken pool must not lose files: the caller parses what is missing
+        return out
+    return out
 
 
 def _stat_tuple(st: os.stat_result | None) -> tuple:
