@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -207,6 +208,29 @@ def test_permutation_p_value_agrees_with_a_slow_monte_carlo_loop():
         extreme += abs(shuffled[:40].mean() - shuffled[40:].mean()) >= abs(observed)
     assert got.p_value == pytest.approx(extreme / trials, abs=0.03)
     assert 0 < got.p_value < 1 and got == stats.permutation_difference(a, b)  # seeded
+
+
+def test_permutation_results_kept_on_disk_are_read_back_exactly(tmp_path, monkeypatch):
+    """With the research cache, a test of the same two samples is read back (scipy not called), bit for bit;
+    another sample, another order or another seed is computed; a damaged file is computed again."""
+    import scipy.stats
+
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(0.2, 1.0, 300), rng.normal(0.0, 1.0, 200)
+    plain = stats.permutation_difference(a, b)
+    with stats.weight_cache(tmp_path):
+        first = stats.permutation_difference(a, b)
+        (kept,) = tmp_path.glob("permutation-*.json")
+        monkeypatch.setattr(scipy.stats, "permutation_test", None)  # a computation would fail now
+        assert stats.permutation_difference(a, b) == first == plain
+        with pytest.raises(TypeError):
+            stats.permutation_difference(a[::-1].copy(), b)  # other order: other key, computed (and fails)
+        with pytest.raises(TypeError):
+            stats.permutation_difference(a, b, seed=1)
+        monkeypatch.undo()
+        kept.write_text("{not json")
+        assert stats.permutation_difference(a, b) == plain
+        assert json.loads(kept.read_text())["p_value"] == plain.p_value  # replaced by a good copy
 
 
 def test_permutation_needs_two_per_side():

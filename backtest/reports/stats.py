@@ -32,7 +32,8 @@ replicates, seed), so they are drawn once and reused for every group and figure 
 hundreds of scorecards over the same calendar cost one draw per block length. With
 :func:`weight_cache` (the run uses ``<cache_dir>/bootstrap``) they are also kept on disk, keyed by those
 four numbers (the draw counts as ``uint8``, 1 byte per session and replicate): a later run over the same
-calendar reads them back.
+calendar reads them back. The same folder keeps each permutation test's result, keyed by a hash of its two
+samples (:func:`permutation_difference`): a re-run over unchanged calls does not shuffle them again.
 
 The draws are arch's (``arch.bootstrap.StationaryBootstrap(block_length, sessions, seed=default_rng(seed))``,
 iterated ``reps`` times), made without importing arch: its import pulls in its whole ``univariate``
@@ -51,8 +52,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
+import io
+import json
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -204,14 +209,9 @@ def _weights(n_sessions: int, block_length: int, reps: int, seed: int) -> np.nda
     weights = _draw_weights(n_sessions, block_length, reps, seed)
     small = np.uint8 if weights.max(initial=0) <= np.iinfo(np.uint8).max else np.uint16
     if path is not None and weights.max(initial=0) <= np.iinfo(np.uint16).max:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with open(temporary, "wb") as handle:
-                np.save(handle, weights.astype(small), allow_pickle=False)
-            os.replace(temporary, path)
-        except OSError:
-            pass  # a read-only cache only costs the draw next time
+        buffer = io.BytesIO()
+        np.save(buffer, weights.astype(small), allow_pickle=False)
+        _write_atomically(path, buffer.getvalue())
     return weights
 
 
@@ -368,6 +368,13 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
     if len(a) < 2 or len(b) < 2:
         diff = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
         return Difference(diff, np.nan, int(len(a)), int(len(b)))
+    path = _permutation_file(a, b, n_resamples, seed)
+    if path is not None:
+        try:
+            kept = json.loads(path.read_text())
+            return Difference(float(kept["difference"]), float(kept["p_value"]), int(len(a)), int(len(b)))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # absent or damaged: computed again below
     from scipy.stats import permutation_test
 
     # batch bounds memory: scipy would otherwise hold n_resamples x (len(a) + len(b)) values at once
@@ -375,7 +382,37 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
     result = permutation_test((a, b), _mean_difference, permutation_type="independent", vectorized=True,
                               n_resamples=n_resamples, alternative="two-sided", batch=batch,
                               rng=np.random.default_rng(seed))
-    return Difference(float(result.statistic), float(result.pvalue), int(len(a)), int(len(b)))
+    out = Difference(float(result.statistic), float(result.pvalue), int(len(a)), int(len(b)))
+    if path is not None:
+        _write_atomically(path, json.dumps({"difference": out.difference, "p_value": out.p_value}).encode())
+    return out
+
+
+def _permutation_file(a: np.ndarray, b: np.ndarray, n_resamples: int, seed: int) -> Path | None:
+    """Where the test of exactly these samples is kept (with :func:`weight_cache`; None without). The
+    result is a pure function of the two samples' values in order, ``n_resamples``, ``seed`` and scipy's
+    version, so a re-run over unchanged calls reads it back instead of shuffling 100k values 999 times."""
+    if _WEIGHT_DIR is None:
+        return None
+    from importlib.metadata import version
+
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{len(a)}:{len(b)}:{n_resamples}:{seed}:scipy{version('scipy')}:".encode())
+    digest.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+    digest.update(np.ascontiguousarray(b, dtype="<f8").tobytes())
+    return _WEIGHT_DIR / f"permutation-{digest.hexdigest()}.json"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` by rename (readers see the old file or the new one); a cache that cannot be
+    written only costs the work next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
