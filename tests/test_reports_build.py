@@ -332,13 +332,13 @@ def test_text_and_bool_columns_take_the_whole_column_path_with_the_cell_rules():
 
 
 def test_best_and_worst_calls_are_distinct_directional_calls_best_first(report):
-    from backtest.reports.html import extreme_calls
+    from backtest.reports.calls import best_and_worst
 
     calls = report.calls
-    got = extreme_calls(report, count=1)
+    got = best_and_worst(calls, report.ledger.config.horizons, count=1)
     horizon = got[0]["horizon"] if got else None
     expected = calls[(calls["horizon"] == horizon) & calls["primary"].astype(bool) & (calls["direction"] != "neutral")]
     expected = expected.dropna(subset=["excess_pct"]).sort_values("excess_pct", ascending=False)
     assert len(expected) >= 2, "the fixture has directional calls at that horizon"
-    assert [g["article"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]
+    assert [g["article_id"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]
     assert [g["rank"] for g in got] == ["best", "worst"]  # labelled: the page and report.md say which is which
