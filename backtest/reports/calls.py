@@ -105,7 +105,7 @@ def best_and_worst(calls: pd.DataFrame, horizons, count: int = EXTREME_CALLS,
 
     Each row: ``rank`` (``best``/``worst``), ``article_id``, ``stance``, ``symbol``, ``direction``, ``start``
     (the first session, ``YYYY-MM-DD``), ``horizon``, ``excess_pct``. Fewer than ``2 x count`` calls: every
-    one is listed once (best first).
+    one is listed once, the better half (the middle one of an odd number included) as best, the rest as worst.
     """
     horizons = list(horizons)
     if horizon not in horizons:
@@ -120,8 +120,8 @@ def best_and_worst(calls: pd.DataFrame, horizons, count: int = EXTREME_CALLS,
     if not len(at):
         return []
     at = at.assign(excess=pd.to_numeric(at["excess_pct"])).sort_values(["excess", "article_id"], ascending=[False, True])
-    best = at.head(count)
-    picked = pd.concat([best, at.tail(min(count, max(0, len(at) - count)))])
+    best = at.head(min(count, (len(at) + 1) // 2))  # fewer than 2 x count: the better half is the best
+    picked = pd.concat([best, at.tail(min(count, len(at) - len(best)))])
     return [{"rank": "best" if i < len(best) else "worst", "article_id": r["article_id"], "stance": r["stance"],
              "symbol": r["symbol"], "direction": r["direction"], "start": str(r["start_time"])[:10],
              "horizon": horizon, "excess_pct": float(r["excess"])}
