@@ -200,3 +200,12 @@ def test_an_edited_span_past_the_end_of_the_article_gives_no_quote(tmp_path, mar
     summary = run(tmp_path / "setups", tmp_path / "r", market_data_dir, tmp_path / "cache")
     assert summary["best_worst_calls"][0]["quote"] is None
     assert summary["best_worst_calls"][0]["quote_note"] == "source span outside the article text"
+
+
+def test_every_reason_for_no_quote_is_documented():
+    from backtest.setups.quotes import NOTES, QUOTE_CHARS
+
+    doc = (REPO / "docs" / "reports.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Best and worst calls"):doc.index("### `report.html`")]
+    assert all(f"`{note}`" in section for note in NOTES.values()), [n for n in NOTES.values() if f"`{n}`" not in section]
+    assert f"at most {QUOTE_CHARS} characters" in section
