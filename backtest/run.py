@@ -188,6 +188,7 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
     """Load, simulate and write one report folder atomically; see the module docstring."""
     from .reports.build import REPORT_FILES, build_report, write_report
     from .reports.outdir import ReportFolder, check_out_dir, point_latest, prune_reports
+    from .setups.quotes import call_quotes
 
     def tell(stage: str, message: str, done: int | None = None, total: int | None = None) -> None:
         if progress is not None:
@@ -256,7 +257,8 @@ def run(options: RunOptions, config: Config, *, progress: Callable[[Progress], N
             "data_staleness": staleness,
         }
         report = build_report(ledger, table, load_skips=load_skips, portfolio=portfolio, run_meta=run_meta,
-                              weight_cache=Path(config.data.cache_dir) / "bootstrap")
+                              weight_cache=Path(config.data.cache_dir) / "bootstrap",
+                              quotes=lambda calls: call_quotes(table, calls))
         written = write_report(report, tmp, formats)
         if parts and "parquet" in formats:
             written = sorted(written + _write_parts(parts, tmp))

@@ -26,6 +26,8 @@ SETUP = """\
 article:
   id: b-bull
   title: Browser check
+  path: PATH
+  sha256: SHA256
   published: 2026-02-09T14:00:00Z
   stance: bullish
   pulse: 60
@@ -35,11 +37,39 @@ setups:
     symbol: IWM
     stop: 240
     targets: [280]
+    source: {spans: [{start: START, end: END}]}
   - id: b-pair
     kind: pair
     long: {instrument: small caps, symbol: IWM}
     short: {instrument: large caps, symbol: SPY}
 """
+
+
+#: The article behind b-long: its sentence (the quote under the best/worst calls) is long and has a long
+#: unbroken token, and must wrap at 390 px.
+SENTENCE = ("Small caps finally look ready to lead: buy IWM here with a stop at 240 and a target at 280, and read "
+            "the full reasoning at example-research-notes/small-caps-breadth-thrust-and-the-rate-path-revisited-"
+            "in-detail before sizing up, because the move depends on breadth holding, rates easing and earnings "
+            "revisions turning higher.")
+ARTICLE = f"Weekly notes on small caps.\n\n{SENTENCE}\n\nThat is all for this week.\n"
+
+
+def write_setups(folder: Path) -> Path:
+    """b.yaml (its article beside it, b-long's span on :data:`SENTENCE`) and c.yaml in ``folder``."""
+    import hashlib
+
+    folder.mkdir()
+    article = folder / "b-article.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    start = ARTICLE.index(SENTENCE)
+    filled = {"PATH": str(article), "SHA256": hashlib.sha256(article.read_bytes()).hexdigest(), "START": str(start),
+              "END": str(start + len(SENTENCE))}
+    text = SETUP
+    for name, value in filled.items():
+        text = text.replace(f": {name}", f": {value}")
+    (folder / "b.yaml").write_text(text, encoding="utf-8")
+    (folder / "c.yaml").write_text(BEAR, encoding="utf-8")
+    return folder
 
 
 BEAR = """\
@@ -152,10 +182,7 @@ def check_first_screen_and_interaction(page, errors, requests, tmp_path: Path, w
 
 @pytest.mark.parametrize("width", [1400, 390])
 def test_real_run_report_renders(browser, tmp_path, market_data_dir, width):
-    setups = tmp_path / "setups"
-    setups.mkdir()
-    (setups / "b.yaml").write_text(SETUP)
-    (setups / "c.yaml").write_text(BEAR)
+    setups = write_setups(tmp_path / "setups")
     out = tmp_path / "report"
     result = CliRunner().invoke(cli, ["--offline", "--mirror", str(market_data_dir), "--cache-dir",
                                       str(tmp_path / "cache"), "run", str(setups), "--out", str(out), "-q"])
@@ -166,7 +193,18 @@ def test_real_run_report_renders(browser, tmp_path, market_data_dir, width):
     assert {"chart-pulse", "chart-equity"} <= set(ids)
     for chart in charts:
         assert chart["svgs"] >= 1 and chart["traces"] >= 1, chart
-    check_first_screen_and_interaction(page, errors, requests, tmp_path, width)
+    quotes = page.evaluate("Array.from(document.querySelectorAll('#extremes tr.quote td')).map(td => td.textContent)")
+    assert sorted(quotes) == sorted([SENTENCE[:299].rsplit(" ", 1)[0] + "…", "no quote: no source span"]), quotes
+    widths = page.evaluate("""() => {
+        const table = document.getElementById('extremes'), rows = table.querySelectorAll('tr.quote');
+        const withQuotes = table.getBoundingClientRect().width;
+        rows.forEach(r => r.style.display = 'none');
+        const without = table.getBoundingClientRect().width;
+        rows.forEach(r => r.style.display = '');
+        return [withQuotes, without];
+    }""")
+    assert widths[0] <= max(widths[1], width - 32) + 1, f"the quotes widen the best/worst table: {widths} at {width} px"
+    check_first_screen_and_interaction(page, errors, requests, tmp_path, width)  # no horizontal scroll: quotes wrap
     page.close()
     assert (tmp_path / f"real-{width}.png").stat().st_size > 10_000
 

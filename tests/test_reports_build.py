@@ -332,13 +332,34 @@ def test_text_and_bool_columns_take_the_whole_column_path_with_the_cell_rules():
 
 
 def test_best_and_worst_calls_are_distinct_directional_calls_best_first(report):
-    from backtest.reports.html import extreme_calls
+    from backtest.reports.calls import best_and_worst
 
     calls = report.calls
-    got = extreme_calls(report, count=1)
+    got = best_and_worst(calls, report.ledger.config.horizons, count=1)
     horizon = got[0]["horizon"] if got else None
     expected = calls[(calls["horizon"] == horizon) & calls["primary"].astype(bool) & (calls["direction"] != "neutral")]
     expected = expected.dropna(subset=["excess_pct"]).sort_values("excess_pct", ascending=False)
     assert len(expected) >= 2, "the fixture has directional calls at that horizon"
-    assert [g["article"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]
+    assert [g["article_id"] for g in got] == [expected.iloc[0]["article_id"], expected.iloc[-1]["article_id"]]
     assert [g["rank"] for g in got] == ["best", "worst"]  # labelled: the page and report.md say which is which
+
+
+def test_best_and_worst_with_fewer_calls_than_both_lists_split_them_in_halves():
+    """Two calls are one best and one worst (not two "best"); five are three best and two worst."""
+    from backtest.reports.calls import best_and_worst
+
+    def calls(excess):
+        n = len(excess)
+        return pd.DataFrame({
+            "article_id": [f"a{i}" for i in range(n)], "stance": ["bullish"] * n, "symbol": [f"S{i}" for i in range(n)],
+            "direction": ["long"] * n, "horizon": [20] * n,
+            "start_time": pd.date_range("2026-02-02", periods=n, freq="7D"), "excess_pct": excess,
+            "return_pct": excess, "primary": [True] * n})
+
+    two = best_and_worst(calls([-2.6, -2.5]), (20,))
+    assert [(r["rank"], r["excess_pct"]) for r in two] == [("best", -2.5), ("worst", -2.6)]
+    five = best_and_worst(calls([1.0, 5.0, -3.0, 2.0, 0.5]), (20,))
+    assert [(r["rank"], r["excess_pct"]) for r in five] == [("best", 5.0), ("best", 2.0), ("best", 1.0),
+                                                              ("worst", 0.5), ("worst", -3.0)]
+    seven = best_and_worst(calls([float(v) for v in range(7)]), (5, 20), count=3)
+    assert [r["excess_pct"] for r in seven] == [6.0, 5.0, 4.0, 2.0, 1.0, 0.0]  # the middle one is neither

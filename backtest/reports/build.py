@@ -11,7 +11,10 @@ into the setups or the data layer:
 * ``meta``: the articles as the setup table holds them (title, publication and ``published_basis``,
   stance and ``stance_basis``, Pulse, Threat, subject);
 * ``portfolio`` (the follow-every-call books) and ``research`` (the scorecard and the event study); the
-  per-article chart data of report.html is built from these by :mod:`backtest.reports.article_data`.
+  per-article chart data of report.html is built from these by :mod:`backtest.reports.article_data`;
+* ``extremes``: the best and worst calls (:func:`backtest.reports.calls.best_and_worst`), each with the
+  sentence it came from when the caller passes ``quotes`` (the run does: :mod:`backtest.setups.quotes`
+  reads those few article files; nothing in this package reads one).
 
 ``write_report`` writes the files into a directory it is given (the run writes into a temporary folder
 that :mod:`backtest.reports.outdir` swaps into place).
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -29,7 +32,8 @@ from ..common import Skip
 from ..engine.ledger import REFUSED, Ledger
 from ..setups.table import SetupTable
 from . import tables
-from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
+from .calls import best_and_worst
+from .writers import fmt_value, frame_to_csv, frame_to_parquet, frame_to_records, to_json
 
 FORMATS = ("html", "csv", "parquet", "json", "md")
 #: Every file name a report folder can hold (besides the marker): what ``write_report`` may write.
@@ -60,6 +64,7 @@ class Report:
     meta: pd.DataFrame
     portfolio: Any = None  # backtest.reports.portfolio.PortfolioResult, when it could be computed
     research: Any = None  # backtest.reports.research.Research
+    extremes: list[dict] = dataclasses.field(default_factory=list)  # best and worst calls, with their quotes
 
     @property
     def refused(self) -> int:
@@ -93,9 +98,12 @@ class Report:
 
 
 def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = (), portfolio: Any = None,
-                 run_meta: dict | None = None, weight_cache: Path | None = None) -> Report:
+                 run_meta: dict | None = None, weight_cache: Path | None = None,
+                 quotes: Callable[[list[tuple[str, str, str]]], list] | None = None) -> Report:
     """All tables, the summary and the chart data of one run. ``run_meta`` is the wall-clock block;
-    ``weight_cache`` the directory keeping the research figures' bootstrap draws between runs."""
+    ``weight_cache`` the directory keeping the research figures' bootstrap draws between runs; ``quotes``
+    gives the :class:`~backtest.setups.quotes.Quote` of each ``(article_id, symbol, direction)`` call
+    (called once, for the best and worst calls only; without it they have no quote)."""
     config = ledger.config
     bars = ledger.bars
     trades = tables.trades_table(ledger)
@@ -111,6 +119,7 @@ def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = 
 
     research = research_figures(trades, calls, table.articles, bars, horizons=config.horizons,
                                 benchmark=config.benchmark, weight_cache=weight_cache)
+    extremes = _with_quotes(best_and_worst(calls, config.horizons), quotes)
     summary = {
         "run": dict(run_meta or {}),
         "config": {
@@ -134,12 +143,23 @@ def build_report(ledger: Ledger, table: SetupTable, *, load_skips: list[Skip] = 
         "portfolio": _portfolio_summary(portfolio),
         "scorecard": _scorecard_summary(research),
         "event_study": _event_summary(research, config.horizons),
+        "best_worst_calls": [{k: fmt_value(v) for k, v in row.items()} for row in extremes],
         "stances": frame_to_records(stances),
         "skipped": [{"item": s.item, "kind": s.kind, "reason": s.reason} for s in skipped],
     }
     report = Report(trades=trades, articles=articles, stances=stances, calls=calls, summary=summary,
-                    skipped=skipped, ledger=ledger, meta=table.articles, portfolio=portfolio, research=research)
+                    skipped=skipped, ledger=ledger, meta=table.articles, portfolio=portfolio, research=research,
+                    extremes=extremes)
     return report
+
+
+def _with_quotes(rows: list[dict], quotes) -> list[dict]:
+    """Each best/worst row with ``setup_id``, ``quote`` and ``quote_note`` (why there is no quote; both None
+    when no ``quotes`` was given)."""
+    found = quotes([(r["article_id"], r["symbol"], r["direction"]) for r in rows]) if quotes is not None and rows \
+        else [None] * len(rows)
+    return [{**r, "setup_id": getattr(q, "setup_id", None), "quote": getattr(q, "text", None),
+             "quote_note": getattr(q, "note", None)} for r, q in zip(rows, found)]
 
 
 #: The figures of each portfolio book in summary.json (``docs/reports.md`` → *Follow every call*).

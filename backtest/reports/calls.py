@@ -91,3 +91,38 @@ def call_outcomes(calls: pd.DataFrame, horizons, every: pd.DataFrame | None = No
     out["return_pct"] = out["return_pct"] * out["direction"].map(DIRECTION_SIGN).fillna(1.0).to_numpy()
     out["horizon"] = out["horizon"].astype(np.int64)
     return out.sort_values(["horizon", "start_time", "article_id"], kind="stable").reset_index(drop=True)
+
+
+#: Best and worst calls listed under the scorecard (each side), and the horizon they are ranked at.
+EXTREME_CALLS = 3
+EXTREME_HORIZON = 20
+
+
+def best_and_worst(calls: pd.DataFrame, horizons, count: int = EXTREME_CALLS,
+                   horizon: int = EXTREME_HORIZON) -> list[dict]:
+    """The ``count`` best and ``count`` worst distinct directional calls by excess at ``horizon`` sessions
+    (the longest of ``horizons`` when that one is not among them), best first; ties by article id.
+
+    Each row: ``rank`` (``best``/``worst``), ``article_id``, ``stance``, ``symbol``, ``direction``, ``start``
+    (the first session, ``YYYY-MM-DD``), ``horizon``, ``excess_pct``. Fewer than ``2 x count`` calls: every
+    one is listed once, the better half (the middle one of an odd number included) as best, the rest as worst.
+    """
+    horizons = list(horizons)
+    if horizon not in horizons:
+        horizon = max(horizons)
+    if not len(calls):
+        return []
+    kept = set(one_call_each(calls)["article_id"])
+    at = calls[(pd.to_numeric(calls["horizon"], errors="coerce") == horizon).to_numpy()
+               & calls["primary"].fillna(False).astype(bool).to_numpy()
+               & calls["article_id"].isin(kept).to_numpy() & (calls["direction"] != "neutral").to_numpy()]
+    at = at[pd.to_numeric(at["excess_pct"], errors="coerce").notna().to_numpy()]
+    if not len(at):
+        return []
+    at = at.assign(excess=pd.to_numeric(at["excess_pct"])).sort_values(["excess", "article_id"], ascending=[False, True])
+    best = at.head(min(count, (len(at) + 1) // 2))  # fewer than 2 x count: the better half is the best
+    picked = pd.concat([best, at.tail(min(count, len(at) - len(best)))])
+    return [{"rank": "best" if i < len(best) else "worst", "article_id": r["article_id"], "stance": r["stance"],
+             "symbol": r["symbol"], "direction": r["direction"], "start": str(r["start_time"])[:10],
+             "horizon": horizon, "excess_pct": float(r["excess"])}
+            for i, r in enumerate(picked.to_dict("records"))]

@@ -151,36 +151,16 @@ def scorecard_rows(report: "Report") -> list[dict]:
     return rows
 
 
-#: Best and worst calls listed under the scorecard (each side), and the horizon they are ranked at.
-EXTREME_CALLS = 3
-EXTREME_HORIZON = 20
-
-
-def extreme_calls(report: "Report", count: int = EXTREME_CALLS, horizon: int = EXTREME_HORIZON) -> list[dict]:
-    """The ``count`` best and ``count`` worst distinct directional calls by excess at ``horizon`` sessions
-    (the longest configured horizon when that one is not), with the article's title: best first."""
-    from .calls import one_call_each
-
-    calls = report.calls
-    horizons = list(report.ledger.config.horizons)
-    if horizon not in horizons:
-        horizon = max(horizons)
-    kept = set(one_call_each(calls)["article_id"]) if len(calls) else set()
-    at = calls[(pd.to_numeric(calls["horizon"], errors="coerce") == horizon).to_numpy()
-               & calls["primary"].fillna(False).astype(bool).to_numpy()
-               & calls["article_id"].isin(kept).to_numpy() & (calls["direction"] != "neutral").to_numpy()]
-    at = at[pd.to_numeric(at["excess_pct"], errors="coerce").notna().to_numpy()]
-    if not len(at):
-        return []
-    at = at.assign(excess=pd.to_numeric(at["excess_pct"])).sort_values(["excess", "article_id"], ascending=[False, True])
-    best = at.head(count)
-    picked = pd.concat([best, at.tail(min(count, max(0, len(at) - count)))])
+def extreme_calls(report: "Report") -> list[dict]:
+    """The best and worst calls (``report.extremes``) as both reports show them: the article's title, the
+    excess as a signed percentage and its tone, the quote (or the note saying why there is none)."""
     titles = report.meta.set_index("article_id")["title"]
-    return [{"rank": "best" if i < len(best) else "worst",
-             "article": r["article_id"], "title": titles.get(r["article_id"]) or r["article_id"], "stance": r["stance"],
-             "symbol": r["symbol"], "start": str(r["start_time"])[:10], "horizon": horizon,
-             "excess": pct(r["excess"]), "tone": "good" if r["excess"] > 0 else "bad" if r["excess"] < 0 else ""}
-            for i, r in enumerate(picked.to_dict("records"))]
+    return [{"rank": r["rank"], "article": r["article_id"], "title": titles.get(r["article_id"]) or r["article_id"],
+             "stance": r["stance"], "symbol": r["symbol"], "start": r["start"], "horizon": r["horizon"],
+             "excess": pct(r["excess_pct"]),
+             "tone": "good" if r["excess_pct"] > 0 else "bad" if r["excess_pct"] < 0 else "",
+             "quote": r.get("quote"), "quote_note": r.get("quote_note")}
+            for r in report.extremes]
 
 
 def event_figure(report: "Report") -> Figure:

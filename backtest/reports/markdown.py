@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..engine.ledger import REFUSED
@@ -90,10 +91,24 @@ def scorecard_lines(report: "Report", cfg: dict) -> list[str]:
 
     extremes = extreme_calls(report)
     if extremes:
-        out += ["", f"Best and worst calls ({extremes[0]['horizon']} sessions): "
-                + "; ".join(f"{r['rank']} {r['excess']} {r['stance']} {r['symbol']} from {r['start']} ({_short(r['title'], 60)})"
-                            for r in extremes) + "."]
+        out += ["", f"Best and worst calls ({extremes[0]['horizon']} sessions), each with the sentence of the setup "
+                "it agrees with:", ""]
+        for r in extremes:
+            said = f': "{md_escape(r["quote"])}"' if r["quote"] else f" (no quote: {r['quote_note']})" \
+                if r["quote_note"] else ""
+            out.append(f"- {r['rank']} {r['excess']} {r['stance']} {md_escape(r['symbol'])} from {r['start']} "
+                       f"({md_escape(_short(r['title'], 60))}){said}")
     return out + [""]
+
+
+#: Characters with a meaning in Markdown inside a line (backslash-escaped in third-party text).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~]|&(?=#?\w+;))")
+
+
+def md_escape(text) -> str:
+    """Third-party text (a title, a quote) as literal Markdown: every character that could start emphasis,
+    code, a link, HTML, a table cell or an entity reference is backslash-escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
 
 
 def _short(text, limit: int = 140) -> str:

@@ -119,7 +119,7 @@ def load_setups(path: Path) -> tuple[list[SetupFile], list[Skip]]:
         skips.extend(file_skips)
         if setup_file is not None:
             loaded.append((setup_file, file_path))
-    kept, more = _drop_duplicates([(file_rows(f), p) for f, p in loaded])
+    kept, more = _drop_duplicates([(file_rows(f, p), p) for f, p in loaded])
     by_path = {p: f for f, p in loaded}
     files = []
     for (article, setups), file_path in kept:
@@ -298,7 +298,7 @@ def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, fil
 def _entry(path: Path, data: bytes) -> dict:
     """One file's cache entry: its table rows (None when the file is refused), skips and title sources."""
     setup_file, file_skips = _parse(path, data)
-    return {"rows": file_rows(setup_file) if setup_file is not None else None,
+    return {"rows": file_rows(setup_file, path) if setup_file is not None else None,
             "skips": [[k.item, k.reason, k.kind] for k in file_skips],
             "sources": _title_sources(setup_file, path)}
 
@@ -352,7 +352,7 @@ def tabulate(files: Iterable[tuple[SetupFile, Path]], skips: Iterable[Skip] = ()
     """The setup table of setup files already in memory (e.g. just extracted from articles), each with the
     path its messages name; duplicate ids are dropped as :func:`load_table` drops them."""
     files = list(files)
-    kept, more = _drop_duplicates([(file_rows(f), p) for f, p in files])
+    kept, more = _drop_duplicates([(file_rows(f, p), p) for f, p in files])
     return Loaded(SetupTable.from_rows(rows for rows, _ in kept), list(skips) + more, len(files), 0)
 
 
@@ -724,6 +724,48 @@ def _title_candidates(article_path: str, setup_path: Path) -> list[Path]:
     return [Path(article_path), setup_path.parent / article_path, setup_path.parent.parent / article_path]
 
 
+@dataclasses.dataclass(frozen=True)
+class ArticleFile:
+    """What :func:`article_file` found for an ``article.path``: the file's bytes when it is at hand and
+    unchanged, else why not (``problem``: ``no-path``, ``missing``, ``too-large`` or ``changed``)."""
+
+    data: bytes | None
+    path: Path | None = None
+    problem: str | None = None
+    size: int = 0
+
+
+def article_file(article_path: str | None, sha256: str | None, setup_path: Path) -> ArticleFile:
+    """The article file named by ``article.path`` of the setup file at ``setup_path`` (as written, beside the
+    setup file, or one folder up: the first that exists), read up to the article reader's limit, and
+    its bytes only when their sha256 is ``sha256`` (any bytes when ``sha256`` is None).
+
+    The one rule for reading an article back from a setup file: the title (:func:`_title_from_article`)
+    and the quote of a call (:mod:`backtest.setups.quotes`) both come through here.
+    """
+    from ..articles.reader import MAX_BYTES
+
+    if not article_path:
+        return ArticleFile(None, problem="no-path")
+    for candidate in _title_candidates(article_path, Path(setup_path)):
+        try:
+            if not candidate.is_file():
+                continue
+            size = candidate.stat().st_size
+            if size > MAX_BYTES:
+                return ArticleFile(None, candidate, "too-large", size)
+            with open(candidate, "rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
+        except OSError:
+            continue
+        if len(data) > MAX_BYTES:
+            return ArticleFile(None, candidate, "too-large", len(data))
+        if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+            return ArticleFile(None, candidate, "changed", len(data))
+        return ArticleFile(data, candidate, None, len(data))
+    return ArticleFile(None, problem="missing")
+
+
 def _title_from_article(article: ArticleMeta, setup_path: Path) -> tuple[str | None, Skip | None]:
     """The article's title, read from its file when it is at hand and unchanged (sha256 matches), and a
     skip when that file is too large to read (the setups are evaluated all the same).
@@ -733,29 +775,19 @@ def _title_from_article(article: ArticleMeta, setup_path: Path) -> tuple[str | N
     from ..articles.reader import MAX_BYTES, parse_article_bytes
     from ..errors import ArticleError
 
-    if not article.path:
+    found = article_file(article.path, article.sha256, setup_path)
+    if found.problem == "too-large":
+        candidate = found.path
+        return None, Skip(item=str(candidate), kind="article", reason=(
+            f"{candidate}: article file (article.path of {setup_path}) is {found.size / 1e6:.1f} MB, more than the "
+            f"{MAX_BYTES // (1024 * 1024)} MB limit for an article; its title is not read (the setups are "
+            "still evaluated)"))
+    if found.data is None:
         return None, None
-    for candidate in _title_candidates(article.path, setup_path):
-        try:
-            if not candidate.is_file():
-                continue
-            size = candidate.stat().st_size
-            if size > MAX_BYTES:
-                return None, Skip(item=str(candidate), kind="article", reason=(
-                    f"{candidate}: article file (article.path of {setup_path}) is {size / 1e6:.1f} MB, more than the "
-                    f"{MAX_BYTES // (1024 * 1024)} MB limit for an article; its title is not read (the setups are "
-                    "still evaluated)"))
-            with open(candidate, "rb") as handle:
-                data = handle.read(MAX_BYTES + 1)
-        except OSError:
-            continue
-        if len(data) > MAX_BYTES or (article.sha256 and hashlib.sha256(data).hexdigest() != article.sha256):
-            return None, None
-        try:
-            return parse_article_bytes(data, candidate.stem, str(candidate)).title, None
-        except ArticleError:
-            return None, None
-    return None, None
+    try:
+        return parse_article_bytes(found.data, found.path.stem, str(found.path)).title, None
+    except ArticleError:
+        return None, None
 
 
 def title_sources(article_path: str | None, setup_path: Path) -> list[list]:

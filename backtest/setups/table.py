@@ -22,6 +22,7 @@ price basis); the engine converts them to the bars' basis.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -44,6 +45,10 @@ ARTICLE_SCHEMA = Schema("articles", (
     Column("pulse", "Int64", "the article's Pulse score (0-100)"),
     Column("threat", "Int64", "its Threat Level (0-5)"),
     Column("subject", "object", "tuple of the symbols the stance is about (directional calls), in order"),
+    Column("sha256", "str", "`article.sha256` as written: the article file the spans index (a quote is read only "
+                            "from a file with this hash)"),
+    Column("setup_file", "str", "the setup file the row came from (a relative `article.path` is looked up beside it "
+                                "and one folder up); for raw articles, the article file"),
 ))
 
 SETUP_SCHEMA = Schema("setups", (
@@ -70,15 +75,19 @@ SETUP_SCHEMA = Schema("setups", (
     Column("explicit", "bool", "an explicit recommendation (true) or a conditional scenario (false)"),
     Column("ordering", "str", "the level-ordering problems (`Setup.ordering_problems`, `; `-joined); empty when the "
                               "levels are in order"),
+    Column("span_start", "Int64", "start of the first of `source.spans` (a character offset into the article's "
+                                  "decoded text); empty when the setup has no span"),
+    Column("span_end", "Int64", "its end (exclusive)"),
 ))
 
 
-def article_row(meta: ArticleMeta) -> dict:
-    """The plain (JSON-able) article row of one setup file: what the loader caches."""
+def article_row(meta: ArticleMeta, setup_file: str | None = None) -> dict:
+    """The plain (JSON-able) article row of one setup file (read from ``setup_file``): what the loader caches."""
     return {
         "article_id": meta.id, "title": meta.title, "path": meta.path, "published": meta.published_iso,
         "published_basis": meta.published_basis, "stance": meta.stance, "stance_basis": meta.stance_basis,
-        "pulse": meta.pulse, "threat": meta.threat, "subject": list(meta.subject),
+        "pulse": meta.pulse, "threat": meta.threat, "subject": list(meta.subject), "sha256": meta.sha256,
+        "setup_file": setup_file,
     }
 
 
@@ -86,6 +95,7 @@ def setup_row(setup: Setup) -> dict:
     """The plain (JSON-able) row of one validated setup, its level-ordering check included."""
     pair = setup.kind == "pair"
     problems = setup.ordering_problems()
+    span = setup.source.spans[0] if setup.source.spans else None
     return {
         "setup_id": setup.id, "kind": setup.kind, "status": setup.status, "instrument": setup.instrument,
         "symbol": setup.symbol,
@@ -97,16 +107,17 @@ def setup_row(setup: Setup) -> dict:
         "invalidation": setup.invalidation, "max_hold": setup.max_hold, "scale_out": setup.scale_out,
         "ambiguity": setup.ambiguity, "explicit": setup.explicit,
         "ordering": "; ".join(problems) if problems else None,
+        "span_start": span.start if span is not None else None, "span_end": span.end if span is not None else None,
     }
 
 
-def file_rows(setup_file: SetupFile) -> tuple[dict, dict[str, list]]:
-    """(article row, setup columns) of one setup file: the setups column by column (what the loader
-    caches, and what :meth:`SetupTable.from_rows` concatenates without touching each setup again)."""
+def file_rows(setup_file: SetupFile, path: str | Path | None = None) -> tuple[dict, dict[str, list]]:
+    """(article row, setup columns) of one setup file read from ``path``: the setups column by column (what
+    the loader caches, and what :meth:`SetupTable.from_rows` concatenates without touching each setup again)."""
     rows = [setup_row(s) for s in setup_file.setups]
     columns = {name: [r[name] for r in rows] for name in SETUP_COLUMNS}
     # a column that is empty for every setup of the file is left out (the cache stores less; from_rows fills it)
-    return article_row(setup_file.article), {k: v for k, v in columns.items() if k == "setup_id" or any(x is not None for x in v)}
+    return article_row(setup_file.article, str(path) if path is not None else None), {k: v for k, v in columns.items() if k == "setup_id" or any(x is not None for x in v)}
 
 
 #: The setup columns a file contributes (``article`` is given by the table).
