@@ -280,3 +280,52 @@ def test_parsing_on_every_core_gives_the_serial_result(tmp_path, monkeypatch):
     assert parallel.skips == serial.skips
     assert len(serial.table.setups) > 800 and any("invalid YAML" in s.reason for s in serial.skips)
     assert any("duplicate" in s.reason for s in serial.skips)
+
+
+def test_more_targets_than_the_engine_codes_are_refused_for_that_setup_only(tmp_path):
+    """Target j exits with reason code 10 + j in an int8: a setup may list at most MAX_TARGETS (20) targets;
+    one with more is skipped with its line, its neighbour still loads, and 20 targets load."""
+    from backtest.limits import MAX_TARGETS
+
+    many = ", ".join(str(110 + i) for i in range(MAX_TARGETS + 1))
+    most = ", ".join(str(110 + i) for i in range(MAX_TARGETS))
+    write(tmp_path, "a.yaml", GOOD.format(article="a").replace("targets: [110]", f"targets: [{many}]"))
+    write(tmp_path, "b.yaml", GOOD.format(article="b").replace("targets: [110]", f"targets: [{most}]"))
+    files, skips = load_setups(tmp_path)
+    assert [s.id for f in files for s in f.setups] == ["a-2", "b-1", "b-2"]
+    (skip,) = skips
+    assert skip.item == "a-1" and "a.yaml:" in skip.reason and "targets" in skip.reason and "at most 20" in skip.reason
+    assert one_line(skip.reason)
+
+
+def test_a_parsing_process_that_dies_costs_time_not_files(tmp_path, monkeypatch):
+    """A pool worker killed mid-parse (the OOM killer, kill -9) breaks the pool at once instead of hanging
+    the run: the files it did not return are parsed here, and the table is the serial one."""
+    import os
+    import signal
+    import sys
+
+    from backtest.setups import load
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import corpus
+
+    folder = tmp_path / "corpus"
+    corpus.write_corpus(folder, 400, Path(__file__).resolve().parents[2] / "shared" / "market-data")
+    paths = sorted(folder.glob("*.yaml"))
+    monkeypatch.setenv("BACKTEST_THREADS", "1")
+    serial = load.load_table(paths)
+
+    parent, real = os.getpid(), load._entry
+
+    def entry(path, data):
+        if os.getpid() != parent and path.name == paths[30].name:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, data)
+
+    monkeypatch.setenv("BACKTEST_THREADS", "2")
+    monkeypatch.setattr(load, "PARALLEL_PARSE_MIN", 10)
+    monkeypatch.setattr(load, "PARSE_CHUNK", 20)
+    monkeypatch.setattr(load, "_entry", entry)
+    broken = load.load_table(paths)
+    assert broken.table.setups.equals(serial.table.setups) and broken.skips == serial.skips

@@ -54,7 +54,7 @@ def same(a, b) -> bool:
 
 
 def both(text: str):
-    loader = yaml.CSafeLoader(text)
+    loader = load._Loader(text)  # the product's loader (memoised tags)
     root = loader.get_single_node()
     try:
         plain = load._plain_construct(loader, root)
@@ -106,3 +106,35 @@ def test_the_benchmark_corpus_is_plain_and_built_identically(tmp_path, market_da
 def test_odd_scalars_take_the_plain_path(text):
     plain, expected = both(text)  # (no _NotPlain: these are plain trees)
     assert same(plain, expected)
+
+
+def _tags(loader_class, text):
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    out, stack = [], [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        out.append((type(node).__name__, node.tag, node.value if isinstance(node, yaml.ScalarNode) else None))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return out
+
+
+def test_memoised_tags_are_libyamls_in_any_order():
+    """The loader's memo gives every node the tag CSafeLoader gives it, whether the value was seen before
+    in another context (quoted, plain, key, long text) or not: all documents forwards, then backwards."""
+    texts = [t for t in documents() + NOT_PLAIN[:4] + ["a: '1'\nb: 1\nc: \"true\"\nd: true\ne: " + "x" * 100 + "\n"]]
+    load._Loader._tags.clear()
+    for order in (texts, texts[::-1]):
+        for text in order:
+            try:
+                expected = _tags(yaml.CSafeLoader, text)
+            except yaml.YAMLError:
+                continue
+            assert _tags(load._Loader, text) == expected, text[:120]
+    assert load._Loader._tags and all(v is None or len(v) <= load._Loader._MAX_TEXT for _, v, _ in load._Loader._tags)

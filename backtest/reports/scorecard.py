@@ -394,7 +394,8 @@ def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.Dat
     every = article_calls(calls)
     # the permutation tests (seconds each on 100k calls: one shuffle of both samples per relabelling, with
     # the GIL released) run on every core while the tables are built
-    with ThreadPoolExecutor(max_workers=default_threads()) as tests:
+    tests = ThreadPoolExecutor(max_workers=default_threads())
+    try:
         call_table, call_diffs = _call_tables(calls, every, horizons, boot_args, permutations, seed, calendar, tests)
         if trades is None:  # a sweep that only wants the call figures
             trade_table, trade_diffs = _empty(TRADE_SCORE_COLUMNS), []
@@ -404,6 +405,10 @@ def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.Dat
                                                      horizons, tests)
         pulse = _pulse_table(calls, every, articles, horizons, boot_args, calendar, pulse_quantile)
         differences = _resolved(call_diffs + trade_diffs)
+    except BaseException:
+        tests.shutdown(wait=False, cancel_futures=True)  # Ctrl-C or a failure: drop the queued tests at once
+        raise
+    tests.shutdown(wait=True)
     return Scorecard(_typed(call_table), _typed(trade_table), _typed(differences.reset_index(drop=True)),
                      _typed(pulse), horizons, int(reps), int(permutations), int(seed))
 

@@ -388,16 +388,21 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
     return out
 
 
+#: Changes whenever :func:`permutation_difference` computes something else (statistic, alternative, batch).
+_PERMUTATION_RULE = "mean-difference-two-sided-1"
+
+
 def _permutation_file(a: np.ndarray, b: np.ndarray, n_resamples: int, seed: int) -> Path | None:
     """Where the test of exactly these samples is kept (with :func:`weight_cache`; None without). The
-    result is a pure function of the two samples' values in order, ``n_resamples``, ``seed`` and scipy's
-    version, so a re-run over unchanged calls reads it back instead of shuffling 100k values 999 times."""
+    result is a pure function of the two samples' values in order, ``n_resamples``, ``seed``, the rule
+    (:data:`_PERMUTATION_RULE`) and scipy's and numpy's versions (numpy's generator makes the shuffles), so a re-run over unchanged calls reads it back instead of shuffling 100k values 999 times."""
     if _WEIGHT_DIR is None:
         return None
     from importlib.metadata import version
 
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{len(a)}:{len(b)}:{n_resamples}:{seed}:scipy{version('scipy')}:".encode())
+    digest.update(f"{_PERMUTATION_RULE}:{len(a)}:{len(b)}:{n_resamples}:{seed}:scipy{version('scipy')}:"
+                  f"numpy{np.__version__}:".encode())
     digest.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
     digest.update(np.ascontiguousarray(b, dtype="<f8").tobytes())
     return _WEIGHT_DIR / f"permutation-{digest.hexdigest()}.json"

@@ -317,14 +317,18 @@ def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, dict]:
     """Entries of the files in ``todo`` parsed on every core, when there are enough of them (else {} and
     the caller parses them in order). Parsing is a pure function of (path, bytes, the article files it
     names), so where it runs does not change an entry (``tests/test_load_setups.py`` compares). The
-    processes are forked (the parent's modules are already imported) and each returns its entries in
-    order; any failure of the pool leaves the files to the caller."""
+    processes are forked (the parent's modules are already imported); they ignore Ctrl-C and take SIGTERM
+    plainly (the parent handles both). A worker that dies (killed, out of memory) breaks the pool at once
+    (``concurrent.futures`` reports it, unlike ``multiprocessing.Pool``, which would wait forever): the
+    entries received so far are kept and the caller parses the rest. On Ctrl-C the workers are killed and
+    the interrupt goes on up."""
     from ..environment import default_threads
 
     workers = min(default_threads(), -(-len(todo) // PARSE_CHUNK))
     if len(todo) < PARALLEL_PARSE_MIN or workers < 2:
         return {}
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     try:
         context = multiprocessing.get_context("fork")
@@ -334,12 +338,28 @@ def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, dict]:
               for lo in range(0, len(todo), PARSE_CHUNK)]
     out: dict[int, dict] = {}
     try:
-        with context.Pool(workers) as pool:
-            for done in pool.imap(_parse_chunk, chunks):
-                out.update(done)
-    except Exception:  # noqa: BLE001 - a broken pool must not lose files: the caller parses what is missing
-        return out
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
+    except (OSError, ValueError, AssertionError):  # cannot start processes here (a daemonic dask worker): one
+        return {}
+    try:
+        for done in pool.map(_parse_chunk, chunks):
+            out.update(done)
+    except BaseException as exc:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if isinstance(exc, Exception):  # a broken pool must not lose files: the caller parses what is missing
+            return out
+        raise
+    pool.shutdown(wait=True)
     return out
+
+
+def _worker_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _stat_tuple(st: os.stat_result | None) -> tuple:
@@ -542,9 +562,12 @@ class _Loader(yaml.CSafeLoader):
     values (``type: stop``), so this is most of the parse's Python time."""
 
     _tags: dict = {}
-    _MAX_TAGS = 200_000  # bounds the memo (numbers vary); past it, tags are resolved as usual
+    _MAX_TAGS = 100_000  # bounds the memo (numbers vary); past it, tags are resolved as usual
+    _MAX_TEXT = 64  # only short values are kept (keys, numbers, words): at most ~10 MB, whatever the files
 
     def resolve(self, kind, value, implicit):
+        if value is not None and len(value) > self._MAX_TEXT:
+            return super().resolve(kind, value, implicit)
         key = (kind, value, implicit)
         tag = self._tags.get(key)
         if tag is None:

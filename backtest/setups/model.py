@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..common import SourceRef
-from ..limits import MAX_SESSIONS
+from ..limits import MAX_SESSIONS, MAX_TARGETS
 
 FORMAT_VERSION = "backtest.setups/1"
 #: Publication years accepted (end exclusive): anything else is a typo, and outside the bars' time range.
@@ -111,7 +111,7 @@ class Setup(_Strict):
     direction: Direction = "long"
     entry: EntryOrder = Field(default_factory=EntryOrder)
     stop: PositiveLevel | None = None
-    targets: list[PositiveLevel] = Field(default_factory=list)
+    targets: list[PositiveLevel] = Field(default_factory=list, max_length=MAX_TARGETS)
     invalidation: PositiveLevel | None = None
     max_hold: int | None = Field(default=None, ge=1, le=MAX_SESSIONS,
                                  description="holding period in sessions; None = run default")
