@@ -356,10 +356,15 @@ def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, dict]:
 
 
 def _worker_signals() -> None:
+    """A parse worker's set-up: the parent handles Ctrl-C and SIGTERM; and the worker writes nothing to the
+    terminal (its entries go back through the pool), so a lock the parent's progress thread held on
+    stdout/stderr at the fork can never block it."""
     import signal
+    import sys
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
 def _stat_tuple(st: os.stat_result | None) -> tuple:
