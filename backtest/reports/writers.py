@@ -112,9 +112,17 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
         writer.writerow(header)
         writer.writerows(zip(*columns))
         return out.getvalue()
+    # numbers, bools and times never hold a comma, a quote or a line break: only text columns are checked
+    columns = [_quoted(c) if _may_need_quotes(frame.dtypes.iloc[i]) else c for i, c in enumerate(columns)]
     lines = [",".join(_quoted(header))]
-    lines += [",".join(row) for row in zip(*(_quoted(c) for c in columns))]
+    lines += map(",".join, zip(*columns))
     return "\n".join(lines) + "\n"
+
+
+def _may_need_quotes(dtype) -> bool:
+    """True unless the column's cells are numbers, bools or dates (:func:`column_cells` of such a dtype)."""
+    return not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+                or pd.api.types.is_datetime64_any_dtype(dtype))
 
 
 #: What makes the csv module (minimal quoting, ``lineterminator="\n"``) quote a field.
@@ -141,42 +149,111 @@ def _float_cell(f: float) -> str:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+#: Distinct values are formatted once (and spread back) in columns longer than this.
+_DISTINCT_FROM = 64
+
+
+def decimal_text(k: np.ndarray, places: int) -> np.ndarray:
+    """The text of each ``k / 10**places`` (``k`` int64, ``|k| < 10**18``): its digits with a point before the
+    last ``places``, trailing fraction zeros and a bare point dropped, a leading ``0`` before the point and
+    ``-`` for negatives; an array of ``str`` (numpy unicode).
+
+    This is Python's shortest ``repr`` of the double nearest ``k / 10**places`` whenever that double is
+    written positionally and has at most 15 significant digits (two decimals of at most 15 digits never
+    share a double, so no shorter text reads back as it), and ``str(int)`` for ``places = 0``. Built as a
+    code-point matrix, the integer part right-aligned before a fixed point column, one numpy pass per
+    character column (no per-value Python), then left-aligned.
+    """
+    k = np.asarray(k, dtype=np.int64)
+    n = len(k)
+    neg = k < 0
+    q, r = np.divmod(np.abs(k), _POW10[places])
+    digits = np.searchsorted(_POW10[1:], q, side="right") + 1  # of the integer part (0 has one)
+    width = int((digits + neg).max(initial=1))
+    chars = np.zeros((n, width + (places + 1 if places else 0)), dtype=np.uint32)
+    rest = q
+    for p in range(width):  # the integer part from its last digit, then "-" or padding
+        chars[:, width - 1 - p] = np.where(p < digits, 48 + rest % 10, np.where(neg & (p == digits), 45, 32))
+        rest = rest // 10
+    if places:
+        kept = np.zeros(n, dtype=np.int64)  # fraction digits left once trailing zeros are dropped
+        for t in range(places):
+            kept += (r % _POW10[places - t]) != 0
+        chars[:, width] = np.where(kept > 0, 46, 0)
+        for t in range(places):
+            chars[:, width + 1 + t] = np.where(t < kept, 48 + (r // _POW10[places - 1 - t]) % 10, 0)
+    text = chars.view(f"<U{chars.shape[1]}").reshape(n)  # trailing NULs are not part of a numpy str
+    return np.char.lstrip(text, " ") if (digits + neg < width).any() else text
+
+
+def _spread(values: np.ndarray, format_distinct) -> np.ndarray:
+    """``format_distinct(values)`` (an array of texts, one per value) computed on the distinct values only when
+    the column is long enough for that to pay (prices, dates and counts repeat), as an object array."""
+    if len(values) > _DISTINCT_FROM:
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return np.asarray(format_distinct(distinct), dtype=object)[inverse.reshape(-1)]
+    return np.asarray(format_distinct(values), dtype=object)
+
+
 def float_cells(values: np.ndarray) -> list[str]:
     """:func:`_float_cell` of a whole float column, vectorized where the result is provably the same.
 
-    ``np.round(x, 6)`` equals Python's correctly rounded ``round(x, 6)`` unless ``x * 1e6`` lies within
-    rounding error of a half (a tie) or ``x`` is so large that ``x * 1e6`` loses digits; values below 0.1
-    keep more than 6 decimals (:func:`_rounded`: 6 significant digits at least). Those values are rounded by
-    Python. Integral results print as integers, the rest in Python's shortest repr.
+    For ``0.1 <= |x| < 1e9`` (and 0) the cell is ``x`` rounded to 6 decimals (:func:`_rounded`), written in
+    Python's shortest repr, which for such a value is its decimal digits (:func:`decimal_text` of
+    ``k = rint(x * 1e6)``). ``rint(x * 1e6)`` is Python's correctly rounded ``round(x, 6)`` unless
+    ``x * 1e6`` lies within rounding error of a half (a tie); ties, values below 0.1 (rounded to 6
+    significant digits, possibly written with an exponent), 1e9 and above are formatted by
+    :func:`_float_cell` itself. Integral results print as integers (no point), ``-0`` as ``0``.
     """
     x = np.asarray(values, dtype=np.float64)
     out = np.full(len(x), "", dtype=object)
     finite = np.isfinite(x)
     with np.errstate(invalid="ignore", over="ignore"):
-        big = finite & (np.abs(x) >= 1e9)
+        ax = np.abs(x)
         scaled = x * 1e6
-        tie = finite & ~big & (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3)
-        small = finite & (x != 0) & (np.abs(x) < 0.1)
-        rounded = np.round(x, DECIMALS)
-    exact = tie | big | small
-    if exact.any():
-        rounded[exact] = [_rounded(v) for v in x[exact].tolist()]
-    rounded[rounded == 0] = 0.0  # no "-0"
-    integral = finite & (rounded == np.trunc(rounded)) & (np.abs(rounded) < 1e15)
-    if integral.any():
-        out[integral] = rounded[integral].astype(np.int64).astype(str)
-    rest = finite & ~integral
-    if rest.any():
-        values = rounded[rest]
-        if len(values) > 64:  # each distinct value formatted once (prices repeat: the same close, the same level)
-            distinct, inverse = np.unique(values, return_inverse=True)
-            out[rest] = np.array([repr(v) for v in distinct.tolist()], dtype=object)[inverse]
-        else:
-            out[rest] = [repr(v) for v in values.tolist()]
+        tie = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3
+        plain = finite & (((ax >= 0.1) & (ax < 1e9)) | (x == 0)) & ~tie
+    if plain.any():
+        out[plain] = _spread(np.rint(scaled[plain]).astype(np.int64), lambda k: decimal_text(k, DECIMALS))
+    other = finite & ~plain
+    if other.any():
+        out[other] = _spread(x[other], lambda v: [_float_cell(f) for f in v.tolist()])
     return out.tolist()
 
 
+def int_cells(values: np.ndarray) -> list[str]:
+    """``str(int(v))`` of a whole int64 column (distinct values formatted once)."""
+    values = np.asarray(values, dtype=np.int64)
+    return _spread(values, lambda v: [str(i) for i in v.tolist()]).tolist()
+
+
 _BOOL_TEXT = np.array(["false", "true"], dtype=object)
+
+
+def _masked_cells(series: pd.Series, numpy_dtype, cells) -> list[str]:
+    """``cells`` of a nullable (``Int64``/``boolean``) column's values, missing cells empty."""
+    missing = series.isna().to_numpy()
+    values = series.to_numpy(dtype=numpy_dtype, na_value=0)
+    if not missing.any():
+        return cells(values)
+    out = np.full(len(values), "", dtype=object)
+    out[~missing] = cells(values[~missing])
+    return out.tolist()
+
+
+def _date_cells(values: np.ndarray) -> list[str] | None:
+    """A tz-naive ``datetime64`` column as ``isoformat()`` writes each value (missing empty), or None when some
+    value has a fraction of a second (then each cell is formatted on its own)."""
+    values = values.astype("datetime64[ns]")
+    missing = np.isnat(values)
+    ns = values.view(np.int64)
+    if (ns[~missing] % 1_000_000_000).any():  # isoformat writes a fraction: not this path
+        return None
+    out = np.full(len(values), "", dtype=object)
+    if (~missing).any():
+        out[~missing] = _spread(ns[~missing], lambda v: np.datetime_as_string(v.view("datetime64[ns]"), unit="s"))
+    return out.tolist()
 
 
 def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
@@ -188,22 +265,24 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
         return _BOOL_TEXT[series.to_numpy().astype(np.intp)].tolist()
     if isinstance(dtype, pd.BooleanDtype):
-        return ["" if v is pd.NA else ("true" if v else "false") for v in series.array]
+        return _masked_cells(series, bool, lambda v: _BOOL_TEXT[v.astype(np.intp)].tolist())
     if pd.api.types.is_float_dtype(dtype):
         return float_cells(series.to_numpy(dtype=np.float64))
     if pd.api.types.is_integer_dtype(dtype):
         if isinstance(dtype, pd.api.extensions.ExtensionDtype):
-            return ["" if v is pd.NA else str(int(v)) for v in series.array]
-        return [str(int(v)) for v in series.to_numpy()]
+            return _masked_cells(series, np.int64, int_cells)
+        if dtype.kind == "u" and len(series) and series.max() > np.iinfo(np.int64).max:
+            return [str(int(v)) for v in series.to_numpy()]
+        return int_cells(series.to_numpy(dtype=np.int64))
     if pd.api.types.is_datetime64_dtype(dtype) and getattr(dtype, "tz", None) is None:
-        values = series.to_numpy(dtype="datetime64[ns]")
-        missing = np.isnat(values)
-        if not (values[~missing].astype(np.int64) % 1_000_000_000).any():  # whole seconds: isoformat has no fraction
-            text = np.datetime_as_string(values, unit="s").astype(object)
-            text[missing] = ""
-            return text.tolist()
+        cells = _date_cells(series.to_numpy(dtype="datetime64[ns]"))
+        if cells is not None:
+            return cells
     values = series.to_numpy(dtype=object)
-    if len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string":  # text (and missing): at once
+    kind = pd.api.types.infer_dtype(values, skipna=True) if len(values) else ""
+    if kind == "empty":  # every value missing (None, NaN, NaT, NA): every cell empty
+        return [""] * len(values)
+    if kind == "string":  # text (and missing): at once
         missing = pd.isna(values)
         if missing.any():
             values = values.copy()
@@ -216,10 +295,9 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
             return cells
         return [csv_cell(v) if v.startswith(FORMULA_START) or "\r" in v else v for v in cells]
     if len(values) and all(type(v) is tuple for v in values):  # lists of levels (targets), all at once
-        counts = [len(v) for v in values]
-        if all(type(x) is float for v in values for x in v):
-            flat = iter(float_cells(np.fromiter((x for v in values for x in v), dtype=np.float64, count=sum(counts))))
-            return [";".join(next(flat) for _ in range(n)) for n in counts]
+        cells = _float_tuple_cells(values)
+        if cells is not None:
+            return cells
     cell = csv_cell if csv else _cell
 
     def one(v):
@@ -232,6 +310,27 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
     if csv:
         return [v if type(v) is str and not v.startswith(FORMULA_START) and "\r" not in v else one(v) for v in values]
     return [v if type(v) is str else one(v) for v in values]
+
+
+def _float_tuple_cells(values: np.ndarray) -> list[str] | None:
+    """A column of tuples of floats (the targets) as :func:`_cell` writes each (``;``-joined floats), or None
+    when some item is not a float."""
+    import itertools
+
+    flat = list(itertools.chain.from_iterable(values))
+    if not all(type(x) is float for x in flat):
+        return None
+    counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    texts = np.asarray(float_cells(np.array(flat, dtype=np.float64)), dtype=object)
+    starts = np.cumsum(counts) - counts
+    out = np.full(len(values), "", dtype=object)
+    for count in np.unique(counts[counts > 0]).tolist():
+        rows = np.flatnonzero(counts == count)
+        joined = texts[starts[rows]]
+        for j in range(1, count):
+            joined = joined + ";" + texts[starts[rows] + j]
+        out[rows] = joined
+    return out.tolist()
 
 
 def frame_to_records(frame: pd.DataFrame) -> list[dict]:
@@ -253,8 +352,36 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
         elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
             columns[column] = pd.to_numeric(series).astype("float64").to_numpy()
         else:
-            columns[column] = np.array([c or None for c in column_cells(series, csv=False)], dtype=object)
+            columns[column] = _text_column(column_cells(series, csv=False))
     pd.DataFrame(columns, index=range(len(frame)), columns=list(frame.columns)).to_parquet(path, index=False)
+
+
+def _text_column(cells: list[str]):
+    """A Parquet text column of ``cells``, an empty cell missing: pandas' pyarrow-backed ``str`` column, built
+    by pyarrow at once (what pandas infers from the same values one by one, in the same file bytes); an
+    ``object`` column of None when every cell is empty (pandas' "empty" column, Arrow's null type)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dtype = _inferred_str_dtype()
+    if dtype is None:  # pandas keeps text as objects: nothing to convert
+        return np.array([c or None for c in cells], dtype=object)
+    text = pa.array(cells, type=pa.large_string())
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+    if text.null_count == len(text):
+        return np.full(len(text), None, dtype=object)
+    return pd.array(text, dtype=dtype)
+
+
+def _inferred_str_dtype():
+    """The dtype pandas gives a column of Python strings when it is pyarrow-backed ``str`` (pandas 3), else None."""
+    try:
+        if int(pd.__version__.split(".")[0]) < 3 and not pd.get_option("future.infer_string"):
+            return None
+        dtype = pd.StringDtype(na_value=np.nan)
+    except (KeyError, TypeError, pd.errors.OptionError):  # an older pandas: text stays object
+        return None
+    return dtype if dtype.storage == "pyarrow" else None
 
 
 def _all_numbers(series: pd.Series) -> bool:
