@@ -149,3 +149,32 @@ def test_parquet_text_columns_are_what_pandas_makes_of_the_per_cell_texts(tmp_pa
             columns[name] = np.array([_cell(v) or None for v in series.astype(object)], dtype=object)
     pd.DataFrame(columns, index=range(len(frame))).to_parquet(tmp_path / "cells.parquet", index=False)
     assert (tmp_path / "fast.parquet").read_bytes() == (tmp_path / "cells.parquet").read_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_infinity=False), st.floats(-1e6, 1e6),
+                          st.integers(-10**12, 10**12).map(lambda i: i / 1e4), st.integers(-10**9, 10**9).map(lambda i: i / 2e4),
+                          st.just(float("nan")), st.just(-0.0)), max_size=120))
+def test_article_numbers_json_is_json_dumps_of_their_values(values):
+    """report.html's article data: a numeric column written whole is json.dumps of its value-by-value rule."""
+    import json
+
+    from backtest.reports.article_data import Ints, Numbers
+
+    numbers = Numbers(values)
+    assert numbers.json() == json.dumps(numbers.python(), separators=(",", ":"), allow_nan=False)
+    ints = Ints([int(v) if v == v and abs(v) < 2**62 else 0 for v in values], [v != v for v in values])
+    assert ints.json() == json.dumps(ints.python(), separators=(",", ":"))
+
+
+def test_article_json_is_json_dumps_of_the_payload():
+    import json
+
+    import reports_fixtures as rf
+    from backtest.reports.article_data import article_json, article_payload
+    from backtest.reports.build import build_report
+
+    report = build_report(rf.ledger(), rf.table())
+    expected = json.dumps(article_payload(report), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert article_json(report) == expected
+    assert json.loads(expected)["setups"]["ep"]  # the fixture has entered setups: the numeric path ran

@@ -210,13 +210,11 @@ TRADE_VIEW = ["setup_id", "symbol", "direction", "entry_type", "entry_level", "s
 
 def _article_json(report: "Report"):
     """The embedded article data as JSON text that cannot close its ``<script>`` element early."""
-    import json
-
     from markupsafe import Markup
 
-    from .article_data import article_payload
+    from .article_data import article_json
 
-    text = json.dumps(article_payload(report), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = article_json(report)
     return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
 
 
