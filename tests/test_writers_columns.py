@@ -162,7 +162,13 @@ def test_article_numbers_json_is_json_dumps_of_their_values(values):
     from backtest.reports.article_data import Ints, Numbers
 
     numbers = Numbers(values)
-    assert numbers.json() == json.dumps(numbers.python(), separators=(",", ":"), allow_nan=False)
+    try:
+        expected = json.dumps(numbers.python(), separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a value so large that rounding it overflows to inf: refused, as json.dumps refuses it
+        with pytest.raises(ValueError):
+            numbers.json()
+    else:
+        assert numbers.json() == expected
     ints = Ints([int(v) if v == v and abs(v) < 2**62 else 0 for v in values], [v != v for v in values])
     assert ints.json() == json.dumps(ints.python(), separators=(",", ":"))
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .build import DAYS_AFTER, DAYS_BEFORE, SESSIONS_WITHOUT_EXIT
+from .inputs import text_values
 
 if TYPE_CHECKING:
     from .build import Report
@@ -184,14 +185,6 @@ def _text(values) -> list:
     return [v if isinstance(v, str) else None for v in array.tolist()]
 
 
-def _strings(values) -> np.ndarray:
-    """``values.astype(str)`` as an object array, without pandas' conversion when every value is a str already."""
-    array = values.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(array, skipna=False) == "string" or not len(array):
-        return array
-    return values.astype(str).to_numpy(dtype=object)
-
-
 def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Each value's position in ``keys`` (distinct strings), -1 when absent."""
     at = dict(zip(keys.tolist(), range(len(keys))))
@@ -216,7 +209,7 @@ def article_columns(report: "Report") -> dict:
     """:func:`article_payload` with its long numeric columns as :class:`Numbers` and :class:`Ints`."""
     meta = report.meta
     trades = report.trades
-    ids = _strings(meta["article_id"])
+    ids = text_values(meta["article_id"])
     pub = _published_days(meta["published"])
     totals = trades.groupby("article_id")["return_pct"].sum(min_count=1)
     pulse = meta["pulse"]
@@ -227,7 +220,7 @@ def article_columns(report: "Report") -> dict:
         "ret": Numbers(pd.Series(ids, dtype=object).map(totals)),
     }
 
-    article_row = _positions(ids, _strings(trades["article_id"]))
+    article_row = _positions(ids, text_values(trades["article_id"]))
     # setups grouped by article (stable): an article's setups are then the next ``articles.n`` rows
     order = np.argsort(article_row, kind="stable")
     order = order[article_row[order] >= 0]
@@ -236,8 +229,8 @@ def article_columns(report: "Report") -> dict:
     def column(name, dtype=None):
         return trades[name].to_numpy(dtype=dtype)[order]
 
-    setup_ids = _strings(trades["setup_id"])[order]
-    short = [s.removeprefix(a + "-") for s, a in zip(setup_ids.tolist(), _strings(trades["article_id"])[order].tolist())]
+    setup_ids = text_values(trades["setup_id"])[order]
+    short = [s.removeprefix(a + "-") for s, a in zip(setup_ids.tolist(), text_values(trades["article_id"])[order].tolist())]
     pair = column("kind") == "pair"
     pairs = np.flatnonzero(pair)
     singles = np.flatnonzero(~pair)
@@ -271,10 +264,10 @@ def article_columns(report: "Report") -> dict:
 
     # levels in setup-row order, as counts per setup; names as codes; the bars' basis only where a split moved it
     coherence = report.ledger.coherence
-    rows = _positions(setup_ids, _strings(coherence["setup_id"]))
+    rows = _positions(setup_ids, text_values(coherence["setup_id"]))
     order = np.argsort(rows, kind="stable")
     order = order[rows[order] >= 0]
-    level_names, distinct_names = pd.factorize(_strings(coherence["level_name"])[order])
+    level_names, distinct_names = pd.factorize(text_values(coherence["level_name"])[order])
     written = pd.to_numeric(coherence["level_as_written"], errors="coerce").to_numpy(dtype=float)[order]
     in_bars = pd.to_numeric(coherence["level"], errors="coerce").to_numpy(dtype=float)[order]
     moved = np.flatnonzero(np.abs(in_bars - written) > 1e-9 * np.maximum(1.0, np.abs(written)))
@@ -284,7 +277,7 @@ def article_columns(report: "Report") -> dict:
               "v": Numbers(in_bars[moved])}
     exits = report.ledger.exits
     pair_exits = exits[exits["leg"].isin(["long", "short"]).to_numpy()]
-    legs = {"s": Ints(_positions(setup_ids, _strings(pair_exits["setup_id"]))),
+    legs = {"s": Ints(_positions(setup_ids, text_values(pair_exits["setup_id"]))),
             "leg": Ints((pair_exits["leg"] == "short").astype(int).to_numpy()), "d": Ints(_days(pair_exits["time"])),
             "p": Numbers(pair_exits["price"])}
 

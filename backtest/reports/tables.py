@@ -18,6 +18,7 @@ import pandas as pd
 from ..schema import Column, Schema
 from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger, entered_mask
 from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes, outcome_row
+from .inputs import text_isin, text_values
 
 STANCES = ("bullish", "bearish", "neutral")
 #: Columns the report adds to the ledger's trades in trades.csv (declared once, documented in docs/tables.md).
@@ -133,35 +134,53 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
     out every repeated entered trade, a stance's row those whose first copy is from the same stance (as the
     portfolio's books do).
     """
+    from .calls import one_call_each
     from .portfolio import IDENTICAL_CALL_KEY, identical_calls
 
-    stance_of = articles.set_index("article_id")["stance"].fillna("unknown").to_dict()
+    article_ids = articles["article_id"].to_numpy(dtype=object)
+    stances = articles["stance"].to_numpy(dtype=object)
+    stance_of = dict(zip(article_ids.tolist(), np.where(pd.isna(stances), "unknown", stances).tolist()))
     repeated_anywhere = _repeated(trades)
     repeated_in_stance = np.zeros(len(trades), dtype=bool)
     entered = entered_mask(trades).to_numpy()
     if entered.any():
-        with_stance = trades[entered].assign(stance=trades.loc[entered, "stance"].fillna("unknown"))
+        key = ("setup_id",) + IDENTICAL_CALL_KEY
+        with_stance = trades.loc[entered, list(key)].assign(stance=trades.loc[entered, "stance"].fillna("unknown"))
         repeated_in_stance[entered] = identical_calls(with_stance, IDENTICAL_CALL_KEY + ("stance",)).notna().to_numpy()
     groups = list(STANCES)
     if "unknown" in stance_of.values():
         groups.append("unknown")
     rows = []
-    from .calls import one_call_each
 
     primary = primary_calls(calls)
-    kept = set(one_call_each(primary)["article_id"]) if len(primary) else set()
-    distinct = primary[primary["article_id"].astype(str).isin(kept).to_numpy()]
+    kept = one_call_each(primary)["article_id"] if len(primary) else []
+    distinct = primary[text_isin(text_values(primary["article_id"]), kept)]
+    # each row's article's stance (None: an article not in the table, in no group, not even "all")
+    trades_stance = np.array([stance_of.get(a) for a in trades["article_id"].to_numpy(dtype=object).tolist()], dtype=object)
+    calls_stance = np.array([stance_of.get(a) for a in distinct["article_id"].to_numpy(dtype=object).tolist()],
+                            dtype=object)
+    # only the columns the figures read (each group's rows are copied)
+    trades = trades[["article_id", "status", "entry_time", "return_pct", "r_multiple"]]
+    distinct = distinct[["article_id", "direction", "horizon", "excess_pct", "hit"]]
+    articles = articles[["article_id", "pulse"]]
     for group in groups + ["all"]:
-        ids = [a for a, s in stance_of.items() if group == "all" or s == group]
+        if group == "all":
+            ids_mask = np.array([a in stance_of for a in article_ids.tolist()], dtype=bool)
+            n_articles = len(stance_of)
+            trade_rows, call_rows = trades_stance != None, calls_stance != None  # noqa: E711 (elementwise)
+        else:
+            ids_mask = np.array([stance_of.get(a) == group for a in article_ids.tolist()], dtype=bool)
+            n_articles = sum(1 for s in stance_of.values() if s == group)
+            trade_rows, call_rows = trades_stance == group, calls_stance == group
         repeated = repeated_anywhere if group == "all" else repeated_in_stance
-        mine = trades[trades["article_id"].isin(ids).to_numpy() & ~repeated]
+        mine = trades[trade_rows & ~repeated]
         # identical calls (the same symbol, direction and first session from several articles) count once,
         # as in the scorecard: only the first article's call is kept (reports/calls.one_call_each)
-        my_calls = distinct[distinct["article_id"].isin(ids)]
+        my_calls = distinct[call_rows]
         if group == "all":
             # neutral calls are reported (their own row) but have no direction to score: not in the total
             my_calls = my_calls[my_calls["direction"] != "neutral"]
-        row = {"stance": group, "articles": len(ids)}
+        row = {"stance": group, "articles": n_articles}
         row.update(_outcome(mine))
         for h in horizons:
             at = my_calls[pd.to_numeric(my_calls["horizon"], errors="coerce") == h]
@@ -169,7 +188,7 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
             row[f"calls_{h}d"] = int(len(excess))
             row[f"call_hit_rate_{h}d"] = _mean(at["hit"])
             row[f"call_mean_excess_pct_{h}d"] = float(excess.mean()) if len(excess) else None
-        row.update(_pulse_summary(articles[articles["article_id"].isin(ids)], mine, my_calls))
+        row.update(_pulse_summary(articles[ids_mask], mine, my_calls))
         rows.append(row)
     columns = ["stance", "articles", "setups", "filled", "wins", "losses", "hit_rate", "total_return_pct",
                "mean_return_pct", "median_return_pct", "mean_r"]
@@ -194,10 +213,7 @@ def spearman(x, y) -> tuple[float | None, int]:
 
     None when fewer than 3 pairs or when either side is constant (the correlation is undefined).
     """
-    frame = pd.DataFrame({
-        "x": pd.to_numeric(pd.Series(list(x)), errors="coerce"),
-        "y": pd.to_numeric(pd.Series(list(y)), errors="coerce"),
-    }).dropna()
+    frame = pd.DataFrame({"x": _numbers(x), "y": _numbers(y)}).dropna()
     n = int(len(frame))
     if n < 3:
         return None, n
@@ -233,7 +249,19 @@ def totals(trades: pd.DataFrame) -> dict:
 
 
 def _mean(values) -> float | None:
-    numbers = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna()
+    numbers = _numbers(values, dtype=object).dropna()
     return float(numbers.mean()) if len(numbers) else None
+
+
+def _numbers(values, dtype=None) -> pd.Series:
+    """``pd.to_numeric(pd.Series(list(values), dtype=dtype), errors="coerce")``, realigned from 0, with a numeric or
+    boolean column's values taken at once as float64 (missing NaN): the same numbers, ranks and means, without
+    iterating the column (a nullable column's values are boxed one by one)."""
+    if isinstance(values, pd.Series) and (pd.api.types.is_bool_dtype(values.dtype)
+                                          or pd.api.types.is_numeric_dtype(values.dtype)):
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not pd.api.types.is_integer_dtype(values.dtype) or np.abs(array[~np.isnan(array)]).max(initial=0) < 2**53:
+            return pd.Series(array)
+    return pd.to_numeric(pd.Series(list(values), dtype=dtype), errors="coerce")
 
 
