@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .build import DAYS_AFTER, DAYS_BEFORE, SESSIONS_WITHOUT_EXIT
-from .inputs import text_values
+from .inputs import positions, text_values
 
 if TYPE_CHECKING:
     from .build import Report
@@ -185,15 +185,6 @@ def _text(values) -> list:
     return [v if isinstance(v, str) else None for v in array.tolist()]
 
 
-def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Each value's position in ``keys`` (distinct strings), -1 when absent."""
-    at = dict(zip(keys.tolist(), range(len(keys))))
-    if len(at) != len(keys):
-        raise ValueError("cannot reindex on an axis with duplicate labels")
-    get = at.get
-    return np.fromiter((get(v, -1) for v in values.tolist()), dtype=np.int64, count=len(values))
-
-
 def article_payload(report: "Report") -> dict:
     """The page's article data (see the module docstring), JSON-ready and deterministic."""
     return _plain(article_columns(report))
@@ -220,7 +211,7 @@ def article_columns(report: "Report") -> dict:
         "ret": Numbers(pd.Series(ids, dtype=object).map(totals)),
     }
 
-    article_row = _positions(ids, text_values(trades["article_id"]))
+    article_row = positions(ids, text_values(trades["article_id"]))
     # setups grouped by article (stable): an article's setups are then the next ``articles.n`` rows
     order = np.argsort(article_row, kind="stable")
     order = order[article_row[order] >= 0]
@@ -264,7 +255,7 @@ def article_columns(report: "Report") -> dict:
 
     # levels in setup-row order, as counts per setup; names as codes; the bars' basis only where a split moved it
     coherence = report.ledger.coherence
-    rows = _positions(setup_ids, text_values(coherence["setup_id"]))
+    rows = positions(setup_ids, text_values(coherence["setup_id"]))
     order = np.argsort(rows, kind="stable")
     order = order[rows[order] >= 0]
     level_names, distinct_names = pd.factorize(text_values(coherence["level_name"])[order])
@@ -277,7 +268,7 @@ def article_columns(report: "Report") -> dict:
               "v": Numbers(in_bars[moved])}
     exits = report.ledger.exits
     pair_exits = exits[exits["leg"].isin(["long", "short"]).to_numpy()]
-    legs = {"s": Ints(_positions(setup_ids, text_values(pair_exits["setup_id"]))),
+    legs = {"s": Ints(positions(setup_ids, text_values(pair_exits["setup_id"]))),
             "leg": Ints((pair_exits["leg"] == "short").astype(int).to_numpy()), "d": Ints(_days(pair_exits["time"])),
             "p": Numbers(pair_exits["price"])}
 

@@ -62,3 +62,16 @@ def text_isin(values, allowed) -> np.ndarray:
                          (allowed.to_numpy(dtype=object) if hasattr(allowed, "to_numpy") else allowed), dtype=object)
     array = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
     return pd.Series(array, dtype=object).isin(allowed).to_numpy()
+
+
+def positions(keys, values) -> np.ndarray:
+    """Each of ``values``' position in ``keys`` (distinct hashable values: ids), -1 when absent: what
+    ``pd.Index(keys).get_indexer(values)`` gives, by a dict (Python strings keep their hash; pandas converts
+    text to its pyarrow dtype first). Duplicate keys raise, as pandas does."""
+    keys = keys.tolist() if hasattr(keys, "tolist") else list(keys)
+    at = dict(zip(keys, range(len(keys))))
+    if len(at) != len(keys):
+        raise pd.errors.InvalidIndexError("Reindexing only valid with uniquely valued Index objects")
+    get = at.get
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
+    return np.fromiter((get(v, -1) for v in values), dtype=np.int64, count=len(values))

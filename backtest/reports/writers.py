@@ -102,7 +102,7 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
     without its per-cell dispatch (100k rows x 40 columns in about a second).
     """
     header = [str(c) for c in frame.columns]
-    columns = [column_cells(frame.iloc[:, i], csv=True) for i in range(frame.shape[1])]
+    columns = [column_cells(frame.iloc[:, i], csv=True, quoted=len(header) >= 2) for i in range(frame.shape[1])]
     if len(header) < 2:  # a lone empty field is written as "" by the csv module: let it decide
         import csv
         import io
@@ -112,28 +112,21 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
         writer.writerow(header)
         writer.writerows(zip(*columns))
         return out.getvalue()
-    # numbers, bools and times never hold a comma, a quote or a line break: only text columns are checked
-    columns = [_quoted(c) if _may_need_quotes(frame.dtypes.iloc[i]) else c for i, c in enumerate(columns)]
     lines = [",".join(_quoted(header))]
     lines += map(",".join, zip(*columns))
     return "\n".join(lines) + "\n"
-
-
-def _may_need_quotes(dtype) -> bool:
-    """True unless the column's cells are numbers, bools or dates (:func:`column_cells` of such a dtype)."""
-    return not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
-                or pd.api.types.is_datetime64_any_dtype(dtype))
 
 
 #: What makes the csv module (minimal quoting, ``lineterminator="\n"``) quote a field.
 _QUOTE_WHEN = (",", '"', "\n", "\r")
 
 
-def _quoted(cells: list[str]) -> list[str]:
+def _quoted(cells: list[str], joined: str | None = None) -> list[str]:
     """``cells`` as the csv module's minimal quoting writes them (a field holding a comma, a quote or a line
     break in double quotes, quotes doubled), for rows of two fields or more; a column with nothing to quote
-    is checked in one pass over its joined text and returned as it is."""
-    joined = "\0".join(cells)
+    is checked in one pass over its joined text (``joined``, when the caller has it) and returned as it is."""
+    if joined is None:
+        joined = "\0".join(cells)
     if not any(c in joined for c in _QUOTE_WHEN):
         return cells
     return ['"' + c.replace('"', '""') + '"' if any(q in c for q in _QUOTE_WHEN) else c for c in cells]
@@ -256,10 +249,12 @@ def _date_cells(values: np.ndarray) -> list[str] | None:
     return out.tolist()
 
 
-def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
-    """Every cell of one column as :func:`csv_cell` (``csv=True``) or :func:`_cell` writes it.
+def column_cells(series: pd.Series, *, csv: bool, quoted: bool = False) -> list[str]:
+    """Every cell of one column as :func:`csv_cell` (``csv=True``) or :func:`_cell` writes it; ``quoted``: then
+    as the csv module writes it in a row of two fields or more (:func:`_quoted`).
 
-    Typed columns take a fast path by dtype; anything else (mixed objects) goes cell by cell.
+    Typed columns take a fast path by dtype; anything else (mixed objects) goes cell by cell. Numbers, bools
+    and times never hold a comma, a quote or a line break: only text is checked for quoting.
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
@@ -283,21 +278,23 @@ def column_cells(series: pd.Series, *, csv: bool) -> list[str]:
     if kind == "empty":  # every value missing (None, NaN, NaT, NA): every cell empty
         return [""] * len(values)
     if kind == "string":  # text (and missing): at once
-        missing = pd.isna(values)
-        if missing.any():
+        if pd.api.types.infer_dtype(values, skipna=False) != "string":  # some missing: empty cells
             values = values.copy()
-            values[missing] = ""
+            values[pd.isna(values)] = ""
         cells = values.tolist()
         if not csv:
             return cells
         joined = "\0" + "\0".join(cells)  # every cell follows a NUL: "\0=" finds a cell starting with "="
-        if "\r" not in joined and not any("\0" + start in joined for start in FORMULA_START):
-            return cells
-        return [csv_cell(v) if v.startswith(FORMULA_START) or "\r" in v else v for v in cells]
+        # (a character that is nowhere is ruled out by a fast one-character search first)
+        if "\r" in joined or any(start in joined and "\0" + start in joined for start in FORMULA_START):
+            cells, joined = [csv_cell(v) if v.startswith(FORMULA_START) or "\r" in v else v for v in cells], None
+        return _quoted(cells, joined) if quoted else cells
     if len(values) and all(type(v) is tuple for v in values):  # lists of levels (targets), all at once
         cells = _float_tuple_cells(values)
         if cells is not None:
             return cells
+    if quoted:
+        return _quoted(column_cells(series, csv=csv))
     cell = csv_cell if csv else _cell
 
     def one(v):
