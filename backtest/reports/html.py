@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.ledger import REFUSED
+from .inputs import text_isin
 from .markdown import num, pct, rate
 from .tables import entered_trades
 
@@ -107,7 +108,7 @@ def _render(report: "Report") -> str:
         trade_rows=trade_rows(report.trades.head(TRADE_ROWS)),
         trades_shown=min(TRADE_ROWS, len(report.trades)),
         trades_total=len(report.trades),
-        refused=_refused(report)[:REFUSED_ROWS],
+        refused=_refused(report, REFUSED_ROWS),
         refused_total=report.refused,
         skipped=report.skipped,
     )
@@ -165,10 +166,10 @@ def extreme_calls(report: "Report", count: int = EXTREME_CALLS, horizon: int = E
     horizons = list(report.ledger.config.horizons)
     if horizon not in horizons:
         horizon = max(horizons)
-    kept = set(one_call_each(calls)["article_id"]) if len(calls) else set()
+    kept = one_call_each(calls)["article_id"] if len(calls) else []
     at = calls[(pd.to_numeric(calls["horizon"], errors="coerce") == horizon).to_numpy()
                & calls["primary"].fillna(False).astype(bool).to_numpy()
-               & calls["article_id"].isin(kept).to_numpy() & (calls["direction"] != "neutral").to_numpy()]
+               & text_isin(calls["article_id"], kept) & (calls["direction"] != "neutral").to_numpy()]
     at = at[pd.to_numeric(at["excess_pct"], errors="coerce").notna().to_numpy()]
     if not len(at):
         return []
@@ -258,11 +259,13 @@ def _short_time(text: str) -> str:
     return text
 
 
-def _refused(report: "Report") -> list[dict]:
-    refused = report.trades[report.trades["status"].isin(REFUSED)]
+def _refused(report: "Report", limit: int | None = None) -> list[dict]:
+    """The first ``limit`` refused setups (all when None): id, symbol, status and reason."""
+    trades = report.trades
+    refused = trades.loc[trades["status"].isin(REFUSED).to_numpy(), ["setup_id", "symbol", "status", "reason"]]
     return [
         {"setup_id": r["setup_id"], "symbol": r["symbol"], "status": r["status"], "reason": r["reason"] or ""}
-        for r in refused.astype(object).to_dict("records")
+        for r in refused.head(len(refused) if limit is None else limit).astype(object).to_dict("records")
     ]
 
 

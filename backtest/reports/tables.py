@@ -18,7 +18,7 @@ import pandas as pd
 from ..schema import Column, Schema
 from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger, entered_mask
 from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes, outcome_row
-from .inputs import text_isin, text_values
+from .inputs import positions, text_isin, text_values
 
 STANCES = ("bullish", "bearish", "neutral")
 #: Columns the report adds to the ledger's trades in trades.csv (declared once, documented in docs/tables.md).
@@ -90,12 +90,15 @@ def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame
         "subject": pd.Series([";".join(subject) for subject in meta["subject"]], dtype=object),
     }, columns=["article_id", "title", "published", "published_basis", "stance", "stance_basis", "pulse", "threat",
                 "subject"])
+    ids = text["article_id"].to_numpy(dtype=object)
     explicit = trades.groupby("article_id")["explicit"].sum() if len(trades) else pd.Series(dtype=np.int64)
-    table["explicit_setups"] = table["article_id"].map(explicit).fillna(0).astype(np.int64)
+    table["explicit_setups"] = _by_article(ids, explicit, 0).astype(np.int64)
     outcomes = article_outcomes(trades).set_index("article_id") if len(trades) else None
+    at = positions(outcomes.index.to_numpy(dtype=object), ids) if outcomes is not None else np.full(len(ids), -1)
     for column in OUTCOME_COLUMNS:
-        values = table["article_id"].map(outcomes[column]) if outcomes is not None else pd.Series(np.nan, index=table.index)
-        table[column] = values.fillna(0).astype(np.int64) if column in COUNT_COLUMNS else values.astype(float)
+        values = outcomes[column].to_numpy(dtype=np.float64) if outcomes is not None else np.zeros(0)
+        values = np.where(at >= 0, values[np.maximum(at, 0)] if len(values) else np.nan, np.nan)
+        table[column] = np.where(np.isnan(values), 0, values).astype(np.int64) if column in COUNT_COLUMNS else values
     primary = primary_calls(calls)
     horizon = pd.to_numeric(primary["horizon"], errors="coerce")
     for h in horizons:
@@ -106,10 +109,19 @@ def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame
             "excess_pct": pd.to_numeric(at["excess_pct"], errors="coerce").to_numpy(dtype=float),
             "hit": pd.array(at["hit"], dtype="boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan),
         }).groupby("article_id").mean()
+        at = positions(by_article.index.to_numpy(dtype=object), ids) if len(by_article) else None
         for name in ("return_pct", "excess_pct", "hit"):
             column = f"call_{name}_{h}d"
-            table[column] = table["article_id"].map(by_article[name]) if len(by_article) else np.nan
+            table[column] = np.where(at >= 0, by_article[name].to_numpy(dtype=np.float64)[np.maximum(at, 0)], np.nan) \
+                if at is not None else np.nan
     return table[_article_columns(horizons)]
+
+
+def _by_article(ids: np.ndarray, values: pd.Series, missing) -> np.ndarray:
+    """``values`` (indexed by article id) for each of ``ids``, ``missing`` where an id has none."""
+    at = positions(values.index.to_numpy(dtype=object), ids)
+    found = values.to_numpy()[np.maximum(at, 0)] if len(values) else np.zeros(len(ids))
+    return np.where(at >= 0, found, missing)
 
 
 def _article_columns(horizons) -> list[str]:
