@@ -73,7 +73,8 @@ class Numbers:
     __slots__ = ("rounded",)
 
     def __init__(self, values):
-        self.rounded = np.round(pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float), DECIMALS)
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge value rounds to inf (json refuses it later)
+            self.rounded = np.round(pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float), DECIMALS)
 
     def python(self) -> list:
         return [None if v != v else (int(v) if v.is_integer() else v) for v in self.rounded.tolist()]

@@ -127,9 +127,13 @@ def _quoted(cells: list[str], joined: str | None = None) -> list[str]:
     is checked in one pass over its joined text (``joined``, when the caller has it) and returned as it is."""
     if joined is None:
         joined = "\0".join(cells)
-    if not any(c in joined for c in _QUOTE_WHEN):
+    present = [q for q in _QUOTE_WHEN if q in joined]
+    if not present:
         return cells
-    return ['"' + c.replace('"', '""') + '"' if any(q in c for q in _QUOTE_WHEN) else c for c in cells]
+    if len(present) == 1:  # one character to look for (a comma, say): a plain substring test per cell
+        q = present[0]
+        return ['"' + c.replace('"', '""') + '"' if q in c else c for c in cells]
+    return ['"' + c.replace('"', '""') + '"' if any(q in c for q in present) else c for c in cells]
 
 
 def _float_cell(f: float) -> str:
@@ -142,7 +146,6 @@ def _float_cell(f: float) -> str:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
 #: Distinct values are formatted once (and spread back) in columns longer than this.
 _DISTINCT_FROM = 64
 
@@ -154,30 +157,14 @@ def decimal_text(k: np.ndarray, places: int) -> np.ndarray:
 
     This is Python's shortest ``repr`` of the double nearest ``k / 10**places`` whenever that double is
     written positionally and has at most 15 significant digits (two decimals of at most 15 digits never
-    share a double, so no shorter text reads back as it), and ``str(int)`` for ``places = 0``. Built as a
-    code-point matrix, the integer part right-aligned before a fixed point column, one numpy pass per
-    character column (no per-value Python), then left-aligned.
+    share a double, so no shorter text reads back as it), and ``str(int)`` for ``places = 0``. The
+    characters are made in one compiled loop (:func:`backtest.reports.digits.decimal_chars`).
     """
-    k = np.asarray(k, dtype=np.int64)
-    n = len(k)
-    neg = k < 0
-    q, r = np.divmod(np.abs(k), _POW10[places])
-    digits = np.searchsorted(_POW10[1:], q, side="right") + 1  # of the integer part (0 has one)
-    width = int((digits + neg).max(initial=1))
-    chars = np.zeros((n, width + (places + 1 if places else 0)), dtype=np.uint32)
-    rest = q
-    for p in range(width):  # the integer part from its last digit, then "-" or padding
-        chars[:, width - 1 - p] = np.where(p < digits, 48 + rest % 10, np.where(neg & (p == digits), 45, 32))
-        rest = rest // 10
-    if places:
-        kept = np.zeros(n, dtype=np.int64)  # fraction digits left once trailing zeros are dropped
-        for t in range(places):
-            kept += (r % _POW10[places - t]) != 0
-        chars[:, width] = np.where(kept > 0, 46, 0)
-        for t in range(places):
-            chars[:, width + 1 + t] = np.where(t < kept, 48 + (r // _POW10[places - 1 - t]) % 10, 0)
-    text = chars.view(f"<U{chars.shape[1]}").reshape(n)  # trailing NULs are not part of a numpy str
-    return np.char.lstrip(text, " ") if (digits + neg < width).any() else text
+    from .digits import decimal_chars
+
+    k = np.ascontiguousarray(k, dtype=np.int64)
+    chars, _ = decimal_chars(k, int(places))
+    return chars.view(f"<U{chars.shape[1]}").reshape(len(k))
 
 
 def _spread(values: np.ndarray, format_distinct) -> np.ndarray:
@@ -208,7 +195,7 @@ def float_cells(values: np.ndarray) -> list[str]:
         tie = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3
         plain = finite & (((ax >= 0.1) & (ax < 1e9)) | (x == 0)) & ~tie
     if plain.any():
-        out[plain] = _spread(np.rint(scaled[plain]).astype(np.int64), lambda k: decimal_text(k, DECIMALS))
+        out[plain] = decimal_text(np.rint(scaled[plain]).astype(np.int64), DECIMALS)
     other = finite & ~plain
     if other.any():
         out[other] = _spread(x[other], lambda v: [_float_cell(f) for f in v.tolist()])
