@@ -203,9 +203,12 @@ def float_cells(values: np.ndarray) -> list[str]:
 
 
 def int_cells(values: np.ndarray) -> list[str]:
-    """``str(int(v))`` of a whole int64 column (distinct values formatted once)."""
+    """``str(int(v))`` of a whole int64 column (:func:`decimal_text`; Python's ``str`` from 10**18 on)."""
     values = np.asarray(values, dtype=np.int64)
-    return _spread(values, lambda v: [str(i) for i in v.tolist()]).tolist()
+    if len(values) and (np.abs(values[values != np.iinfo(np.int64).min]).max(initial=0) >= 10**18
+                        or (values == np.iinfo(np.int64).min).any()):
+        return [str(i) for i in values.tolist()]
+    return decimal_text(values, 0).tolist()
 
 
 _BOOL_TEXT = np.array(["false", "true"], dtype=object)
