@@ -305,7 +305,7 @@ def _float_tuple_cells(values: np.ndarray) -> list[str] | None:
     import itertools
 
     flat = list(itertools.chain.from_iterable(values))
-    if not all(type(x) is float for x in flat):
+    if flat and set(map(type, flat)) != {float}:
         return None
     counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     texts = np.asarray(float_cells(np.array(flat, dtype=np.float64)), dtype=object)
@@ -338,22 +338,31 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
             columns[column] = series.to_numpy()
         elif not pd.api.types.is_datetime64_any_dtype(series) and _all_numbers(series):
             columns[column] = pd.to_numeric(series).astype("float64").to_numpy()
+        elif _is_text(series) and _inferred_str_dtype() is not None:  # the texts as they are
+            columns[column] = _text_column(series.to_numpy(dtype=object))
         else:
             columns[column] = _text_column(column_cells(series, csv=False))
     pd.DataFrame(columns, index=range(len(frame)), columns=list(frame.columns)).to_parquet(path, index=False)
 
 
-def _text_column(cells: list[str]):
-    """A Parquet text column of ``cells``, an empty cell missing: pandas' pyarrow-backed ``str`` column, built
-    by pyarrow at once (what pandas infers from the same values one by one, in the same file bytes); an
-    ``object`` column of None when every cell is empty (pandas' "empty" column, Arrow's null type)."""
+def _is_text(series: pd.Series) -> bool:
+    """An ``object`` column of str values (and missing ones): :func:`column_cells` would give them as they are."""
+    return series.dtype == object and len(series) > 0 and \
+        pd.api.types.infer_dtype(series.to_numpy(dtype=object), skipna=True) == "string"
+
+
+def _text_column(cells):
+    """A Parquet text column of ``cells`` (a list of str, or an object array of str and missing values), an empty
+    or missing cell missing: pandas' pyarrow-backed ``str`` column, built by pyarrow at once (what pandas infers
+    from the same values one by one, in the same file bytes); an ``object`` column of None when every cell is
+    empty (pandas' "empty" column, Arrow's null type)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     dtype = _inferred_str_dtype()
     if dtype is None:  # pandas keeps text as objects: nothing to convert
         return np.array([c or None for c in cells], dtype=object)
-    text = pa.array(cells, type=pa.large_string())
+    text = pa.array(cells, type=pa.large_string(), from_pandas=True)
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
     if text.null_count == len(text):
         return np.full(len(text), None, dtype=object)
@@ -375,6 +384,9 @@ def _all_numbers(series: pd.Series) -> bool:
     """True when the column has values and all of them are plain numbers (not bools, strings, times, lists)."""
     if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
         return False  # a text column (pandas' str dtype)
+    if series.dtype == object and len(series) and \
+            pd.api.types.infer_dtype(series.to_numpy(dtype=object), skipna=True) in ("string", "empty"):
+        return False  # text, or nothing but missing values
     first = series.first_valid_index()
     if first is not None and isinstance(series[first], (str, tuple, list)):
         return False  # text or lists: no need to look at every value
