@@ -128,7 +128,7 @@ def _groups(frame: pd.DataFrame, key) -> np.ndarray:
     tables, the codes combined and factorized again)."""
     combined = np.zeros(len(frame), dtype=np.int64)
     for name in key:
-        codes, uniques = pd.factorize(frame[name], use_na_sentinel=False)
+        codes, uniques = pd.factorize(frame[name].to_numpy(), use_na_sentinel=False)
         combined = combined * (len(uniques) + 1) + codes
         combined = pd.factorize(combined)[0]  # keep the combined codes small (no overflow)
     return combined
@@ -190,7 +190,7 @@ def _exit_fills(legs: pd.DataFrame, exits: pd.DataFrame) -> pd.DataFrame:
     fills = pd.DataFrame({"leg_no": leg_no[mine], "fraction": exits["fraction"].to_numpy(dtype=float)[mine],
                           "price": exits["price"].to_numpy(dtype=float)[mine],
                           "day": pd.DatetimeIndex(pd.to_datetime(exits["time"])).as_unit("ns").normalize()[mine]})
-    without = np.setdiff1d(np.arange(len(legs)), fills["leg_no"].to_numpy())
+    without = np.flatnonzero(np.bincount(fills["leg_no"].to_numpy(), minlength=len(legs)) == 0)  # legs with no fill
     if len(without):
         leg = legs.iloc[without[0]]
         raise ValueError(f"exits: entered setup {leg['setup_id']!r} ({leg['leg']} leg) has no exit fill; "
