@@ -248,10 +248,12 @@ def totals(trades: pd.DataFrame) -> dict:
     ``by_status`` counts every setup."""
     by_status = {s: int(n) for s, n in sorted(trades["status"].value_counts().items())}
     repeated = _repeated(trades)
-    trades = trades[~repeated]
+    bounds = ("stop_first", "target_first", "worst", "best")
+    read = ["status", "entry_time", "return_pct", "r_multiple", "ambiguous", *(f"return_pct_{b}" for b in bounds)]
+    trades = trades.loc[~repeated, [c for c in read if c in trades.columns]]  # only the columns read are copied
     out = _outcome(trades)
     entered = entered_trades(trades)
-    for bound in ("stop_first", "target_first", "worst", "best"):
+    for bound in bounds:
         values = pd.to_numeric(entered.get(f"return_pct_{bound}"), errors="coerce").dropna()
         out[f"total_return_pct_{bound}"] = float(values.sum()) if len(values) else None
     out["ambiguous_trades"] = int(entered["ambiguous"].fillna(False).astype(bool).sum()) if len(entered) else 0
