@@ -187,28 +187,48 @@ def float_cells(values: np.ndarray) -> list[str]:
     :func:`_float_cell` itself. Integral results print as integers (no point), ``-0`` as ``0``.
     """
     x = np.asarray(values, dtype=np.float64)
-    out = np.full(len(x), "", dtype=object)
     finite = np.isfinite(x)
     with np.errstate(invalid="ignore", over="ignore"):
         ax = np.abs(x)
         scaled = x * 1e6
         tie = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3
         plain = finite & (((ax >= 0.1) & (ax < 1e9)) | (x == 0)) & ~tie
-    if plain.any():
-        out[plain] = decimal_text(np.rint(scaled[plain]).astype(np.int64), DECIMALS)
-    other = finite & ~plain
-    if other.any():
-        out[other] = _spread(x[other], lambda v: [_float_cell(f) for f in v.tolist()])
-    return out.tolist()
+    digits = np.zeros(len(x), dtype=np.int64)
+    digits[plain] = np.rint(scaled[plain])
+    cells = _decimal_cells(digits, DECIMALS, ~plain)
+    other = np.flatnonzero(finite & ~plain)
+    if len(other):
+        for i, text in zip(other.tolist(), _spread(x[other], lambda v: [_float_cell(f) for f in v.tolist()]).tolist()):
+            cells[i] = text
+    return cells
 
 
-def int_cells(values: np.ndarray) -> list[str]:
-    """``str(int(v))`` of a whole int64 column (:func:`decimal_text`; Python's ``str`` from 10**18 on)."""
+def _decimal_cells(k: np.ndarray, places: int, empty: np.ndarray) -> list[str]:
+    """:func:`decimal_text` of each ``k`` as a list of str, ``""`` where ``empty``: the texts are joined by a
+    compiled loop (:func:`backtest.reports.digits.decimal_join`) and split by ``str.split``, which makes the
+    str objects faster than converting a numpy array of them one by one."""
+    from .digits import decimal_join
+
+    if not len(k):
+        return []
+    text = decimal_join(np.ascontiguousarray(k, dtype=np.int64), int(places), np.ascontiguousarray(empty, dtype=np.bool_),
+                        _NOTHING, ord("\n"))
+    return text.tobytes().decode("ascii").split("\n")
+
+
+_NOTHING = np.zeros(0, dtype=np.uint8)
+
+
+def int_cells(values: np.ndarray, missing: np.ndarray | None = None) -> list[str]:
+    """``str(int(v))`` of a whole int64 column, ``""`` where ``missing`` (:func:`decimal_text`; Python's ``str``
+    from 10**18 on)."""
     values = np.asarray(values, dtype=np.int64)
-    if len(values) and (np.abs(values[values != np.iinfo(np.int64).min]).max(initial=0) >= 10**18
-                        or (values == np.iinfo(np.int64).min).any()):
-        return [str(i) for i in values.tolist()]
-    return decimal_text(values, 0).tolist()
+    missing = np.zeros(len(values), dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
+    present = values[~missing]
+    if len(present) and (np.abs(present[present != np.iinfo(np.int64).min]).max(initial=0) >= 10**18
+                         or (present == np.iinfo(np.int64).min).any()):
+        return ["" if m else str(i) for i, m in zip(values.tolist(), missing.tolist())]
+    return _decimal_cells(np.where(missing, 0, values), 0, missing)
 
 
 _BOOL_TEXT = np.array(["false", "true"], dtype=object)
@@ -255,7 +275,7 @@ def column_cells(series: pd.Series, *, csv: bool, quoted: bool = False) -> list[
         return float_cells(series.to_numpy(dtype=np.float64))
     if pd.api.types.is_integer_dtype(dtype):
         if isinstance(dtype, pd.api.extensions.ExtensionDtype):
-            return _masked_cells(series, np.int64, int_cells)
+            return int_cells(series.to_numpy(dtype=np.int64, na_value=0), series.isna().to_numpy())
         if dtype.kind == "u" and len(series) and series.max() > np.iinfo(np.int64).max:
             return [str(int(v)) for v in series.to_numpy()]
         return int_cells(series.to_numpy(dtype=np.int64))
