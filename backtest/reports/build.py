@@ -29,7 +29,7 @@ from ..common import Skip
 from ..engine.ledger import REFUSED, Ledger
 from ..setups.table import SetupTable
 from . import tables
-from .writers import frame_to_csv, frame_to_parquet, frame_to_records, to_json
+from .writers import frame_to_csv, frame_to_records, parquet_frame, to_json
 
 FORMATS = ("html", "csv", "parquet", "json", "md")
 #: Every file name a report folder can hold (besides the marker): what ``write_report`` may write.
@@ -199,7 +199,27 @@ def equity_curves(portfolio: Any) -> pd.DataFrame | None:
 
 # ------------------------------------------------------------------------------------------- files
 def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
-    """Write the requested formats into ``directory``; returns the file names written (sorted)."""
+    """Write the requested formats into ``directory``; returns the file names written (sorted).
+
+    trades.parquet is encoded and compressed by pyarrow on a second thread (it releases the GIL) while the
+    other files are formatted here; the function returns once every file is written, and a failure on
+    that thread is raised here, as any other.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet") as pool:
+        pending = None
+        if "parquet" in formats:
+            pending = pool.submit(parquet_frame(report.trades).to_parquet, directory / "trades.parquet", index=False)
+        written = _write_text_files(report, directory, formats)
+        if pending is not None:
+            pending.result()
+            written.append("trades.parquet")
+    return sorted(written)
+
+
+def _write_text_files(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
+    """Every requested file but trades.parquet (:func:`write_report`); the names written."""
     written: list[str] = []
     if "csv" in formats:
         frames = [("trades.csv", report.trades), ("articles.csv", report.articles), ("stances.csv", report.stances),
@@ -214,9 +234,6 @@ def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> l
         for name, frame in frames:
             (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
             written.append(name)
-    if "parquet" in formats:
-        frame_to_parquet(report.trades, directory / "trades.parquet")
-        written.append("trades.parquet")
     if "json" in formats:
         (directory / "summary.json").write_text(to_json(report.summary), encoding="utf-8")
         written.append("summary.json")
@@ -230,4 +247,4 @@ def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> l
 
         (directory / "report.html").write_text(render_html(report), encoding="utf-8")
         written.append("report.html")
-    return sorted(written)
+    return written

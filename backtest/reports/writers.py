@@ -345,7 +345,14 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict]:
 
 
 def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Parquet with typed numeric and boolean columns; text, times and lists as their CSV strings.
+    """Parquet with typed numeric and boolean columns; text, times and lists as their CSV strings
+    (:func:`parquet_frame`)."""
+    parquet_frame(frame).to_parquet(path, index=False)
+
+
+def parquet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame :func:`frame_to_parquet` writes (with ``to_parquet(path, index=False)``): typed numeric and
+    boolean columns; text, times and lists as their CSV strings.
 
     A column is numeric only when every non-missing value is a number: times (``entry_time``,
     ``first_session``, ...) are always ISO strings, whether or not some are missing (a ``datetime64``
@@ -362,7 +369,7 @@ def frame_to_parquet(frame: pd.DataFrame, path: Path) -> None:
             columns[column] = _text_column(series.to_numpy(dtype=object))
         else:
             columns[column] = _text_column(column_cells(series, csv=False))
-    pd.DataFrame(columns, index=range(len(frame)), columns=list(frame.columns)).to_parquet(path, index=False)
+    return pd.DataFrame(columns, index=range(len(frame)), columns=list(frame.columns))
 
 
 def _is_text(series: pd.Series) -> bool:
