@@ -201,39 +201,43 @@ def equity_curves(portfolio: Any) -> pd.DataFrame | None:
 def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
     """Write the requested formats into ``directory``; returns the file names written (sorted).
 
-    trades.parquet is encoded and compressed by pyarrow on a second thread (it releases the GIL) while the
-    other files are formatted here; the function returns once every file is written, and a failure on
-    that thread is raised here, as any other.
+    After the CSV files, trades.parquet is encoded and compressed by pyarrow on a second thread (it releases
+    the GIL) while summary.json, report.md and report.html are made here; the function returns once every
+    file is written, and a failure on that thread is raised here, as any other.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    written = _write_csv(report, directory) if "csv" in formats else []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet") as pool:
         pending = None
         if "parquet" in formats:
             pending = pool.submit(parquet_frame(report.trades).to_parquet, directory / "trades.parquet", index=False)
-        written = _write_text_files(report, directory, formats)
+        written += _write_documents(report, directory, formats)
         if pending is not None:
             pending.result()
             written.append("trades.parquet")
     return sorted(written)
 
 
-def _write_text_files(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
-    """Every requested file but trades.parquet (:func:`write_report`); the names written."""
+def _write_csv(report: Report, directory: Path) -> list[str]:
+    """The CSV files (:func:`write_report`); the names written."""
+    frames = [("trades.csv", report.trades), ("articles.csv", report.articles), ("stances.csv", report.stances),
+              ("calls.csv", report.calls), ("exits.csv", report.exits)]
+    if report.scorecard is not None:
+        frames += [(name, getattr(report.scorecard, part)) for part, name in SCORECARD_FILES]
+    if report.event_study is not None:
+        frames.append(("event_study.csv", report.event_study))
+    curve = equity_curves(report.portfolio)
+    if curve is not None:
+        frames.append(("equity.csv", curve))
+    for name, frame in frames:
+        (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
+    return [name for name, _ in frames]
+
+
+def _write_documents(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
+    """summary.json, report.md and report.html, those requested (:func:`write_report`); the names written."""
     written: list[str] = []
-    if "csv" in formats:
-        frames = [("trades.csv", report.trades), ("articles.csv", report.articles), ("stances.csv", report.stances),
-                  ("calls.csv", report.calls), ("exits.csv", report.exits)]
-        if report.scorecard is not None:
-            frames += [(name, getattr(report.scorecard, part)) for part, name in SCORECARD_FILES]
-        if report.event_study is not None:
-            frames.append(("event_study.csv", report.event_study))
-        curve = equity_curves(report.portfolio)
-        if curve is not None:
-            frames.append(("equity.csv", curve))
-        for name, frame in frames:
-            (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
-            written.append(name)
     if "json" in formats:
         (directory / "summary.json").write_text(to_json(report.summary), encoding="utf-8")
         written.append("summary.json")
