@@ -98,8 +98,9 @@ def _as_dtype(values, dtype: str, length: int, where: str):
         else:
             array = np.empty(length, dtype=object)
             array[:] = list(values)
-        if dtype == "str":  # text: Python str, missing as None (NaN from pandas' str columns too)
-            missing = pd.isna(array) if length else np.zeros(0, dtype=bool)
+        if dtype == "str" and length and pd.api.types.infer_dtype(array, skipna=False) != "string":
+            # text: Python str, missing as None (NaN from pandas' str columns too); all-str columns need no look
+            missing = pd.isna(array)
             if missing.any():
                 array = array.copy()
                 array[missing] = None

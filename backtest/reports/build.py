@@ -33,7 +33,7 @@ from ..engine.ledger import REFUSED, Ledger
 from ..setups.table import SetupTable
 from . import tables
 from .calls import best_and_worst
-from .writers import fmt_value, frame_to_csv, frame_to_parquet, frame_to_records, to_json
+from .writers import fmt_value, frame_to_csv, frame_to_records, parquet_frame, to_json
 
 FORMATS = ("html", "csv", "parquet", "json", "md")
 #: Every file name a report folder can hold (besides the marker): what ``write_report`` may write.
@@ -219,24 +219,45 @@ def equity_curves(portfolio: Any) -> pd.DataFrame | None:
 
 # ------------------------------------------------------------------------------------------- files
 def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
-    """Write the requested formats into ``directory``; returns the file names written (sorted)."""
+    """Write the requested formats into ``directory``; returns the file names written (sorted).
+
+    After the CSV files, trades.parquet is encoded and compressed by pyarrow on a second thread (it releases
+    the GIL) while summary.json, report.md and report.html are made here; the function returns once every
+    file is written, and a failure on that thread is raised here, as any other.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    written = _write_csv(report, directory) if "csv" in formats else []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet") as pool:
+        pending = None
+        if "parquet" in formats:
+            pending = pool.submit(parquet_frame(report.trades).to_parquet, directory / "trades.parquet", index=False)
+        written += _write_documents(report, directory, formats)
+        if pending is not None:
+            pending.result()
+            written.append("trades.parquet")
+    return sorted(written)
+
+
+def _write_csv(report: Report, directory: Path) -> list[str]:
+    """The CSV files (:func:`write_report`); the names written."""
+    frames = [("trades.csv", report.trades), ("articles.csv", report.articles), ("stances.csv", report.stances),
+              ("calls.csv", report.calls), ("exits.csv", report.exits)]
+    if report.scorecard is not None:
+        frames += [(name, getattr(report.scorecard, part)) for part, name in SCORECARD_FILES]
+    if report.event_study is not None:
+        frames.append(("event_study.csv", report.event_study))
+    curve = equity_curves(report.portfolio)
+    if curve is not None:
+        frames.append(("equity.csv", curve))
+    for name, frame in frames:
+        (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
+    return [name for name, _ in frames]
+
+
+def _write_documents(report: Report, directory: Path, formats: tuple[str, ...]) -> list[str]:
+    """summary.json, report.md and report.html, those requested (:func:`write_report`); the names written."""
     written: list[str] = []
-    if "csv" in formats:
-        frames = [("trades.csv", report.trades), ("articles.csv", report.articles), ("stances.csv", report.stances),
-                  ("calls.csv", report.calls), ("exits.csv", report.exits)]
-        if report.scorecard is not None:
-            frames += [(name, getattr(report.scorecard, part)) for part, name in SCORECARD_FILES]
-        if report.event_study is not None:
-            frames.append(("event_study.csv", report.event_study))
-        curve = equity_curves(report.portfolio)
-        if curve is not None:
-            frames.append(("equity.csv", curve))
-        for name, frame in frames:
-            (directory / name).write_text(frame_to_csv(frame), encoding="utf-8")
-            written.append(name)
-    if "parquet" in formats:
-        frame_to_parquet(report.trades, directory / "trades.parquet")
-        written.append("trades.parquet")
     if "json" in formats:
         (directory / "summary.json").write_text(to_json(report.summary), encoding="utf-8")
         written.append("summary.json")
@@ -250,4 +271,4 @@ def write_report(report: Report, directory: Path, formats: tuple[str, ...]) -> l
 
         (directory / "report.html").write_text(render_html(report), encoding="utf-8")
         written.append("report.html")
-    return sorted(written)
+    return written

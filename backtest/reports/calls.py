@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .inputs import require_columns, stance_labels
+from .inputs import require_columns, stance_labels, text_isin, text_values
 
 #: Columns the research figures read from the calls frame.
 CALL_INPUT_COLUMNS = ("article_id", "stance", "symbol", "direction", "horizon", "start_time", "excess_pct",
@@ -37,17 +37,20 @@ def article_calls(calls: pd.DataFrame) -> pd.DataFrame:
     and ``articles`` the number of articles behind that call. Sorted by (start_time, article_id).
     """
     require_columns(calls, ("article_id", "stance", "symbol", "direction", "start_time"), "calls")
-    picked = calls
+    keep = pd.notna(calls["start_time"]).to_numpy()
     if "primary" in calls.columns:
-        picked = calls[calls["primary"].fillna(False).astype(bool).to_numpy()]
-    picked = picked[pd.notna(picked["start_time"]).to_numpy()]
+        keep = keep & calls["primary"].fillna(False).astype(bool).to_numpy()
+    rows = np.flatnonzero(keep)
+    ids = text_values(calls["article_id"])[rows]
+    first = ~pd.Series(ids, dtype=object).duplicated(keep="first").to_numpy()  # each article's first row
+    rows, picked = rows[first], calls.iloc[rows[first]]
     frame = pd.DataFrame({
-        "article_id": picked["article_id"].astype(str).to_numpy(),
+        "article_id": ids[first],
         "stance": stance_labels(picked["stance"]).to_numpy(),
-        "symbol": picked["symbol"].astype(str).to_numpy(),
-        "direction": picked["direction"].astype(str).to_numpy(),
+        "symbol": text_values(picked["symbol"]),
+        "direction": text_values(picked["direction"]),
         "start_time": pd.DatetimeIndex(pd.to_datetime(picked["start_time"])).as_unit("ns").normalize(),
-    }).drop_duplicates("article_id", keep="first")
+    })
     frame = frame.sort_values(["start_time", "article_id"], kind="stable").reset_index(drop=True)
     group = frame.groupby(list(IDENTICAL_KEY), sort=False).ngroup().to_numpy()
     first = pd.Series(np.arange(len(frame))).groupby(group).transform("min").to_numpy()
@@ -78,9 +81,11 @@ def call_outcomes(calls: pd.DataFrame, horizons, every: pd.DataFrame | None = No
     primary = calls
     if "primary" in calls.columns:
         primary = calls[calls["primary"].fillna(False).astype(bool).to_numpy()]
-    primary = primary[primary["article_id"].astype(str).isin(kept["article_id"].unique()).to_numpy()]
+    ids = text_values(primary["article_id"])
+    mine = text_isin(ids, kept["article_id"])
+    primary, ids = primary[mine], ids[mine]
     values = pd.DataFrame({
-        "article_id": primary["article_id"].astype(str).to_numpy(),
+        "article_id": ids,
         "horizon": pd.to_numeric(primary["horizon"], errors="coerce").to_numpy(),
         "excess_pct": pd.to_numeric(primary["excess_pct"], errors="coerce").to_numpy(dtype=float),
         "return_pct": pd.to_numeric(primary["return_pct"], errors="coerce").to_numpy(dtype=float),
@@ -115,7 +120,7 @@ def best_and_worst(calls: pd.DataFrame, horizons, count: int = EXTREME_CALLS,
     kept = set(one_call_each(calls)["article_id"])
     at = calls[(pd.to_numeric(calls["horizon"], errors="coerce") == horizon).to_numpy()
                & calls["primary"].fillna(False).astype(bool).to_numpy()
-               & calls["article_id"].isin(kept).to_numpy() & (calls["direction"] != "neutral").to_numpy()]
+               & text_isin(calls["article_id"], kept) & (calls["direction"] != "neutral").to_numpy()]
     at = at[pd.to_numeric(at["excess_pct"], errors="coerce").notna().to_numpy()]
     if not len(at):
         return []

@@ -99,7 +99,8 @@ def event_study(calls: pd.DataFrame, bars, *, benchmark: str = "SPY", sessions: 
     sessions. ``calendar`` fixes the bootstrap's session axis (default: XNYS sessions spanning the calls).
     """
     kept, car = cumulative_excess(calls, bars, benchmark=benchmark, sessions=sessions)
-    stances = [s for s in STANCE_ORDER if s in set(kept["stance"])] + sorted(set(kept["stance"]) - set(STANCE_ORDER))
+    present = set(pd.unique(kept["stance"].to_numpy(dtype=object)).tolist())
+    stances = [s for s in STANCE_ORDER if s in present] + sorted(present - set(STANCE_ORDER))
     if not len(kept):
         return pd.DataFrame({c: pd.Series(dtype=object if c == "stance" else float) for c in EVENT_COLUMNS})
     position = stats.session_positions(kept["start_time"], calendar)

@@ -107,7 +107,7 @@ def _render(report: "Report") -> str:
         trade_rows=trade_rows(report.trades.head(TRADE_ROWS)),
         trades_shown=min(TRADE_ROWS, len(report.trades)),
         trades_total=len(report.trades),
-        refused=_refused(report)[:REFUSED_ROWS],
+        refused=_refused(report, REFUSED_ROWS),
         refused_total=report.refused,
         skipped=report.skipped,
     )
@@ -190,13 +190,11 @@ TRADE_VIEW = ["setup_id", "symbol", "direction", "entry_type", "entry_level", "s
 
 def _article_json(report: "Report"):
     """The embedded article data as JSON text that cannot close its ``<script>`` element early."""
-    import json
-
     from markupsafe import Markup
 
-    from .article_data import article_payload
+    from .article_data import article_json
 
-    text = json.dumps(article_payload(report), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = article_json(report)
     return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
 
 
@@ -240,11 +238,13 @@ def _short_time(text: str) -> str:
     return text
 
 
-def _refused(report: "Report") -> list[dict]:
-    refused = report.trades[report.trades["status"].isin(REFUSED)]
+def _refused(report: "Report", limit: int | None = None) -> list[dict]:
+    """The first ``limit`` refused setups (all when None): id, symbol, status and reason."""
+    trades = report.trades
+    refused = trades.loc[trades["status"].isin(REFUSED).to_numpy(), ["setup_id", "symbol", "status", "reason"]]
     return [
         {"setup_id": r["setup_id"], "symbol": r["symbol"], "status": r["status"], "reason": r["reason"] or ""}
-        for r in refused.astype(object).to_dict("records")
+        for r in refused.head(len(refused) if limit is None else limit).astype(object).to_dict("records")
     ]
 
 

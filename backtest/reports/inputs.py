@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 
@@ -43,3 +44,34 @@ def bar_frames(bars, columns=("close",)) -> dict[str, pd.DataFrame]:
 def stance_labels(values: pd.Series) -> pd.Series:
     """Stances as plain strings; a missing stance is ``unknown`` (as in stances.csv), never dropped by a group-by."""
     return values.astype(object).where(values.notna(), "unknown").astype(str)
+
+
+def text_values(values: pd.Series) -> np.ndarray:
+    """``values.astype(str).to_numpy()`` (an object array), without pandas' conversion to its ``str`` dtype and
+    back when every value is a ``str`` already (ids, symbols: seconds at corpus size)."""
+    array = values.to_numpy(dtype=object)
+    if not len(array) or pd.api.types.infer_dtype(array, skipna=False) == "string":
+        return array
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def text_isin(values, allowed) -> np.ndarray:
+    """``values.isin(allowed)`` for text (a boolean array): hashed as Python objects, since pandas' ``isin`` on
+    its pyarrow ``str`` dtype converts every allowed value to an Arrow scalar one by one."""
+    allowed = np.asarray(list(allowed) if isinstance(allowed, (set, frozenset, dict)) else
+                         (allowed.to_numpy(dtype=object) if hasattr(allowed, "to_numpy") else allowed), dtype=object)
+    array = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    return pd.Series(array, dtype=object).isin(allowed).to_numpy()
+
+
+def positions(keys, values) -> np.ndarray:
+    """Each of ``values``' position in ``keys`` (distinct hashable values: ids), -1 when absent: what
+    ``pd.Index(keys).get_indexer(values)`` gives, by a dict (Python strings keep their hash; pandas converts
+    text to its pyarrow dtype first). Duplicate keys raise, as pandas does."""
+    keys = keys.tolist() if hasattr(keys, "tolist") else list(keys)
+    at = dict(zip(keys, range(len(keys))))
+    if len(at) != len(keys):
+        raise pd.errors.InvalidIndexError("Reindexing only valid with uniquely valued Index objects")
+    get = at.get
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
+    return np.fromiter((get(v, -1) for v in values), dtype=np.int64, count=len(values))

@@ -24,6 +24,10 @@ def rate(value) -> str:
     return "–" if value is None or value != value else f"{100 * value:.0f}%"
 
 
+#: Skipped inputs and refused setups listed in report.md (the rest are counted).
+NOTES = 6
+
+
 def render_markdown(report: "Report") -> str:
     s = report.summary
     cfg, totals, counts = s["config"], s["totals"], s["counts"]
@@ -61,14 +65,17 @@ def render_markdown(report: "Report") -> str:
         )
     status = ", ".join(f"{k} {v}" for k, v in counts["by_status"].items()) or "none"
     lines += ["", f"Status: {status}. Skipped inputs: {counts['skipped']}."]
-    refused = report.trades[report.trades["status"].isin(REFUSED)]
-    notes = [f"- skipped: {skip.reason}" for skip in report.skipped]
-    notes += [f"- {r['status']} `{r['setup_id']}`: {_short(r['reason'])}" for r in refused.astype(object).to_dict("records")]
+    trades = report.trades
+    refused = trades.loc[trades["status"].isin(REFUSED).to_numpy(), ["setup_id", "status", "reason"]]
+    notes = [f"- skipped: {skip.reason}" for skip in report.skipped[:NOTES]]
+    notes += [f"- {r['status']} `{r['setup_id']}`: {_short(r['reason'])}"
+              for r in refused.head(max(0, NOTES - len(notes))).astype(object).to_dict("records")]
     if notes:
+        more = len(report.skipped) + len(refused) - NOTES
         lines.append("")
-        lines += notes[:6]
-        if len(notes) > 6:
-            lines.append(f"- … {len(notes) - 6} more in trades.csv / summary.json")
+        lines += notes
+        if more > 0:
+            lines.append(f"- … {more} more in trades.csv / summary.json")
     return "\n".join(lines) + "\n"
 
 

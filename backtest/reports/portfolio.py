@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.ledger import entered_mask
-from .inputs import bar_frames, require_columns, stance_labels
+from .inputs import bar_frames, positions, require_columns, stance_labels, text_values
 
 NOTIONAL = 100.0
 TRADING_DAYS = 252
@@ -113,12 +113,25 @@ def identical_calls(trades: pd.DataFrame, key=IDENTICAL_CALL_KEY) -> pd.Series:
     require_columns(trades, ("setup_id",) + key, "trades")
     if not len(trades):
         return pd.Series([], dtype=object, name="duplicate_of")
-    group = trades.groupby(list(key), sort=False, dropna=False).ngroup().to_numpy()
-    setup_ids = trades["setup_id"].astype(str).to_numpy()
-    first_row = pd.Series(np.arange(len(trades))).groupby(group).transform("min").to_numpy()
+    group = _groups(trades, key)
+    setup_ids = text_values(trades["setup_id"])
+    _, first = np.unique(group, return_index=True)  # each group's first row
+    first_row = first[group]
     is_dup = (first_row != np.arange(len(trades))) & trades["first_session"].notna().to_numpy()
     out = np.where(is_dup, setup_ids[first_row], None)
     return pd.Series(out, index=trades.index, dtype=object, name="duplicate_of")
+
+
+def _groups(frame: pd.DataFrame, key) -> np.ndarray:
+    """A group number per row: rows with equal values in every ``key`` column (missing equal to missing) share
+    one, as ``frame.groupby(list(key), dropna=False)`` groups them (each column factorized by the same hash
+    tables, the codes combined and factorized again)."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for name in key:
+        codes, uniques = pd.factorize(frame[name].to_numpy(), use_na_sentinel=False)
+        combined = combined * (len(uniques) + 1) + codes
+        combined = pd.factorize(combined)[0]  # keep the combined codes small (no overflow)
+    return combined
 
 
 def duplicate_flags(trades: pd.DataFrame) -> pd.Series:
@@ -128,7 +141,7 @@ def duplicate_flags(trades: pd.DataFrame) -> pd.Series:
     out = pd.Series(None, index=trades.index, dtype=object, name="duplicate_of")
     entered_rows = entered_mask(trades).to_numpy()
     if entered_rows.any():
-        out[entered_rows] = identical_calls(trades[entered_rows]).to_numpy()
+        out[entered_rows] = identical_calls(trades.loc[entered_rows, ["setup_id", *IDENTICAL_CALL_KEY]]).to_numpy()
     return out
 
 
@@ -138,19 +151,23 @@ def _legs(trades: pd.DataFrame) -> pd.DataFrame:
     pair = (trades["kind"] == "pair").to_numpy()
     single = trades[~pair]
     pairs = trades[pair]
+
+    def text(values) -> pd.Series:  # Python strings (pandas' str dtype would convert each, for nothing)
+        return pd.Series(values, dtype=object)
+
     frames = [pd.DataFrame({
-        "setup_id": single["setup_id"].astype(str).to_numpy(), "leg": "single",
-        "symbol": single["symbol"].astype(str).to_numpy(),
+        "setup_id": text(text_values(single["setup_id"])), "leg": text(np.full(len(single), "single", dtype=object)),
+        "symbol": text(text_values(single["symbol"])),
         "side": np.where(single["direction"].to_numpy() == "short", -1.0, 1.0),
         "entry_day": single["entry_time"].to_numpy(), "entry_price": single["entry_price"].to_numpy(dtype=float),
-        "stance": single["stance"].to_numpy(),
+        "stance": text(single["stance"].to_numpy(dtype=object)),
     })]
     for leg, side in (("long", 1.0), ("short", -1.0)):
         frames.append(pd.DataFrame({
-            "setup_id": pairs["setup_id"].astype(str).to_numpy(), "leg": leg,
-            "symbol": pairs[f"{leg}_symbol"].astype(str).to_numpy(), "side": side,
+            "setup_id": text(text_values(pairs["setup_id"])), "leg": text(np.full(len(pairs), leg, dtype=object)),
+            "symbol": text(text_values(pairs[f"{leg}_symbol"])), "side": np.full(len(pairs), side),
             "entry_day": pairs["entry_time"].to_numpy(), "entry_price": pairs[f"{leg}_entry_price"].to_numpy(dtype=float),
-            "stance": pairs["stance"].to_numpy(),
+            "stance": text(pairs["stance"].to_numpy(dtype=object)),
         }))
     legs = pd.concat(frames, ignore_index=True)
     legs["entry_day"] = pd.to_datetime(legs["entry_day"]).astype("datetime64[ns]").dt.normalize()
@@ -159,16 +176,21 @@ def _legs(trades: pd.DataFrame) -> pd.DataFrame:
 
 def _exit_fills(legs: pd.DataFrame, exits: pd.DataFrame) -> pd.DataFrame:
     """The exit tranches of each leg (a single setup's exits are its one leg's, whatever their label)."""
-    setup_ids = np.asarray(exits["setup_id"].astype(str), dtype=object)
-    singles = pd.Index(np.asarray(legs.loc[legs["leg"] == "single", "setup_id"], dtype=object))
-    labels = np.where(singles.get_indexer(setup_ids) >= 0, "single", np.asarray(exits["leg"].astype(str), dtype=object))
-    keys = pd.MultiIndex.from_arrays([np.asarray(legs["setup_id"], dtype=object), np.asarray(legs["leg"], dtype=object)])
-    leg_no = keys.get_indexer(pd.MultiIndex.from_arrays([setup_ids, labels]))
+    setup_ids = text_values(exits["setup_id"])
+    leg_ids, leg_labels = legs["setup_id"].to_numpy(dtype=object), legs["leg"].to_numpy(dtype=object)
+    at = {label: np.flatnonzero(leg_labels == label) for label in pd.unique(leg_labels)}  # legs by label
+    single = positions(leg_ids[at["single"]], setup_ids) if "single" in at else np.full(len(setup_ids), -1)
+    labels = np.where(single >= 0, "single", text_values(exits["leg"]))
+    leg_no = np.full(len(setup_ids), -1, dtype=np.int64)  # the leg (setup id, label) of each fill
+    for label, rows in at.items():
+        mine = labels == label
+        found = single[mine] if label == "single" else positions(leg_ids[rows], setup_ids[mine])
+        leg_no[mine] = np.where(found >= 0, rows[np.maximum(found, 0)] if len(rows) else -1, -1)
     mine = leg_no >= 0
     fills = pd.DataFrame({"leg_no": leg_no[mine], "fraction": exits["fraction"].to_numpy(dtype=float)[mine],
                           "price": exits["price"].to_numpy(dtype=float)[mine],
                           "day": pd.DatetimeIndex(pd.to_datetime(exits["time"])).as_unit("ns").normalize()[mine]})
-    without = np.setdiff1d(np.arange(len(legs)), fills["leg_no"].to_numpy())
+    without = np.flatnonzero(np.bincount(fills["leg_no"].to_numpy(), minlength=len(legs)) == 0)  # legs with no fill
     if len(without):
         leg = legs.iloc[without[0]]
         raise ValueError(f"exits: entered setup {leg['setup_id']!r} ({leg['leg']} leg) has no exit fill; "
@@ -193,7 +215,8 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     entered = trades[entered_rows]
     # identical among *entered* trades (a refused first copy must not hide an entered second one): the whole
     # book counts each once; a stance's book counts each once among that stance's articles
-    identical = pd.DataFrame({"setup_id": trades["setup_id"].astype(str).to_numpy(),
+    trades = trades[list(TRADE_INPUT_COLUMNS)]  # what the book reads (rows are copied below)
+    identical = pd.DataFrame({"setup_id": text_values(trades["setup_id"]),
                               "duplicate_of": duplicate_flags(trades).to_numpy()})
     cost = float(cost_bps) / 10_000.0
     if not len(entered):
@@ -235,8 +258,8 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     stance = stance_labels(legs["stance"])
     names = sorted(stance.unique())
     stance_code = pd.Categorical(stance, categories=names).codes.astype(np.int64)
-    row_of_setup = pd.Series(np.arange(len(entered)), index=entered["setup_id"].astype(str).to_numpy())
-    leg_row = row_of_setup.reindex(legs["setup_id"].to_numpy()).to_numpy()
+    entered_ids = text_values(entered["setup_id"])
+    leg_row = positions(entered_ids, legs["setup_id"].to_numpy(dtype=object))
     member_leg = np.concatenate([np.flatnonzero(in_stance[leg_row]), np.flatnonzero(in_total[leg_row])])
     member_book = np.concatenate([stance_code[in_stance[leg_row]], np.full(int(in_total[leg_row].sum()), len(names))])
     # the fills of each membership (a leg's fills follow it into each book it belongs to)
@@ -249,13 +272,15 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     np.add.at(cash, (member_book, entry_pos[member_leg]), entry_cash[member_leg])
     np.add.at(cash, (f_book, fill_pos[f_fill]), fill_cash[f_fill])
     value = np.zeros((n_books, n_days))
-    symbols = legs["symbol"].to_numpy()
-    m_symbol, f_symbol = symbols[member_leg], symbols[leg_of[f_fill]]
-    for symbol in np.unique(symbols):  # one position path per symbol (and book), marked at its closes
+    symbol_no, symbols = pd.factorize(legs["symbol"].to_numpy(dtype=object))
+    order = np.argsort(symbols)  # symbols sorted, as np.unique gives them (the marks are summed in this order)
+    symbols, symbol_no = symbols[order], np.argsort(order)[symbol_no]
+    m_symbol, f_symbol = symbol_no[member_leg], symbol_no[leg_of[f_fill]]
+    for k, symbol in enumerate(symbols):  # one position path per symbol (and book), marked at its closes
         held = np.zeros((n_books, n_days))
-        mine = m_symbol == symbol
+        mine = m_symbol == k
         np.add.at(held, (member_book[mine], entry_pos[member_leg[mine]]), units[member_leg[mine]])
-        mine = f_symbol == symbol
+        mine = f_symbol == k
         np.add.at(held, (f_book[mine], fill_pos[f_fill[mine]]), fill_units[f_fill[mine]])
         held = np.cumsum(held, axis=1)
         close = frames[symbol]["close"].reindex(days).ffill().to_numpy(dtype=float)
@@ -270,7 +295,7 @@ def follow_every_call(trades: pd.DataFrame, exits: pd.DataFrame, bars, *, cost_b
     call_exit = np.full(n_setups, -1)
     np.maximum.at(call_exit, call_no[leg_of], fill_pos)
     setup_ids = pd.unique(legs["setup_id"])
-    setup_row = row_of_setup.reindex(setup_ids).to_numpy()
+    setup_row = positions(entered_ids, setup_ids)
     setup_stance = np.zeros(n_setups, dtype=np.int64)
     setup_stance[call_no] = stance_code
     returns = pd.Series(entered["return_pct"].to_numpy(dtype=float)[setup_row], index=setup_ids)

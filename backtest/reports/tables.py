@@ -18,6 +18,7 @@ import pandas as pd
 from ..schema import Column, Schema
 from ..engine.ledger import CALL_COLUMNS, TRADE_COLUMNS, Ledger, entered_mask
 from .aggregate import COUNT_COLUMNS, OUTCOME_COLUMNS, article_outcomes, outcome_row
+from .inputs import positions, text_isin, text_values
 
 STANCES = ("bullish", "bearish", "neutral")
 #: Columns the report adds to the ledger's trades in trades.csv (declared once, documented in docs/tables.md).
@@ -89,12 +90,15 @@ def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame
         "subject": pd.Series([";".join(subject) for subject in meta["subject"]], dtype=object),
     }, columns=["article_id", "title", "published", "published_basis", "stance", "stance_basis", "pulse", "threat",
                 "subject"])
+    ids = text["article_id"].to_numpy(dtype=object)
     explicit = trades.groupby("article_id")["explicit"].sum() if len(trades) else pd.Series(dtype=np.int64)
-    table["explicit_setups"] = table["article_id"].map(explicit).fillna(0).astype(np.int64)
+    table["explicit_setups"] = _by_article(ids, explicit, 0).astype(np.int64)
     outcomes = article_outcomes(trades).set_index("article_id") if len(trades) else None
+    at = positions(outcomes.index.to_numpy(dtype=object), ids) if outcomes is not None else np.full(len(ids), -1)
     for column in OUTCOME_COLUMNS:
-        values = table["article_id"].map(outcomes[column]) if outcomes is not None else pd.Series(np.nan, index=table.index)
-        table[column] = values.fillna(0).astype(np.int64) if column in COUNT_COLUMNS else values.astype(float)
+        values = outcomes[column].to_numpy(dtype=np.float64) if outcomes is not None else np.zeros(0)
+        values = np.where(at >= 0, values[np.maximum(at, 0)] if len(values) else np.nan, np.nan)
+        table[column] = np.where(np.isnan(values), 0, values).astype(np.int64) if column in COUNT_COLUMNS else values
     primary = primary_calls(calls)
     horizon = pd.to_numeric(primary["horizon"], errors="coerce")
     for h in horizons:
@@ -105,10 +109,19 @@ def articles_table(meta: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFrame
             "excess_pct": pd.to_numeric(at["excess_pct"], errors="coerce").to_numpy(dtype=float),
             "hit": pd.array(at["hit"], dtype="boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan),
         }).groupby("article_id").mean()
+        at = positions(by_article.index.to_numpy(dtype=object), ids) if len(by_article) else None
         for name in ("return_pct", "excess_pct", "hit"):
             column = f"call_{name}_{h}d"
-            table[column] = table["article_id"].map(by_article[name]) if len(by_article) else np.nan
+            table[column] = np.where(at >= 0, by_article[name].to_numpy(dtype=np.float64)[np.maximum(at, 0)], np.nan) \
+                if at is not None else np.nan
     return table[_article_columns(horizons)]
+
+
+def _by_article(ids: np.ndarray, values: pd.Series, missing) -> np.ndarray:
+    """``values`` (indexed by article id) for each of ``ids``, ``missing`` where an id has none."""
+    at = positions(values.index.to_numpy(dtype=object), ids)
+    found = values.to_numpy()[np.maximum(at, 0)] if len(values) else np.zeros(len(ids))
+    return np.where(at >= 0, found, missing)
 
 
 def _article_columns(horizons) -> list[str]:
@@ -133,35 +146,53 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
     out every repeated entered trade, a stance's row those whose first copy is from the same stance (as the
     portfolio's books do).
     """
+    from .calls import one_call_each
     from .portfolio import IDENTICAL_CALL_KEY, identical_calls
 
-    stance_of = articles.set_index("article_id")["stance"].fillna("unknown").to_dict()
+    article_ids = articles["article_id"].to_numpy(dtype=object)
+    stances = articles["stance"].to_numpy(dtype=object)
+    stance_of = dict(zip(article_ids.tolist(), np.where(pd.isna(stances), "unknown", stances).tolist()))
     repeated_anywhere = _repeated(trades)
     repeated_in_stance = np.zeros(len(trades), dtype=bool)
     entered = entered_mask(trades).to_numpy()
     if entered.any():
-        with_stance = trades[entered].assign(stance=trades.loc[entered, "stance"].fillna("unknown"))
+        key = ("setup_id",) + IDENTICAL_CALL_KEY
+        with_stance = trades.loc[entered, list(key)].assign(stance=trades.loc[entered, "stance"].fillna("unknown"))
         repeated_in_stance[entered] = identical_calls(with_stance, IDENTICAL_CALL_KEY + ("stance",)).notna().to_numpy()
     groups = list(STANCES)
     if "unknown" in stance_of.values():
         groups.append("unknown")
     rows = []
-    from .calls import one_call_each
 
     primary = primary_calls(calls)
-    kept = set(one_call_each(primary)["article_id"]) if len(primary) else set()
-    distinct = primary[primary["article_id"].astype(str).isin(kept).to_numpy()]
+    kept = one_call_each(primary)["article_id"] if len(primary) else []
+    distinct = primary[text_isin(text_values(primary["article_id"]), kept)]
+    # each row's article's stance (None: an article not in the table, in no group, not even "all")
+    trades_stance = np.array([stance_of.get(a) for a in trades["article_id"].to_numpy(dtype=object).tolist()], dtype=object)
+    calls_stance = np.array([stance_of.get(a) for a in distinct["article_id"].to_numpy(dtype=object).tolist()],
+                            dtype=object)
+    # only the columns the figures read (each group's rows are copied)
+    trades = trades[["article_id", "status", "entry_time", "return_pct", "r_multiple"]]
+    distinct = distinct[["article_id", "direction", "horizon", "excess_pct", "hit"]]
+    articles = articles[["article_id", "pulse"]]
     for group in groups + ["all"]:
-        ids = [a for a, s in stance_of.items() if group == "all" or s == group]
+        if group == "all":
+            ids_mask = np.array([a in stance_of for a in article_ids.tolist()], dtype=bool)
+            n_articles = len(stance_of)
+            trade_rows, call_rows = trades_stance != None, calls_stance != None  # noqa: E711 (elementwise)
+        else:
+            ids_mask = np.array([stance_of.get(a) == group for a in article_ids.tolist()], dtype=bool)
+            n_articles = sum(1 for s in stance_of.values() if s == group)
+            trade_rows, call_rows = trades_stance == group, calls_stance == group
         repeated = repeated_anywhere if group == "all" else repeated_in_stance
-        mine = trades[trades["article_id"].isin(ids).to_numpy() & ~repeated]
+        mine = trades[trade_rows & ~repeated]
         # identical calls (the same symbol, direction and first session from several articles) count once,
         # as in the scorecard: only the first article's call is kept (reports/calls.one_call_each)
-        my_calls = distinct[distinct["article_id"].isin(ids)]
+        my_calls = distinct[call_rows]
         if group == "all":
             # neutral calls are reported (their own row) but have no direction to score: not in the total
             my_calls = my_calls[my_calls["direction"] != "neutral"]
-        row = {"stance": group, "articles": len(ids)}
+        row = {"stance": group, "articles": n_articles}
         row.update(_outcome(mine))
         for h in horizons:
             at = my_calls[pd.to_numeric(my_calls["horizon"], errors="coerce") == h]
@@ -169,7 +200,7 @@ def stances_table(articles: pd.DataFrame, trades: pd.DataFrame, calls: pd.DataFr
             row[f"calls_{h}d"] = int(len(excess))
             row[f"call_hit_rate_{h}d"] = _mean(at["hit"])
             row[f"call_mean_excess_pct_{h}d"] = float(excess.mean()) if len(excess) else None
-        row.update(_pulse_summary(articles[articles["article_id"].isin(ids)], mine, my_calls))
+        row.update(_pulse_summary(articles[ids_mask], mine, my_calls))
         rows.append(row)
     columns = ["stance", "articles", "setups", "filled", "wins", "losses", "hit_rate", "total_return_pct",
                "mean_return_pct", "median_return_pct", "mean_r"]
@@ -194,10 +225,7 @@ def spearman(x, y) -> tuple[float | None, int]:
 
     None when fewer than 3 pairs or when either side is constant (the correlation is undefined).
     """
-    frame = pd.DataFrame({
-        "x": pd.to_numeric(pd.Series(list(x)), errors="coerce"),
-        "y": pd.to_numeric(pd.Series(list(y)), errors="coerce"),
-    }).dropna()
+    frame = pd.DataFrame({"x": _numbers(x), "y": _numbers(y)}).dropna()
     n = int(len(frame))
     if n < 3:
         return None, n
@@ -220,10 +248,12 @@ def totals(trades: pd.DataFrame) -> dict:
     ``by_status`` counts every setup."""
     by_status = {s: int(n) for s, n in sorted(trades["status"].value_counts().items())}
     repeated = _repeated(trades)
-    trades = trades[~repeated]
+    bounds = ("stop_first", "target_first", "worst", "best")
+    read = ["status", "entry_time", "return_pct", "r_multiple", "ambiguous", *(f"return_pct_{b}" for b in bounds)]
+    trades = trades.loc[~repeated, [c for c in read if c in trades.columns]]  # only the columns read are copied
     out = _outcome(trades)
     entered = entered_trades(trades)
-    for bound in ("stop_first", "target_first", "worst", "best"):
+    for bound in bounds:
         values = pd.to_numeric(entered.get(f"return_pct_{bound}"), errors="coerce").dropna()
         out[f"total_return_pct_{bound}"] = float(values.sum()) if len(values) else None
     out["ambiguous_trades"] = int(entered["ambiguous"].fillna(False).astype(bool).sum()) if len(entered) else 0
@@ -233,7 +263,19 @@ def totals(trades: pd.DataFrame) -> dict:
 
 
 def _mean(values) -> float | None:
-    numbers = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna()
+    numbers = _numbers(values, dtype=object).dropna()
     return float(numbers.mean()) if len(numbers) else None
+
+
+def _numbers(values, dtype=None) -> pd.Series:
+    """``pd.to_numeric(pd.Series(list(values), dtype=dtype), errors="coerce")``, realigned from 0, with a numeric or
+    boolean column's values taken at once as float64 (missing NaN): the same numbers, ranks and means, without
+    iterating the column (a nullable column's values are boxed one by one)."""
+    if isinstance(values, pd.Series) and (pd.api.types.is_bool_dtype(values.dtype)
+                                          or pd.api.types.is_numeric_dtype(values.dtype)):
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not pd.api.types.is_integer_dtype(values.dtype) or np.abs(array[~np.isnan(array)]).max(initial=0) < 2**53:
+            return pd.Series(array)
+    return pd.to_numeric(pd.Series(list(values), dtype=dtype), errors="coerce")
 
 
