@@ -11,13 +11,18 @@ instead of a numpy pass per character column, and no Python object per value for
 
 from __future__ import annotations
 
+import sys
 import types
 
 import numpy as np
 
 #: Columns of at least this many values use the compiled loops (numba's import and cache load, about 0.5 s
-#: once, against ~3 µs a value interpreted).
+#: once, against ~3-8 µs a value interpreted); once numba is imported (the kernel ran compiled), every column.
 COMPILED_FROM = 2_000
+
+
+def _use_compiled(n: int) -> bool:
+    return n >= COMPILED_FROM or "numba" in sys.modules
 
 
 def _shape(value, places, scale):
@@ -122,8 +127,9 @@ def _loops() -> dict:
 def decimal_chars(k, places, *, compiled: bool | None = None):
     """(``chars``, ``lengths``): row ``i`` of the uint32 matrix ``chars`` holds the text of ``k[i] / 10**places``
     as code points, left-aligned and NUL-padded (a numpy ``str`` array when viewed as ``<U``), ``lengths[i]``
-    its length. ``compiled``: the numba loop (True), the same loop interpreted (False), or by length."""
-    if compiled if compiled is not None else len(k) >= COMPILED_FROM:
+    its length. ``compiled``: the numba loop (True), the same loop interpreted (False), or by length (and
+whether numba is already imported)."""
+    if compiled if compiled is not None else _use_compiled(len(k)):
         return _loops()["_decimal_chars"](k, places)
     return _decimal_chars(k, places)
 
@@ -132,7 +138,7 @@ def decimal_join(k, places, missing, null, sep, *, compiled: bool | None = None)
     """The texts of ``k / 10**places`` joined by the byte ``sep`` into one ASCII byte array, with the bytes
     ``null`` in place of each value where ``missing`` is true (a JSON array's body, say); ``compiled`` as in
     :func:`decimal_chars`."""
-    if compiled if compiled is not None else len(k) >= COMPILED_FROM:
+    if compiled if compiled is not None else _use_compiled(len(k)):
         return _loops()["_decimal_join"](k, places, missing, null, sep)
     return _decimal_join(k, places, missing, null, sep)
 
