@@ -227,11 +227,9 @@ class _Reader:
         self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base)
                          if not self._shouted_word(m, phrasebook)]
         self.mention_starts = [m.start for m in self.mentions]
-        numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
-                                                                for m in self.mentions])
-        shift = self.start  # find_numbers read the analysis span alone: back to offsets into the text
-        self.numbers = [NumberMention(n.start + shift, n.end + shift, n.value, n.kind, n.high, n.dollar)
-                        for n in numbers] if shift else numbers
+        # find_numbers reads the analysis span alone; its spans are shifted back to offsets into the text.
+        self.numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
+                                                                     for m in self.mentions], offset=self.start)
         self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
                                 [(n.start, n.end) for n in self.numbers if n.is_level],
                                 [(n.start, n.end) for n in self.numbers if not n.is_level])
