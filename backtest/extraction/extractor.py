@@ -44,6 +44,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+import operator
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -85,6 +86,7 @@ _CONTEXT_FAMILIES = {"commodity", "rates", "crypto", "bitcoin", "ether"}
 #: How many neighbouring mentions / levels a look-up considers (keeps every look-up bounded).
 _NEAR = 8
 _CONTEXT_SPAN = 300
+_START = operator.attrgetter("start")
 
 
 # ----------------------------------------------------------------------------------- working types
@@ -260,6 +262,8 @@ class _Reader:
         self.conditions: list[_Level] = []  # "holds above X" levels, to link restatements to setups
         self.paragraph_side: str | None = None
         self.prices: dict[str, float | None] = {}
+        self._magnitude_memo: dict[tuple[str, str | None], list[float | None]] = {}
+        self._clause_marks: tuple[_Sentence | None, list[int]] = (None, [])
 
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
@@ -401,7 +405,7 @@ class _Reader:
         self._settle_tentative(paragraph_end=False, sentence=s)
         if not blocked:
             self._pairs(s, mentions, span, explicit)
-        self._window(self.text[s.start:s.end], span)
+        self._window(s, span)
         self._heading_side(s, has_levels=bool(numbers))
         self.context.extend(mentions)
         self.paragraph_mentions.extend(mentions)
@@ -532,11 +536,13 @@ class _Reader:
     def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
         return [o for o in items[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)] if o.end <= end]
 
-    def _window(self, text: str, span: tuple[int, int]) -> None:
+    def _window(self, s: _Sentence, span: tuple[int, int]) -> None:
         """"within the next five sessions": how long the order opened in this sentence stays working."""
-        m = _WINDOW.search(text)
         d = self.current
-        if not m or d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
+        if d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
+            return
+        m = _WINDOW.search(self.text[s.start:s.end])
+        if not m:
             return
         raw = re.sub(r"\s+", " ", m["n"].lower())
         n = int(raw) if raw.isdigit() else _WORD_NUM.get(raw)
@@ -854,11 +860,18 @@ class _Reader:
         return False
 
     def _clause(self, pos: int, s: _Sentence) -> tuple[int, int]:
-        start = s.start
-        for m in _CLAUSE.finditer(self.view, s.start, pos):
-            start = m.end()
-        m = _CLAUSE.search(self.view, pos, s.end)
-        return start, (m.start() if m else s.end)
+        """The clause around ``pos``: from after the clause mark before it to the next one (sentence bounds)."""
+        if not s.start <= pos <= s.end:
+            start = s.start
+            for m in _CLAUSE.finditer(self.view, s.start, pos):
+                start = m.end()
+            m = _CLAUSE.search(self.view, pos, s.end)
+            return start, (m.start() if m else s.end)
+        if self._clause_marks[0] is not s:  # the marks of the sentence, found once
+            self._clause_marks = (s, [m.start() for m in _CLAUSE.finditer(self.view, s.start, s.end)])
+        marks = self._clause_marks[1]
+        i = bisect.bisect_left(marks, pos)
+        return (marks[i - 1] + 1 if i else s.start), (marks[i] if i < len(marks) else s.end)
 
     def _sentence_mentions(self, s: _Sentence) -> list[Mention]:
         i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
@@ -986,7 +999,7 @@ class _Reader:
         price is nowhere near the level (the VIX is not at 2,150); with no mention in the sentence, the
         instrument of this paragraph whose price fits, else the recently mentioned one whose price fits.
         """
-        idx = bisect.bisect_left([m.start for m in mentions], lv.num.start)
+        idx = bisect.bisect_left(mentions, lv.num.start, key=_START)
         before = [m for m in mentions[max(0, idx - _NEAR):idx] if m.end <= lv.num.start][::-1]
         after = [m for m in mentions[idx:idx + _NEAR] if m.start >= lv.num.end]
         for m in before + after:
@@ -1009,11 +1022,19 @@ class _Reader:
         return None
 
     def _known_price(self, m: Mention) -> bool:
-        return any(self._magnitude(sym) for sym in self.table.candidates(m))
+        return any(price for price in self._magnitudes(m))
 
     def _fits(self, m: Mention, level: float) -> bool:
-        prices = [p for p in (self._magnitude(sym) for sym in self.table.candidates(m)) if p]
+        prices = [p for p in self._magnitudes(m) if p]
         return not prices or any(abs(math.log(level / p)) < math.log(3) for p in prices)
+
+    def _magnitudes(self, m: Mention) -> list[float | None]:
+        """:meth:`_magnitude` of each of the mention's candidate symbols, in order (once per article)."""
+        key = (m.family, m.pinned)
+        found = self._magnitude_memo.get(key)
+        if found is None:
+            found = self._magnitude_memo[key] = [self._magnitude(sym) for sym in self.table.candidates(m)]
+        return found
 
     def _magnitude(self, symbol: str) -> float | None:
         """A rough price, enough to say whether a level is in an instrument's range (within 3x): the table's
@@ -1033,8 +1054,7 @@ class _Reader:
             if key in seen or not m.resolvable:
                 continue
             seen.add(key)
-            for symbol in self.table.candidates(m):
-                price = self._magnitude(symbol)
+            for price in self._magnitudes(m):
                 if not price:
                     continue
                 dist = abs(math.log(level / price))

@@ -56,8 +56,10 @@ class Occurrence:
     meanings: tuple[Meaning, ...]
 
     def has(self, kind: str, name: str | None = None, position: str | None = None) -> bool:
-        return any(m.kind == kind and (name is None or m.name == name) and (position is None or m.position == position)
-                   for m in self.meanings)
+        for m in self.meanings:
+            if m.kind == kind and (name is None or m.name == name) and (position is None or m.position == position):
+                return True
+        return False
 
     def first(self, kind: str, position: str | None = None) -> Meaning | None:
         for m in self.meanings:
