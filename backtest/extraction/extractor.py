@@ -52,7 +52,7 @@ from ..articles.reader import Article, line_view
 from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
 from .instruments import InstrumentTable, Mention, PriceLookup, default_table
 from .numbers import NumberMention, find_numbers, format_level
-from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view
+from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view, view_marks
 
 _WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
              "ten": 10, "a couple of": 2, "a few": 3}
@@ -226,15 +226,17 @@ class _Reader:
         self.pb = phrasebook
         self.start, self.end = article.analysis_span
         base = base_view(self.text)
-        self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base)
+        base_tokens = Tokens(base, self.start, self.end)  # once: for the names, then (masked) for the phrases
+        self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base, tokens=base_tokens)
                          if not self._shouted_word(m, phrasebook)]
         self.mention_starts = [m.start for m in self.mentions]
         # find_numbers reads the analysis span alone; its spans are shifted back to offsets into the text.
         self.numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
                                                                      for m in self.mentions], offset=self.start)
-        self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
-                                [(n.start, n.end) for n in self.numbers if n.is_level],
-                                [(n.start, n.end) for n in self.numbers if not n.is_level])
+        marks = view_marks([(m.start, m.end) for m in self.mentions],
+                           [(n.start, n.end) for n in self.numbers if n.is_level],
+                           [(n.start, n.end) for n in self.numbers if not n.is_level])
+        self.view = masked_view(base, (), (), (), marks=marks)
         self.number_starts = [n.start for n in self.numbers]
         self.levels_all = [n for n in self.numbers if n.is_level]
         self.level_starts = [n.start for n in self.levels_all]
@@ -243,7 +245,8 @@ class _Reader:
         # long article hold no level, no order word and at most one instrument.
         self.cues, self.sides, self.flags = [], [], []
         for start, end in self._relevant_ranges():
-            tokens = Tokens(self.view, start, end)
+            # The view's tokens, from the text's with the marks put in (tokenized afresh where they do not fit).
+            tokens = base_tokens.masked(marks, start, end) or Tokens(self.view, start, end)
             self.cues += phrasebook.scan("cues", self.view, tokens=tokens)
             self.sides += phrasebook.scan("sides", self.view, tokens=tokens)
             self.flags += phrasebook.scan("flags", self.view, tokens=tokens)
