@@ -87,6 +87,9 @@ _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
     r"published|posted|sent|issued|written|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
+#: The first word of every label, lower case: a label line holds one of them after its marks.
+_LABEL_KEYS = ("date", "first", "originally", "published", "posted", "sent", "issued", "written", "last", "updated",
+               "refreshed")
 _HAS_DIGIT = re.compile(r"\d")
 
 _ZONES = {
@@ -137,16 +140,18 @@ class _Found:
         return self.hour is not None
 
 
-def stated_publication(work: str, year_context, header_end: int | None = None) -> tuple[Publication | None, list[str]]:
+def stated_publication(work: str, year_context, header_end: int | None = None,
+                       low: str | None = None) -> tuple[Publication | None, list[str]]:
     """The stated publication in ``work`` (labelled line first, then a byline near the top), and warnings.
 
     ``year_context()`` is called only when a date has no year; it returns ``(year, how)`` or ``(None, "")``.
     Bylines are looked for before ``header_end`` (e.g. where the source list starts: "outlet·Feb 8" lines
-    are the sources' dates, not the article's).
+    are the sources' dates, not the article's). ``low``: ``work.lower()`` when it may stand in for ``work``
+    in key look-ups (:func:`backtest.articles.reader.keys_view`), which makes finding the labels cheaper.
     """
     warnings: list[str] = []
     candidates: list[tuple[int, str, _Found]] = []  # (priority, description, found)
-    for label in _LABEL.finditer(work):
+    for label in (_labels(work, low) if low is not None else _LABEL.finditer(work)):
         line_end = work.find("\n", label.end())
         line_end = len(work) if line_end < 0 else line_end
         rest = work[label.end():min(line_end, label.end() + 200)]
@@ -182,6 +187,29 @@ def stated_publication(work: str, year_context, header_end: int | None = None) -
             continue
         return Publication(value, "stated", note), warnings
     return None, warnings
+
+
+def _labels(work: str, low: str):
+    """``_LABEL.finditer(work)``, tried only at the starts of lines whose first word (past blanks and Markdown
+    marks) begins with one of :data:`_LABEL_KEYS`, found in ``low`` (``work.lower()``, same length)."""
+    starts = set()
+    for key in _LABEL_KEYS:
+        pos = low.find(key)
+        while pos >= 0:
+            line = low.rfind("\n", 0, pos) + 1
+            if not low[line:pos].strip(" \t*_#>-"):
+                starts.add(line)
+            nl = low.find("\n", pos)
+            if nl < 0:
+                break
+            pos = low.find(key, nl + 1)
+    last_end = 0
+    for line in sorted(starts):
+        if line >= last_end:
+            m = _LABEL.match(work, line)
+            if m:
+                yield m
+                last_end = max(m.end(), line + 1)
 
 
 def _header_lines(work: str, header_end: int | None):

@@ -31,7 +31,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 from ..common import SourceRef
@@ -46,6 +48,8 @@ NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline da
 MAX_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 8
 _PROSE_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+#: Runs of prose words joined by single spaces: the same words as ``_PROSE_WORD`` finds, in fewer matches.
+_PROSE_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]+(?: [A-Za-z][A-Za-z'’-]+)*")
 _ROW_SEPARATOR = re.compile(r";|\t|,(?!\d{3})")
 _DIGIT = re.compile(r"\d")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
@@ -83,6 +87,7 @@ _HEADING = {
 }
 _END_MARKERS = re.compile(
     r"^[ \t]*(?:datePublished\s*:|Sources\s*\(\d+\)|Get Real-Time Alerts|Related Articles|#[\w-]+\s*#)", re.M)
+_END_KEYS = ("datePublished", "Sources", "Get Real-Time Alerts", "Related Articles", "#")
 
 
 @dataclasses.dataclass
@@ -131,17 +136,21 @@ def read_article(path: str | Path) -> Article:
     path = Path(path)
     where = str(path)
     try:
-        size = path.stat().st_size
+        info = os.stat(path)
     except OSError as exc:
         raise ArticleError(f"cannot read file: {exc.strerror or exc}", where=where, hint="check the path") from None
-    if not path.is_file():
+    if not stat.S_ISREG(info.st_mode):
         raise ArticleError("not a regular file", where=where, hint="give an article file or a directory of them")
+    size = info.st_size
     if size > MAX_BYTES:
         raise ArticleError(f"file is {size / 1e6:.1f} MB, more than the {MAX_BYTES // (1024 * 1024)} MB limit for an article",
                            where=where, hint="split it or check that it is an article")
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)  # never more than the limit, even if the file grew since stat()
+        with open(path, "rb") as handle:
+            # The size stat() gave, and one byte more to see the file grew since; never more than the limit.
+            raw = handle.read(min(size, MAX_BYTES) + 1)
+            if len(raw) > size:
+                raw += handle.read(MAX_BYTES + 1 - len(raw))
     except OSError as exc:
         raise ArticleError(f"cannot read file: {exc.strerror or exc}", where=where, hint="check permissions") from None
     if len(raw) > MAX_BYTES:
@@ -186,7 +195,7 @@ def decode_article_bytes(raw: bytes, where: str = "article") -> tuple[str, str]:
             break
     if encoding is None:
         encoding = _bomless_utf16(raw) or "utf-8"
-        if encoding == "utf-8" and b"\x00" in raw[:8192]:
+        if encoding == "utf-8" and raw.find(b"\x00", 0, 8192) >= 0:
             raise ArticleError("binary file (contains NUL bytes), not a text article", where=where)
     try:
         text = body.decode(encoding)
@@ -196,7 +205,7 @@ def decode_article_bytes(raw: bytes, where: str = "article") -> tuple[str, str]:
                                hint="re-save the article as UTF-8") from None
         raise ArticleError(f"not valid {encoding.upper()} text (bad bytes at offset {exc.start})", where=where,
                            hint="re-save the article as UTF-8") from None
-    if "\x00" in text[:8192]:
+    if text.find("\x00", 0, 8192) >= 0:
         raise ArticleError("binary file (contains NUL characters), not a text article", where=where)
     return text, encoding
 
@@ -259,6 +268,64 @@ def _blank_html(text: str) -> str:
 
 
 _HTML_TITLE = re.compile(r"<title[^>]*>(?P<t>[^<]{3,300})</title>", re.I)
+_WEB_PAGE = re.compile(r"^\s*(?:Skip to main content|Back to News)\s*$", re.M)
+
+
+def keys_view(text: str) -> str | None:
+    """``text.lower()`` when it can stand in for ``text`` in the key look-ups of :func:`_keyed_search` and
+    :func:`_line_search` (same length, and no "ı" or "ſ", which a case-insensitive pattern reads as "i"
+    and "s" but ``lower()`` leaves alone); else None (the callers then run their patterns everywhere)."""
+    low = text.lower()
+    if len(low) != len(text) or (not text.isascii() and ("ı" in text or "ſ" in text)):
+        return None
+    return low
+
+
+def _line_search(pattern: re.Pattern, text: str, keys: tuple[str, ...], start: int = 0, end: int | None = None,
+                 low: str | None = None, nocase: bool = False) -> re.Match | None:
+    """``pattern.search(text, start, end)`` for a multi-line pattern that matches at a line start, on a line
+    holding one of ``keys``: the pattern is tried only at the starts of such lines (a regex with ``^`` is
+    otherwise tried at every character). ``nocase``: the pattern ignores case, ``keys`` are lower case and
+    are looked for in ``low`` (:func:`keys_view` of the text; None: search everywhere)."""
+    end = len(text) if end is None else end
+    hay = text
+    if nocase:
+        if low is None:
+            return pattern.search(text, start, end)
+        hay = low
+    best: re.Match | None = None
+    for key in keys:
+        pos = hay.find(key, start, end)
+        while pos >= 0 and (best is None or pos < best.start()):
+            line = text.rfind("\n", 0, pos) + 1
+            if line >= start:
+                m = pattern.match(text, line, end)
+                if m:
+                    best = m
+                    break
+            nl = text.find("\n", pos, end)
+            if nl < 0:
+                break
+            pos = hay.find(key, nl + 1, end)
+    return best
+
+
+def _line_finditer(pattern: re.Pattern, text: str, key: str):
+    """``pattern.finditer(text)`` for a multi-line pattern whose matches start at a line start where, past
+    blanks and tabs, ``key`` begins (tried only there)."""
+    last_end = 0
+    pos = text.find(key)
+    while pos >= 0:
+        line = text.rfind("\n", 0, pos) + 1
+        if line >= last_end and not text[line:pos].strip(" \t"):
+            m = pattern.match(text, line)
+            if m:
+                yield m
+                last_end = max(m.end(), line + 1)
+        nl = text.find("\n", pos)
+        if nl < 0:
+            break
+        pos = text.find(key, max(nl + 1, last_end))
 
 
 def not_an_article_reason(text: str) -> str | None:
@@ -269,17 +336,17 @@ def not_an_article_reason(text: str) -> str | None:
     tab-separated numbers, or hardly any letters at all).
     """
     head = text[:2048]  # most articles: prose from the first line, so the first 2 KB settle it
-    words = _PROSE_WORD.findall(head)
-    if len(words) >= MIN_WORDS and sum(map(len, words)) >= 0.6 * sum(map(len, head.split())):
+    words, letters = _prose_words(head)
+    if words >= MIN_WORDS and letters >= 0.6 * _visible(head):
         return None
     sample = text[:8192]  # a data file is the same all through: its start tells
-    words = _PROSE_WORD.findall(sample)
-    if len(words) < MIN_WORDS and len(text) > len(sample):
-        sample, words = text, _PROSE_WORD.findall(text)
-    if len(words) < MIN_WORDS:
-        return f"only {len(words)} words of prose (need at least {MIN_WORDS})"
-    letters = sum(map(len, words))
-    visible = sum(map(len, sample.split()))
+    words, letters = _prose_words(sample)
+    if words < MIN_WORDS and len(text) > len(sample):
+        sample = text
+        words, letters = _prose_words(text)
+    if words < MIN_WORDS:
+        return f"only {words} words of prose (need at least {MIN_WORDS})"
+    visible = _visible(sample)
     if visible and letters / visible < 0.25:
         return "mostly numbers and symbols (a data file?)"
     if visible and letters / visible < 0.6:  # number-heavy: a trade sheet, or a table of data rows?
@@ -291,30 +358,45 @@ def not_an_article_reason(text: str) -> str | None:
     return None
 
 
+def _prose_words(text: str) -> tuple[int, int]:
+    """(number of prose words, their letters): ``_PROSE_WORD``'s matches, counted from runs of them."""
+    joined = " ".join(_PROSE_RUN.findall(text))
+    spaces = joined.count(" ")
+    return (spaces + 1 if joined else 0), len(joined) - spaces
+
+
+def _visible(text: str) -> int:
+    """Characters that are not white space."""
+    return len("".join(text.split()))
+
+
 def parse_article_text(text: str, article_id: str) -> Article:
     """Parse decoded text into an :class:`Article`. Never raises: missing parts stay None/empty."""
     article = Article(id=article_id, text=text)
     work = line_view(text)  # same length: offsets stay valid for the original text
-    article.format = "web" if re.search(r"^\s*(?:Skip to main content|Back to News)\s*$", work[:2000], re.M) else (
-        "plain" if _HEADING["analysis"].search(work[:500]) else "other")
+    top = work[:2000]
+    article.format = "web" if ("Skip to main content" in top or "Back to News" in top) and _WEB_PAGE.search(top) else (
+        "plain" if "Strykr" in work[:500] and _HEADING["analysis"].search(work[:500]) else "other")
+    low = keys_view(work)
     try:
-        _sections(article, work)
-        _header(article, work)
-        _sources_and_tags(article, work)
-        _published(article, work)
+        _sections(article, work, low)
+        _header(article, work, low)
+        sources_head = _line_search(_SOURCES_HEAD, work, ("Sources",))
+        _sources_and_tags(article, work, sources_head)
+        _published(article, work, sources_head, low)
     except Exception as exc:  # noqa: BLE001 - a reader must never crash on odd text; keep what we got
         article.warnings.append(f"reader stopped early: {type(exc).__name__}: {exc}")
     return article
 
 
 # ------------------------------------------------------------------------------------------ parts
-def _sections(article: Article, work: str) -> None:
+def _sections(article: Article, work: str, low: str | None) -> None:
     """Body from after the Pulse/Threat header line to 'Strykr Watch', watch to 'Strykr Take', take to the end marker."""
-    body_start = _past_leading_date_lines(work, _first_after_header(work))
-    end_match = _END_MARKERS.search(work, pos=body_start)
+    body_start = _past_leading_date_lines(work, _first_after_header(work, low))
+    end_match = _line_search(_END_MARKERS, work, _END_KEYS, body_start)
     end = end_match.start() if end_match else len(work)
-    watch = _HEADING["watch"].search(work, body_start, end)
-    take = _HEADING["take"].search(work, watch.end() if watch else body_start, end)
+    watch = _line_search(_HEADING["watch"], work, ("Strykr",), body_start, end)
+    take = _line_search(_HEADING["take"], work, ("Strykr",), watch.end() if watch else body_start, end)
     cuts = [m for m in (watch, take) if m]
     body_end = cuts[0].start() if cuts else end
     article.sections["body"] = (body_start, body_end)
@@ -355,22 +437,22 @@ def _past_leading_date_lines(work: str, start: int) -> int:
     return start
 
 
-def _first_after_header(work: str) -> int:
+def _first_after_header(work: str, low: str | None) -> int:
     """Offset where the prose begins: after the line carrying the Threat Level / Pulse header, if any."""
     head = work[:4000]
-    low = head.lower()
+    low = low[:4000] if low is not None else head.lower()
     for pattern, word in ((_THREAT, "threat"), (_PULSE, "pulse")):
         m = _keyed_search(pattern, head, low, (word,)) if word in low else None
         if m:
             nl = work.find("\n", m.end())
             return len(work) if nl < 0 else nl + 1
-    m = _HEADING["analysis"].search(head) if "strykr" in low else None
+    m = _line_search(_HEADING["analysis"], head, ("Strykr",)) if "strykr" in low else None
     return m.end() if m else 0
 
 
-def _header(article: Article, work: str) -> None:
+def _header(article: Article, work: str, low: str | None) -> None:
     head = work[: article.sections.get("body", (0, 0))[0] or 4000]
-    low = work.lower()  # cheap substring checks keep the searches for the articles that need them
+    low = work.lower() if low is None else low  # cheap substring checks keep the searches for those that need them
     strykr, pulse = "strykr" in low, "pulse" in low
     stances = ("bullish", "bearish", "neutral")
     m = (strykr and pulse and (_keyed_search(_STANCE, work, low, stances, 0, len(head))
@@ -389,7 +471,7 @@ def _header(article: Article, work: str) -> None:
     if m and int(m["level"]) <= 5:
         article.threat = int(m["level"])
     if article.format == "web":
-        footer = _FOOTER_TITLE.search(work[-3000:])
+        footer = _footer_title(work[-3000:])
         if footer:
             article.title = footer["title"].strip()
         else:
@@ -412,24 +494,47 @@ def _header(article: Article, work: str) -> None:
                 article.title = html.unescape(m["t"]).strip()
 
 
-def _sources_and_tags(article: Article, work: str) -> None:
-    for line in (_TAG_LINE.finditer(work) if "#" in work else ()):
+def _footer_title(tail: str) -> re.Match | None:
+    """``_FOOTER_TITLE.search(tail)``, tried only at the lines that can end in "| Strykr": a title line is
+    followed by blanks (line breaks too) and the bar, so it is the line of the last character before the
+    bar that is not blank, or a blank line between it and the bar."""
+    if "Strykr" not in tail:
+        return None
+    for bar in _FOOTER_BAR.finditer(tail):
+        q = bar.start()
+        last = len(tail[:q].rstrip()) - 1
+        line = tail.rfind("\n", 0, max(last, 0)) + 1 if last >= 0 else 0
+        while line <= q:
+            m = _FOOTER_TITLE.match(tail, line)
+            if m:
+                return m
+            nl = tail.find("\n", line, q)
+            if nl < 0:
+                break
+            line = nl + 1
+    return None
+
+
+_FOOTER_BAR = re.compile(r"\|\s*Strykr\b")
+_SOURCES_STOP = re.compile(r"^[ \t]*(?:#[\w-]+|Get Real-Time Alerts|Related Articles|datePublished\s*:)", re.M)
+
+
+def _sources_and_tags(article: Article, work: str, head: re.Match | None) -> None:
+    for line in (_line_finditer(_TAG_LINE, work, "#") if "#" in work else ()):
         for tag in re.findall(r"#([\w-]+)", line.group(0)):
             if tag.lower() not in article.tags:
                 article.tags.append(tag.lower())
-    head = _SOURCES_HEAD.search(work) if "Sources" in work else None
     if not head:
         return
-    stop = re.compile(r"^[ \t]*(?:#[\w-]+|Get Real-Time Alerts|Related Articles|datePublished\s*:)", re.M)
     tail = work[head.end():]
-    m = stop.search(tail)
+    m = _line_search(_SOURCES_STOP, tail, ("#", "Get Real-Time Alerts", "Related Articles", "datePublished"))
     block = tail[: m.start()] if m else tail
     lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
     expected = int(head["n"])
-    if any(_SOURCE_DATE.match(ln) for ln in lines):
+    dated = [_SOURCE_DATE.match(ln) if "·" in ln else None for ln in lines]
+    if any(dated):
         group: list[str] = []
-        for line in lines:
-            dm = _SOURCE_DATE.match(line)
+        for line, dm in zip(lines, dated):
             if dm and group:
                 article.sources.append(SourceRef(title=group[0], outlet=dm["outlet"].strip(),
                                                  date=_month_day(dm)))
@@ -445,12 +550,12 @@ def _sources_and_tags(article: Article, work: str) -> None:
 def _full_dates(work: str, as_of: bool = False):
     """(year, month, day, matched text) of every "February 1, 2026" in ``work`` (with ``as_of``: only those
     after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters."""
-    for ym in _YEAR_DIGITS.finditer(work):
+    for ym in _years(work):
         start = ym.start()
         if start and (work[start - 1].isdigit() or work[start - 1] in ",.$"):
             continue
         window = work[max(0, start - 20):start]
-        fm = _FULL_DATE_BEFORE.search(window)
+        fm = _FULL_DATE_BEFORE.search(window) if _may_end_with_day(window) else None
         if not fm:
             continue
         begin = start - len(window) + fm.start()
@@ -462,6 +567,26 @@ def _full_dates(work: str, as_of: bool = False):
         yield int(ym.group()), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]), work[begin:ym.end()]
 
 
+_YEAR_19 = re.compile(r"19\d{2}(?!\d)(?!,\d{3})")
+_YEAR_20 = re.compile(r"20\d{2}(?!\d)(?!,\d{3})")
+
+
+def _years(work: str):
+    """``_YEAR_DIGITS.finditer(work)``: the 19xx and 20xx matches (never overlapping: a match is followed by
+    no digit), each found by a pattern that starts with its two digits, which the regex engine scans fast."""
+    return sorted([*_YEAR_19.finditer(work), *_YEAR_20.finditer(work)], key=re.Match.start)
+
+
+def _may_end_with_day(window: str) -> bool:
+    """False when ``_FULL_DATE_BEFORE`` cannot match the end of ``window``: it needs blanks at the end and a
+    day number (with an optional "st"/"nd"/"rd"/"th" and comma) before them."""
+    if not window[-1:].isspace():
+        return False
+    rest = window.rstrip()
+    rest = rest[:-1] if rest.endswith(",") else rest
+    return rest[-1:].isdigit() or (rest[-2:].casefold() in ("st", "nd", "rd", "th") and rest[-3:-2].isdigit())
+
+
 def _month_day(m: re.Match) -> str:
     """"Feb 8" → "02-08" (year unknown) or "2026-02-08" when the year is printed."""
     month = _MONTH_NUM[m["month"][:3].lower()]
@@ -470,7 +595,7 @@ def _month_day(m: re.Match) -> str:
     return f"{month:02d}-{int(m['day']):02d}"
 
 
-def _published(article: Article, work: str) -> None:
+def _published(article: Article, work: str, sources_head: re.Match | None, low: str | None) -> None:
     """Set ``published``/``_basis``/``_note``: stated, else inferred, else None with a warning (module docstring)."""
     # Dates the article cites: "As of February 1, 2026" and sources with a year.
     cited: list[tuple[dt.date, str]] = []
@@ -488,8 +613,8 @@ def _published(article: Article, work: str) -> None:
             year_memo.append(_infer_year(work, article.sections, cited))
         return year_memo[0]
 
-    sources_head = _SOURCES_HEAD.search(work)
-    stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None)
+    stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None,
+                                                low=low)
     article.warnings.extend(warnings)
     if stated is not None:
         article.published, article.published_basis, article.published_note = stated.value, "stated", stated.note

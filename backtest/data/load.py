@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Callable, Iterable
+
+import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError, DataError
@@ -159,9 +162,32 @@ def load_barset(
     return result
 
 
-# Per-process memo for last_close_before: (sources, dirs, symbol) -> Bars or None (misses are memoized too,
+# Per-process memo for last_close_before: (sources, dirs, symbol) -> _Closes or None (misses are memoized too,
 # so an offline run does not retry the network for every article).
-_close_memo: dict[tuple, Bars | None] = {}
+_close_memo: dict[tuple, "_Closes | None"] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Closes:
+    """What :func:`last_close_before` reads of one symbol's bars, as arrays built once per symbol: the
+    session close instants, the session dates and the closes as traded on each date (split factors applied)."""
+
+    close_ns: "np.ndarray"
+    dates: "np.ndarray"
+    as_traded: "np.ndarray"
+
+    @classmethod
+    def of(cls, bars: Bars) -> "_Closes":
+        close_ns = bars.array("session_close_ns")
+        # A split counts for a bar when its session opens after that bar's close (see split_factors).
+        return cls(close_ns, bars.frame.index.date, bars.array("close") * split_factors(close_ns, bars))
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant_ns(published: dt.datetime | dt.date) -> int:
+    from .calendar import publication_instant
+
+    return publication_instant(published).value
 
 
 def _memo_key(config: Config, symbol: str) -> tuple:
@@ -190,13 +216,12 @@ def last_close_before(symbol: str, published: dt.datetime | dt.date, config: Con
     key = _memo_key(config, symbol)
     if key not in _close_memo:
         bars, _ = _load_one(symbol, make_sources(config), None, None, config)
-        _close_memo[key] = bars
-    bars = _close_memo[key]
-    if bars is None or len(bars) == 0:
+        _close_memo[key] = _Closes.of(bars) if bars is not None and len(bars) else None
+    closes = _close_memo[key]
+    if closes is None:
         return None
-    pos = bars.last_close_index(published)
+    # The same rule as Bars.last_close_index: the last session that closed at or before the instant.
+    pos = int(np.searchsorted(closes.close_ns, _instant_ns(published), side="right")) - 1
     if pos < 0:
         return None
-    # Back to the price as traded that day: a split counts when its session opens after that close.
-    factor = split_factors(bars.array("session_close_ns")[pos:pos + 1], bars)[0]
-    return bars.frame.index[pos].date(), float(bars.array("close")[pos] * factor)
+    return closes.dates[pos], float(closes.as_traded[pos])

@@ -44,6 +44,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+import operator
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -51,7 +52,7 @@ from ..articles.reader import Article, line_view
 from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
 from .instruments import InstrumentTable, Mention, PriceLookup, default_table
 from .numbers import NumberMention, find_numbers, format_level
-from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view
+from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view, view_marks
 
 _WORD_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
              "ten": 10, "a couple of": 2, "a few": 3}
@@ -85,6 +86,7 @@ _CONTEXT_FAMILIES = {"commodity", "rates", "crypto", "bitcoin", "ether"}
 #: How many neighbouring mentions / levels a look-up considers (keeps every look-up bounded).
 _NEAR = 8
 _CONTEXT_SPAN = 300
+_START = operator.attrgetter("start")
 
 
 # ----------------------------------------------------------------------------------- working types
@@ -224,17 +226,17 @@ class _Reader:
         self.pb = phrasebook
         self.start, self.end = article.analysis_span
         base = base_view(self.text)
-        self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base)
+        base_tokens = Tokens(base, self.start, self.end)  # once: for the names, then (masked) for the phrases
+        self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base, tokens=base_tokens)
                          if not self._shouted_word(m, phrasebook)]
         self.mention_starts = [m.start for m in self.mentions]
-        numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
-                                                                for m in self.mentions])
-        shift = self.start  # find_numbers read the analysis span alone: back to offsets into the text
-        self.numbers = [NumberMention(n.start + shift, n.end + shift, n.value, n.kind, n.high, n.dollar)
-                        for n in numbers] if shift else numbers
-        self.view = masked_view(base, [(m.start, m.end) for m in self.mentions],
-                                [(n.start, n.end) for n in self.numbers if n.is_level],
-                                [(n.start, n.end) for n in self.numbers if not n.is_level])
+        # find_numbers reads the analysis span alone; its spans are shifted back to offsets into the text.
+        self.numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
+                                                                     for m in self.mentions], offset=self.start)
+        marks = view_marks([(m.start, m.end) for m in self.mentions],
+                           [(n.start, n.end) for n in self.numbers if n.is_level],
+                           [(n.start, n.end) for n in self.numbers if not n.is_level])
+        self.view = masked_view(base, (), (), (), marks=marks)
         self.number_starts = [n.start for n in self.numbers]
         self.levels_all = [n for n in self.numbers if n.is_level]
         self.level_starts = [n.start for n in self.levels_all]
@@ -243,7 +245,8 @@ class _Reader:
         # long article hold no level, no order word and at most one instrument.
         self.cues, self.sides, self.flags = [], [], []
         for start, end in self._relevant_ranges():
-            tokens = Tokens(self.view, start, end)
+            # The view's tokens, from the text's with the marks put in (tokenized afresh where they do not fit).
+            tokens = base_tokens.masked(marks, start, end) or Tokens(self.view, start, end)
             self.cues += phrasebook.scan("cues", self.view, tokens=tokens)
             self.sides += phrasebook.scan("sides", self.view, tokens=tokens)
             self.flags += phrasebook.scan("flags", self.view, tokens=tokens)
@@ -262,6 +265,8 @@ class _Reader:
         self.conditions: list[_Level] = []  # "holds above X" levels, to link restatements to setups
         self.paragraph_side: str | None = None
         self.prices: dict[str, float | None] = {}
+        self._magnitude_memo: dict[tuple[str, str | None], list[float | None]] = {}
+        self._clause_marks: tuple[_Sentence | None, list[int]] = (None, [])
 
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
@@ -403,7 +408,7 @@ class _Reader:
         self._settle_tentative(paragraph_end=False, sentence=s)
         if not blocked:
             self._pairs(s, mentions, span, explicit)
-        self._window(self.text[s.start:s.end], span)
+        self._window(s, span)
         self._heading_side(s, has_levels=bool(numbers))
         self.context.extend(mentions)
         self.paragraph_mentions.extend(mentions)
@@ -534,11 +539,13 @@ class _Reader:
     def _occurrences(items: list[Occurrence], starts: list[int], start: int, end: int) -> list[Occurrence]:
         return [o for o in items[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)] if o.end <= end]
 
-    def _window(self, text: str, span: tuple[int, int]) -> None:
+    def _window(self, s: _Sentence, span: tuple[int, int]) -> None:
         """"within the next five sessions": how long the order opened in this sentence stays working."""
-        m = _WINDOW.search(text)
         d = self.current
-        if not m or d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
+        if d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
+            return
+        m = _WINDOW.search(self.text[s.start:s.end])
+        if not m:
             return
         raw = re.sub(r"\s+", " ", m["n"].lower())
         n = int(raw) if raw.isdigit() else _WORD_NUM.get(raw)
@@ -856,11 +863,18 @@ class _Reader:
         return False
 
     def _clause(self, pos: int, s: _Sentence) -> tuple[int, int]:
-        start = s.start
-        for m in _CLAUSE.finditer(self.view, s.start, pos):
-            start = m.end()
-        m = _CLAUSE.search(self.view, pos, s.end)
-        return start, (m.start() if m else s.end)
+        """The clause around ``pos``: from after the clause mark before it to the next one (sentence bounds)."""
+        if not s.start <= pos <= s.end:
+            start = s.start
+            for m in _CLAUSE.finditer(self.view, s.start, pos):
+                start = m.end()
+            m = _CLAUSE.search(self.view, pos, s.end)
+            return start, (m.start() if m else s.end)
+        if self._clause_marks[0] is not s:  # the marks of the sentence, found once
+            self._clause_marks = (s, [m.start() for m in _CLAUSE.finditer(self.view, s.start, s.end)])
+        marks = self._clause_marks[1]
+        i = bisect.bisect_left(marks, pos)
+        return (marks[i - 1] + 1 if i else s.start), (marks[i] if i < len(marks) else s.end)
 
     def _sentence_mentions(self, s: _Sentence) -> list[Mention]:
         i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
@@ -988,7 +1002,7 @@ class _Reader:
         price is nowhere near the level (the VIX is not at 2,150); with no mention in the sentence, the
         instrument of this paragraph whose price fits, else the recently mentioned one whose price fits.
         """
-        idx = bisect.bisect_left([m.start for m in mentions], lv.num.start)
+        idx = bisect.bisect_left(mentions, lv.num.start, key=_START)
         before = [m for m in mentions[max(0, idx - _NEAR):idx] if m.end <= lv.num.start][::-1]
         after = [m for m in mentions[idx:idx + _NEAR] if m.start >= lv.num.end]
         for m in before + after:
@@ -1011,11 +1025,19 @@ class _Reader:
         return None
 
     def _known_price(self, m: Mention) -> bool:
-        return any(self._magnitude(sym) for sym in self.table.candidates(m))
+        return any(price for price in self._magnitudes(m))
 
     def _fits(self, m: Mention, level: float) -> bool:
-        prices = [p for p in (self._magnitude(sym) for sym in self.table.candidates(m)) if p]
+        prices = [p for p in self._magnitudes(m) if p]
         return not prices or any(abs(math.log(level / p)) < math.log(3) for p in prices)
+
+    def _magnitudes(self, m: Mention) -> list[float | None]:
+        """:meth:`_magnitude` of each of the mention's candidate symbols, in order (once per article)."""
+        key = (m.family, m.pinned)
+        found = self._magnitude_memo.get(key)
+        if found is None:
+            found = self._magnitude_memo[key] = [self._magnitude(sym) for sym in self.table.candidates(m)]
+        return found
 
     def _magnitude(self, symbol: str) -> float | None:
         """A rough price, enough to say whether a level is in an instrument's range (within 3x): the table's
@@ -1035,8 +1057,7 @@ class _Reader:
             if key in seen or not m.resolvable:
                 continue
             seen.add(key)
-            for symbol in self.table.candidates(m):
-                price = self._magnitude(symbol)
+            for price in self._magnitudes(m):
                 if not price:
                     continue
                 dist = abs(math.log(level / price))

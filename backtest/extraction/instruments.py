@@ -90,8 +90,23 @@ _TICKER = re.compile(
     r"|(?P<word>[A-Z]{2,5}(?:\.[A-Z])?|M2K|6[A-Z])(?![\w&])"
     r")"
 )
-_PAREN_TICKER = re.compile(r"(?<=\()(?P<paren>[A-Z]{1,5})(?=\))")
+#: "Visa (V)": the letters in brackets (group ``paren``; the match starts at the opening bracket).
+_PAREN_TICKER = re.compile(r"\((?P<paren>[A-Z]{1,5})(?=\))")
 _TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])")
+
+
+def _may_be_ticker(text: str, at: int, end: int) -> bool:
+    """False when ``_TICKER`` cannot match at ``at`` (a cheap look at the next characters): after a capital
+    it needs a capital, a digit or "=" ("IWM", "ES=F", "M2K", "X1!", "ESM25"); after a digit (a root such as
+    "6E", "6EZ5") a capital, "!" or "=" within the next four characters."""
+    first = text[at]
+    if first in "$^/":
+        return True
+    if first.isdigit():
+        nxt = text[at + 1:min(at + 5, end)]
+        return nxt.lower() != nxt or "!" in nxt or "=" in nxt
+    nxt = text[at + 1:at + 2] if at + 1 < end else ""
+    return nxt.isupper() or nxt.isdigit() or nxt == "="
 
 
 class InstrumentTable:
@@ -169,19 +184,24 @@ class InstrumentTable:
                     words = text[occ.start:stop]
             hits.append((occ.start, -stop, 0, self._mention(occ.start, stop, words, family, pin, None)))
         for c in _TICKER_START.finditer(text, start, end):  # try the ticker pattern only where one can start
-            m = _TICKER.match(text, c.start(), end)
+            at = c.start()
+            if not _may_be_ticker(text, at, end):
+                continue
+            m = _TICKER.match(text, at, end)
             if m is None:
                 continue
             mention = self._ticker(m, text)
             if mention is not None:
                 hits.append((mention.start, -mention.end, 1, mention))
-        for m in _PAREN_TICKER.finditer(text, start, end):  # "Visa (V)", "Target (TGT)"
-            written = m["paren"]
+        for m in _PAREN_TICKER.finditer(text, max(start - 1, 0), end):  # "Visa (V)", "Target (TGT)"
+            written, at = m["paren"], m.start("paren")
+            if at < start:
+                continue
             if written.upper() in self.not_tickers and written not in self._tickers:
                 continue
             family, symbol = self._tickers.get(written, ("ticker", written))
-            hits.append((m.start(), -m.end(), 1, self._mention(m.start(), m.end(), written, family, symbol,
-                                                               f"ticker {symbol} named in the text")))
+            hits.append((at, -m.end(), 1, self._mention(at, m.end(), written, family, symbol,
+                                                        f"ticker {symbol} named in the text")))
         hits.sort(key=lambda h: h[:3])
         out: list[Mention] = []
         last_end = -1

@@ -29,6 +29,11 @@ NAME_WITH_DIGITS = re.compile(
 _OTHER_NAMES_WITH_DIGITS = re.compile(
     r"\b(?:Top\s+\d+|TOP\s+\d+|top\s+\d+|Fortune\s+500|Covid-19|COVID-19|covid-19|H[12]|Q[1-4]|[1-4]Q|"
     r"MSCI\s+\w+\s+\d+|Dow\s+30|DAX\s+40|TSX\s+60|G[27]|G20|S\s*&\s*P\s*(?:500|400|600|100)|Russell\s+[1-3]000)\b")
+#: The same names without the leading ``\b`` (checked by hand, see :func:`_blank_other_names`): every
+#: alternative then starts with a letter or digit, which the regex engine skips to fast.
+_OTHER_NAMES_BODY = re.compile(
+    r"(?:Top\s+\d+|TOP\s+\d+|top\s+\d+|Fortune\s+500|Covid-19|COVID-19|covid-19|H[12]|Q[1-4]|1Q|2Q|3Q|4Q|"
+    r"MSCI\s+\w+\s+\d+|Dow\s+30|DAX\s+40|TSX\s+60|G[27]|G20|S\s*&\s*P\s*(?:500|400|600|100)|Russell\s+[1-3]000)\b")
 #: Words whose presence in the 60 characters before a number make it an indicator reading (cheap pre-check).
 _INDICATOR_KEYS = ("rsi", "relative strength", "stochastic", "macd", "adx", "cci", "williams", "put/call", "p/e", "pe",
                    "multiple", "overbought", "oversold", "breadth", "advance/decline", "pulse", "threat", "score",
@@ -172,44 +177,45 @@ def mask_names(text: str) -> str:
     return NAME_WITH_DIGITS.sub(lambda m: re.sub(r"\d", "N", m.group(0)), text)
 
 
-def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[NumberMention]:
+def find_numbers(text: str, blank: Iterable[tuple[int, int]] = (), offset: int = 0) -> list[NumberMention]:
     """Every number in ``text`` with its kind, in order. Never raises; linear in the length of ``text``.
 
     ``blank`` spans (instrument names such as "ESM2025") are not read. Index names containing digits are
     skipped; dates, times and ratios written with digits are one non-level mention each; a dash between two
     levels makes one ``range`` mention (low, high) whichever order it is written in; a unit shared by a list
-    ("$2,200 and $2,000 strikes", "between 3 and 4%") applies to each member.
+    ("$2,200 and $2,000 strikes", "between 3 and 4%") applies to each member. ``offset`` is added to every
+    span (``text`` is a part of a longer text: the spans index that one).
     """
     blanked = sorted(blank)
     # Instrument names ("Russell 2000", "S&P 500") come blanked from the extractor; without them, mask every
     # index name with digits.
-    masked = _OTHER_NAMES_WITH_DIGITS.sub(_digits_to_n, text) if blanked else mask_names(text)
+    masked = _blank_other_names(text) if blanked else mask_names(text)
     if blanked:
         pieces, pos = [], 0
         for start, end in blanked:
             if start >= pos:
                 pieces.append(masked[pos:start])
-                pieces.append(re.sub(r"\d", "N", masked[start:end]))
+                pieces.append(_digits_to_n_text(masked[start:end]))
                 pos = end
         pieces.append(masked[pos:])
         masked = "".join(pieces)
-    mentions: list[NumberMention] = []
+    found: list[list] = []  # [start, end, value, kind, high, dollar]: NumberMentions are made once, at the end
     runs = [m.start() for m in _DIGIT_RUN.finditer(masked)]
     if ":" in masked or "/" in masked or "-" in masked:
         stamps = []
         for pos in runs:
             if stamps and pos < stamps[-1].end():
                 continue
-            m = _DATE_TIME.match(masked, pos)
+            m = _DATE_TIME.match(masked, pos) if _may_be_stamp(masked, pos) else None
             if m:
                 stamps.append(m)
         if stamps:
             pieces, pos = [], 0
             for m in stamps:
                 token = m.group(0)
-                kind = "ratio" if re.fullmatch(r"\d+(?:\.\d+)?:\d+(?:\.\d+)?", token) and not re.fullmatch(
-                    r"\d{1,2}:\d{2}", token) else ("time" if ":" in token and "-" not in token else "date")
-                mentions.append(NumberMention(m.start(), m.end(), 0.0, kind))
+                kind = "ratio" if _RATIO.fullmatch(token) and not _CLOCK.fullmatch(token) else (
+                    "time" if ":" in token and "-" not in token else "date")
+                found.append([m.start(), m.end(), 0.0, kind, None, False])
                 pieces.append(masked[pos:m.start()])
                 pieces.append("N" * (m.end() - m.start()))
                 pos = m.end()
@@ -240,7 +246,7 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[Numbe
             spaced_dash = (nxt["sign"] in ("-", "−") and gap.isspace() and 0 < len(gap) <= 2
                            and masked[nxt.start() + 1:nxt.start() + 2].isspace())
             glued_dash = nxt["sign"] in ("-", "−") and gap == ""
-            if spaced_dash or glued_dash or (re.fullmatch(r"\s?[–—-]\s?[$€£]?", gap) and not nxt["sign"]):
+            if spaced_dash or glued_dash or (_RANGE_GAP.fullmatch(gap) and not nxt["sign"]):
                 nxt_value = abs(nxt_value)
                 nxt_kind = _classify(masked, nxt, nxt_value, True)
                 if nxt_kind == "level" and nxt_value != value and value > 0 and _same_scale(value, nxt_value):
@@ -249,12 +255,57 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[Numbe
                     i += 1
                 elif nxt_kind in _SHARED_UNIT_KINDS and not spaced_dash:
                     kind = nxt_kind  # "3-4%": the unit after the range applies to both ends
-        mentions.append(NumberMention(start, end, abs(value) if kind in ("level", "range") else value, kind, high,
-                                      bool(match["dollar"])))
+        found.append([start, end, abs(value) if kind in ("level", "range") else value, kind, high,
+                      bool(match["dollar"])])
         i += 1
-    mentions.sort(key=lambda m: m.start)
-    _share_units(masked, mentions)
-    return mentions
+    found.sort(key=_start_of)
+    _share_units(masked, found)
+    return [NumberMention(start + offset, end + offset, value, kind, high, dollar)
+            for start, end, value, kind, high, dollar in found]
+
+
+_RATIO = re.compile(r"\d+(?:\.\d+)?:\d+(?:\.\d+)?")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
+_RANGE_GAP = re.compile(r"\s?[–—-]\s?[$€£]?")
+_ASCII_DIGITS_TO_N = str.maketrans("0123456789", "NNNNNNNNNN")
+_STAMP_MARKS = ":/-"
+
+
+def _start_of(item: list) -> int:
+    return item[0]
+
+
+def _digits_to_n_text(text: str) -> str:
+    r"""``re.sub(r"\d", "N", text)``: by a character table when the text is ASCII."""
+    return text.translate(_ASCII_DIGITS_TO_N) if text.isascii() else re.sub(r"\d", "N", text)
+
+
+def _blank_other_names(text: str) -> str:
+    r"""``_OTHER_NAMES_WITH_DIGITS.sub(_digits_to_n, text)``. The leading ``\b`` is checked here: every
+    alternative starts with a word character, so it holds where the character before is none."""
+    pieces: list[str] = []
+    pos = at = 0
+    while (m := _OTHER_NAMES_BODY.search(text, at)) is not None:
+        start = m.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            at = start + 1
+            continue
+        pieces.append(text[pos:start])
+        pieces.append(_digits_to_n(m))
+        pos = at = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def _may_be_stamp(text: str, pos: int) -> bool:
+    """False when ``_DATE_TIME`` cannot match at ``pos``: each of its forms has a ":", "/" or "-" after a
+    short run of digits (a ratio's run may be longer: then the digits and points reach past the window)."""
+    window = text[pos:pos + 24]
+    if ":" in window or "/" in window or "-" in window:
+        return True
+    return not window.isascii() or not window.strip("0123456789.")
 
 
 _DIGIT_RUN = re.compile(r"\d(?<![\d,.]\d)")  # the digit first: the regex engine then skips to digits fast
@@ -269,13 +320,16 @@ def _numbers_at(text: str, runs: list[int]):
             continue
         for back in (3, 2, 1, 0):  # "- $87", "-$87", "$87", "87"
             start = pos - back
-            if start < end or start < 0:
-                continue
+            if start < end or start < 0 or (back and text[start] not in _SIGN_OR_CURRENCY):
+                continue  # (a match that starts before the digits starts with a sign or a currency)
             m = _NUMBER.match(text, start)
             if m and m.start("digits") == pos:
                 yield m
                 end = m.end()
                 break
+
+
+_SIGN_OR_CURRENCY = "+-−$€£"
 
 
 def _digits_to_n(m: re.Match) -> str:
@@ -291,12 +345,13 @@ _LIST_JOIN = re.compile(r"^\s*(?:,\s*|\band\b|\bor\b|,\s*and\b|,\s*or\b)\s*$", r
 _SHARED_UNIT_KINDS = ("strike", "amount", "percent", "multiple", "points")
 
 
-def _share_units(text: str, mentions: list[NumberMention]) -> None:
-    """Give list members the unit of the list's last member: "$2,200 and $2,000 strikes"."""
-    for idx in range(len(mentions) - 2, -1, -1):
-        cur, nxt = mentions[idx], mentions[idx + 1]
-        if cur.kind == "level" and nxt.kind in _SHARED_UNIT_KINDS and _LIST_JOIN.match(text[cur.end:nxt.start]):
-            mentions[idx] = dataclasses.replace(cur, kind=nxt.kind)
+def _share_units(text: str, found: list[list]) -> None:
+    """Give list members the unit of the list's last member: "$2,200 and $2,000 strikes" (``found``: the
+    ``[start, end, value, kind, high, dollar]`` items of :func:`find_numbers`)."""
+    for idx in range(len(found) - 2, -1, -1):
+        cur, nxt = found[idx], found[idx + 1]
+        if cur[3] == "level" and nxt[3] in _SHARED_UNIT_KINDS and _LIST_JOIN.match(text[cur[1]:nxt[0]]):
+            cur[3] = nxt[3]
 
 
 def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) -> str:
@@ -310,40 +365,48 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
         value = abs(value)
     has_sep = "," in match["digits"]
     has_suffix = bool(match["suffix"])
-    score = _SCORE_AFTER.match(after)
-    if score and value <= int(score["of"]):
-        return "score"  # "74/100", "3/5"
+    # Most numbers are levels, with none of the words after them that make something else of a number:
+    # one look at all those words first (the checks below stay in their order; see _AFTER_ANY).
+    words_after = _AFTER_ANY.match(after) is not None
+    if words_after:
+        score = _SCORE_AFTER.match(after)
+        if score and value <= int(score["of"]):
+            return "score"  # "74/100", "3/5"
     slash = _SLASH_BEFORE.search(before[-10:]) if "/" in before[-10:] else None
     if slash and (value <= 31 or int(slash["n"]) <= 100 and value in (5, 10, 100)):
         return "score" if value in (5, 10, 100) else "date"  # the "/100" of "74/100", the "/2" of "3/2"
-    if _PERCENT_AFTER.match(after):
-        return "percent"
-    if _MULTIPLE_AFTER.match(after):
-        return "multiple"
-    if _AMOUNT_AFTER.match(after):
-        return "amount"
-    if _DECADE_AFTER.match(after):
-        return "decade"
-    if _PERIOD_AFTER.match(after):
-        return "period"
+    if words_after:
+        if _PERCENT_AFTER.match(after):
+            return "percent"
+        if _MULTIPLE_AFTER.match(after):
+            return "multiple"
+        if _AMOUNT_AFTER.match(after):
+            return "amount"
+        if _DECADE_AFTER.match(after):
+            return "decade"
+        if _PERIOD_AFTER.match(after):
+            return "period"
     if value < 32 and not has_dollar and not match["frac"] and _DATE_BEFORE.search(before[-12:]):
         return "date"
-    if not has_dollar and not has_sep and not match["frac"] and _DATE_AFTER.match(after) and value < 32:
-        return "date"
-    if _ORDINAL_AFTER.match(after):
-        return "ordinal"
-    if _STRIKE_AFTER.match(after):
-        return "strike"
-    if has_suffix and has_dollar and (_MONEY_NOUN_AFTER.match(after) or re.search(r"\b(?:an?|potential)\s+\$?$", before, re.I)):
+    if words_after:
+        if not has_dollar and not has_sep and not match["frac"] and _DATE_AFTER.match(after) and value < 32:
+            return "date"
+        if _ORDINAL_AFTER.match(after):
+            return "ordinal"
+        if _STRIKE_AFTER.match(after):
+            return "strike"
+    if has_suffix and has_dollar and ((words_after and _MONEY_NOUN_AFTER.match(after))
+                                      or re.search(r"\b(?:an?|potential)\s+\$?$", before, re.I)):
         return "amount"  # "a $50K loan", "a $9M deal"
-    if has_dollar and _MONEY_NOUN_AFTER.match(after):
-        return "amount"
-    if _COMMODITY_AFTER.match(after):
-        return "commodity"
-    if _OPTION_AFTER.match(after):
-        return "option"
-    if _POINTS_AFTER.match(after) and not has_dollar:
-        return "points"
+    if words_after:
+        if has_dollar and _MONEY_NOUN_AFTER.match(after):
+            return "amount"
+        if _COMMODITY_AFTER.match(after):
+            return "commodity"
+        if _OPTION_AFTER.match(after):
+            return "option"
+        if _POINTS_AFTER.match(after) and not has_dollar:
+            return "points"
     if match["sign"] == "+" and not unsigned:
         return "points"  # "+25": a change, not a level
     if not has_dollar and not has_sep and not match["frac"] and not has_suffix and 1900 <= value <= 2100:
@@ -356,12 +419,25 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
     low = before.lower()
     if ("past" in low or "surpass" in low or "eclips" in low or "topp" in low) and _MILESTONE_BEFORE.search(before[-30:]):
         return "milestone"
-    if not has_dollar and any(key in low for key in _INDICATOR_KEYS) and _INDICATOR_BEFORE.search(before):
+    if not has_dollar and _INDICATOR_KEY.search(low) and _INDICATOR_BEFORE.search(before):
         return "indicator"
-    if _COUNT_AFTER.match(after) and not has_dollar:
+    if words_after and _COUNT_AFTER.match(after) and not has_dollar:
         return "count"
     if value <= 0:
         return "points"
     if not has_dollar and not has_sep and not match["frac"] and not has_suffix and value < 10:
         return "count"  # "3 names", "two" : single digits without $ are never levels here
     return "level"
+
+
+def _any_of(*patterns: re.Pattern) -> re.Pattern:
+    """One pattern matching where any of ``patterns`` matches (each keeps its own flags)."""
+    return re.compile("|".join(f"(?{'i' if p.flags & re.I else ''}:{p.pattern})" for p in patterns))
+
+
+#: Matches at the start of the text after a number when one of the "after" patterns of _classify does.
+_AFTER_ANY = _any_of(_SCORE_AFTER, _PERCENT_AFTER, _MULTIPLE_AFTER, _AMOUNT_AFTER, _DECADE_AFTER, _PERIOD_AFTER,
+                     _DATE_AFTER, _ORDINAL_AFTER, _STRIKE_AFTER, _MONEY_NOUN_AFTER, _COMMODITY_AFTER, _OPTION_AFTER,
+                     _POINTS_AFTER, _COUNT_AFTER)
+#: ``any(key in text for key in _INDICATOR_KEYS)`` as one search.
+_INDICATOR_KEY = re.compile("|".join(re.escape(k) for k in _INDICATOR_KEYS))

@@ -16,6 +16,7 @@ stands for itself.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import re
@@ -56,8 +57,10 @@ class Occurrence:
     meanings: tuple[Meaning, ...]
 
     def has(self, kind: str, name: str | None = None, position: str | None = None) -> bool:
-        return any(m.kind == kind and (name is None or m.name == name) and (position is None or m.position == position)
-                   for m in self.meanings)
+        for m in self.meanings:
+            if m.kind == kind and (name is None or m.name == name) and (position is None or m.position == position):
+                return True
+        return False
 
     def first(self, kind: str, position: str | None = None) -> Meaning | None:
         for m in self.meanings:
@@ -100,8 +103,59 @@ class Tokens:
 
     def __init__(self, view: str, start: int = 0, end: int | None = None):
         stop = len(view) if end is None else end
-        self._matches = list(_SPACED_TOKEN.finditer(view, start, stop))
-        self.words = list(map(re.Match.group, self._matches, itertools.repeat(1, len(self._matches))))
+        matches = list(_SPACED_TOKEN.finditer(view, start, stop))
+        self.words = list(map(re.Match.group, matches, itertools.repeat(1, len(matches))))
+        self.starts = [m.start(1) for m in matches]
+        self.ends = [m.end() for m in matches]
+
+    @classmethod
+    def _of(cls, starts: list[int], ends: list[int], words: list[str]) -> "Tokens":
+        tokens = cls.__new__(cls)
+        tokens.starts, tokens.ends, tokens.words = starts, ends, words
+        return tokens
+
+    def masked(self, marks: list[tuple[int, int, str]], start: int, end: int) -> "Tokens | None":
+        """The tokens of :func:`masked_view` of this text over ``[start, end)``, made from these tokens
+        (``marks``: :func:`view_marks`): a marked span that covers whole tokens becomes its mark, the other
+        tokens stay. None when that would not give exactly what tokenizing the view there gives: a token runs
+        across ``start`` or ``end`` or across a marked span's bounds ("14x": the number is "14"), or a marked
+        span runs across ``start`` or ``end`` (then the caller tokenizes the view itself)."""
+        starts, ends, words = self.starts, self.ends, self.words
+        lo = bisect.bisect_left(starts, start)
+        hi = bisect.bisect_left(starts, end)
+        if (lo and ends[lo - 1] > start) or (hi and ends[hi - 1] > end):
+            return None
+        k = bisect.bisect_left(marks, (start,))
+        if k and marks[k - 1][1] > start:
+            return None
+        out_starts: list[int] = []
+        out_ends: list[int] = []
+        out_words: list[str] = []
+        pos = lo
+        while k < len(marks) and marks[k][0] < end:
+            s, e, mark = marks[k]
+            if e > end:
+                return None
+            i = bisect.bisect_left(starts, s, pos, hi)
+            if i >= hi or starts[i] != s:
+                return None
+            j = bisect.bisect_left(starts, e, i, hi)
+            if ends[j - 1] > e:
+                return None
+            out_starts += starts[pos:i]
+            out_ends += ends[pos:i]
+            out_words += words[pos:i]
+            out_starts.append(s)
+            out_ends.append(s + 1)
+            out_words.append(mark)
+            pos = j
+            k += 1
+        if pos == lo:
+            return Tokens._of(starts[lo:hi], ends[lo:hi], words[lo:hi])
+        out_starts += starts[pos:hi]
+        out_ends += ends[pos:hi]
+        out_words += words[pos:hi]
+        return Tokens._of(out_starts, out_ends, out_words)
 
     def match(self, trie: dict) -> list[Occurrence]:
         """Longest non-overlapping matches of ``trie`` (token -> child, ``None`` -> meanings), left to right."""
@@ -122,7 +176,7 @@ class Tokens:
             if best[0] is None:
                 continue
             stop, meanings = best
-            out.append(Occurrence(self._matches[i].start(1), self._matches[stop - 1].end(), meanings))
+            out.append(Occurrence(self.starts[i], self.ends[stop - 1], meanings))
             free = stop
         return out
 
@@ -276,21 +330,35 @@ def base_view(text: str) -> str:
     return _WORD_HYPHEN.sub(" ", low) if "-" in low else low
 
 
-def masked_view(base: str, instruments: Iterable[tuple[int, int]], levels: Iterable[tuple[int, int]],
-                others: Iterable[tuple[int, int]]) -> str:
-    """The text as the phrase matchers see it (same length; see module docstring).
-
-    ``base`` is :func:`base_view` of the text; ``instruments``, ``levels`` and ``others`` are non-overlapping
-    ``(start, end)`` spans: instrument names, price levels and the other numbers, replaced by ``§``, ``#``
-    and ``%`` followed by spaces.
-    """
+def view_marks(instruments: Iterable[tuple[int, int]], levels: Iterable[tuple[int, int]],
+               others: Iterable[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """``(start, end, mark)`` of the spans :func:`masked_view` replaces, in order: instrument names ``§``,
+    price levels ``#``, other numbers ``%``; of overlapping spans the first one wins, empty ones are left."""
     marks = sorted([(s, e, "§") for s, e in instruments] + [(s, e, "#") for s, e in levels]
                    + [(s, e, "%") for s, e in others])
-    pieces: list[str] = []
+    kept: list[tuple[int, int, str]] = []
     pos = 0
     for start, end, mark in marks:
         if start < pos or end <= start:
             continue  # overlapping spans: the first one wins
+        kept.append((start, end, mark))
+        pos = end
+    return kept
+
+
+def masked_view(base: str, instruments: Iterable[tuple[int, int]], levels: Iterable[tuple[int, int]],
+                others: Iterable[tuple[int, int]], marks: list[tuple[int, int, str]] | None = None) -> str:
+    """The text as the phrase matchers see it (same length; see module docstring).
+
+    ``base`` is :func:`base_view` of the text; ``instruments``, ``levels`` and ``others`` are non-overlapping
+    ``(start, end)`` spans: instrument names, price levels and the other numbers, replaced by ``§``, ``#``
+    and ``%`` followed by spaces (``marks``: :func:`view_marks` of them, when the caller has it).
+    """
+    if marks is None:
+        marks = view_marks(instruments, levels, others)
+    pieces: list[str] = []
+    pos = 0
+    for start, end, mark in marks:
         pieces.append(base[pos:start])
         pieces.append(mark + " " * (end - start - 1))
         pos = end

@@ -241,6 +241,35 @@ def _plain_tag(text: str) -> str:
     return tag
 
 
+_PLAIN_STYLE, _QUOTED_STYLE, _NO_STYLE = "plain", "single-quoted", "unusual"
+#: How the fast path writes a string (it does not depend on where it is written), found once per string.
+_STRING_STYLE: dict[str, str] = {}
+#: Mapping keys already checked to be plain words (str, an identifier, resolved as a string).
+_PLAIN_KEYS: set = set()
+
+
+def _string_style(text: str) -> str:
+    """PyYAML's choice for a one-line string: plain, single-quoted, or something the fast path leaves alone."""
+    if _SAFE_PLAIN.match(text) and _plain_tag(text) == _STR:
+        style = _PLAIN_STYLE
+    elif not text.isascii() and max(text) > "\uffff":
+        style = _NO_STYLE
+    else:
+        analysis = yaml.emitter.Emitter.analyze_scalar(_AnalysisStub(), text)
+        if analysis.multiline:
+            style = _NO_STYLE
+        elif analysis.allow_block_plain and not analysis.empty and _plain_tag(text) == _STR:
+            style = _PLAIN_STYLE
+        elif analysis.allow_single_quoted:
+            style = _QUOTED_STYLE
+        else:
+            style = _NO_STYLE
+    if len(_STRING_STYLE) > 100_000:
+        _STRING_STYLE.clear()
+    _STRING_STYLE[text] = style
+    return style
+
+
 class _FastEmitter:
     def __init__(self, width: int):
         self.best_width = width if width > 2 else 80
@@ -275,23 +304,22 @@ class _FastEmitter:
         self.write(" " + text)
 
     def string(self, text: str, indent: int) -> None:
-        if _SAFE_PLAIN.match(text) and _plain_tag(text) == _STR:
+        style = _STRING_STYLE.get(text)
+        if style is None:
+            style = _string_style(text)
+        if style is _PLAIN_STYLE:
             self.plain(text, indent)
-            return
-        if not text.isascii() and max(text) > "\uffff":
-            raise _Unusual
-        analysis = yaml.emitter.Emitter.analyze_scalar(_AnalysisStub(), text)
-        if analysis.multiline:
-            raise _Unusual
-        if analysis.allow_block_plain and not analysis.empty and _plain_tag(text) == _STR:
-            self.plain(text, indent)
-        elif analysis.allow_single_quoted:
+        elif style is _QUOTED_STYLE:
             self.single_quoted(text, indent)
         else:
             raise _Unusual
 
     def plain(self, text: str, indent: int) -> None:
         """PyYAML's write_plain (split=True) for one-line text: a single space may become a line break."""
+        if self.column + len(text) <= self.best_width:  # it fits: no space can turn into a line break
+            self.out.append(" " + text)
+            self.column += 1 + len(text)
+            return
         self.write(" ")
         words = text.split(" ")
         self.write(words[0])
@@ -353,8 +381,11 @@ class _FastEmitter:
     def mapping(self, data: dict, indent: int, inline: bool) -> None:
         first = True
         for key, value in data.items():
-            if not isinstance(key, str) or not _KEY.match(key) or _plain_tag(key) != _STR:
-                raise _Unusual
+            if key not in _PLAIN_KEYS:
+                if not isinstance(key, str) or not _KEY.match(key) or _plain_tag(key) != _STR:
+                    raise _Unusual
+                if len(_PLAIN_KEYS) < 10_000:
+                    _PLAIN_KEYS.add(key)
             if not (first and inline):
                 if self.out:
                     self.newline(indent)
