@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -194,6 +196,46 @@ def test_permutation_p_value_equals_exact_enumeration():
     assert got.p_value == pytest.approx(2 / 35)  # the observed split is the most extreme of C(7, 3) = 35
 
 
+def _scipy_permutation(a, b, n_resamples=stats.PERMUTATIONS, seed=stats.SEED):
+    from scipy.stats import permutation_test
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    batch = max(1, min(n_resamples, 4_000_000 // (len(a) + len(b))))  # the batches the product uses
+    result = permutation_test((a, b), lambda x, y, axis=-1: np.mean(x, axis=axis) - np.mean(y, axis=axis),
+                              permutation_type="independent", vectorized=True, n_resamples=n_resamples,
+                              alternative="two-sided", batch=batch, rng=np.random.default_rng(seed))
+    return float(result.statistic), float(result.pvalue)
+
+
+@pytest.mark.parametrize("n_a, n_b, values, n_resamples, seed", [
+    (3, 40, "normal", 999, stats.SEED),
+    (40, 50, "normal", 999, stats.SEED),
+    (40, 50, "ties", 999, 7),          # many exact ties with the observed difference
+    (6, 6, "ties", 999, stats.SEED),   # C(12, 6) = 924 <= 999: scipy's exact enumeration
+    (7, 6, "normal", 999, stats.SEED), # C(13, 6) = 1716: random relabellings
+    (700, 300, "ties", 99, 3),
+    (2500, 2100, "normal", 999, 11),   # 4,600 values: batches of 869 rows, the last one short
+    (9000, 1, "normal", 999, stats.SEED),
+])
+def test_permutation_test_equals_scipy_bit_for_bit(n_a, n_b, values, n_resamples, seed):
+    """The Monte Carlo relabellings made in numpy give scipy's difference and p-value exactly (``==``)."""
+    rng = np.random.default_rng(n_a * 1000 + n_b)
+    make = (lambda n: rng.normal(0.1, 1.0, n)) if values == "normal" else (lambda n: rng.integers(-2, 3, n) * 0.5)
+    a, b = make(n_a), make(n_b)
+    if n_b == 1:
+        b = np.array([0.2, np.nan, -0.1])  # NaNs dropped on both paths
+    got = stats.permutation_difference(a, b, n_resamples=n_resamples, seed=seed)
+    assert (got.difference, got.p_value) == _scipy_permutation(a, b[~np.isnan(b)], n_resamples, seed)
+
+
+def test_a_monte_carlo_permutation_test_does_not_import_scipy_stats():
+    code = ("import sys, numpy as np; from backtest.reports import stats; "
+            "d = stats.permutation_difference(np.arange(50.0), np.arange(40.0) + 3); "
+            "assert 0 < d.p_value < 1, d; print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_permutation_p_value_agrees_with_a_slow_monte_carlo_loop():
     rng = np.random.default_rng(3)
     a = rng.normal(0.3, 1.0, 40)
@@ -211,9 +253,8 @@ def test_permutation_p_value_agrees_with_a_slow_monte_carlo_loop():
 
 
 def test_permutation_results_kept_on_disk_are_read_back_exactly(tmp_path, monkeypatch):
-    """With the research cache, a test of the same two samples is read back (scipy not called), bit for bit;
+    """With the research cache, a test of the same two samples is read back (nothing shuffled), bit for bit;
     another sample, another order or another seed is computed; a damaged file is computed again."""
-    import scipy.stats
 
     rng = np.random.default_rng(8)
     a, b = rng.normal(0.2, 1.0, 300), rng.normal(0.0, 1.0, 200)
@@ -221,7 +262,7 @@ def test_permutation_results_kept_on_disk_are_read_back_exactly(tmp_path, monkey
     with stats.weight_cache(tmp_path):
         first = stats.permutation_difference(a, b)
         (kept,) = tmp_path.glob("permutation-*.json")
-        monkeypatch.setattr(scipy.stats, "permutation_test", None)  # a computation would fail now
+        monkeypatch.setattr(stats, "_shuffled_test", None)  # a computation would fail now
         assert stats.permutation_difference(a, b) == first == plain
         with pytest.raises(TypeError):
             stats.permutation_difference(a[::-1].copy(), b)  # other order: other key, computed (and fails)

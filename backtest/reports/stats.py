@@ -9,7 +9,8 @@ Thin, named wrappers over well-kept libraries; nothing here re-derives a statist
   calendar sessions** (the draws of arch's ``StationaryBootstrap``, reproduced draw for draw in numpy, below), so that calls whose
   forward windows overlap, and calls made on the same session, are resampled together;
 * :func:`permutation_difference` — a difference of two means with a two-sided permutation p-value
-  (``scipy.stats.permutation_test``);
+  (``scipy.stats.permutation_test``'s test: its Monte Carlo path reproduced draw for draw in numpy, its
+  exact enumeration called for tiny samples);
 * :func:`spearman` — Spearman's rho with its p-value (``scipy.stats.spearmanr``).
 
 Every result carries ``n`` (the number of observations behind the figure) beside the figure, and every
@@ -43,8 +44,9 @@ numbers in the same order (per replicate: ``integers(n, size=n)``, then ``random
 rule ("continue the block, wrapping at the end, while ``u > 1 / block_length``") to all replicates at
 once; ``tests/test_research_stats.py`` checks the counts equal arch's own draws exactly.
 
-Import cost: scipy.stats is imported only when a figure needs it (a permutation test with two samples of
-at least two, a correlation over at least three pairs): a small run never pays for it.
+Import cost: scipy.stats (0.7 s) is imported only for a permutation test small enough to be enumerated
+exactly (at most ``n_resamples`` relabellings, e.g. 4 calls against 3); every other figure needs at most
+``scipy.special``.
 """
 
 from __future__ import annotations
@@ -361,6 +363,12 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
     The null hypothesis is that the two groups' values are exchangeable (e.g. a call's excess return does
     not depend on whether the article was bullish or bearish). When the groups are small enough for every
     relabelling to be enumerated within ``n_resamples``, scipy computes the exact p-value. NaNs are dropped.
+
+    Otherwise (the usual case) the Monte Carlo test is made here, as scipy makes it, bit for bit
+    (:func:`_shuffled_test`): importing ``scipy.stats`` costs 0.7 s, more than the six tests of a 10k-setup
+    scorecard, and scipy shuffles an index array and then gathers the values, where shuffling the values
+    themselves gives the same rows at half the cost. ``tests/test_research_stats.py`` checks the two are
+    equal (difference and p-value, ``==``) over sizes, ties, seeds, resample counts and batch bounds.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -375,17 +383,57 @@ def permutation_difference(a, b, *, n_resamples: int = PERMUTATIONS, seed: int =
             return Difference(float(kept["difference"]), float(kept["p_value"]), int(len(a)), int(len(b)))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # absent or damaged: computed again below
-    from scipy.stats import permutation_test
-
     # batch bounds memory: scipy would otherwise hold n_resamples x (len(a) + len(b)) values at once
     batch = max(1, min(n_resamples, 4_000_000 // (len(a) + len(b))))
-    result = permutation_test((a, b), _mean_difference, permutation_type="independent", vectorized=True,
-                              n_resamples=n_resamples, alternative="two-sided", batch=batch,
-                              rng=np.random.default_rng(seed))
-    out = Difference(float(result.statistic), float(result.pvalue), int(len(a)), int(len(b)))
+    if _enumerable(len(a), len(b), n_resamples):  # every relabelling fits: scipy enumerates them
+        from scipy.stats import permutation_test
+
+        result = permutation_test((a, b), _mean_difference, permutation_type="independent", vectorized=True,
+                                  n_resamples=n_resamples, alternative="two-sided", batch=batch,
+                                  rng=np.random.default_rng(seed))
+        statistic, p_value = float(result.statistic), float(result.pvalue)
+    else:
+        statistic, p_value = _shuffled_test(a, b, n_resamples, batch, np.random.default_rng(seed))
+    out = Difference(statistic, p_value, int(len(a)), int(len(b)))
     if path is not None:
         _write_atomically(path, json.dumps({"difference": out.difference, "p_value": out.p_value}).encode())
     return out
+
+
+def _enumerable(n_a: int, n_b: int, n_resamples: int) -> bool:
+    """scipy's test for the exact path: C(n_a + n_b, n_a) relabellings <= ``n_resamples`` (the binomial
+    is only computed exactly when its logarithm says it may be small: at 100k calls it is a 0.1 s bignum)."""
+    log_count = math.lgamma(n_a + n_b + 1) - math.lgamma(n_a + 1) - math.lgamma(n_b + 1)
+    return log_count <= math.log(max(n_resamples, 1)) + 1.0 and math.comb(n_a + n_b, n_a) <= n_resamples
+
+
+def _shuffled_test(a: np.ndarray, b: np.ndarray, n_resamples: int, batch: int,
+                   rng: np.random.Generator) -> tuple[float, float]:
+    """(observed difference, two-sided p-value) of ``scipy.stats.permutation_test``'s Monte Carlo path
+    for ``permutation_type="independent"`` and :func:`_mean_difference`, on the same draws.
+
+    scipy draws ``rng.permutation(n)`` once per resample, takes the pooled values in that order in
+    batches of ``batch`` rows, and splits each row into the first ``len(a)`` and the rest. Shuffling a
+    copy of the pooled values consumes the generator exactly as shuffling ``arange(n)`` does (the same
+    Fisher-Yates loop over ``n`` items), so each row here is the row scipy gathers; the means are taken
+    over the same (rows, n) layout and the p-value is scipy's: ``(count + 1) / (n_resamples + 1)`` on
+    each side, with ties within ``100 * eps * |observed|``, twice the smaller side, clipped to 1.
+    """
+    pooled = np.concatenate([a, b])
+    split, n = len(a), len(pooled)
+    null = np.empty(n_resamples, dtype=np.float64)
+    rows = np.empty((min(batch, n_resamples), n), dtype=np.float64)
+    for lo in range(0, n_resamples, batch):
+        size = min(batch, n_resamples - lo)
+        for row in rows[:size]:
+            row[:] = pooled
+            rng.shuffle(row)  # numpy's shuffle runs without the GIL: the scorecard's tests share the cores
+        null[lo:lo + size] = _mean_difference(rows[:size, :split], rows[:size, split:], axis=-1)
+    observed = _mean_difference(a, b, axis=-1)
+    gamma = np.abs(np.finfo(np.float64).eps * 100 * observed)
+    less = (np.count_nonzero(null <= observed + gamma) + 1) / (n_resamples + 1)
+    greater = (np.count_nonzero(null >= observed - gamma) + 1) / (n_resamples + 1)
+    return float(observed), float(np.clip(min(less, greater) * 2, 0.0, 1.0))
 
 
 #: Changes whenever :func:`permutation_difference` computes something else (statistic, alternative, batch).
