@@ -472,7 +472,34 @@ def _usable_time_zone() -> None:
 def main() -> None:
     _printing_never_fails()
     _usable_time_zone()
-    cli(prog_name="backtest")
+    try:
+        cli(prog_name="backtest")
+    except SystemExit as stop:
+        _leave_now(stop.code)
+        raise
+
+
+def _leave_now(code) -> None:
+    """End the process at once with ``code`` once the command is done, when nothing is left running.
+
+    A normal interpreter exit frees every object one by one (and tears down numba and pyarrow): 0.4 s
+    after a 10k-setup run, about 1 s after 100k, for memory the system takes back anyway. By the time
+    click exits, every file the command writes is closed (report files are written whole and renamed,
+    caches are committed), so only the standard streams need flushing. Only the console entry point does
+    this, and only when no other thread or child process is alive and the code is an int (a test's
+    ``CliRunner`` and ``python -m`` callers exit normally); any flush failure exits normally too.
+    """
+    if not isinstance(code, (int, type(None))) or threading.active_count() != 1:
+        return
+    processes = sys.modules.get("multiprocessing")
+    if processes is not None and processes.active_children():
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # a closed pipe or stream: the normal exit reports it as it always has
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

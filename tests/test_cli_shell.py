@@ -6,6 +6,7 @@
   UnicodeEncodeError, for every command;
 * names from inputs are printed with control characters escaped (no terminal control, no forged lines);
 * an unexpected exception is one "internal error ... this is a bug" line (``--debug`` shows the traceback).
+* the console entry ends the process at once after a command (``os._exit``), output, exit code and caches intact.
 """
 
 from __future__ import annotations
@@ -199,3 +200,57 @@ def test_extract_escapes_control_characters_in_the_names_it_prints(tmp_path):
         shown = result.stdout + result.stderr
         assert "\x1b" not in shown and "bad\\x1b[2J" in shown and "forged.txt: binary file" in shown
         assert not any(line.startswith("error: forged") for line in shown.splitlines())
+
+
+def test_the_console_entry_ends_at_once_keeping_output_code_and_caches(tmp_path):
+    """``main()`` ends the process with ``os._exit`` once a run is done (no teardown of every object): the
+    summary still reaches a pipe in full, the exit codes are unchanged, and the parsed-setup cache the
+    first process wrote is complete for the next one."""
+    import sqlite3
+
+    setups = tmp_path / "setups"
+    setups.mkdir()
+    (tmp_path / "art.txt").write_text(ARTICLE, encoding="utf-8")
+    extract = [sys.executable, "-c", "from backtest.cli import main; main()", "--offline", "extract",
+               str(tmp_path / "art.txt"), "--out", str(setups)]
+    subprocess.run(extract, check=True, capture_output=True, cwd=tmp_path)
+    bars = tmp_path / "bars"
+    bars.mkdir()
+    (bars / "IWM.csv").write_text(BARS)
+    run = [sys.executable, "-c", "from backtest.cli import main; main()", "--offline", "--mirror", str(bars),
+           "--cache-dir", str(tmp_path / "cache"), "run", str(setups), "--out", str(tmp_path / "report")]
+    first = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.rstrip().splitlines()[-1].startswith("config: ")  # the last line reached the pipe
+    assert "report: " in first.stdout and (tmp_path / "report" / "summary.json").is_file()
+    with sqlite3.connect(tmp_path / "cache" / "setups" / "parsed.sqlite") as db:
+        assert db.execute("select count(*) from entries").fetchone()[0] == 1
+    again = subprocess.run(run[:-1] + [str(tmp_path / "report2")], capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.replace("report2", "report") == first.stdout
+    missing = subprocess.run(run[:-3] + [str(tmp_path / "nowhere"), "--out", str(tmp_path / "r3")],
+                             capture_output=True, text=True, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "nowhere" in missing.stderr
+
+
+def test_the_fast_exit_waits_for_anything_still_running(monkeypatch):
+    """No ``os._exit`` while another thread is alive or for a non-integer code: the normal exit then runs."""
+    import threading
+
+    from backtest import cli as cli_module
+
+    ended = []
+    monkeypatch.setattr(cli_module.os, "_exit", ended.append)
+    cli_module._leave_now(3)
+    assert ended == [3]
+    cli_module._leave_now(None)
+    assert ended == [3, 0]
+    cli_module._leave_now("a message")
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        cli_module._leave_now(0)
+    finally:
+        stop.set()
+        worker.join()
+    assert ended == [3, 0]
