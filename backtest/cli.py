@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import signal
 import sys
@@ -469,7 +470,20 @@ def _usable_time_zone() -> None:
     _environment_notes.append(f"{problem}; using TZ=UTC (every time here is UTC or New York, so results do not change)")
 
 
+#: The cycle collector's thresholds for a command's process (the default is (700, 10, 10)); see :func:`main`.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def main() -> None:
+    """The ``backtest`` console entry: the process belongs to one command, so it is tuned for batch work.
+
+    A run allocates millions of short-lived objects that reference counting frees at once (YAML nodes,
+    dicts, table rows, strings); with Python's default thresholds the cycle collector still walks the
+    young objects every 700 allocations: about 600 collections and 0.3 s in a 10k-setup run, plus 9 % of
+    the parse processes' time (which inherit these thresholds when forked). Only reference cycles wait
+    longer to be freed. Library callers keep their own settings.
+    """
+    gc.set_threshold(*GC_THRESHOLDS)
     _printing_never_fails()
     _usable_time_zone()
     try:

@@ -7,6 +7,7 @@
 * names from inputs are printed with control characters escaped (no terminal control, no forged lines);
 * an unexpected exception is one "internal error ... this is a bug" line (``--debug`` shows the traceback).
 * the console entry ends the process at once after a command (``os._exit``), output, exit code and caches intact.
+* the console entry runs the cycle collector less often (``GC_THRESHOLDS``).
 """
 
 from __future__ import annotations
@@ -254,3 +255,15 @@ def test_the_fast_exit_waits_for_anything_still_running(monkeypatch):
         stop.set()
         worker.join()
     assert ended == [3, 0]
+
+
+def test_the_console_entry_tunes_the_cycle_collector_for_batch_work():
+    """The ``backtest`` process runs the cycle collector less often (GC_THRESHOLDS); importing the library
+    changes nothing for its callers."""
+    code = ("import gc, sys; from backtest import cli; before = gc.get_threshold(); "
+            "cli._leave_now = lambda code: print(before, gc.get_threshold()); sys.argv = ['backtest', '--help']; "
+            "cli.main()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    from backtest.cli import GC_THRESHOLDS
+
+    assert out == f"(700, 10, 10) {GC_THRESHOLDS}"
