@@ -10,7 +10,9 @@ import included), all report formats written (HTML included), ``--quiet``, into 
 
 * ``backtest --help``;
 * ``backtest run setups/`` from the repository root: the README's five-article run (``backtest.toml``: the
-  parquet cache, then the ``../shared/market-data`` mirror; no network is touched);
+  parquet cache, then the ``../shared/market-data`` mirror; no network is touched), and the same run
+  **cold** (``--offline --cache-dir`` a new, empty directory each time: bars read from the mirror, the
+  calendar and the bootstrap draws made again), the like-for-like partner of a corpus's cold row;
 * for each size, a corpus of hand-written-style setup files on the real mirror prices
   (``benchmarks/corpus.py``: about 4.5 setups per file, written to a temporary folder, never committed),
   run with ``--offline --mirror ../shared/market-data``: **cold** (a new, empty cache directory for every
@@ -93,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         out["help"] = measure(lambda i: exe + ["--help"], args.repeats)
         out["five_articles"] = measure(lambda i: exe + ["run", "setups", "--out", str(tmp / f"seed{i}"), "--quiet"],
                                        args.repeats, before=lambda i: shutil.rmtree(tmp / f"seed{i}", ignore_errors=True))
+        # the same run with a new, empty cache directory each time (bars from the mirror, the calendar built,
+        # the bootstrap drawn): the like-for-like partner of a corpus's cold row
+        out["five_articles_cold"] = measure(
+            lambda i: exe + ["--offline", "--cache-dir", str(tmp / f"seedcache{i}"), "run", "setups", "--out",
+                             str(tmp / f"seedcold{i}"), "--quiet"], args.repeats)
         for size in sizes:
             folder = tmp / f"corpus{size}"
             made = corpus.write_corpus(folder, size, MIRROR)
@@ -128,10 +135,14 @@ def main(argv: list[str] | None = None) -> int:
 
     line("backtest --help", out["help"])
     line("backtest run setups/ (five articles)", out["five_articles"])
+    line("backtest run setups/, cold (new cache directory)", out["five_articles_cold"])
+    five, five_cold = out["five_articles"]["median_s"], out["five_articles_cold"]["median_s"]
     for size in sizes:
         row = out[f"corpus_{size}"]
         line(f"run {size:,} setups ({row['files']:,} files), cold", row["cold"])
         line(f"run {size:,} setups, re-run (parsed-setup cache)", row["rerun"])
+        print(f"    {size:,} setups / five articles: cold/cold {row['cold']['median_s'] / five_cold:.2f}x, "
+              f"re-run/run {row['rerun']['median_s'] / five:.2f}x, cold/run {row['cold']['median_s'] / five:.2f}x")
     print(f"({args.repeats} runs each; {out['cores']} cores; load average {out['load_before'][0]:.2f} before, "
           f"{out['load_after'][0]:.2f} after; targets: {TARGETS})")
     return 0

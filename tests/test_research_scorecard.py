@@ -234,6 +234,27 @@ def test_scorecard_is_deterministic(run, barset):
     pd.testing.assert_frame_equal(card.trades, scorecard(ledger.calls, ledger.trades, articles, barset).trades)
 
 
+def test_permutation_threads_bound_and_change_nothing(run, barset, monkeypatch):
+    """``threads=1`` (a sweep cell on a Dask worker) runs one permutation test at a time, with the same figures."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import backtest.reports.scorecard as module
+
+    sizes = []
+
+    class Recording(ThreadPoolExecutor):
+        def __init__(self, max_workers=None, *args, **kwargs):
+            sizes.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(module, "ThreadPoolExecutor", Recording)
+    ledger, articles, card = run
+    one = scorecard(ledger.calls, ledger.trades, articles, barset, threads=1)
+    assert sizes == [1]
+    for name in ("calls", "differences", "pulse", "trades"):
+        pd.testing.assert_frame_equal(getattr(card, name), getattr(one, name))
+
+
 def test_without_bars_trade_excess_is_empty_and_bad_input_is_one_error(run):
     ledger, articles, _ = run
     card = scorecard(ledger.calls, ledger.trades, articles)

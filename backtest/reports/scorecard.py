@@ -380,13 +380,15 @@ def _empty(columns) -> pd.DataFrame:
 def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.DataFrame | None = None, bars=None, *,
               horizons=HORIZONS, benchmark: str = "SPY", reps: int = stats.BOOTSTRAP_REPS,
               permutations: int = stats.PERMUTATIONS, seed: int = stats.SEED, calendar: pd.DatetimeIndex | None = None,
-              pulse_quantile: float = PULSE_QUANTILE) -> Scorecard:
+              pulse_quantile: float = PULSE_QUANTILE, threads: int | None = None) -> Scorecard:
     """The stance scorecard of ``calls`` (the ledger's calls frame), ``trades`` and ``articles`` (for Pulse).
 
     ``bars`` (symbol -> frame with ``open``/``close``) is needed only for the trades' excess over
     ``benchmark``; without it those columns are NaN. ``trades=None`` / ``articles=None`` skip the trade /
     Pulse tables (empty frames), for callers that need only the call figures. ``calendar`` fixes the bootstrap's session axis
-    (default: XNYS sessions spanning the observations). Deterministic for a given ``seed``.
+    (default: XNYS sessions spanning the observations). Deterministic for a given ``seed``, whatever
+    ``threads`` (how many permutation tests run at once; default :func:`default_threads`, 1 inside a sweep
+    cell, whose worker already holds one core).
     """
     require_columns(calls, CALL_INPUT_COLUMNS, "calls")
     horizons = tuple(int(h) for h in horizons)
@@ -394,7 +396,7 @@ def scorecard(calls: pd.DataFrame, trades: pd.DataFrame | None, articles: pd.Dat
     every = article_calls(calls)
     # the permutation tests (seconds each on 100k calls: one shuffle of both samples per relabelling, with
     # the GIL released) run on every core while the tables are built
-    tests = ThreadPoolExecutor(max_workers=default_threads())
+    tests = ThreadPoolExecutor(max_workers=default_threads() if threads is None else max(1, int(threads)))
     try:
         call_table, call_diffs = _call_tables(calls, every, horizons, boot_args, permutations, seed, calendar, tests)
         if trades is None:  # a sweep that only wants the call figures

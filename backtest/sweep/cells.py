@@ -93,7 +93,9 @@ class CellOptions:
 
 def evaluate_cell(table, bars, config: SimConfig, options: CellOptions = CellOptions(), *,
                   threads: int | None = None) -> dict:
-    """The headline figures (:data:`HEADLINE`) of ``table`` simulated on ``bars`` under ``config``."""
+    """The headline figures (:data:`HEADLINE`) of ``table`` simulated on ``bars`` under ``config``; ``threads``
+    bounds both the kernel's threads and the scorecard's concurrent permutation tests (a Dask worker passes 1:
+    two workers with two threads each would oversubscribe two cores)."""
     from ..engine.ledger import entered_mask
     from ..engine.simulation import simulate
     from ..reports.scorecard import scorecard
@@ -102,7 +104,7 @@ def evaluate_cell(table, bars, config: SimConfig, options: CellOptions = CellOpt
         raise ValueError(f"the cell's horizons {config.horizons} lack the headline horizon {options.horizon}")
     ledger = simulate(table, bars, config, threads=threads)
     card = scorecard(ledger.calls, ledger.trades, None, ledger.bars, horizons=config.horizons, benchmark=config.benchmark,
-                     reps=options.reps, permutations=options.permutations)
+                     reps=options.reps, permutations=options.permutations, threads=threads)
     row: dict = {"n_setups": len(ledger.trades), "n_entered": int(entered_mask(ledger.trades).sum())}
     calls = card.calls[card.calls["horizon"] == options.horizon]
     trades = card.trades[(card.trades["section"] == TRADE_SECTION) & (card.trades["direction"] == "all")]
