@@ -26,10 +26,15 @@ CENSUS = textwrap.dedent("""
     import atexit, os, sys
     import numpy, pandas, pyarrow, pyarrow.parquet  # threads these imports start are not the command's
     baseline = len(os.listdir("/proc/self/task"))
-    atexit.register(lambda: sys.__stderr__.write(f"extra threads at exit: {len(os.listdir('/proc/self/task')) - baseline}\\n"))
-    from backtest.cli import main
+    census = lambda: sys.__stderr__.write(f"extra threads at exit: {len(os.listdir('/proc/self/task')) - baseline}\\n")
+    atexit.register(census)  # a normal interpreter exit
+    from backtest import cli
+    leave = cli._leave_now
+    def counted(code):  # the console entry's immediate exit skips atexit: count just before it
+        census(); sys.__stderr__.flush(); atexit.unregister(census); leave(code)
+    cli._leave_now = counted
     sys.argv = ["backtest"] + sys.argv[1:]
-    main()
+    cli.main()
 """)
 
 
