@@ -27,11 +27,15 @@ import numpy, pandas, pyarrow, pyarrow.parquet  # the threads importing these st
 baseline = len(os.listdir("/proc/self/task"))
 def report():
     sys.__stderr__.write(f"EXTRA-THREADS-AT-EXIT {len(os.listdir('/proc/self/task')) - baseline}\\n")
+from backtest import cli
 if os.environ.get("STRESS_THREADS"):
-    atexit.register(report)
-from backtest.cli import main
+    atexit.register(report)  # a normal exit; the console entry's immediate exit skips atexit, so count before it
+    leave = cli._leave_now
+    def counted(code):
+        report(); sys.__stderr__.flush(); atexit.unregister(report); leave(code)
+    cli._leave_now = counted
 sys.argv = ["backtest"] + sys.argv[1:]
-main()
+cli.main()
 """
 
 
