@@ -111,3 +111,20 @@ def any_axis_length():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(stats, "MIN_BLOCKS", 0)
         yield
+
+
+def record_permutation_pools(monkeypatch) -> list:
+    """The ``max_workers`` of every thread pool the scorecard opens for its permutation tests, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import backtest.reports.scorecard as card_module
+
+    sizes: list = []
+
+    class Recording(ThreadPoolExecutor):
+        def __init__(self, max_workers=None, *args, **kwargs):
+            sizes.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(card_module, "ThreadPoolExecutor", Recording)
+    return sizes

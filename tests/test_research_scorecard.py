@@ -236,18 +236,9 @@ def test_scorecard_is_deterministic(run, barset):
 
 def test_permutation_threads_bound_and_change_nothing(run, barset, monkeypatch):
     """``threads=1`` (a sweep cell on a Dask worker) runs one permutation test at a time, with the same figures."""
-    from concurrent.futures import ThreadPoolExecutor
+    from research_fixtures import record_permutation_pools
 
-    import backtest.reports.scorecard as module
-
-    sizes = []
-
-    class Recording(ThreadPoolExecutor):
-        def __init__(self, max_workers=None, *args, **kwargs):
-            sizes.append(max_workers)
-            super().__init__(max_workers, *args, **kwargs)
-
-    monkeypatch.setattr(module, "ThreadPoolExecutor", Recording)
+    sizes = record_permutation_pools(monkeypatch)
     ledger, articles, card = run
     one = scorecard(ledger.calls, ledger.trades, articles, barset, threads=1)
     assert sizes == [1]

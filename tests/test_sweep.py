@@ -118,21 +118,12 @@ def test_cells_follow_their_rules(corpus):
 def test_a_cell_on_one_thread_runs_one_permutation_test_at_a_time(corpus, monkeypatch):
     """A Dask worker evaluates its cells with ``threads=1``: the scorecard's permutation tests then share
     that one thread too (two workers of two threads each would oversubscribe two cores), same figures."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import backtest.reports.scorecard as card_module
     from backtest.sweep.cells import evaluate_cell
+    from research_fixtures import record_permutation_pools
 
     table, bars = corpus
     options, config = CellOptions(permutations=49, reps=100), SimConfig(benchmark=sf.BENCHMARK)
-    sizes = []
-
-    class Recording(ThreadPoolExecutor):
-        def __init__(self, max_workers=None, *args, **kwargs):
-            sizes.append(max_workers)
-            super().__init__(max_workers, *args, **kwargs)
-
-    monkeypatch.setattr(card_module, "ThreadPoolExecutor", Recording)
+    sizes = record_permutation_pools(monkeypatch)
     one = evaluate_cell(table, bars, config, options, threads=1)
     assert sizes == [1]
     assert evaluate_cell(table, bars, config, options, threads=2) == one and sizes == [1, 2]
