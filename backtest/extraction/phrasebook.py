@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+import operator
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,12 @@ TOKEN = re.compile(r"[a-z0-9]+(?:'(?!s(?![a-z0-9]))[a-z0-9]+)*|'s(?![a-z0-9])|'|
 #: :data:`TOKEN` after the blanks before it (group 1 is the token): the same tokens, found about twice as
 #: fast, since the regex engine no longer tries every alternative at each space.
 _SPACED_TOKEN = re.compile(r"[ \t\r\f\v]*+(" + TOKEN.pattern + ")")
+#: :data:`_SPACED_TOKEN` without its group (``findall`` then returns the whole matches, blanks included).
+_SPACED_TOKEN_ALL = re.compile(r"[ \t\r\f\v]*+(?:" + TOKEN.pattern + ")")
+_BLANKS = " \t\r\f\v"
+#: White space that is neither a blank of _SPACED_TOKEN nor a line break: where it stands, the matches of
+#: _SPACED_TOKEN have gaps between them.
+_ODD_SPACE = re.compile(r"[^\S \t\r\f\v\n]")
 #: Layers scanned separately (a phrase may mean different things in different layers: "buy" is a side
 #: word and an action word).
 LAYERS = ("cues", "sides", "flags")
@@ -103,6 +110,16 @@ class Tokens:
 
     def __init__(self, view: str, start: int = 0, end: int | None = None):
         stop = len(view) if end is None else end
+        if _ODD_SPACE.search(view, start, stop) is None:
+            # Every character is a blank or part of a token, so the matches of _SPACED_TOKEN follow each
+            # other without a gap: their ends are the running sum of their lengths from ``start``. findall
+            # and C-level maps make no match object per token (a quarter faster than the finditer below).
+            spaced = _SPACED_TOKEN_ALL.findall(view, start, stop)
+            self.words = words = list(map(str.lstrip, spaced, itertools.repeat(_BLANKS)))
+            self.ends = ends = list(itertools.accumulate(map(len, spaced), initial=start))
+            del ends[0]
+            self.starts = list(map(operator.sub, ends, map(len, words)))
+            return
         matches = list(_SPACED_TOKEN.finditer(view, start, stop))
         self.words = list(map(re.Match.group, matches, itertools.repeat(1, len(matches))))
         self.starts = [m.start(1) for m in matches]
@@ -161,7 +178,8 @@ class Tokens:
         """Longest non-overlapping matches of ``trie`` (token -> child, ``None`` -> meanings), left to right."""
         words, out = self.words, []
         n, free = len(words), 0
-        for i in [i for i, w in enumerate(words) if w in trie]:  # only tokens that start a phrase
+        # Only tokens that start a phrase (the membership tests run in C: most tokens start none).
+        for i in itertools.compress(range(n), map(trie.__contains__, words)):
             if i < free:
                 continue
             node = trie[words[i]]
