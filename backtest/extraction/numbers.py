@@ -127,6 +127,18 @@ class NumberMention:
     high: float | None = None
     dollar: bool = False
 
+    # Made ~25 times per article: filling __dict__ directly costs half of the generated frozen __init__'s
+    # object.__setattr__ per field (the instance stays frozen: assigning a field still raises).
+    def __init__(self, start: int, end: int, value: float, kind: str, high: float | None = None,
+                 dollar: bool = False):
+        fields = self.__dict__
+        fields["start"] = start
+        fields["end"] = end
+        fields["value"] = value
+        fields["kind"] = kind
+        fields["high"] = high
+        fields["dollar"] = dollar
+
     @property
     def is_level(self) -> bool:
         """True for price levels (``level`` or ``range``); every other kind is context."""

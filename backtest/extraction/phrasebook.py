@@ -63,6 +63,14 @@ class Occurrence:
     end: int
     meanings: tuple[Meaning, ...]
 
+    # Made ~70 times per article: filling __dict__ directly costs half of the generated frozen __init__'s
+    # object.__setattr__ per field (the instance stays frozen: assigning a field still raises).
+    def __init__(self, start: int, end: int, meanings: tuple[Meaning, ...]):
+        fields = self.__dict__
+        fields["start"] = start
+        fields["end"] = end
+        fields["meanings"] = meanings
+
     def has(self, kind: str, name: str | None = None, position: str | None = None) -> bool:
         for m in self.meanings:
             if m.kind == kind and (name is None or m.name == name) and (position is None or m.position == position):
