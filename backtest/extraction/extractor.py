@@ -243,13 +243,14 @@ class _Reader:
         self.sentences = self._sentences()
         # The phrases are only looked for where they can matter (see _relevant): most prose sentences of a
         # long article hold no level, no order word and at most one instrument.
-        self.cues, self.sides, self.flags = [], [], []
-        for start, end in self._relevant_ranges():
-            # The view's tokens, from the text's with the marks put in (tokenized afresh where they do not fit).
-            tokens = base_tokens.masked(marks, start, end) or Tokens(self.view, start, end)
-            self.cues += phrasebook.scan("cues", self.view, tokens=tokens)
-            self.sides += phrasebook.scan("sides", self.view, tokens=tokens)
-            self.flags += phrasebook.scan("flags", self.view, tokens=tokens)
+        # The view's tokens of each range, from the text's with the marks put in (tokenized afresh where they
+        # do not fit), joined with a line break between ranges: no phrase runs across one, so each layer is
+        # one walk over the article (not one per range) and finds what the walks range by range found.
+        tokens = Tokens.joined([base_tokens.masked(marks, start, end) or Tokens(self.view, start, end)
+                                for start, end in self._relevant_ranges()])
+        self.cues = phrasebook.scan("cues", self.view, tokens=tokens)
+        self.sides = phrasebook.scan("sides", self.view, tokens=tokens)
+        self.flags = phrasebook.scan("flags", self.view, tokens=tokens)
         self.cue_ends = [o.end for o in self.cues]
         self.cue_starts = [o.start for o in self.cues]
         self.side_starts = [o.start for o in self.sides]

@@ -139,6 +139,26 @@ class Tokens:
         tokens.starts, tokens.ends, tokens.words = starts, ends, words
         return tokens
 
+    @classmethod
+    def joined(cls, parts: list["Tokens"]) -> "Tokens":
+        """The tokens of ``parts`` (in text order, not overlapping) with a line break token between two
+        parts: a trie walk stops there (no phrase holds a line break), so :meth:`match` over the result
+        finds what it finds over each part."""
+        if len(parts) == 1:
+            return parts[0]
+        starts: list[int] = []
+        ends: list[int] = []
+        words: list[str] = []
+        for part in parts:
+            if words:
+                starts.append(ends[-1] if ends else 0)
+                ends.append(ends[-1] if ends else 0)
+                words.append("\n")
+            starts += part.starts
+            ends += part.ends
+            words += part.words
+        return cls._of(starts, ends, words)
+
     def masked(self, marks: list[tuple[int, int, str]], start: int, end: int) -> "Tokens | None":
         """The tokens of :func:`masked_view` of this text over ``[start, end)``, made from these tokens
         (``marks``: :func:`view_marks`): a marked span that covers whole tokens becomes its mark, the other
