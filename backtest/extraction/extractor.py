@@ -545,7 +545,13 @@ class _Reader:
         d = self.current
         if d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
             return
-        m = _WINDOW.search(self.text[s.start:s.end])
+        text = self.text[s.start:s.end]
+        low = text.lower()
+        # _WINDOW (case-insensitive, tried at every word) needs a unit word: most sentences hold none. Only
+        # for ASCII text, where lower() folds case as the pattern does ("ſ" matches "s" under re.I).
+        if text.isascii() and "day" not in low and "session" not in low and "week" not in low:
+            return
+        m = _WINDOW.search(text)
         if not m:
             return
         raw = re.sub(r"\s+", " ", m["n"].lower())
