@@ -90,6 +90,8 @@ _UPDATED = ("updated", "last updated")
 #: The first word of every label, lower case: a label line holds one of them after its marks.
 _LABEL_KEYS = ("date", "first", "originally", "published", "posted", "sent", "issued", "written", "last", "updated",
                "refreshed")
+#: A line break, marks, and a label key: where a label line may start (see _labels).
+_LABEL_LINE = re.compile(r"\n[ \t*_#>-]*(?:" + "|".join(_LABEL_KEYS) + ")")
 _HAS_DIGIT = re.compile(r"\d")
 
 _ZONES = {
@@ -192,19 +194,12 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
 def _labels(work: str, low: str):
     """``_LABEL.finditer(work)``, tried only at the starts of lines whose first word (past blanks and Markdown
     marks) begins with one of :data:`_LABEL_KEYS`, found in ``low`` (``work.lower()``, same length)."""
-    starts = set()
-    for key in _LABEL_KEYS:
-        pos = low.find(key)
-        while pos >= 0:
-            line = low.rfind("\n", 0, pos) + 1
-            if not low[line:pos].strip(" \t*_#>-"):
-                starts.add(line)
-            nl = low.find("\n", pos)
-            if nl < 0:
-                break
-            pos = low.find(key, nl + 1)
+    # One scan for the line starts (in "\n" + low, the line break before a line sits at the line's own
+    # offset in low): the keys are common words ("last", "first", "sent" in "present"), and finding each
+    # of them through the text cost a look-up per occurrence. A key starts with a letter, so it begins
+    # exactly where the marks end.
     last_end = 0
-    for line in sorted(starts):
+    for line in [m.start() for m in _LABEL_LINE.finditer("\n" + low)]:
         if line >= last_end:
             m = _LABEL.match(work, line)
             if m:

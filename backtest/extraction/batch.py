@@ -333,7 +333,7 @@ def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
         text = render_setup_file(sf)
         try:
             target = names.path_for(sf.article.id)
-            if target.exists():
+            if names.may_exist(target.name) and target.exists():
                 old = target.read_text(encoding="utf-8", errors="replace")
                 if old == text:
                     summary.unchanged.append(target)
@@ -381,11 +381,25 @@ class _Names:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.taken: dict[str, str] = {}  # case-folded file name -> article id
+        # The folder's file names when the run starts, case-folded (a case-insensitive disk opens "A.yaml"
+        # for "a.yaml"): a name not among them needs no open() to see whose file it is, nor a stat() to see
+        # whether it is there. One listing instead of a failed open and a stat per article in a new folder.
+        try:
+            self.present: set[str] | None = {name.casefold() for name in os.listdir(out_dir)}
+        except FileNotFoundError:
+            self.present = set()
+        except OSError:  # unreadable folder: look at every file, as before
+            self.present = None
+
+    def may_exist(self, name: str) -> bool:
+        """False when no file of that name (in any case) was in the folder at the start of the run."""
+        return self.present is None or name.casefold() in self.present
 
     def path_for(self, article_id: str) -> Path:
         name = setup_file_name(article_id)
         owner = self.taken.get(name.casefold())
-        if (owner is not None and owner != article_id) or _owned_by_other(self.out_dir / name, article_id):
+        if (owner is not None and owner != article_id) or (
+                self.may_exist(name) and _owned_by_other(self.out_dir / name, article_id)):
             name = setup_file_name(article_id, disambiguate=True)
         self.taken[name.casefold()] = article_id
         return self.out_dir / name

@@ -243,13 +243,14 @@ class _Reader:
         self.sentences = self._sentences()
         # The phrases are only looked for where they can matter (see _relevant): most prose sentences of a
         # long article hold no level, no order word and at most one instrument.
-        self.cues, self.sides, self.flags = [], [], []
-        for start, end in self._relevant_ranges():
-            # The view's tokens, from the text's with the marks put in (tokenized afresh where they do not fit).
-            tokens = base_tokens.masked(marks, start, end) or Tokens(self.view, start, end)
-            self.cues += phrasebook.scan("cues", self.view, tokens=tokens)
-            self.sides += phrasebook.scan("sides", self.view, tokens=tokens)
-            self.flags += phrasebook.scan("flags", self.view, tokens=tokens)
+        # The view's tokens of each range, from the text's with the marks put in (tokenized afresh where they
+        # do not fit), joined with a line break between ranges: no phrase runs across one, so each layer is
+        # one walk over the article (not one per range) and finds what the walks range by range found.
+        tokens = Tokens.joined([base_tokens.masked(marks, start, end) or Tokens(self.view, start, end)
+                                for start, end in self._relevant_ranges()])
+        self.cues = phrasebook.scan("cues", self.view, tokens=tokens)
+        self.sides = phrasebook.scan("sides", self.view, tokens=tokens)
+        self.flags = phrasebook.scan("flags", self.view, tokens=tokens)
         self.cue_ends = [o.end for o in self.cues]
         self.cue_starts = [o.start for o in self.cues]
         self.side_starts = [o.start for o in self.sides]
@@ -544,7 +545,13 @@ class _Reader:
         d = self.current
         if d is None or d.kind != "single" or d.entry_type == "market" or span not in d.spans:
             return
-        m = _WINDOW.search(self.text[s.start:s.end])
+        text = self.text[s.start:s.end]
+        low = text.lower()
+        # _WINDOW (case-insensitive, tried at every word) needs a unit word: most sentences hold none. Only
+        # for ASCII text, where lower() folds case as the pattern does ("ſ" matches "s" under re.I).
+        if text.isascii() and "day" not in low and "session" not in low and "week" not in low:
+            return
+        m = _WINDOW.search(text)
         if not m:
             return
         raw = re.sub(r"\s+", " ", m["n"].lower())

@@ -69,6 +69,19 @@ class Mention:
     resolvable: bool = True
     how: str | None = None  # how a ticker or contract was read, for the setup's note
 
+    # Made ~15 times per article: filling __dict__ directly costs half of the generated frozen __init__'s
+    # object.__setattr__ per field (the instance stays frozen: assigning a field still raises).
+    def __init__(self, start: int, end: int, words: str, family: str, pinned: str | None = None,
+                 resolvable: bool = True, how: str | None = None):
+        fields = self.__dict__
+        fields["start"] = start
+        fields["end"] = end
+        fields["words"] = words
+        fields["family"] = family
+        fields["pinned"] = pinned
+        fields["resolvable"] = resolvable
+        fields["how"] = how
+
 
 @dataclasses.dataclass(frozen=True)
 class Resolution:

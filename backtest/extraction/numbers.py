@@ -127,6 +127,18 @@ class NumberMention:
     high: float | None = None
     dollar: bool = False
 
+    # Made ~25 times per article: filling __dict__ directly costs half of the generated frozen __init__'s
+    # object.__setattr__ per field (the instance stays frozen: assigning a field still raises).
+    def __init__(self, start: int, end: int, value: float, kind: str, high: float | None = None,
+                 dollar: bool = False):
+        fields = self.__dict__
+        fields["start"] = start
+        fields["end"] = end
+        fields["value"] = value
+        fields["kind"] = kind
+        fields["high"] = high
+        fields["dollar"] = dollar
+
     @property
     def is_level(self) -> bool:
         """True for price levels (``level`` or ``range``); every other kind is context."""
@@ -367,7 +379,13 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
     has_suffix = bool(match["suffix"])
     # Most numbers are levels, with none of the words after them that make something else of a number:
     # one look at all those words first (the checks below stay in their order; see _AFTER_ANY).
-    words_after = _AFTER_ANY.match(after) is not None
+    first = after[:1]
+    if first in _NO_WORDS_AFTER:  # a quarter of the numbers: "$87.", "$87;", "6,100–6,150", "87)"
+        words_after = False
+    elif first == ",":  # "$87, $90": of the "after" patterns only the year of a date can follow a comma
+        words_after = _DATE_AFTER.match(after) is not None
+    else:
+        words_after = _AFTER_ANY.match(after) is not None
     if words_after:
         score = _SCORE_AFTER.match(after)
         if score and value <= int(score["of"]):
@@ -439,5 +457,9 @@ def _any_of(*patterns: re.Pattern) -> re.Pattern:
 _AFTER_ANY = _any_of(_SCORE_AFTER, _PERCENT_AFTER, _MULTIPLE_AFTER, _AMOUNT_AFTER, _DECADE_AFTER, _PERIOD_AFTER,
                      _DATE_AFTER, _ORDINAL_AFTER, _STRIKE_AFTER, _MONEY_NOUN_AFTER, _COMMODITY_AFTER, _OPTION_AFTER,
                      _POINTS_AFTER, _COUNT_AFTER)
+#: Characters none of the patterns of _AFTER_ANY can start with: each starts with white space, a letter,
+#: "%", "/", "×", "-" or (a date's year) ",". Digits and ASCII punctuation only (no case folding or white
+#: space can make one of them match), so skipping the match for them changes nothing.
+_NO_WORDS_AFTER = frozenset("0123456789.;:)(]['\"!?$#&*+<=>@\\^_`{|}~–—")
 #: ``any(key in text for key in _INDICATOR_KEYS)`` as one search.
 _INDICATOR_KEY = re.compile("|".join(re.escape(k) for k in _INDICATOR_KEYS))
