@@ -238,10 +238,10 @@ def test_disk_full_on_one_article_does_not_stop_the_others(articles, tmp_path, m
 
     real = batch._atomic_write
 
-    def full_for_003(path, text):
+    def full_for_003(path, text, **how):
         if path.name.startswith("003_"):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, text)
+        real(path, text, **how)
 
     monkeypatch.setattr(batch, "_atomic_write", full_for_003)
     monkeypatch.chdir(tmp_path)
@@ -249,6 +249,39 @@ def test_disk_full_on_one_article_does_not_stop_the_others(articles, tmp_path, m
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert sorted(p.name[:3] for p in (tmp_path / "out").glob("*.yaml")) == ["000", "001", "002", "004"]
     assert "No space left on device" in result.output and "003_99540e02251797ad" in result.output
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_a_file_that_appears_during_the_run_is_never_replaced(articles, tmp_path, monkeypatch, hard_links):
+    """The output folder is listed once when the run starts; a setup file another process creates under one of
+    the new names meanwhile is left as it is (reported, exit 1), and the other articles are written. Where the
+    disk has no hard links, the same holds through a last check before the rename."""
+    from backtest.extraction import batch
+    from backtest.setups import writer
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real = writer.render_setup_file
+
+    def render_and_race(setup_file):
+        text = real(setup_file)
+        if setup_file.article.id.startswith("001_"):  # another writer wins the race for this one name
+            (out / f"{setup_file.article.id}.yaml").write_text("someone else's file\n")
+        return text
+
+    monkeypatch.setattr(writer, "render_setup_file", render_and_race)  # read at each call of extract_to_dir
+    if not hard_links:
+        def no_links(*args, **kwargs):
+            raise PermissionError(1, "Operation not permitted")
+        monkeypatch.setattr(batch.os, "link", no_links)
+    summary = extract_to_dir([articles], out, price_lookup=lookup)
+    (theirs,) = out.glob("001_*.yaml")
+    assert theirs.read_text() == "someone else's file\n"
+    (line,) = summary.unwritten
+    assert theirs.name in line and "appeared while this run was writing" in line and summary.exit_code == 1
+    assert sorted(p.name[:3] for p in summary.written) == ["000", "002", "003", "004"]
+    assert all(load_setup_file(p)[0] is not None for p in summary.written)
+    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
 
 
 def test_article_ids_that_slug_alike_never_share_a_file_or_a_setup_id(tmp_path):

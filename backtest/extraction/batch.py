@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import itertools
 import json
@@ -333,7 +334,8 @@ def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
         text = render_setup_file(sf)
         try:
             target = names.path_for(sf.article.id)
-            if names.may_exist(target.name) and target.exists():
+            fresh = not names.may_exist(target.name)  # not in the folder when the run began
+            if not fresh and target.exists():
                 old = target.read_text(encoding="utf-8", errors="replace")
                 if old == text:
                     summary.unchanged.append(target)
@@ -345,10 +347,14 @@ def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
                 out_dir.mkdir(parents=True, exist_ok=True)
                 made = True
             try:
-                _atomic_write(target, text)
+                _atomic_write(target, text, fresh=fresh)
             except FileNotFoundError:
                 out_dir.mkdir(parents=True, exist_ok=True)
-                _atomic_write(target, text)
+                _atomic_write(target, text, fresh=fresh)
+        except _Appeared:  # someone else made that file since the folder was listed: never replace it
+            summary.unwritten.append(f"{target}: appeared while this run was writing (another process?); left as "
+                                     f"it is, the setup file for {result.path} was not written: run again")
+            continue
         except OSError as exc:
             where = exc.filename or (out_dir / setup_file_name(sf.article.id))
             summary.unwritten.append(f"{where}: cannot write the setup file for {result.path} "
@@ -427,12 +433,16 @@ def _owned_by_other(path: Path, article_id: str) -> bool:
     return str(found) != article_id
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str, *, fresh: bool = False) -> None:
     """Write via a temporary file in the same directory, so an interrupted run leaves no half file.
 
     The temporary file is created with ``O_EXCL`` (never someone else's file) and mode 0666, which the
     kernel narrows by the umask: the setup file gets an ordinary file's mode (mkstemp's 0600 would need a
     chmod). One ``open``, one ``write`` of the UTF-8 bytes, one ``rename``: cheap enough per article.
+
+    ``fresh``: the file was not there when the run listed the folder, so nobody has looked at what might be
+    there now; it is published with ``link`` (which fails, :class:`_Appeared`, instead of replacing a file
+    that appeared meanwhile), or, where the disk has no hard links, renamed only if still absent.
     """
     data = text.encode("utf-8")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -451,13 +461,34 @@ def _atomic_write(path: Path, text: str) -> None:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        if fresh:
+            _publish_new(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+class _Appeared(FileExistsError):
+    """A setup file that was not in the folder when the run began exists now: it is not the run's to replace."""
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """Give ``tmp`` the name ``path`` only if no file has it (:class:`_Appeared` otherwise)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise _Appeared(errno.EEXIST, "File exists", str(path)) from None
+    except OSError:  # no hard links here (some network and FAT disks): the narrow check-then-rename
+        if os.path.lexists(path):
+            raise _Appeared(errno.EEXIST, "File exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 _TMP_COUNTER = itertools.count()
