@@ -86,8 +86,7 @@ class Bars:
         """
         from .calendar import publication_instant
 
-        ns = publication_instant(published).value
-        return int(np.searchsorted(self.array("session_close_ns"), ns, side="right")) - 1
+        return last_closed_at(self.array("session_close_ns"), publication_instant(published).value)
 
     def until(self, as_of: dt.date | None) -> "Bars":
         """The bars dated on or before ``as_of`` (no later bar is ever read in an as-of run)."""
@@ -95,6 +94,12 @@ class Bars:
             return self
         cut = self.frame.loc[: pd.Timestamp(as_of)]
         return dataclasses.replace(self, frame=cut)
+
+
+def last_closed_at(close_ns: np.ndarray, instant_ns: int) -> int:
+    """Index of the last session in ``close_ns`` (ascending close instants, UTC ns) that closed at or before
+    ``instant_ns`` (-1 if none): a session closing exactly at publication counts as closed."""
+    return int(np.searchsorted(close_ns, instant_ns, side="right")) - 1
 
 
 @dataclasses.dataclass

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError, DataError
-from .bars import Bars, BarSet
+from .bars import Bars, BarSet, last_closed_at
 from .cache import CacheSource
 from .mirror import MirrorSource
 from .sources import BarSource
@@ -222,8 +222,7 @@ def last_close_before(symbol: str, published: dt.datetime | dt.date, config: Con
     closes = _close_memo[key]
     if closes is None:
         return None
-    # The same rule as Bars.last_close_index: the last session that closed at or before the instant.
-    pos = int(np.searchsorted(closes.close_ns, _instant_ns(published), side="right")) - 1
+    pos = last_closed_at(closes.close_ns, _instant_ns(published))  # Bars.last_close_index's rule
     if pos < 0:
         return None
     return closes.dates[pos], float(closes.as_traded[pos])
