@@ -1,8 +1,11 @@
-"""The loader's one-walk construction of plain YAML trees gives exactly what PyYAML's constructor gives.
+"""The loader's construction of plain YAML documents from libyaml's events gives exactly what PyYAML's
+constructor gives, and the files it loads give the same setups and the same messages (line numbers
+included) as the node path.
 
-``backtest.setups.load._plain_construct`` builds the data of alias-free trees of core-tag scalars itself
-(calling PyYAML's scalar constructors) and hands everything else back; each document below, from real
-setup files to odd scalars, is constructed both ways and compared value by value and type by type.
+``backtest.setups.load._construct_from_events`` builds the data of alias-free documents of core-tag scalars
+itself, without a node tree (calling PyYAML's scalar constructors), and hands everything else back; each
+document below, from real setup files to odd scalars, is constructed both ways and compared value by value
+and type by type.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ NOT_PLAIN = [
     "a: !!set {x, y}\n",
     "? [1, 2]\n: complex key\n",  # a sequence as a key
     "x: " + "[" * 40 + "]" * 40 + "\n",  # deeper than MAX_DEPTH
+    "a: &x 1\nb: 2\n",  # an anchor, even unused
+    "? {k: v}\n: a mapping as a key\n",
+    "a: 1\n---\nb: 2\n",  # a second document
+    "",  # no document
+    "a: !!python/name:os.system x\n",
 ]
 
 
@@ -54,10 +62,9 @@ def same(a, b) -> bool:
 
 
 def both(text: str):
-    loader = load._Loader(text)  # the product's loader (memoised tags)
-    root = loader.get_single_node()
+    loader = load._Loader(text)  # the product's loader (memoised tags and scalars)
     try:
-        plain = load._plain_construct(loader, root)
+        plain = load._construct_from_events(loader)
     finally:
         loader.dispose()
     return plain, yaml.load(text, Loader=yaml.CSafeLoader)
@@ -138,3 +145,46 @@ def test_memoised_tags_are_libyamls_in_any_order():
                 continue
             assert _tags(load._Loader, text) == expected, text[:120]
     assert load._Loader._tags and all(v is None or len(v) <= load._Loader._MAX_TEXT for _, v, _ in load._Loader._tags)
+
+
+def _setup_texts(tmp_path, market_data_dir) -> list[tuple[str, bytes]]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import corpus
+
+    corpus.write_corpus(tmp_path, 100, market_data_dir)
+    paths = sorted((ROOT / "setups").glob("*.yaml")) + sorted((ROOT / "tests" / "bad_inputs" / "setups").glob("*"))
+    paths += sorted(tmp_path.glob("*.yaml"))
+    return [(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p.name), p.read_bytes()) for p in paths]
+
+
+def test_files_load_as_on_the_node_path(tmp_path, market_data_dir, monkeypatch):
+    """Every setup file (the seed setups, every bad input, a generated corpus) gives the same setups and the
+    same skips, word for word and line for line, whether its data came from the event stream (and its
+    node tree is composed only for a message) or from the node tree itself."""
+    texts = _setup_texts(tmp_path, market_data_dir)
+    fast = [load._parse(Path(name), data) for name, data in texts]
+
+    def node_path(loader, flags=None):
+        raise load._NotPlain
+
+    monkeypatch.setattr(load, "_construct_from_events", node_path)
+    slow = [load._parse(Path(name), data) for name, data in texts]
+    plain = 0
+    for (name, _), (f_file, f_skips), (s_file, s_skips) in zip(texts, fast, slow):
+        assert f_skips == s_skips, name
+        assert (f_file is None) == (s_file is None), name
+        if f_file is not None:
+            assert f_file.model_dump() == s_file.model_dump(), name
+            plain += 1
+    bad = [name for name, _ in texts if "bad_inputs" in name]
+    assert plain >= 20 and len(bad) > 20  # both kinds were really compared
+    assert sum(bool(skips) for _, skips in fast) >= len(bad) // 2  # messages with lines were compared
+
+
+def test_a_message_line_comes_from_the_tree_composed_on_demand():
+    text = b"format: backtest.setups/1\narticle:\n  id: a1\n  published: 2026-02-08\nsetups:\n  - id: s1\n" \
+           b"    symbol: IWM\n    direction: long\n    entry: {type: stop, level: 100}\n    stopp: 95\n"
+    setup_file, skips = load._parse(Path("x.yaml"), text)
+    assert [s.reason.split(": ")[0] for s in skips] == ["x.yaml:10"]

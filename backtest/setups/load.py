@@ -5,12 +5,15 @@ duplicate id is recorded as a :class:`~backtest.common.Skip` with a one-line rea
 ``setups/foo.yaml:12: setups[1].stopp: unknown field (remove it or fix the spelling)`` and everything
 else is still loaded. Only "there is nothing to load at all" is an error (:class:`UsageError`).
 
-**One parse per file, through libyaml.** Each file is read once (at most :data:`MAX_SETUP_BYTES`), parsed
-once by libyaml's C parser (``yaml.CSafeLoader``) into a node tree, checked, then constructed from that
-same tree. The node tree gives the line numbers: pydantic reports *where* in the data a field is wrong
-(``("setups", 1, "stopp")``) and the tree says on which line that is. A file libyaml refuses is parsed
-again by PyYAML's pure-Python parser, only to word the error the way PyYAML does (and to accept the rare
-document only PyYAML reads).
+**One parse per file, through libyaml.** Each file is read once (at most :data:`MAX_SETUP_BYTES`) and
+parsed by libyaml's C parser (``yaml.CSafeLoader``). A plain document (mappings, sequences, core-tag
+scalars, no alias: nearly every setup file) is constructed straight from libyaml's event stream, without a
+node tree; anything else is composed into a node tree, checked, then constructed from that same tree. The
+node tree gives the line numbers: pydantic reports *where* in the data a field is wrong
+(``("setups", 1, "stopp")``) and the tree says on which line that is, so a plain file whose message needs a
+line has its tree composed then, once (errors are rare; a valid file never needs it). A file libyaml
+refuses is parsed again by PyYAML's pure-Python parser, only to word the error the way PyYAML does (and to
+accept the rare document only PyYAML reads).
 
 **Limits before work** (a small file must not cost a long time): files larger than
 :data:`MAX_SETUP_BYTES` are refused unread; nesting deeper than :data:`MAX_DEPTH` levels, aliases that
@@ -442,13 +445,22 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
         shown = f"{node.value!r} " if node is not None else ""
         return None, [_file_skip(where, f"{shown}is not a real date/time ({exc}); fix it (YYYY-MM-DD or "
                                         "2026-02-08T17:30:00Z)", item=name)]
+
+    def tree() -> yaml.Node | None:
+        """The node tree, for line numbers: a plain document was built without one, so it is composed
+        here, once, only when a message needs a line."""
+        nonlocal root
+        if root is None:
+            root = _nodes(text, name)
+        return root
+
     if not isinstance(raw, dict):
         kind = "empty" if raw is None else f"a {type(raw).__name__}, not a mapping"
         return None, [_file_skip(name, f"file is {kind}; a setup file has `article:` and `setups:` blocks", item=name)]
 
     # YAML silently keeps the last of two equal keys (`stop: 95` ... `stop: 90`): treat that as an error,
     # for the one setup it is in, or for the whole file when it is outside the setups.
-    duplicates = _duplicate_keys(root) if getattr(raw_flags, "repeated_keys", True) else []
+    duplicates = _duplicate_keys(tree()) if getattr(raw_flags, "repeated_keys", True) else []
     bad_setups: dict[int, str] = {}
     for loc, line in duplicates:
         where = f"{name}:{line}: {_dotted(loc)}: key appears twice in the same block; keep one"
@@ -462,13 +474,13 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
     if unknown:
         key = unknown[0]
         return None, [_file_skip(
-            f"{name}:{_line(root, (key,))}",
+            f"{name}:{_line(tree(), (key,))}",
             f"unknown top-level field {key!r}; use only {', '.join(sorted(_TOP_LEVEL))}",
             item=name,
         )]
     if raw.get("format", FORMAT_VERSION) != FORMAT_VERSION:
         return None, [_file_skip(
-            f"{name}:{_line(root, ('format',))}",
+            f"{name}:{_line(tree(), ('format',))}",
             f"format {raw.get('format')!r} is not supported; use format: {FORMAT_VERSION}",
             item=name,
         )]
@@ -478,7 +490,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
     try:
         article = ArticleMeta.model_validate(article_raw)
     except ValidationError as exc:
-        return None, [Skip(item=name, reason=_describe(exc, root, prefix=("article",), name=name), kind="setup-file")]
+        return None, [Skip(item=name, reason=_describe(exc, tree(), prefix=("article",), name=name), kind="setup-file")]
 
     skips: list[Skip] = []
     if article.title is None:
@@ -489,7 +501,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
     seen: dict[str, int] = {}
     raw_setups = raw.get("setups") or []
     if not isinstance(raw_setups, list):
-        return None, [_file_skip(f"{name}:{_line(root, ('setups',))}", "`setups:` must be a list of setups", item=name)]
+        return None, [_file_skip(f"{name}:{_line(tree(), ('setups',))}", "`setups:` must be a list of setups", item=name)]
     for index, item in enumerate(raw_setups):
         label = _setup_label(item, index)
         if index in bad_setups:
@@ -498,7 +510,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
         try:
             setup = Setup.model_validate(item)
         except ValidationError as exc:
-            reason = _describe(exc, root, prefix=("setups", index), name=name)
+            reason = _describe(exc, tree(), prefix=("setups", index), name=name)
             skips.append(Skip(item=label, reason=reason, kind="setup"))
             continue
         bad_symbol = _bad_symbol(setup)
@@ -506,7 +518,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
             field, value, problem = bad_symbol
             skips.append(Skip(
                 item=setup.id,
-                reason=f"{name}:{_line(root, ('setups', index) + field)}: setups[{index}].{'.'.join(field)}: {problem}; "
+                reason=f"{name}:{_line(tree(), ('setups', index) + field)}: setups[{index}].{'.'.join(field)}: {problem}; "
                        "put the words in `instrument:` and the ticker in `symbol:`, "
                        "or set status: unresolved",
                 kind="setup",
@@ -515,7 +527,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
         if setup.id in seen:
             skips.append(Skip(
                 item=setup.id,
-                reason=f"{name}:{_line(root, ('setups', index, 'id'))}: setups[{index}].id: duplicate setup id "
+                reason=f"{name}:{_line(tree(), ('setups', index, 'id'))}: setups[{index}].id: duplicate setup id "
                        f"{setup.id!r} (first at setups[{seen[setup.id]}]); give each setup its own id",
                 kind="setup",
             ))
@@ -531,7 +543,7 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
         except ValidationError as exc:
             skips.append(Skip(
                 item=f"{article.id}:watch[{index}]",
-                reason=_describe(exc, root, prefix=("watch", index), name=name),
+                reason=_describe(exc, tree(), prefix=("watch", index), name=name),
                 kind="setup",
             ))
     generated = raw.get("generated")
@@ -551,7 +563,7 @@ class _Refused(Exception):
 
 
 class _Flags:
-    """What :func:`_plain_construct` saw on its walk (None: the tree was not plain; assume anything)."""
+    """What :func:`_construct_from_events` saw on its way (None: the document was not plain; assume anything)."""
 
     __slots__ = ("repeated_keys",)
 
@@ -560,14 +572,17 @@ class _Flags:
 
 
 class _Loader(yaml.CSafeLoader):
-    """libyaml's SafeLoader with its tag resolution memoised. libyaml calls back into Python to resolve the
-    tag of every node (a regex match per plain scalar, and two path-resolver calls per node): with no path
-    resolvers registered (SafeLoader has none), a tag depends only on (kind, value, implicit), so one dict
-    lookup gives the same tag, and the path-resolver calls are no-ops. Files repeat their keys and most
-    values (``type: stop``), so this is most of the parse's Python time."""
+    """libyaml's SafeLoader with its tag resolution and scalar construction memoised. libyaml calls back into
+    Python to resolve the tag of every node (a regex match per plain scalar, and two path-resolver calls per
+    node): with no path resolvers registered (SafeLoader has none), a tag depends only on (kind, value,
+    implicit), so one dict lookup gives the same tag, and the path-resolver calls are no-ops. Likewise the
+    value of a core-tag scalar depends only on (tag, text), and every such value (int, float, bool, None,
+    date, datetime) is immutable, so it can be shared. Files repeat their keys and most values
+    (``type: stop``), so this is most of the parse's Python time."""
 
     _tags: dict = {}
-    _MAX_TAGS = 100_000  # bounds the memo (numbers vary); past it, tags are resolved as usual
+    _values: dict = {}  # (tag, text) -> the constructed scalar, for the non-str core tags
+    _MAX_TAGS = 100_000  # bounds each memo (numbers vary); past it, tags are resolved as usual
     _MAX_TEXT = 64  # only short values are kept (keys, numbers, words): at most ~10 MB, whatever the files
 
     def resolve(self, kind, value, implicit):
@@ -593,9 +608,22 @@ if yaml.CSafeLoader.yaml_path_resolvers:  # pragma: no cover - someone registere
 
 
 def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any, "_Flags | None"]:
-    """(node tree, Python data, flags) of one YAML document: libyaml parses it once; the tree is checked
-    (:func:`_check_tree`) before the data is constructed from it. A document libyaml refuses goes
-    through PyYAML's pure-Python parser (its error wording, or the rare document only it accepts)."""
+    """(node tree or None, Python data, flags) of one YAML document, parsed once by libyaml.
+
+    A plain document (nearly every setup file) is constructed straight from libyaml's event stream
+    (:func:`_construct_from_events`) and the node tree is not built (None: the caller composes it only when
+    a message needs a line number, :func:`_nodes`). Anything else takes the node path: libyaml composes the
+    tree, it is checked (:func:`_check_tree`), then constructed from that same tree; a document libyaml
+    refuses goes through PyYAML's pure-Python parser (its error wording, or the rare document only it
+    accepts)."""
+    loader = _Loader(text)
+    try:
+        flags = _Flags()
+        return None, _construct_from_events(loader, flags), flags
+    except (_NotPlain, yaml.YAMLError, ValueError):
+        pass  # the node path words the refusal, the error or the impossible date, with its line
+    finally:
+        loader.dispose()
     loader = _Loader(text)
     try:
         try:
@@ -607,11 +635,6 @@ def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any,
         try:
             if root is None:
                 return root, None, None
-            flags = _Flags()
-            try:
-                return root, _plain_construct(loader, root, flags), flags
-            except _NotPlain:
-                pass
             _check_tree(root, name)
             return root, loader.construct_document(root), None
         except ValueError as exc:
@@ -621,58 +644,109 @@ def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any,
         loader.dispose()
 
 
+def _nodes(text: str, name: str) -> yaml.Node | None:
+    """The node tree of a document :func:`_compose_and_construct` built from events (for line numbers)."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 class _NotPlain(Exception):
-    """The document is not a plain tree: :func:`_plain_construct` leaves it to PyYAML's own path."""
+    """The document is not plain: :func:`_construct_from_events` leaves it to the node path."""
 
 
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
 _SCALARS = {f"tag:yaml.org,2002:{kind}": f"construct_yaml_{kind}"
             for kind in ("str", "int", "float", "bool", "null", "timestamp")}
+_EXPECT_KEY = object()  # a mapping on the stack waiting for its next key
+_MISSING = object()
 
 
-def _plain_construct(loader, root: yaml.Node, flags: _Flags | None = None) -> Any:
-    """The data of a *plain* node tree (what nearly every setup file is), built in one walk: mappings,
-    sequences and scalars of the core tags, no node used twice (no alias), at most :data:`MAX_DEPTH` deep
-    and :data:`MAX_NODES` nodes, every key a scalar. Each scalar is made by PyYAML's own constructor for
-    its tag (``construct_yaml_int`` ...), so the values are the ones ``construct_document`` gives; only
-    its generic machinery (per-node state, generators for every mapping) is skipped, which is most of its
-    cost. Anything else (an alias, a merge key ``<<``, another tag, too deep, too many nodes) raises
-    :class:`_NotPlain`, and the caller takes the checked path (:func:`_check_tree`, then
-    ``construct_document``), which refuses or builds it as before. ``flags.repeated_keys`` says whether
-    some mapping wrote a key text twice (only then does the caller look for where)."""
+def _construct_from_events(loader: _Loader, flags: _Flags | None = None) -> Any:
+    """The data of a *plain* document, built from libyaml's events without composing a node tree: one
+    document of mappings, sequences and scalars of the core tags, no anchor or alias, at most
+    :data:`MAX_DEPTH` deep and :data:`MAX_NODES` nodes, every key a scalar. Tags are resolved as libyaml's
+    composer resolves them (an untagged or ``!`` node through ``loader.resolve``) and each scalar is made by
+    PyYAML's own constructor for its tag (``construct_yaml_int`` ...), so the values are the ones
+    ``construct_document`` gives (``tests/test_yaml_plain_path.py`` compares); what is skipped is the node
+    objects, their marks and the constructor's generic machinery, about two thirds of the parse. Anything
+    else (an alias or anchor, a merge key's alias, another tag, a second or empty document, too deep, too
+    many nodes) raises :class:`_NotPlain`; a syntax error raises libyaml's error. ``flags.repeated_keys``
+    says whether some mapping wrote a key text twice (only then does the caller look for where)."""
+    get = loader.get_event
+    get()  # StreamStartEvent
+    if type(get()) is not yaml.DocumentStartEvent:
+        raise _NotPlain  # an empty stream: the node path says so
+    resolve, values, memo_room = loader.resolve, loader._values, loader._MAX_TAGS
     scalars = {tag: getattr(loader, method) for tag, method in _SCALARS.items()}
-    seen: set[int] = set()
-    flags = flags if flags is not None else _Flags()
-
-    def build(node: yaml.Node, depth: int) -> Any:
-        if depth > MAX_DEPTH or id(node) in seen or len(seen) >= MAX_NODES:
-            raise _NotPlain
-        seen.add(id(node))
-        kind = type(node)
-        if kind is yaml.ScalarNode:
-            if node.tag == _STR:  # construct_yaml_str's value, without its two calls
-                return node.value
-            construct = scalars.get(node.tag)
-            if construct is None:
+    stack: list[list] = []  # [list] for a sequence; [dict, pending key or _EXPECT_KEY, key texts, keys] for a mapping
+    count, result = 0, None
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            count += 1
+            if event.anchor is not None:
                 raise _NotPlain
-            return construct(node)
-        if kind is yaml.MappingNode and node.tag == _MAP:
-            out = {}
-            texts = set()
-            for key_node, value_node in node.value:
-                if type(key_node) is not yaml.ScalarNode:
-                    raise _NotPlain
-                texts.add(key_node.value)
-                key = build(key_node, depth + 1)
-                out[key] = build(value_node, depth + 1)
-            if len(texts) != len(node.value):
+            tag, text = event.tag, event.value
+            if tag is None or tag == "!":
+                tag = resolve(yaml.ScalarNode, text, event.implicit)
+            if tag == _STR:  # construct_yaml_str's value, without its two calls
+                value = text
+            else:
+                value = values.get((tag, text), _MISSING)
+                if value is _MISSING:
+                    construct = scalars.get(tag)
+                    if construct is None:
+                        raise _NotPlain
+                    value = construct(yaml.ScalarNode(tag, text))
+                    if len(text) <= _Loader._MAX_TEXT and len(values) < memo_room:
+                        values[(tag, text)] = value
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            count += 1
+            if event.anchor is not None or (stack and len(stack[-1]) > 1 and stack[-1][1] is _EXPECT_KEY):
+                # an anchor, or a key that is not a scalar
+                raise _NotPlain
+            tag = event.tag
+            mapping = kind is yaml.MappingStartEvent
+            if tag is None or tag == "!":
+                tag = resolve(yaml.MappingNode if mapping else yaml.SequenceNode, None, event.implicit)
+            if tag != (_MAP if mapping else _SEQ):
+                raise _NotPlain
+            stack.append([{}, _EXPECT_KEY, set(), 0] if mapping else [[]])
+            if len(stack) > MAX_DEPTH or count > MAX_NODES:
+                raise _NotPlain
+            continue
+        elif kind is yaml.MappingEndEvent:
+            top = stack.pop()
+            if len(top[2]) != top[3] and flags is not None:
                 flags.repeated_keys = True
-            return out
-        if kind is yaml.SequenceNode and node.tag == _SEQ:
-            return [build(child, depth + 1) for child in node.value]
-        raise _NotPlain
-
-    return build(root, 1)
+            value = top[0]
+        elif kind is yaml.SequenceEndEvent:
+            value = stack.pop()[0]
+        elif kind is yaml.DocumentEndEvent:
+            if type(get()) is not yaml.StreamEndEvent:
+                raise _NotPlain  # a second document: the node path refuses it
+            return result
+        else:  # an alias
+            raise _NotPlain
+        if len(stack) >= MAX_DEPTH or count > MAX_NODES:
+            raise _NotPlain
+        if not stack:
+            result = value
+            continue
+        top = stack[-1]
+        if len(top) == 1:  # a sequence
+            top[0].append(value)
+        elif top[1] is _EXPECT_KEY:
+            top[2].add(event.value)
+            top[3] += 1
+            top[1] = value
+        else:
+            top[0][top[1]] = value
+            top[1] = _EXPECT_KEY
 
 
 def _pure_python(text: str, name: str) -> tuple[yaml.Node | None, Any]:
