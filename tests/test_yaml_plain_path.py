@@ -11,6 +11,7 @@ and type by type.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ ODD = [
     "- 1\n- [2, [3, [4, [5]]]]\n- {x: y}\n",
     "plain scalar document\n",
     "123\n",
+    "prices: [25110.74, -0.0, -0.50, 007.50, 1.0, '25110.74', \"2.5\", 1.5e3, 1_000.5, 3.]\n",
 ]
 NOT_PLAIN = [
     "a: &x [1, 2]\nb: *x\n",  # an alias
@@ -188,3 +190,10 @@ def test_a_message_line_comes_from_the_tree_composed_on_demand():
            b"    symbol: IWM\n    direction: long\n    entry: {type: stop, level: 100}\n    stopp: 95\n"
     setup_file, skips = load._parse(Path("x.yaml"), text)
     assert [s.reason.split(": ")[0] for s in skips] == ["x.yaml:10"]
+
+
+def test_a_decimal_is_the_float_pyyaml_makes_sign_and_all():
+    text = "a: [-0.0, 0.0, -12.50, 25110.74, 0.1]\nb: '1.5'\n"
+    plain, expected = both(text)
+    assert [math.copysign(1.0, x) for x in plain["a"]] == [math.copysign(1.0, x) for x in expected["a"]]
+    assert plain == expected and type(plain["b"]) is str

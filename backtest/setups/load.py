@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -662,77 +663,80 @@ _SCALARS = {f"tag:yaml.org,2002:{kind}": f"construct_yaml_{kind}"
             for kind in ("str", "int", "float", "bool", "null", "timestamp")}
 _EXPECT_KEY = object()  # a mapping on the stack waiting for its next key
 _MISSING = object()
+#: A plain scalar of digits, a point and digits (``25110.74``): SafeLoader resolves it as a float (the first
+#: implicit resolver that matches it) and ``construct_yaml_float`` returns ``float(text)`` for it, so that is
+#: what it is built as, without the resolver's regexes and the constructor's calls (most levels are such).
+_DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+\Z")
 
 
 def _construct_from_events(loader: _Loader, flags: _Flags | None = None) -> Any:
     """The data of a *plain* document, built from libyaml's events without composing a node tree: one
-    document of mappings, sequences and scalars of the core tags, no anchor or alias, at most
-    :data:`MAX_DEPTH` deep and :data:`MAX_NODES` nodes, every key a scalar. Tags are resolved as libyaml's
-    composer resolves them (an untagged or ``!`` node through ``loader.resolve``) and each scalar is made by
-    PyYAML's own constructor for its tag (``construct_yaml_int`` ...), so the values are the ones
+    document of mappings, sequences and scalars of the core tags, no anchor or alias, fewer than
+    :data:`MAX_DEPTH` levels and at most :data:`MAX_NODES` nodes, every key a scalar. Tags are resolved as
+    libyaml's composer resolves them (an untagged or ``!`` node through ``loader.resolve``) and each scalar
+    is made by PyYAML's own constructor for its tag (``construct_yaml_int`` ...), so the values are the ones
     ``construct_document`` gives (``tests/test_yaml_plain_path.py`` compares); what is skipped is the node
-    objects, their marks and the constructor's generic machinery, about two thirds of the parse. Anything
-    else (an alias or anchor, a merge key's alias, another tag, a second or empty document, too deep, too
-    many nodes) raises :class:`_NotPlain`; a syntax error raises libyaml's error. ``flags.repeated_keys``
-    says whether some mapping wrote a key text twice (only then does the caller look for where)."""
+    objects, their marks and the constructor's generic machinery. An untagged scalar's value depends only
+    on its text and implicit flags, and is immutable, so it is memoised (``_Loader._values``). Anything
+    else (an alias or anchor, another tag, a second or empty document, too deep, too many nodes) raises
+    :class:`_NotPlain`: the node path then builds or refuses it; a syntax error raises libyaml's error.
+    ``flags.repeated_keys`` says whether some mapping wrote a key text twice (only then does the caller
+    look for where)."""
     get = loader.get_event
     get()  # StreamStartEvent
     if type(get()) is not yaml.DocumentStartEvent:
         raise _NotPlain  # an empty stream: the node path says so
-    resolve, values, memo_room = loader.resolve, loader._values, loader._MAX_TAGS
-    scalars = {tag: getattr(loader, method) for tag, method in _SCALARS.items()}
+    values, room, short = loader._values, loader._MAX_TAGS, loader._MAX_TEXT
+    scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     stack: list[list] = []  # [list] for a sequence; [dict, pending key or _EXPECT_KEY, key texts, keys] for a mapping
     count, result = 0, None
     while True:
         event = get()
         kind = type(event)
-        if kind is yaml.ScalarEvent:
+        if kind is scalar_event:
             count += 1
-            if event.anchor is not None:
+            if event.anchor is not None or count > MAX_NODES:
                 raise _NotPlain
-            tag, text = event.tag, event.value
+            text, tag = event.value, event.tag
             if tag is None or tag == "!":
-                tag = resolve(yaml.ScalarNode, text, event.implicit)
-            if tag == _STR:  # construct_yaml_str's value, without its two calls
-                value = text
-            else:
-                value = values.get((tag, text), _MISSING)
+                memo = (text, event.implicit)
+                value = values.get(memo, _MISSING)
                 if value is _MISSING:
-                    construct = scalars.get(tag)
-                    if construct is None:
-                        raise _NotPlain
-                    value = construct(yaml.ScalarNode(tag, text))
-                    if len(text) <= _Loader._MAX_TEXT and len(values) < memo_room:
-                        values[(tag, text)] = value
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    if event.implicit[0] and _DECIMAL.match(text):  # a price: always distinct, never kept
+                        value = float(text)
+                    else:
+                        value = _scalar(loader, loader.resolve(yaml.ScalarNode, text, event.implicit), text)
+                        if len(text) <= short and len(values) < room:
+                            values[memo] = value
+            else:
+                value = _scalar(loader, tag, text)
+        elif kind is mapping_start or kind is sequence_start:
             count += 1
             if event.anchor is not None or (stack and len(stack[-1]) > 1 and stack[-1][1] is _EXPECT_KEY):
-                # an anchor, or a key that is not a scalar
-                raise _NotPlain
+                raise _NotPlain  # an anchor, or a key that is not a scalar
+            mapping = kind is mapping_start
             tag = event.tag
-            mapping = kind is yaml.MappingStartEvent
             if tag is None or tag == "!":
-                tag = resolve(yaml.MappingNode if mapping else yaml.SequenceNode, None, event.implicit)
+                tag = loader.resolve(yaml.MappingNode if mapping else yaml.SequenceNode, None, event.implicit)
             if tag != (_MAP if mapping else _SEQ):
                 raise _NotPlain
             stack.append([{}, _EXPECT_KEY, set(), 0] if mapping else [[]])
-            if len(stack) > MAX_DEPTH or count > MAX_NODES:
+            if len(stack) >= MAX_DEPTH or count > MAX_NODES:  # (its scalars would lie deeper than MAX_DEPTH)
                 raise _NotPlain
             continue
-        elif kind is yaml.MappingEndEvent:
+        elif kind is mapping_end:
             top = stack.pop()
             if len(top[2]) != top[3] and flags is not None:
                 flags.repeated_keys = True
             value = top[0]
-        elif kind is yaml.SequenceEndEvent:
+        elif kind is sequence_end:
             value = stack.pop()[0]
         elif kind is yaml.DocumentEndEvent:
             if type(get()) is not yaml.StreamEndEvent:
                 raise _NotPlain  # a second document: the node path refuses it
             return result
         else:  # an alias
-            raise _NotPlain
-        if len(stack) >= MAX_DEPTH or count > MAX_NODES:
             raise _NotPlain
         if not stack:
             result = value
@@ -747,6 +751,16 @@ def _construct_from_events(loader: _Loader, flags: _Flags | None = None) -> Any:
         else:
             top[0][top[1]] = value
             top[1] = _EXPECT_KEY
+
+
+def _scalar(loader: _Loader, tag: str, text: str) -> Any:
+    """The value of one scalar of a core tag (:data:`_SCALARS`), as PyYAML's constructor for it makes it."""
+    if tag == _STR:  # construct_yaml_str's value, without its two calls
+        return text
+    method = _SCALARS.get(tag)
+    if method is None:
+        raise _NotPlain
+    return getattr(loader, method)(yaml.ScalarNode(tag, text))
 
 
 def _pure_python(text: str, name: str) -> tuple[yaml.Node | None, Any]:
