@@ -12,12 +12,20 @@ import included), all report formats written (HTML included), ``--quiet``, into 
 * ``backtest run setups/`` from the repository root: the README's five-article run (``backtest.toml``: the
   parquet cache, then the ``../shared/market-data`` mirror; no network is touched), and the same run
   **cold** (``--offline --cache-dir`` a new, empty directory each time: bars read from the mirror, the
-  calendar and the bootstrap draws made again), the like-for-like partner of a corpus's cold row;
+  calendar and the bootstrap draws made again), the like-for-like partner of a corpus's cold row, and
+  **new corpus** (a cache directory that holds only today's XNYS session table: what a corpus nobody
+  ran before finds on a machine that ran something today), the partner of a corpus's new-corpus row;
 * for each size, a corpus of hand-written-style setup files on the real mirror prices
   (``benchmarks/corpus.py``: about 4.5 setups per file, written to a temporary folder, never committed),
   run with ``--offline --mirror ../shared/market-data``: **cold** (a new, empty cache directory for every
-  repetition: every file is parsed and validated) and **re-run** (the same corpus again, its parsed-setup
-  cache filled by one untimed run first, as a scheduled job finds it).
+  repetition: every file is parsed and validated), **new corpus** (every cache but the session table
+  emptied before each repetition: parsed setups, permutation results and bootstrap draws made again) and
+  **re-run** (the same corpus again, its parsed-setup cache filled by one untimed run first, as a scheduled
+  job finds it).
+
+Three like-for-like ratios are printed per size, each against the five-article run in the same cache
+state: cold/cold, new/new and re-run/run; and, for reference, the corpus's cold run against the usual
+(warm) five-article run, which also counts the session table and bootstrap draws the warm run has cached.
 
 Wall time is the median of ``--repeats`` runs (min and max in the JSON); peak RSS is the largest
 ``ru_maxrss`` of the runs (``os.wait4`` of that child alone). The machine's load average is printed before
@@ -68,6 +76,13 @@ def one_run(cmd: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024.0
 
 
+def new_corpus_state(cache: Path) -> None:
+    """Empty every cache a new corpus could not reuse (parsed setups; permutation results and bootstrap
+    draws, under ``bootstrap/``), keeping only the per-day XNYS session table (``calendar/``)."""
+    for part in ("setups", "bootstrap"):
+        shutil.rmtree(cache / part, ignore_errors=True)
+
+
 def measure(make_cmd, repeats: int, before=None) -> dict:
     """Median / min / max wall seconds and peak RSS of ``repeats`` runs; ``make_cmd(i)`` builds run i's
     command and ``before(i)`` (if given) prepares it, untimed."""
@@ -100,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         out["five_articles_cold"] = measure(
             lambda i: exe + ["--offline", "--cache-dir", str(tmp / f"seedcache{i}"), "run", "setups", "--out",
                              str(tmp / f"seedcold{i}"), "--quiet"], args.repeats)
+
+        def seed_new(i):
+            return exe + ["--offline", "--cache-dir", str(tmp / "seednew"), "run", "setups", "--out",
+                          str(tmp / f"seednew{i}"), "--quiet"]
+
+        one_run(seed_new(-1))  # today's session table, untimed
+        out["five_articles_new"] = measure(seed_new, args.repeats, before=lambda i: new_corpus_state(tmp / "seednew"))
         for size in sizes:
             folder = tmp / f"corpus{size}"
             made = corpus.write_corpus(folder, size, MIRROR)
@@ -115,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
 
             row = {"files": made["files"], "setups": made["setups"]}
             row["cold"] = measure(cold, args.repeats)
+
+            def new(i, size=size, folder=folder):
+                return base + ["--cache-dir", str(tmp / f"new{size}"), "run", str(folder), "--out",
+                               str(tmp / f"out{size}-new{i}"), "--quiet"]
+
+            one_run(new(-1))  # today's session table, untimed (the rest is emptied before every run)
+            row["new"] = measure(new, args.repeats, before=lambda i, size=size: new_corpus_state(tmp / f"new{size}"))
             one_run(warm(-1))  # fill the parsed-setup cache, untimed
             row["rerun"] = measure(warm, args.repeats)
             html = tmp / f"out{size}-0" / "report.html"
@@ -136,13 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     line("backtest --help", out["help"])
     line("backtest run setups/ (five articles)", out["five_articles"])
     line("backtest run setups/, cold (new cache directory)", out["five_articles_cold"])
+    line("backtest run setups/, new corpus (session table kept)", out["five_articles_new"])
     five, five_cold = out["five_articles"]["median_s"], out["five_articles_cold"]["median_s"]
+    five_new = out["five_articles_new"]["median_s"]
     for size in sizes:
         row = out[f"corpus_{size}"]
         line(f"run {size:,} setups ({row['files']:,} files), cold", row["cold"])
+        line(f"run {size:,} setups, new corpus (session table kept)", row["new"])
         line(f"run {size:,} setups, re-run (parsed-setup cache)", row["rerun"])
-        print(f"    {size:,} setups / five articles: cold/cold {row['cold']['median_s'] / five_cold:.2f}x, "
-              f"re-run/run {row['rerun']['median_s'] / five:.2f}x, cold/run {row['cold']['median_s'] / five:.2f}x")
+        print(f"    {size:,} setups / five articles, like for like: cold/cold {row['cold']['median_s'] / five_cold:.2f}x, "
+              f"new/new {row['new']['median_s'] / five_new:.2f}x, re-run/run {row['rerun']['median_s'] / five:.2f}x; "
+              f"cold/run {row['cold']['median_s'] / five:.2f}x")
     print(f"({args.repeats} runs each; {out['cores']} cores; load average {out['load_before'][0]:.2f} before, "
           f"{out['load_after'][0]:.2f} after; targets: {TARGETS})")
     return 0
