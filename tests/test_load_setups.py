@@ -329,3 +329,43 @@ def test_a_parsing_process_that_dies_costs_time_not_files(tmp_path, monkeypatch)
     monkeypatch.setattr(load, "_entry", entry)
     broken = load.load_table(paths)
     assert broken.table.setups.equals(serial.table.setups) and broken.skips == serial.skips
+
+
+def test_the_parsing_processes_store_the_cache_entries_the_parent_would(tmp_path, monkeypatch):
+    """The pool's processes encode the cache text of what they parse: the stored entries are the same, byte
+    for byte, as a one-process load's, and a second load reads them back as the same table."""
+    import sqlite3
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import corpus
+    from backtest.setups.cache import ParsedSetupCache
+
+    folder = tmp_path / "corpus"
+    from backtest.setups import load
+
+    corpus.write_corpus(folder, 300, Path(__file__).resolve().parents[2] / "shared" / "market-data")
+    paths = sorted(folder.glob("*.yaml"))
+
+    def stored(cache_dir):
+        db = sqlite3.connect(cache_dir / "setups" / "parsed.sqlite")
+        try:
+            return db.execute("SELECT key, path, value FROM entries ORDER BY key").fetchall()
+        finally:
+            db.close()
+
+    monkeypatch.setenv("BACKTEST_THREADS", "1")
+    serial = load.load_table(paths, cache=ParsedSetupCache.under(tmp_path / "one"))
+    monkeypatch.setenv("BACKTEST_THREADS", "2")
+    monkeypatch.setattr(load, "PARALLEL_PARSE_MIN", 10)
+    monkeypatch.setattr(load, "PARSE_CHUNK", 13)
+    parallel = load.load_table(paths, cache=ParsedSetupCache.under(tmp_path / "two"))
+    assert parallel.cached == serial.cached == 0
+    rows = stored(tmp_path / "one")
+    assert len(rows) == len(paths) and stored(tmp_path / "two") == rows
+    (folder / "touched.yaml").write_bytes(paths[0].read_bytes().replace(b"note-000001", b"note-touched"))
+    again = load.load_table(sorted(folder.glob("*.yaml")), cache=ParsedSetupCache.under(tmp_path / "two"))
+    assert again.cached == len(paths)  # every stored entry read back; only the new file parsed
+    setups = again.table.setups
+    kept = setups[~setups["setup_id"].str.startswith("note-touched")].drop(columns="article").reset_index(drop=True)
+    assert kept.equals(parallel.table.setups.drop(columns="article").reset_index(drop=True))

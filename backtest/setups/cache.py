@@ -45,6 +45,11 @@ def _schema_digest(*schemas: Schema) -> str:
 SCHEMA_VERSION = f"{CACHE_FORMAT}-{_schema_digest(ARTICLE_SCHEMA, SETUP_SCHEMA)}"
 
 
+def encode_entry(entry: dict) -> str:
+    """A file's cache entry (rows, skips, title sources) as the JSON text stored for it."""
+    return json.dumps(entry, separators=(",", ":"))
+
+
 class ParsedSetupCache:
     """Parsed setup files in ``<root>/parsed.sqlite`` (see the module docstring)."""
 
@@ -110,16 +115,17 @@ class ParsedSetupCache:
             return {}
         return found
 
-    def put_many(self, entries: dict[str, tuple[str, dict]]) -> None:
+    def put_many(self, entries: dict[str, tuple[str, dict | str]]) -> None:
         """Store ``{key: (path, entry)}`` in one transaction, each path keeping only its newest entry (best
-        effort: a cache that cannot be written only costs the next run time)."""
+        effort: a cache that cannot be written only costs the next run time). An entry may come already
+        encoded (:func:`encode_entry`'s text: the parsing processes encode what they parse)."""
         db = self._connect()
         if db is None or not entries:
             return
         self._write(db, lambda: (
             db.executemany("DELETE FROM entries WHERE path = ? AND key != ?", [(p, k) for k, (p, _) in entries.items()]),
             db.executemany("INSERT OR REPLACE INTO entries (key, path, value) VALUES (?, ?, ?)",
-                           [(k, p, json.dumps(e, separators=(",", ":"))) for k, (p, e) in entries.items()])))
+                           [(k, p, e if isinstance(e, str) else encode_entry(e)) for k, (p, e) in entries.items()])))
 
     def _write(self, db: sqlite3.Connection, statements) -> None:
         """Run ``statements()`` in one immediate transaction; any SQLite error rolls back and marks the cache

@@ -263,7 +263,7 @@ def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, fil
     found = cache.get_many(k for _, _, k, _ in read if k is not None) if cache is not None else {}
     parsed = _parse_entries([(i, file_path, data) for i, (file_path, data, key, _) in enumerate(read)
                              if i not in problems and data is not None and (key is None or key not in found)])
-    new: dict[str, tuple[str, dict]] = {}
+    new: dict[str, tuple[str, dict | str]] = {}  # key -> (path, entry or its cache text)
     entries: list[tuple[tuple[dict, dict], Path]] = []
     skips: list[Skip] = list(extra)
     cached = 0
@@ -282,9 +282,9 @@ def _load_files(paths: list[Path], cache, extra: list[Skip], known: dict, *, fil
             continue
         entry = found.get(key) if key is not None else None
         if entry is None:
-            entry = parsed[i] if i in parsed else _entry(file_path, data)
+            entry, text = parsed[i] if i in parsed else (_entry(file_path, data), None)
             if key is not None:
-                new[key] = (str(file_path), entry)
+                new[key] = (str(file_path), entry if text is None else text)
         else:
             cached += 1
         if sources is not None:
@@ -313,13 +313,16 @@ PARALLEL_PARSE_MIN = 1_000
 PARSE_CHUNK = 250
 
 
-def _parse_chunk(chunk: list[tuple[int, str, bytes]]) -> list[tuple[int, dict]]:
-    return [(i, _entry(Path(name), data)) for i, name, data in chunk]
+def _parse_chunk(chunk: list[tuple[int, str, bytes]]) -> list[tuple[int, dict, str]]:
+    """Entries of a chunk of files, each with its cache text (encoded here, on every core, not in the parent)."""
+    from .cache import encode_entry
+
+    return [(i, entry, encode_entry(entry)) for i, name, data in chunk for entry in (_entry(Path(name), data),)]
 
 
-def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, dict]:
-    """Entries of the files in ``todo`` parsed on every core, when there are enough of them (else {} and
-    the caller parses them in order). Parsing is a pure function of (path, bytes, the article files it
+def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, tuple[dict, str]]:
+    """Entries of the files in ``todo``, with their cache texts, parsed on every core, when there are enough
+    of them (else {} and the caller parses them in order). Parsing is a pure function of (path, bytes, the article files it
     names), so where it runs does not change an entry (``tests/test_load_setups.py`` compares). The
     processes are forked (the parent's modules are already imported); they ignore Ctrl-C and take SIGTERM
     plainly (the parent handles both). A worker that dies (killed, out of memory) breaks the pool at once
@@ -347,7 +350,7 @@ def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, dict]:
         return {}
     try:
         for done in pool.map(_parse_chunk, chunks):
-            out.update(done)
+            out.update((i, (entry, text)) for i, entry, text in done)
     except BaseException as exc:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()
