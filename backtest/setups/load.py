@@ -317,13 +317,17 @@ def _parse_chunk(chunk: list[tuple[int, str, bytes]]) -> list[tuple[int, dict, s
     """Entries of a chunk of files, each with its cache text (encoded here, on every core, not in the parent)."""
     from .cache import encode_entry
 
-    return [(i, entry, encode_entry(entry)) for i, name, data in chunk for entry in (_entry(Path(name), data),)]
+    out = []
+    for i, name, data in chunk:
+        entry = _entry(Path(name), data)
+        out.append((i, entry, encode_entry(entry)))
+    return out
 
 
 def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, tuple[dict, str]]:
     """Entries of the files in ``todo``, with their cache texts, parsed on every core, when there are enough
-    of them (else {} and the caller parses them in order). Parsing is a pure function of (path, bytes, the article files it
-    names), so where it runs does not change an entry (``tests/test_load_setups.py`` compares). The
+    of them (else {} and the caller parses them in order). Parsing is a pure function of (path, bytes, the
+    article files it names), so where it runs does not change an entry (``tests/test_load_setups.py`` compares). The
     processes are forked (the parent's modules are already imported); they ignore Ctrl-C and take SIGTERM
     plainly (the parent handles both). A worker that dies (killed, out of memory) breaks the pool at once
     (``concurrent.futures`` reports it, unlike ``multiprocessing.Pool``, which would wait forever): the
