@@ -584,12 +584,12 @@ class _Loader(yaml.CSafeLoader):
     Python to resolve the tag of every node (a regex match per plain scalar, and two path-resolver calls per
     node): with no path resolvers registered (SafeLoader has none), a tag depends only on (kind, value,
     implicit), so one dict lookup gives the same tag, and the path-resolver calls are no-ops. Likewise the
-    value of a core-tag scalar depends only on (tag, text), and every such value (int, float, bool, None,
-    date, datetime) is immutable, so it can be shared. Files repeat their keys and most values
+    value of an untagged scalar depends only on (text, implicit), and every such value (str, int, float,
+    bool, None, date, datetime) is immutable, so it can be shared. Files repeat their keys and most values
     (``type: stop``), so this is most of the parse's Python time."""
 
     _tags: dict = {}
-    _values: dict = {}  # (tag, text) -> the constructed scalar, for the non-str core tags
+    _values: dict = {}  # (text, implicit) -> the value of an untagged scalar (prices are not kept)
     _MAX_TAGS = 100_000  # bounds each memo (numbers vary); past it, tags are resolved as usual
     _MAX_TEXT = 64  # only short values are kept (keys, numbers, words): at most ~10 MB, whatever the files
 
@@ -628,8 +628,8 @@ def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any,
     try:
         flags = _Flags()
         return None, _construct_from_events(loader, flags), flags
-    except (_NotPlain, yaml.YAMLError, ValueError):
-        pass  # the node path words the refusal, the error or the impossible date, with its line
+    except Exception:  # not plain, a syntax error, an impossible date, a tagged value its constructor refuses:
+        pass  # the node path composes the whole document first and words its refusal or error, with its line
     finally:
         loader.dispose()
     loader = _Loader(text)
