@@ -208,3 +208,21 @@ def test_a_bad_tagged_value_before_a_syntax_error_is_still_the_syntax_error(tmp_
             b"x: !!bool maybe\ny: [\n")
     setup_file, skips = load._parse(Path("x.yaml"), text)
     assert setup_file is None and len(skips) == 1 and "invalid YAML" in skips[0].reason
+
+
+@pytest.mark.parametrize("value, wording", [
+    ("!!bool maybe", "'maybe' is not a valid !!bool value"),  # PyYAML raises KeyError
+    ("!!int ''", "'' is not a valid !!int value"),  # IndexError
+    ("!!float abc", "'abc' is not a valid !!float value"),  # ValueError, not a date
+    ("!!timestamp x", "'x' is not a real date/time; fix it"),  # AttributeError
+    ("2026-02-31", "'2026-02-31' is not a real date/time (day is out of range for month)"),
+])
+def test_a_tagged_value_its_constructor_refuses_skips_that_file_only(tmp_path, value, wording):
+    """A scalar PyYAML's constructor refuses raises KeyError/IndexError/AttributeError, not YAMLError: the
+    file is skipped with its line and what to fix, and the other files still load (it used to stop the load)."""
+    good = "format: backtest.setups/1\narticle:\n  id: {id}\n  published: 2026-02-08\n  x: {x}\nsetups: []\n"
+    (tmp_path / "bad.yaml").write_text(good.format(id="bad", x=value))
+    (tmp_path / "good.yaml").write_text(good.format(id="good", x="1").replace("  x: 1\n", ""))
+    files, skips = load.load_setups(tmp_path)
+    assert [f.article.id for f in files] == ["good"]
+    assert len(skips) == 1 and skips[0].reason.startswith(f"{tmp_path / 'bad.yaml'}:5: {wording}")

@@ -446,13 +446,17 @@ def _parse(path: Path, data: bytes) -> tuple[SetupFile | None, list[Skip]]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [_file_skip(f"{name}{line}", f"invalid YAML: {problem}; fix the syntax", item=name)]
-    except ValueError as exc:  # a value shaped like a date that is none (2026-02-31): PyYAML raises plain ValueError
-        root = getattr(exc, "root", None)
-        node = _impossible_timestamp(root)
+    except _UNBUILDABLE as exc:  # a scalar its constructor refuses: a date that is none (2026-02-31), `!!bool maybe`
+        node = _unbuildable_scalar(getattr(exc, "root", None))
         where = f"{name}:{node.start_mark.line + 1}" if node is not None else name
-        shown = f"{node.value!r} " if node is not None else ""
-        return None, [_file_skip(where, f"{shown}is not a real date/time ({exc}); fix it (YYYY-MM-DD or "
-                                        "2026-02-08T17:30:00Z)", item=name)]
+        if node is None or node.tag == "tag:yaml.org,2002:timestamp":
+            shown = f"{node.value!r} " if node is not None else ""
+            why = f" ({exc})" if isinstance(exc, ValueError) else ""  # 'day is out of range for month'
+            return None, [_file_skip(where, f"{shown}is not a real date/time{why}; fix it (YYYY-MM-DD or "
+                                            "2026-02-08T17:30:00Z)", item=name)]
+        kind = node.tag.rsplit(":", 1)[-1]
+        return None, [_file_skip(where, f"{node.value!r} is not a valid !!{kind} value; fix the value or remove "
+                                        f"the !!{kind} tag", item=name)]
 
     def tree() -> yaml.Node | None:
         """The node tree, for line numbers: a plain document was built without one, so it is composed
@@ -645,8 +649,8 @@ def _compose_and_construct(text: str, name: str) -> tuple[yaml.Node | None, Any,
                 return root, None, None
             _check_tree(root, name)
             return root, loader.construct_document(root), None
-        except ValueError as exc:
-            exc.root = root  # for the impossible-date message
+        except _UNBUILDABLE as exc:
+            exc.root = root  # for the message: which scalar, on which line
             raise
     finally:
         loader.dispose()
@@ -781,7 +785,7 @@ def _pure_python(text: str, name: str) -> tuple[yaml.Node | None, Any]:
         _check_tree(root, name)
         try:
             return root, loader.construct_document(root) if root is not None else None
-        except ValueError as exc:
+        except _UNBUILDABLE as exc:
             exc.root = root
             raise
     finally:
@@ -1025,20 +1029,30 @@ def _bad_symbol(setup: Setup) -> tuple[tuple[str, ...], str, str] | None:
     return None
 
 
-def _impossible_timestamp(node: yaml.Node | None) -> yaml.ScalarNode | None:
-    """The first scalar YAML resolves as a timestamp but that is no real date (``2026-02-31``), if any."""
+# What PyYAML's constructors raise for a scalar they refuse: ValueError for a date that is none
+# (2026-02-31) or `!!float abc`; KeyError for `!!bool maybe`; IndexError for `!!int ''`; AttributeError for
+# `!!timestamp x`. Not YAMLError, so each is caught by name and worded by `_unbuildable_scalar`'s node.
+_UNBUILDABLE = (ValueError, KeyError, IndexError, AttributeError, TypeError)
+
+
+def _unbuildable_scalar(node: yaml.Node | None) -> yaml.ScalarNode | None:
+    """The first scalar whose constructor refuses it (``2026-02-31``, ``!!bool maybe``), if any."""
     if node is None:
         return None
     if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                yaml.SafeLoader(node.value).construct_yaml_timestamp(node)
-            except ValueError:
-                return node
+        loader = yaml.SafeLoader("")
+        try:
+            loader.construct_object(node)
+        except yaml.YAMLError:
+            return None  # an unknown tag: worded by the YAML error path, not here
+        except _UNBUILDABLE:
+            return node
+        finally:
+            loader.dispose()
         return None
     children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
     for child in children:
-        found = _impossible_timestamp(child)
+        found = _unbuildable_scalar(child)
         if found is not None:
             return found
     return None
