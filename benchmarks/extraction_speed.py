@@ -5,8 +5,9 @@ Two measurements, both on the product path (read → extract → render YAML →
 
 * **throughput**: N articles of 2–8 KB, built by joining articles of the development corpus
   (``tests/extraction_corpus/dev``, our own text) and the five seed articles read from ``../shared``;
-  reported as articles/s over ``extract_to_dir`` (and, with ``--cli``, over the ``backtest extract`` command,
-  process start-up included);
+  reported as articles/s over ``extract_to_dir`` on one core (``BACKTEST_THREADS=1``: no extracting
+  processes, so the CPU time of this process is all the work); with ``--cli``, over the ``backtest extract``
+  command, process start-up included, on one core and on every core (wall time);
 * **scaling**: one article that is a single paragraph of 100 KB, 400 KB, 4 MB (and ``--huge``: 19.5 MB),
   timed through ``read_article`` + ``extract_article``; linear work shows as a constant seconds-per-MB.
 
@@ -77,6 +78,7 @@ def time_throughput(folder: Path, out: Path, repeat: int) -> list[float]:
     from backtest.config import load_config
     from backtest.extraction.batch import extract_to_dir
 
+    os.environ["BACKTEST_THREADS"] = "1"  # one core: the work is all in this process's CPU time
     config = load_config(REPO / "backtest.toml").with_overrides(offline=True)
     extract_to_dir([folder], out / "warm", config=config)  # compile the tables, load the price mirror once
     runs = []
@@ -89,12 +91,17 @@ def time_throughput(folder: Path, out: Path, repeat: int) -> list[float]:
     return runs
 
 
-def time_cli(folder: Path, out: Path, repeat: int) -> list[float]:
+def time_cli(folder: Path, out: Path, repeat: int, threads: str) -> list[float]:
+    """Wall seconds of ``backtest extract`` into a new folder; ``threads``: BACKTEST_THREADS ("" = every core)."""
+    env = {k: v for k, v in os.environ.items() if k != "BACKTEST_THREADS"}
+    if threads:
+        env["BACKTEST_THREADS"] = threads
     runs = []
     for r in range(repeat):
+        target = out / f"cli{threads or 'all'}{r}"
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "backtest.cli", "--config", str(REPO / "backtest.toml"), "--offline",
-                        "extract", str(folder), "--out", str(out / f"cli{r}")], check=True, capture_output=True)
+                        "extract", str(folder), "--out", str(target)], check=True, capture_output=True, env=env)
         runs.append(time.perf_counter() - start)
     return runs
 
@@ -142,9 +149,14 @@ def main(argv: list[str] | None = None) -> int:
             "articles_per_s": len(sizes) / statistics.median(runs),
         }
         if args.cli:
-            cli = time_cli(folder, work / "out", args.repeat)
-            result["cli_s"] = statistics.median(cli)
-            result["cli_articles_per_s"] = len(sizes) / statistics.median(cli)
+            modes = (("cli_one_core", "1"), ("cli_all_cores", ""))
+            cli: dict[str, list[float]] = {key: [] for key, _ in modes}
+            for r in range(args.repeat):  # alternated, so a drift of the machine's speed hits both alike
+                for key, threads in modes:
+                    cli[key] += time_cli(folder, work / "out" / f"{key}-{r}", 1, threads)
+            for key, runs_ in cli.items():
+                result[f"{key}_s"] = statistics.median(runs_)
+                result[f"{key}_articles_per_s"] = len(sizes) / statistics.median(runs_)
         paragraph_sizes = [int(s) for s in args.sizes.split(",") if s] + ([19_500_000] if args.huge else [])
         result["scaling"] = time_scaling(paragraph_sizes, 1 if args.huge else args.repeat, work)
         result["load_avg_after"] = os.getloadavg()
@@ -157,9 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"throughput: {result['articles']} articles of {result['kb_min']:.1f}-{result['kb_max']:.1f} KB "
           f"(mean {result['kb_mean']:.1f} KB): {result['extract_to_dir_s']:.2f} s median of {args.repeat} -> "
           f"{result['articles_per_s']:.0f} articles/s (extract_to_dir: read, extract, YAML, write)")
-    if "cli_s" in result:
-        print(f"command:    backtest extract DIR --out OUT: {result['cli_s']:.2f} s -> "
-              f"{result['cli_articles_per_s']:.0f} articles/s (process start-up included)")
+    if "cli_one_core_s" in result:
+        for key, label in (("cli_one_core", "one core"), ("cli_all_cores", f"{os.cpu_count()} cores")):
+            print(f"command:    backtest extract DIR --out OUT, {label}: {result[key + '_s']:.2f} s -> "
+                  f"{result[key + '_articles_per_s']:.0f} articles/s (wall time, process start-up included)")
     print("scaling (one paragraph, read + extract):")
     for row in result["scaling"]:
         print(f"  {row['bytes'] / 1e6:8.2f} MB  {row['seconds']:8.2f} s  {row['seconds_per_mb']:6.2f} s/MB  "

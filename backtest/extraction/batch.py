@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import errno
+import functools
 import hashlib
 import itertools
 import json
@@ -41,6 +42,25 @@ class ArticleResult:
     setup_file: SetupFile | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
     error: str | None = None
+    text: str | None = None  # the setup file's YAML, when asked for (``iter_articles(render=True)``)
+    tally: "Tally | None" = None  # what a summary counts of the setup file (always set with it)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tally:
+    """What :class:`ExtractSummary` counts of one setup file: a few numbers, sent back from a forked
+    process instead of the whole setup file when only the YAML is written (``iter_articles(keep=False)``)."""
+
+    article_id: str
+    setups: int
+    unresolved: int
+    undated: bool
+    watch: int
+
+    @classmethod
+    def of(cls, sf: SetupFile) -> "Tally":
+        return cls(sf.article.id, len(sf.setups), sum(1 for s in sf.setups if s.status == "unresolved"),
+                   sf.article.published is None, len(sf.watch))
 
 
 def discover_articles(paths: Iterable[Path]) -> tuple[list[Path], list[ArticleResult]]:
@@ -91,41 +111,97 @@ def parse_published(text: str) -> dt.datetime | dt.date:
 
 
 def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None, config=None,
-                  published: dt.datetime | dt.date | None = None) -> Iterator[ArticleResult]:
-    """Read and extract every article, one :class:`ArticleResult` at a time (see module docstring).
+                  published: dt.datetime | dt.date | None = None, render: bool = False,
+                  keep: bool = True) -> Iterator[ArticleResult]:
+    """Read and extract every article, one :class:`ArticleResult` at a time, in the order of the files
+    (see module docstring).
 
     ``published`` (``backtest extract --published``) sets the publication of every article given, with
-    ``published_basis: manual``; the note keeps what the article itself said.
+    ``published_basis: manual``; the note keeps what the article itself said. ``render``: each result
+    also carries its setup file's YAML (``ArticleResult.text``), made where the article was extracted;
+    ``keep=False`` (with ``render``): the result carries that YAML and its :class:`Tally`, not the setup
+    file itself (a tenth of the bytes to send back from a forked process).
+
+    From :data:`PARALLEL_EXTRACT_MIN` files on, the articles are extracted by one forked process per core
+    (:func:`backtest.processes.fork_map`; ``BACKTEST_THREADS=1``: none). An article's extraction depends
+    on its file alone, so the results are those of one process, in the same order
+    (``tests/test_extract_parallel.py`` compares); duplicate ids are found here, in file order.
     """
-    from ..articles.reader import read_article
+    from ..environment import default_threads
+    from ..processes import fork_map
 
     lookup = price_lookup if price_lookup is not None else market_price_lookup(config)
     table = instrument_table(config)
     files, missing = discover_articles(paths)
     yield from missing
-    seen: dict[str, Path] = {}
-    for path in files:
-        result = ArticleResult(path)
-        try:
-            article = read_article(path)
-            if article.id in seen:
-                raise ArticleError(f"duplicate article id {article.id!r} (also {seen[article.id]})", where=str(path),
-                                   hint="article ids are file stems; rename one file")
-            seen[article.id] = path
-            if published is not None:
-                _set_published(article, published)
-            extraction = extractor.extract_article(article, lookup, table)
-            result.setup_file = extraction.setup_file
-            result.warnings = extraction.warnings
-        except ArticleError as exc:
-            result.error = exc.one_line()
-        except ValueError as exc:  # invalid model values
-            result.error = f"{path}: {_value_error_line(exc)}"
-        except Exception as exc:  # noqa: BLE001 - a bug on one odd article must not lose the others
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            result.error = (f"{path}: internal error while extracting ({type(exc).__name__}: {first}); "
-                            "this is a bug: please report it with this file, or write its setup file by hand")
-        yield result
+    token = next(_CALLS)
+    _CONTEXTS[token] = (lookup, table, published, render, keep or not render)  # the forked processes inherit it (a closure does not pickle)
+    try:
+        workers = min(default_threads(), -(-len(files) // EXTRACT_CHUNK))
+        if len(files) < PARALLEL_EXTRACT_MIN:
+            workers = 1
+        chunks = [files[lo:lo + EXTRACT_CHUNK] for lo in range(0, len(files), EXTRACT_CHUNK)]
+        seen: dict[str, Path] = {}
+        for done in fork_map(functools.partial(_extract_chunk, token), chunks, workers):
+            for result, article_id in done:
+                if article_id is not None and article_id in seen:
+                    yield ArticleResult(result.path, error=ArticleError(
+                        f"duplicate article id {article_id!r} (also {seen[article_id]})", where=str(result.path),
+                        hint="article ids are file stems; rename one file").one_line())
+                    continue
+                if article_id is not None:
+                    seen[article_id] = result.path
+                yield result
+    finally:
+        del _CONTEXTS[token]
+
+
+#: From this many article files, :func:`iter_articles` extracts them on every core.
+PARALLEL_EXTRACT_MIN = 200
+#: Articles per task sent to an extracting process.
+EXTRACT_CHUNK = 50
+#: (price lookup, instrument table, --published, render, keep) of each :func:`iter_articles` call under way.
+_CONTEXTS: dict[int, tuple] = {}
+_CALLS = itertools.count()
+
+
+def _extract_chunk(token: int, files: list[Path]) -> list[tuple[ArticleResult, str | None]]:
+    lookup, table, published, render, keep = _CONTEXTS[token]
+    return [_extract_one(path, lookup, table, published, render, keep) for path in files]
+
+
+def _extract_one(path: Path, lookup, table, published, render: bool,
+                 keep: bool = True) -> tuple[ArticleResult, str | None]:
+    """One article's result, and its id when the file was read as an article (for the duplicate check)."""
+    from ..articles.reader import read_article
+    from ..setups.writer import render_setup_file
+
+    result = ArticleResult(path)
+    article_id = None
+    try:
+        article = read_article(path)
+        article_id = article.id
+        if published is not None:
+            _set_published(article, published)
+        extraction = extractor.extract_article(article, lookup, table)
+        result.setup_file = extraction.setup_file
+        result.warnings = extraction.warnings
+        result.tally = Tally.of(extraction.setup_file)
+        if render:
+            result.text = render_setup_file(extraction.setup_file)
+        if not keep:
+            result.setup_file = None
+    except ArticleError as exc:
+        result.error = exc.one_line()
+    except ValueError as exc:  # invalid model values
+        result.error = f"{path}: {_value_error_line(exc)}"
+    except Exception as exc:  # noqa: BLE001 - a bug on one odd article must not lose the others
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        result.error = (f"{path}: internal error while extracting ({type(exc).__name__}: {first}); "
+                        "this is a bug: please report it with this file, or write its setup file by hand")
+    if result.error is not None:
+        result.setup_file = result.text = result.tally = None
+    return result, article_id
 
 
 def instrument_table(config=None) -> InstrumentTable:
@@ -313,27 +389,27 @@ def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
                    price_lookup: PriceLookup | None = None, config=None,
                    published: dt.datetime | dt.date | None = None) -> ExtractSummary:
     """Write one setup file per article under ``out_dir`` (see module docstring and :func:`setup_file_name`)."""
-    from ..setups.writer import is_edited, render_setup_file
+    from ..setups.writer import is_edited
 
     out_dir = Path(out_dir)
     summary = ExtractSummary(out_dir=out_dir)
     names = _Names(out_dir)
     made = False
-    for result in iter_articles(paths, price_lookup, config, published):
-        if result.setup_file is None:
+    for result in iter_articles(paths, price_lookup, config, published, render=True, keep=False):
+        tally = result.tally
+        if tally is None:
             summary.failed.append(result.error or f"{result.path}: unreadable")
             continue
-        sf = result.setup_file
         summary.articles += 1
-        summary.setups += len(sf.setups)
-        summary.unresolved += sum(1 for s in sf.setups if s.status == "unresolved")
-        summary.undated += sf.article.published is None
-        summary.watch += len(sf.watch)
-        summary.warnings.extend(f"{sf.article.id}: {w}" if not w.startswith(sf.article.id) else w
+        summary.setups += tally.setups
+        summary.unresolved += tally.unresolved
+        summary.undated += tally.undated
+        summary.watch += tally.watch
+        summary.warnings.extend(f"{tally.article_id}: {w}" if not w.startswith(tally.article_id) else w
                                 for w in result.warnings)
-        text = render_setup_file(sf)
+        text = result.text
         try:
-            target = names.path_for(sf.article.id)
+            target = names.path_for(tally.article_id)
             fresh = not names.may_exist(target.name)  # not in the folder when the run began
             if not fresh and target.exists():
                 old = target.read_text(encoding="utf-8", errors="replace")
@@ -356,7 +432,7 @@ def extract_to_dir(paths: Iterable[Path], out_dir: Path, force: bool = False,
                                      f"it is, the setup file for {result.path} was not written: run again")
             continue
         except OSError as exc:
-            where = exc.filename or (out_dir / setup_file_name(sf.article.id))
+            where = exc.filename or (out_dir / setup_file_name(tally.article_id))
             summary.unwritten.append(f"{where}: cannot write the setup file for {result.path} "
                                      f"({exc.strerror or exc}); check the folder, its permissions and free space")
             continue

@@ -325,57 +325,19 @@ def _parse_chunk(chunk: list[tuple[int, str, bytes]]) -> list[tuple[int, dict, s
 
 
 def _parse_entries(todo: list[tuple[int, Path, bytes]]) -> dict[int, tuple[dict, str]]:
-    """Entries of the files in ``todo``, with their cache texts, parsed on every core, when there are enough
-    of them (else {} and the caller parses them in order). Parsing is a pure function of (path, bytes, the
-    article files it names), so where it runs does not change an entry (``tests/test_load_setups.py`` compares). The
-    processes are forked (the parent's modules are already imported); they ignore Ctrl-C and take SIGTERM
-    plainly (the parent handles both). A worker that dies (killed, out of memory) breaks the pool at once
-    (``concurrent.futures`` reports it, unlike ``multiprocessing.Pool``, which would wait forever): the
-    entries received so far are kept and the caller parses the rest. On Ctrl-C the workers are killed and
-    the interrupt goes on up."""
+    """Entries of the files in ``todo``, with their cache texts, parsed on every core
+    (:func:`backtest.processes.fork_map`), when there are enough of them (else {} and the caller parses
+    them in order). Parsing is a pure function of (path, bytes, the article files it names), so where it
+    runs does not change an entry (``tests/test_load_setups.py`` compares, a killed worker included)."""
     from ..environment import default_threads
+    from ..processes import fork_map
 
     workers = min(default_threads(), -(-len(todo) // PARSE_CHUNK))
     if len(todo) < PARALLEL_PARSE_MIN or workers < 2:
         return {}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:  # no fork on this platform: one process
-        return {}
     chunks = [[(i, str(path), data) for i, path, data in todo[lo:lo + PARSE_CHUNK]]
               for lo in range(0, len(todo), PARSE_CHUNK)]
-    out: dict[int, dict] = {}
-    try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
-    except (OSError, ValueError, AssertionError):  # cannot start processes here (a daemonic dask worker): one
-        return {}
-    try:
-        for done in pool.map(_parse_chunk, chunks):
-            out.update((i, (entry, text)) for i, entry, text in done)
-    except BaseException as exc:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        if isinstance(exc, Exception):  # a broken pool must not lose files: the caller parses what is missing
-            return out
-        raise
-    pool.shutdown(wait=True)
-    return out
-
-
-def _worker_signals() -> None:
-    """A parse worker's set-up: the parent handles Ctrl-C and SIGTERM; and the worker writes nothing to the
-    terminal (its entries go back through the pool), so a lock the parent's progress thread held on
-    stdout/stderr at the fork can never block it."""
-    import signal
-    import sys
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    return {i: (entry, text) for done in fork_map(_parse_chunk, chunks, workers) for i, entry, text in done}
 
 
 def _stat_tuple(st: os.stat_result | None) -> tuple:

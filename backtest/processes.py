@@ -1,0 +1,72 @@
+"""Work spread over forked processes, one per core, results in order: the setup parser and the extractor.
+
+:func:`fork_map` is ``map(func, chunks)``, computed by a pool of forked processes when it can be. It never
+changes a result, only where it is computed; callers keep ``func`` a pure function of its chunk (and of
+what the parent held at the fork). A pool that cannot start (no ``fork`` on this platform, a daemonic
+dask worker) or that breaks (a worker killed by the OOM killer or ``kill -9``) costs time, not results:
+the chunks not received are computed in this process. On Ctrl-C the workers are killed and the interrupt
+goes on up.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator, Sequence, TypeVar
+
+C = TypeVar("C")
+R = TypeVar("R")
+
+
+def fork_map(func: Callable[[C], R], chunks: Sequence[C], workers: int) -> Iterator[R]:
+    """``func(chunk)`` for each chunk, in order, on ``workers`` forked processes (here when ``workers`` < 2).
+
+    The processes are forked when the first chunk is sent, so a module-level value the caller set before
+    calling is theirs too (what cannot be pickled, a closure, reaches them that way). They ignore Ctrl-C,
+    take SIGTERM plainly (the parent handles both) and write nothing to the terminal. A broken pool is
+    reported at once by ``concurrent.futures`` (``multiprocessing.Pool`` would wait forever).
+    """
+    done = 0
+    pool = _pool(min(workers, len(chunks)))
+    if pool is not None:
+        try:
+            for result in pool.map(func, chunks):
+                done += 1
+                yield result
+        except BaseException as exc:  # GeneratorExit (the caller stopped), Ctrl-C, a broken pool
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            pool.shutdown(wait=True)
+    for chunk in chunks[done:]:  # no pool, or what a broken one did not return
+        yield func(chunk)
+
+
+def _pool(workers: int):
+    if workers < 2:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform: one process
+        return None
+    try:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
+    except (OSError, ValueError, AssertionError):  # cannot start processes here (a daemonic dask worker)
+        return None
+
+
+def _worker_signals() -> None:
+    """A worker's set-up: the parent handles Ctrl-C and SIGTERM; and the worker writes nothing to the
+    terminal (its results go back through the pool), so a lock the parent's progress thread held on
+    stdout/stderr at the fork can never block it."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")

@@ -1,0 +1,115 @@
+"""Extraction on every core (``backtest/extraction/batch.py``, ``backtest/processes.py``): where an article
+is extracted never changes what is written, reported or returned, and a worker that dies loses nothing.
+
+The articles are the development corpus (our own text), plus files that exercise the per-article paths:
+one that is not an article, one whose id repeats another's (same stem in a second folder) and a missing path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from backtest.extraction import batch
+
+DEV = Path(__file__).resolve().parent / "extraction_corpus" / "dev"
+
+
+@pytest.fixture()
+def articles(tmp_path) -> list[Path]:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in sorted(DEV.glob("*.txt")):
+        shutil.copy(path, folder / path.name)
+    (folder / "zz-not-an-article.txt").write_text("12,13,14\n15,16,17\n")
+    other = tmp_path / "more"
+    other.mkdir()
+    first = sorted(DEV.glob("*.txt"))[0]
+    shutil.copy(first, other / first.name)  # the same id as folder/<first>: a duplicate, found in file order
+    return [folder, other, tmp_path / "no-such-folder.txt"]
+
+
+def _parallel(monkeypatch, chunk: int = 7) -> None:
+    monkeypatch.setenv("BACKTEST_THREADS", "2")
+    monkeypatch.setattr(batch, "PARALLEL_EXTRACT_MIN", 10)
+    monkeypatch.setattr(batch, "EXTRACT_CHUNK", chunk)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _summary(s: batch.ExtractSummary) -> tuple:
+    return (s.articles, s.setups, s.unresolved, s.undated, s.watch, s.warnings, s.failed,
+            [p.name for p in s.written], s.unwritten)
+
+
+def test_extract_to_dir_writes_the_same_files_and_summary_on_two_processes(tmp_path, articles, monkeypatch):
+    monkeypatch.setenv("BACKTEST_THREADS", "1")
+    serial = batch.extract_to_dir(articles, tmp_path / "one")
+    _parallel(monkeypatch)
+    log = tmp_path / "pids"
+    real = batch._extract_one
+
+    def extract_one(path, *args):  # forked with the pool: records which process extracted each file
+        with open(log, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return real(path, *args)
+
+    monkeypatch.setattr(batch, "_extract_one", extract_one)
+    parallel = batch.extract_to_dir(articles, tmp_path / "two")
+    pids = log.read_text().split()
+    dev = len(list(DEV.glob("*.txt")))
+    assert len(pids) == dev + 2  # every file found (the articles, the data file, the duplicate) extracted once
+    assert str(os.getpid()) not in pids and len(set(pids)) == 2  # the two pool processes did the work
+    assert _summary(parallel) == _summary(serial)
+    assert _tree(tmp_path / "two") == _tree(tmp_path / "one")
+    assert serial.articles == dev and serial.setups > 150
+    assert any("duplicate article id" in f for f in serial.failed)
+    assert any("not an article" in f for f in serial.failed)
+    assert any("no such file" in f for f in serial.failed)
+
+
+def test_setup_files_in_memory_are_the_same_on_two_processes(articles, monkeypatch):
+    """``backtest run`` on raw articles: the setup files sent back from the pool equal the serial ones."""
+    monkeypatch.setenv("BACKTEST_THREADS", "1")
+    serial = batch.extract_setup_files(articles)
+    _parallel(monkeypatch, chunk=9)
+    parallel = batch.extract_setup_files(articles)
+    assert [f.model_dump() for f in parallel[0]] == [f.model_dump() for f in serial[0]]
+    assert parallel[1] == serial[1] and len(serial[0]) > 50
+
+
+def test_an_extracting_process_that_dies_costs_time_not_articles(tmp_path, articles, monkeypatch):
+    """A worker killed mid-chunk (the OOM killer, kill -9) breaks the pool at once instead of hanging: the
+    chunks it did not return are extracted here, and every file is written as by one process."""
+    monkeypatch.setenv("BACKTEST_THREADS", "1")
+    serial = batch.extract_to_dir(articles, tmp_path / "one")
+    _parallel(monkeypatch, chunk=5)
+    parent, real = os.getpid(), batch._extract_one
+    victim = sorted(DEV.glob("*.txt"))[40].name
+
+    def extract_one(path, *args):
+        if os.getpid() != parent and path.name == victim:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, *args)
+
+    monkeypatch.setattr(batch, "_extract_one", extract_one)
+    broken = batch.extract_to_dir(articles, tmp_path / "two")
+    assert _summary(broken) == _summary(serial)
+    assert _tree(tmp_path / "two") == _tree(tmp_path / "one")
+
+
+def test_below_the_threshold_no_process_is_started(tmp_path, monkeypatch):
+    """A handful of articles is extracted here: forking would cost more than it saves."""
+    import backtest.processes as processes
+
+    monkeypatch.setenv("BACKTEST_THREADS", "2")
+    started = []
+    monkeypatch.setattr(processes, "_pool", lambda workers: started.append(workers))
+    summary = batch.extract_to_dir(sorted(DEV.glob("*.txt"))[:5], tmp_path / "out")
+    assert summary.articles == 5 and started in ([], [1]) and not any(w >= 2 for w in started)
