@@ -10,6 +10,7 @@ goes on up.
 
 from __future__ import annotations
 
+import collections
 import os
 from typing import Callable, Iterator, Sequence, TypeVar
 
@@ -28,8 +29,15 @@ def fork_map(func: Callable[[C], R], chunks: Sequence[C], workers: int) -> Itera
     done = 0
     pool = _pool(min(workers, len(chunks)))
     if pool is not None:
+        # A few chunks per process in flight, not all of them: results that wait for the caller (which may
+        # be slower, writing files) stay a bounded amount of memory however long the list is.
+        in_flight = 3 * workers
+        pending: collections.deque = collections.deque()
         try:
-            for result in pool.map(func, chunks):
+            while done < len(chunks):
+                while len(pending) < in_flight and done + len(pending) < len(chunks):
+                    pending.append(pool.submit(func, chunks[done + len(pending)]))
+                result = pending.popleft().result()
                 done += 1
                 yield result
         except BaseException as exc:  # GeneratorExit (the caller stopped), Ctrl-C, a broken pool

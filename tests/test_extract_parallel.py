@@ -113,3 +113,55 @@ def test_below_the_threshold_no_process_is_started(tmp_path, monkeypatch):
     monkeypatch.setattr(processes, "_pool", lambda workers: started.append(workers))
     summary = batch.extract_to_dir(sorted(DEV.glob("*.txt"))[:5], tmp_path / "out")
     assert summary.articles == 5 and started in ([], [1]) and not any(w >= 2 for w in started)
+
+
+def _note_start(args):
+    log, i = args
+    with open(log, "a") as handle:
+        handle.write(f"{i}\n")
+    return i * i
+
+
+def test_fork_map_keeps_a_few_chunks_in_flight_and_the_order(tmp_path):
+    """Results come back in order, and only a few chunks per process are sent ahead of the caller, so results
+    waiting for a slow caller (one writing files) never pile up in memory, however long the list."""
+    import time
+
+    from backtest.processes import fork_map
+
+    log = tmp_path / "started"
+    results = fork_map(_note_start, [(log, i) for i in range(40)], workers=2)
+    assert next(results) == 0
+    time.sleep(0.5)  # the workers would have started every chunk by now if all were sent at once
+    started = len(log.read_text().split())
+    assert 2 <= started <= 3 * 2 + 1
+    assert list(results) == [i * i for i in range(1, 40)]
+    assert sorted(int(i) for i in log.read_text().split()) == list(range(40))
+
+
+def test_an_interrupt_right_after_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM lands between bytecodes: right after the open that made the temporary setup file
+    returns, before its descriptor is stored. The file is removed all the same and the interrupt goes on
+    (it used to be left behind: seen about one run in six with the extraction on other processes)."""
+    real = os.open
+
+    def open_then_interrupted(path, flags, *args):
+        real(path, flags, *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch.os, "open", open_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        batch._atomic_write(tmp_path / "a.yaml", "x: 1\n", fresh=True)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temporary_file_left_by_an_earlier_process_with_this_pid_is_not_touched(tmp_path, monkeypatch):
+    import itertools
+
+    monkeypatch.setattr(batch, "_TMP_COUNTER", itertools.count(7))
+    leftover = tmp_path / f".a.yaml.{os.getpid()}.7.tmp"
+    leftover.write_text("someone else's\n")
+    batch._atomic_write(tmp_path / "a.yaml", "x: 1\n", fresh=True)
+    assert leftover.read_text() == "someone else's\n" and (tmp_path / "a.yaml").read_text() == "x: 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([leftover.name, "a.yaml"])

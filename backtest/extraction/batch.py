@@ -522,15 +522,27 @@ def _atomic_write(path: Path, text: str, *, fresh: bool = False) -> None:
     """
     data = text.encode("utf-8")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    for attempt in range(100):
-        tmp = path.parent / f".{path.name[:40]}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
-        try:
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:  # a leftover of an earlier process with the same pid: take the next name
-            if attempt == 99:
-                raise
+    # `tmp` names the temporary file from just before it is made, so an interrupt (Ctrl-C, SIGTERM) that lands
+    # between the open and the assignment of its result still removes it: it was left behind about one
+    # run in six once the extraction ran in other processes and this one mostly wrote. The name holds this
+    # process's id and a counter, and one already there (a leftover of an earlier process with the same
+    # id) is skipped before the open: a file of that name is then this call's or none.
+    tmp = fd = None
     try:
+        for attempt in range(100):
+            name = path.parent / f".{path.name[:40]}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
+            if os.path.lexists(name):
+                continue
+            tmp = name
+            try:
+                fd = os.open(name, flags, 0o666)
+                break
+            except FileExistsError:  # made since the check (another process with this id?): not ours
+                tmp = None
+                if attempt == 99:
+                    raise
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path))
         try:
             view = memoryview(data)
             while view:
@@ -542,10 +554,11 @@ def _atomic_write(path: Path, text: str, *, fresh: bool = False) -> None:
         else:
             os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
 
 
