@@ -105,14 +105,17 @@ def test_an_extracting_process_that_dies_costs_time_not_articles(tmp_path, artic
 
 
 def test_below_the_threshold_no_process_is_started(tmp_path, monkeypatch):
-    """A handful of articles is extracted here: forking would cost more than it saves."""
+    """Fewer articles than PARALLEL_EXTRACT_MIN (200) are extracted here, even when they make several chunks:
+    forking would cost more than it saves."""
     import backtest.processes as processes
 
     monkeypatch.setenv("BACKTEST_THREADS", "2")
+    monkeypatch.setattr(batch, "EXTRACT_CHUNK", 7)  # ~14 chunks: only the threshold keeps the pool away
     started = []
-    monkeypatch.setattr(processes, "_pool", lambda workers: started.append(workers))
-    summary = batch.extract_to_dir(sorted(DEV.glob("*.txt"))[:5], tmp_path / "out")
-    assert summary.articles == 5 and started in ([], [1]) and not any(w >= 2 for w in started)
+    real = processes._pool
+    monkeypatch.setattr(processes, "_pool", lambda workers: started.append(workers) or real(workers))
+    summary = batch.extract_to_dir([DEV], tmp_path / "out")
+    assert summary.articles == len(list(DEV.glob("*.txt"))) and started == [1]
 
 
 def _note_start(args):
@@ -157,11 +160,52 @@ def test_an_interrupt_right_after_the_temporary_file_is_made_leaves_nothing(tmp_
 
 
 def test_a_temporary_file_left_by_an_earlier_process_with_this_pid_is_not_touched(tmp_path, monkeypatch):
+    """A leftover with the name this call would take is skipped before the open: an interrupt that lands
+    just before the open then removes nothing (the name it holds is this call's, not the leftover's)."""
     import itertools
 
     monkeypatch.setattr(batch, "_TMP_COUNTER", itertools.count(7))
     leftover = tmp_path / f".a.yaml.{os.getpid()}.7.tmp"
     leftover.write_text("someone else's\n")
+
+    def interrupted_before_the_open(path, flags, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch.os, "open", interrupted_before_the_open)
+    with pytest.raises(KeyboardInterrupt):
+        batch._atomic_write(tmp_path / "a.yaml", "x: 1\n", fresh=True)
+    monkeypatch.undo()
+    assert leftover.read_text() == "someone else's\n" and [p.name for p in tmp_path.iterdir()] == [leftover.name]
+    monkeypatch.setattr(batch, "_TMP_COUNTER", itertools.count(7))
     batch._atomic_write(tmp_path / "a.yaml", "x: 1\n", fresh=True)
     assert leftover.read_text() == "someone else's\n" and (tmp_path / "a.yaml").read_text() == "x: 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([leftover.name, "a.yaml"])
+
+
+def _big_result(i):
+    return b"x" * 4_000_000  # a result the pool's reader thread reads in many pieces
+
+
+def test_stopping_while_large_results_are_sent_does_not_hang(tmp_path):
+    """Ctrl-C (or a loop left early) while workers send large results: the running chunks finish and the
+    process can exit. Killing them mid-send used to leave the pool's reader thread waiting forever for
+    the rest of a message, and the interpreter waiting for that thread at exit."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, {tests!r})
+        from backtest.processes import fork_map
+        from test_extract_parallel import _big_result
+        results = fork_map(_big_result, list(range(40)), workers=2)
+        for k, r in enumerate(results):
+            if k == 3:
+                results.close()  # what Ctrl-C in the caller's loop does to the generator
+                break
+        print("stopped")
+    """).format(tests=str(Path(__file__).resolve().parent))
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr[-2000:]

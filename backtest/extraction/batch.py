@@ -140,6 +140,9 @@ def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None
         workers = min(default_threads(), -(-len(files) // EXTRACT_CHUNK))
         if len(files) < PARALLEL_EXTRACT_MIN:
             workers = 1
+        if workers > 1:  # what every article needs, made once here rather than once in each process
+            extractor.load_phrasebook()
+            getattr(lookup, "warm", lambda: None)()
         chunks = [files[lo:lo + EXTRACT_CHUNK] for lo in range(0, len(files), EXTRACT_CHUNK)]
         seen: dict[str, Path] = {}
         for done in fork_map(functools.partial(_extract_chunk, token), chunks, workers):

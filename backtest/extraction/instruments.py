@@ -461,4 +461,13 @@ def market_price_lookup(config=None) -> PriceLookup:
                 memo[key] = None
         return memo[key]
 
+    def warm() -> None:
+        """Import the data layer (pandas, 0.5 s) here, before processes are forked to extract: each would
+        import it for its first look-up otherwise."""
+        try:
+            from ..data import load  # noqa: F401
+        except Exception:  # noqa: BLE001 - missing data layer: the look-ups answer None
+            pass
+
+    lookup.warm = warm
     return lookup
