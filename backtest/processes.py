@@ -4,8 +4,8 @@
 changes a result, only where it is computed; callers keep ``func`` a pure function of its chunk (and of
 what the parent held at the fork). A pool that cannot start (no ``fork`` on this platform, a daemonic
 dask worker) or that breaks (a worker killed by the OOM killer or ``kill -9``) costs time, not results:
-the chunks not received are computed in this process. On Ctrl-C the chunks not started are dropped, the
-ones running finish (:func:`_stop`), and the interrupt goes on up.
+the chunks not received are computed in this process. On Ctrl-C the chunks already sent finish (a few per
+process, :func:`_stop`), their results are dropped, and the interrupt goes on up.
 """
 
 from __future__ import annotations
@@ -50,21 +50,21 @@ def fork_map(func: Callable[[C], R], chunks: Sequence[C], workers: int) -> Itera
         yield func(chunk)
 
 
-#: Seconds the chunks already running are given to finish when the caller stops (Ctrl-C, an abandoned loop).
+#: Seconds the chunks already sent are given to finish when the caller stops (Ctrl-C, an abandoned loop).
 DRAIN_SECONDS = 30.0
 
 
 def _stop(pool, pending) -> None:
-    """End the pool without losing the process to a hang. The chunks not started are cancelled and the ones
-    running are let finish (a few, bounded by the in-flight count), because a worker killed while it
-    sends its result leaves half a message in the result pipe, and the pool's reader thread would wait
-    for the rest forever (seen on Ctrl-C with results of 100 KB). Only a chunk that does not finish in
-    :data:`DRAIN_SECONDS` gets its worker killed; the parent's end of the result pipe is then closed so
-    that the reader thread sees the pipe end instead of waiting."""
+    """End the pool without losing the process to a hang. The chunks sent are let finish (a few, bounded by
+    the in-flight count), because a worker killed while it sends its result leaves half a message in the
+    result pipe, and the pool's reader thread would wait for the rest forever (seen on Ctrl-C with results
+    of 100 KB). They are not cancelled either: when the workers die too (SIGTERM to the process group),
+    the reader thread fails every future still listed, and one cancelled meanwhile made it raise
+    InvalidStateError and stop, so nothing ever finished (Python 3.11). Only a chunk that is still running
+    after :data:`DRAIN_SECONDS` gets its worker killed; the parent's end of the result pipe is then closed
+    so that the reader thread sees the pipe end instead of waiting."""
     import concurrent.futures
 
-    for future in pending:
-        future.cancel()
     _, late = concurrent.futures.wait(pending, timeout=DRAIN_SECONDS)
     if late:
         processes = list((getattr(pool, "_processes", None) or {}).values())
@@ -75,7 +75,7 @@ def _stop(pool, pending) -> None:
         writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
         if writer is not None:
             writer.close()
-    pool.shutdown(wait=not late, cancel_futures=True)
+    pool.shutdown(wait=not late)
 
 
 def _pool(workers: int):

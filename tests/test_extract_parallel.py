@@ -209,3 +209,41 @@ def test_stopping_while_large_results_are_sent_does_not_hang(tmp_path):
     for _ in range(3):
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr[-2000:]
+
+
+def _slow_result(i):
+    import time
+
+    time.sleep(0.3)
+    return i
+
+
+def test_stopping_when_the_workers_die_too_exits_at_once():
+    """SIGTERM to the whole process group: the workers die while the parent is interrupted. The parent
+    stops within a second, with nothing but its own interrupt (cancelling the queued chunks used to make
+    the pool's reader thread raise InvalidStateError and stop, and the parent then waited 30 s)."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent("""
+        import os, signal, sys
+        sys.path.insert(0, {tests!r})
+        from backtest.processes import fork_map
+        from test_extract_parallel import _slow_result
+        results = fork_map(_slow_result, list(range(40)), workers=2)
+        try:
+            for k, r in enumerate(results):
+                if k == 1:
+                    for pid in list(__import__("multiprocessing").active_children()):
+                        os.kill(pid.pid, signal.SIGKILL)
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            results.close()
+            print("interrupted")
+    """).format(tests=str(Path(__file__).resolve().parent))
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr[-2000:]
+    assert "Error" not in done.stderr and time.monotonic() - start < 15
