@@ -37,7 +37,8 @@ def fork_map(func: Callable[[C], R], chunks: Sequence[C], workers: int) -> Itera
             while done < len(chunks):
                 while len(pending) < in_flight and done + len(pending) < len(chunks):
                     pending.append(pool.submit(func, chunks[done + len(pending)]))
-                result = pending.popleft().result()
+                result = _result(pending[0], pool)  # still in `pending` while awaited: _stop drains it too
+                pending.popleft()
                 done += 1
                 yield result
         except BaseException as exc:  # GeneratorExit (the caller stopped), Ctrl-C, a broken pool
@@ -48,6 +49,29 @@ def fork_map(func: Callable[[C], R], chunks: Sequence[C], workers: int) -> Itera
             pool.shutdown(wait=True)
     for chunk in chunks[done:]:  # no pool, or what a broken one did not return
         yield func(chunk)
+
+
+#: Seconds between checks that the workers are alive while a result is awaited.
+POLL_SECONDS = 5.0
+
+
+class _WorkerLost(Exception):
+    """A worker ended and the pool did not notice (it waits for the rest of a result the worker was sending)."""
+
+
+def _result(future, pool):
+    """``future.result()``, unless a worker process has ended meanwhile without the pool noticing: a worker
+    killed while it sends a result (the OOM killer) leaves half a message in the pipe, the pool's reader
+    thread waits for the rest, and the future would never finish. Then :class:`_WorkerLost`, which the
+    caller treats as a broken pool."""
+    import concurrent.futures
+
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except concurrent.futures.TimeoutError:
+            if any(p.exitcode is not None for p in list((getattr(pool, "_processes", None) or {}).values())):
+                raise _WorkerLost("a worker process ended while a result was awaited") from None
 
 
 #: Seconds the chunks already sent are given to finish when the caller stops (Ctrl-C, an abandoned loop).

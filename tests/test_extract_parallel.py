@@ -247,3 +247,37 @@ def test_stopping_when_the_workers_die_too_exits_at_once():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr[-2000:]
     assert "Error" not in done.stderr and time.monotonic() - start < 15
+
+
+def test_a_worker_that_dies_halfway_through_sending_its_result_costs_time_not_results(tmp_path):
+    """The OOM killer ends a worker while it writes its result: half a message is left in the pipe and the
+    pool's reader thread waits for the rest. The parent sees that a worker has ended, stops the pool (the
+    other workers' chunks are drained, then the pipe is closed) and computes what it did not receive: every
+    result, in order, and the process exits. The half message is written by hand here, exactly as a killed
+    send would leave it (a length header, then part of the body)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import os, signal, struct, sys
+        sys.path.insert(0, {tests!r})
+        import backtest.processes as processes
+        processes.POLL_SECONDS = 0.5
+        processes.DRAIN_SECONDS = 2.0
+        real_pool, pools = processes._pool, []
+        processes._pool = lambda workers: pools.append(real_pool(workers)) or pools[-1]
+        PARENT = os.getpid()
+
+        def work(i):
+            if i == 5 and os.getpid() != PARENT:
+                writer = pools[0]._result_queue._writer
+                os.write(writer.fileno(), struct.pack("!i", 1_000_000) + b"half a result")
+                os.kill(os.getpid(), signal.SIGKILL)
+            return i * 10
+
+        print(list(processes.fork_map(work, list(range(12)), workers=2)))
+    """).format(tests=str(Path(__file__).resolve().parent))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str([i * 10 for i in range(12)])
