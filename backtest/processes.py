@@ -42,7 +42,7 @@ def fork_map(func: Callable[[C], R], chunks: Sequence[C], workers: int) -> Itera
                 done += 1
                 yield result
         except BaseException as exc:  # GeneratorExit (the caller stopped), Ctrl-C, a broken pool
-            _stop(pool, pending)
+            _stop(pool, pending, drain=not isinstance(exc, _WorkerLost))  # nothing comes through a stuck pipe
             if not isinstance(exc, Exception):
                 raise
         else:
@@ -78,18 +78,19 @@ def _result(future, pool):
 DRAIN_SECONDS = 30.0
 
 
-def _stop(pool, pending) -> None:
+def _stop(pool, pending, drain: bool = True) -> None:
     """End the pool without losing the process to a hang. The chunks sent are let finish (a few, bounded by
     the in-flight count), because a worker killed while it sends its result leaves half a message in the
     result pipe, and the pool's reader thread would wait for the rest forever (seen on Ctrl-C with results
     of 100 KB). They are not cancelled either: when the workers die too (SIGTERM to the process group),
     the reader thread fails every future still listed, and one cancelled meanwhile made it raise
     InvalidStateError and stop, so nothing ever finished (Python 3.11). Only a chunk that is still running
-    after :data:`DRAIN_SECONDS` gets its worker killed; the parent's end of the result pipe is then closed
-    so that the reader thread sees the pipe end instead of waiting."""
+    after :data:`DRAIN_SECONDS` gets its worker killed (at once, without ``drain``: a worker was lost
+    mid-send, and nothing comes through that pipe any more); the parent's end of the result pipe is then
+    closed so that the reader thread sees the pipe end instead of waiting."""
     import concurrent.futures
 
-    _, late = concurrent.futures.wait(pending, timeout=DRAIN_SECONDS)
+    late = concurrent.futures.wait(pending, timeout=DRAIN_SECONDS)[1] if drain else True
     if late:
         processes = list((getattr(pool, "_processes", None) or {}).values())
         for process in processes:
