@@ -63,15 +63,20 @@ def _result(future, pool):
     """``future.result()``, unless a worker process has ended meanwhile without the pool noticing: a worker
     killed while it sends a result (the OOM killer) leaves half a message in the pipe, the pool's reader
     thread waits for the rest, and the future would never finish. Then :class:`_WorkerLost`, which the
-    caller treats as a broken pool."""
+    caller treats as a broken pool. (With ``fork`` the pool starts all its processes at the first chunk
+    and never replaces one: a worker only ends by dying.)"""
     import concurrent.futures
 
     while True:
         try:
             return future.result(timeout=POLL_SECONDS)
         except concurrent.futures.TimeoutError:
-            if any(p.exitcode is not None for p in list((getattr(pool, "_processes", None) or {}).values())):
+            if _a_worker_ended(pool):
                 raise _WorkerLost("a worker process ended while a result was awaited") from None
+
+
+def _a_worker_ended(pool) -> bool:
+    return any(p.exitcode is not None for p in list((getattr(pool, "_processes", None) or {}).values()))
 
 
 #: Seconds the chunks already sent are given to finish when the caller stops (Ctrl-C, an abandoned loop).
@@ -79,18 +84,32 @@ DRAIN_SECONDS = 30.0
 
 
 def _stop(pool, pending, drain: bool = True) -> None:
-    """End the pool without losing the process to a hang. The chunks sent are let finish (a few, bounded by
-    the in-flight count), because a worker killed while it sends its result leaves half a message in the
-    result pipe, and the pool's reader thread would wait for the rest forever (seen on Ctrl-C with results
-    of 100 KB). They are not cancelled either: when the workers die too (SIGTERM to the process group),
-    the reader thread fails every future still listed, and one cancelled meanwhile made it raise
-    InvalidStateError and stop, so nothing ever finished (Python 3.11). Only a chunk that is still running
-    after :data:`DRAIN_SECONDS` gets its worker killed (at once, without ``drain``: a worker was lost
-    mid-send, and nothing comes through that pipe any more); the parent's end of the result pipe is then
-    closed so that the reader thread sees the pipe end instead of waiting."""
-    import concurrent.futures
+    """End the pool without losing the process to a hang.
 
-    late = concurrent.futures.wait(pending, timeout=DRAIN_SECONDS)[1] if drain else True
+    The chunks sent are let finish (a few, bounded by the in-flight count): a worker killed while it sends
+    its result leaves half a message in the result pipe, and the pool's reader thread would wait for the
+    rest forever (seen on Ctrl-C with results of 100 KB). They are not cancelled either: when the workers
+    die too (SIGTERM to the process group), the reader thread fails every future still listed, and one
+    cancelled meanwhile made it raise InvalidStateError and stop, so nothing ever finished (Python 3.11).
+
+    The workers are killed instead, and the parent's end of the result pipe closed (so that the reader
+    thread sees the pipe end rather than wait), when waiting cannot help: a chunk still running after
+    :data:`DRAIN_SECONDS`; a worker that has ended while chunks are still open (it died mid-send, or the
+    process group was signalled: nothing more comes through that pipe); ``drain`` False (the caller saw
+    that already); or a pool whose forks failed partway (EAGAIN, ENOMEM at the first chunk): its manager
+    thread never started, so nothing else would stop the workers that did start, and the interpreter
+    would wait for them at exit for ever.
+    """
+    import concurrent.futures
+    import time
+
+    late = True
+    if drain and getattr(pool, "_executor_manager_thread", None) is not None:
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while True:
+            late = concurrent.futures.wait(pending, timeout=0.5)[1]  # then: a worker gone? past the deadline?
+            if not late or time.monotonic() >= deadline or _a_worker_ended(pool):
+                break
     if late:
         processes = list((getattr(pool, "_processes", None) or {}).values())
         for process in processes:
@@ -113,10 +132,9 @@ def _pool(workers: int):
         context = multiprocessing.get_context("fork")
     except ValueError:  # no fork on this platform: one process
         return None
-    try:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
-    except (OSError, ValueError, AssertionError):  # cannot start processes here (a daemonic dask worker)
-        return None
+    # No process is started here: they are forked at the first chunk, and a failure then (a daemonic dask
+    # worker, EAGAIN) is a broken pool to fork_map, which computes the chunks in this process.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
 
 
 def _worker_signals() -> None:

@@ -218,10 +218,16 @@ def _slow_result(i):
     return i
 
 
-def test_stopping_when_the_workers_die_too_exits_at_once():
+def _big_slow_result(i):
+    return b"x" * 40_000_000  # sending takes most of a worker's time: it is killed halfway through a send
+
+
+@pytest.mark.parametrize("work", ["_slow_result", "_big_slow_result"])
+def test_stopping_when_the_workers_die_too_exits_at_once(work):
     """SIGTERM to the whole process group: the workers die while the parent is interrupted. The parent
-    stops within a second, with nothing but its own interrupt (cancelling the queued chunks used to make
-    the pool's reader thread raise InvalidStateError and stop, and the parent then waited 30 s)."""
+    stops within seconds, with nothing but its own interrupt. Cancelling the queued chunks used to make the
+    pool's reader thread raise InvalidStateError and stop; and with large results the workers die halfway
+    through a send, so nothing more comes through the pipe: both made the parent wait the whole drain (30 s)."""
     import subprocess
     import sys
     import textwrap
@@ -231,8 +237,8 @@ def test_stopping_when_the_workers_die_too_exits_at_once():
         import os, signal, sys
         sys.path.insert(0, {tests!r})
         from backtest.processes import fork_map
-        from test_extract_parallel import _slow_result
-        results = fork_map(_slow_result, list(range(40)), workers=2)
+        from test_extract_parallel import {work}
+        results = fork_map({work}, list(range(40)), workers=2)
         try:
             for k, r in enumerate(results):
                 if k == 1:
@@ -242,11 +248,37 @@ def test_stopping_when_the_workers_die_too_exits_at_once():
         except KeyboardInterrupt:
             results.close()
             print("interrupted")
-    """).format(tests=str(Path(__file__).resolve().parent))
+    """).format(tests=str(Path(__file__).resolve().parent), work=work)
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr[-2000:]
     assert "Error" not in done.stderr and time.monotonic() - start < 15
+
+
+def test_a_pool_whose_forks_fail_partway_computes_here_and_lets_the_process_exit():
+    """The third fork fails (EAGAIN under `ulimit -u`, ENOMEM): the two workers already forked are stopped,
+    every result is computed here, in order, and the interpreter exits (it waited for those two forever:
+    the pool's manager thread had never started, so nothing else would stop them)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import multiprocessing, multiprocessing.context as mc
+        from backtest.processes import fork_map
+        real, forks = mc.ForkProcess._Popen, []
+        def failing(process):
+            forks.append(1)
+            if len(forks) == 3:
+                raise OSError(11, "Resource temporarily unavailable")
+            return real(process)
+        mc.ForkProcess._Popen = staticmethod(failing)
+        def square(x):
+            return x * x
+        print(list(fork_map(square, list(range(20)), 4)) == [x * x for x in range(20)], multiprocessing.active_children())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "True []", (done.stdout, done.stderr[-2000:])
 
 
 def test_a_worker_that_dies_halfway_through_sending_its_result_costs_time_not_results(tmp_path):
