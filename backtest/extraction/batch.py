@@ -135,7 +135,8 @@ def iter_articles(paths: Iterable[Path], price_lookup: PriceLookup | None = None
     files, missing = discover_articles(paths)
     yield from missing
     token = next(_CALLS)
-    _CONTEXTS[token] = (lookup, table, published, render, keep or not render)  # the forked processes inherit it (a closure does not pickle)
+    # The forked processes inherit this (the price look-up is a closure: it does not pickle).
+    _CONTEXTS[token] = (lookup, table, published, render, keep or not render)
     try:
         workers = min(default_threads(), -(-len(files) // EXTRACT_CHUNK))
         if len(files) < PARALLEL_EXTRACT_MIN:
