@@ -133,8 +133,12 @@ def _pool(workers: int):
     except ValueError:  # no fork on this platform: one process
         return None
     # No process is started here: they are forked at the first chunk, and a failure then (a daemonic dask
-    # worker, EAGAIN) is a broken pool to fork_map, which computes the chunks in this process.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
+    # worker, EAGAIN) is a broken pool to fork_map, which computes the chunks in this process. The pool's
+    # queues are made here, though: without working semaphores (no /dev/shm) that fails, and so does this.
+    try:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals)
+    except (OSError, ValueError, ImportError):
+        return None
 
 
 def _worker_signals() -> None:

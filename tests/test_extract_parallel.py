@@ -313,3 +313,21 @@ def test_a_worker_that_dies_halfway_through_sending_its_result_costs_time_not_re
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == str([i * 10 for i in range(12)])
+
+
+def test_a_pool_that_cannot_be_made_computes_here(monkeypatch):
+    """No working semaphores (a container without /dev/shm): making the pool's queues raises OSError. The
+    chunks are computed in this process, in order, instead of the command stopping with a traceback."""
+    import concurrent.futures
+
+    import backtest.processes as processes
+
+    def no_semaphores(*args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
+    assert list(processes.fork_map(_note_start_free, list(range(6)), workers=2)) == [i + 1 for i in range(6)]
+
+
+def _note_start_free(i):
+    return i + 1
