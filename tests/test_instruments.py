@@ -190,7 +190,30 @@ def test_user_alias_file_extends_the_table(tmp_path):
     assert [(s.symbol, s.direction, s.entry.level) for s in setups] == [("NVDA", "long", 145.0), ("KBE", "short", 55.0)]
 
 
+@pytest.mark.parametrize("text, found", [
+    ("Microsoft and Eli Lilly led the gains", [("Microsoft", "MSFT"), ("Eli Lilly", "LLY")]),
+    ("JPMorgan Chase reports on Tuesday", [("JPMorgan Chase", "JPM")]),
+    ("Costco's margins held up", [("Costco", "COST")]),
+    # names are matched with their capitals only: these are words, not companies
+    ("an apple a day, the microsoft way", []),
+    ("Target $480, then $495.", []),
+])
+def test_company_names_with_their_capitals(text, found):
+    assert [(m.words, m.pinned) for m in find_mentions(text)] == found
+
+
+def test_a_user_alias_file_adds_company_names(tmp_path):
+    from backtest.extraction.instruments import load_table
+
+    (tmp_path / "mine.yaml").write_text('companies:\n  "Acme Rockets": ACME\n', encoding="utf-8")
+    table = load_table((str(tmp_path / "mine.yaml"),))
+    assert [(m.words, m.pinned) for m in table.find("Acme Rockets rallied; acme rockets is lower case")] == [
+        ("Acme Rockets", "ACME")]
+    assert [(m.words, m.pinned) for m in table.find("Microsoft too")] == [("Microsoft", "MSFT")]
+
+
 @pytest.mark.parametrize("content, message", [("families: [1, 2]\n", "families: must be a mapping"),
+                                              ("companies: [Acme]\n", "companies: must be a mapping"),
                                               ("aliases: {x: [\n", "not valid YAML"),
                                               ("typos: {}\n", "unknown key")])
 def test_a_bad_alias_file_is_one_line_naming_it(tmp_path, content, message):

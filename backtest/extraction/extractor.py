@@ -74,12 +74,26 @@ _REFERENT_AFTER = re.compile(
     r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
     r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
 _ARROW = re.compile(r"→|->|=>|- >")
+#: Trigger phrases that end with the word for the level already named ("below there", "above it").
+_REFERENT_WORDS = (" there", " it", " that level")
 _MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
 _ENTRY_LABEL_BEFORE = re.compile(r"(?<![a-z])(?:entry|trigger|entry trigger)[ \t]*[:=-]?[ \t]*\Z")
 _WORD_BEFORE = re.compile(r"([A-Za-z]+) +\Z")
 _SIDE_WORDS = frozenset({"buy", "buying", "sell", "selling", "short", "shorting", "long", "add", "adding", "own", "fade"})
 _CONDITION_CUE = re.compile(r"^(?:holds?|holding|stays?|staying|remains?|keeps?|trades?|trading|firmly)\b")
+#: Before a level whose trigger follows it ("if 21,480 breaks", "once the 87 level gives way", "should NQ's 21,480
+#: fail"): a condition word, then at most a few words naming the level (on the masked view: "§" an instrument).
+_CONDITION_BEFORE = re.compile(
+    r"(?<![a-z])(?:if|once|when|whenever|should|as soon as|the moment|after)[ \t]+"
+    r"(?:(?:the|§|'s|it|its|price|prices|key|that|this|our|support|resistance|level|line|low|high|floor|ceiling|at|"
+    r"of|daily|weekly)[ \t]+){0,4}\$?[ \t]*\Z")
+#: Between a level and its trigger ("the 21,480 level gives way", "87 support fails").
+_LEVEL_NOUNS_GAP = re.compile(r"[ \t]*(?:(?:level|area|zone|mark|handle|line|support|resistance|pivot|floor|shelf|"
+                              r"low|high|ceiling)[ \t]+){0,2}\Z")
 _CONTINUABLE = {"target", "support", "resistance", "level", "price"}
+_NEAR_FIT = math.log(1.25)
+#: Words for one company's shares: a level said of them belongs to a single stock, not an index or fund.
+_THE_STOCK = re.compile(r"(?<![a-z])(?:the stock|the shares|shares|the name|the company)(?![a-z])")
 _WATCH_ROLES = {"support", "resistance", "range", "level", "price"}
 #: Families whose levels are macro context: a level-less scenario on them never becomes a setup.
 _CONTEXT_FAMILIES = {"commodity", "rates", "crypto", "bitcoin", "ether"}
@@ -268,6 +282,7 @@ class _Reader:
         self.prices: dict[str, float | None] = {}
         self._magnitude_memo: dict[tuple[str, str | None], list[float | None]] = {}
         self._clause_marks: tuple[_Sentence | None, list[int]] = (None, [])
+        self._headline_end: int | None = None
 
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
@@ -382,6 +397,7 @@ class _Reader:
         blocked = bool(flag_names & {"history", "options", "analyst"})
         confirm = "confirmation" in flag_names
         numbers = self.levels_all[l0:l1]
+        self._explicit_sentence = explicit
         events: list[tuple[int, int, str, object]] = []
         levels = self._roles(s, numbers, mentions, blocked, confirm)
         for lv in levels:
@@ -393,7 +409,10 @@ class _Reader:
             if any(m.kind == "trigger" and m.name in ("break_above", "break_below", "close_above", "close_below")
                    for m in occ.meanings):
                 ref = _REFERENT_AFTER.match(self.view, occ.end, s.end)
-                if ref:
+                # "Bulls need 655 to hold. Below there I will short it": the pronoun names the level; only in
+                # an instruction ("price is above it" narrates).
+                pronoun = self.view.endswith(_REFERENT_WORDS, occ.start, occ.end)
+                if (ref and not pronoun) or (pronoun and explicit):
                     events.append((occ.start, 1, "referent", (occ, ref)))
             elif occ.has("market") and not blocked:
                 events.append((occ.start, 1, "market", occ))
@@ -581,6 +600,13 @@ class _Reader:
             elif k and roles[k][0] == "entry" and roles[k - 1] is not None and roles[k - 1][0] == "target" \
                     and self.pb.continuation.fullmatch(self.view[numbers[k - 1].end:num.start]):
                 roles[k] = ("target", None, None, {})  # "sell a third at $91, a third at $96": no new entry
+        for k in range(1, len(numbers)):
+            # "Entry: 21,840.25 (fine anywhere in 21,820 – 21,860)": a zone in brackets after an entry is its
+            # tolerance, not a second entry.
+            if roles[k] is not None and roles[k][0] == "entry" and roles[k - 1] is not None \
+                    and roles[k - 1][0] == "entry" and "(" in (gap := self.view[numbers[k - 1].end:numbers[k].start]) \
+                    and ")" not in gap:
+                roles[k] = ("mention", None, None, {})
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
@@ -736,7 +762,8 @@ class _Reader:
         """True when an earlier level of this sentence is (about to be) an entry: "long above 25,900 for 26,150"."""
         roles = getattr(self, "_roles_so_far", [])
         return any(j < len(roles) and roles[j] is not None and roles[j][0] == "entry" for j in range(k)) or any(
-            self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start) for j in range(k))
+            self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start)
+            or self._trigger_after(numbers[j], s, numbers[j - 1].end if j else s.start) is not None for j in range(k))
 
     def _entry_cue_before(self, s: _Sentence, num: NumberMention, window_start: int) -> bool:
         for occ in self._candidates(window_start, num.start)[:1]:
@@ -832,6 +859,20 @@ class _Reader:
                 return occ
         return None
 
+    def _trigger_after(self, num: NumberMention, s: _Sentence, window_start: int) -> Occurrence | None:
+        """The trigger after ``num`` in a condition ("if 21,480 breaks"), or None (see :meth:`_conditioned`)."""
+        idx = bisect.bisect_left(self.cue_starts, num.end)
+        for occ in self.cues[idx:idx + 3]:  # past a level noun ("the $46 level fails"), itself a cue
+            if occ.start >= s.end or not _LEVEL_NOUNS_GAP.match(self.view, num.end, occ.start):
+                return None
+            if occ.has("trigger_after"):
+                return occ if self._conditioned(num, s, window_start) else None
+        return None
+
+    def _conditioned(self, num: NumberMention, s: _Sentence, window_start: int) -> bool:
+        """A condition word right before the level ("if", "once", "should"; the level's name may stand between)."""
+        return _CONDITION_BEFORE.search(self.view, max(window_start, s.start, num.start - 60), num.start) is not None
+
     def _instrument_right_before(self, pos: int) -> bool:
         idx = bisect.bisect_left(self.mention_starts, pos) - 1
         return idx >= 0 and not self.view[self.mentions[idx].end:pos].strip(" \t,")
@@ -900,8 +941,12 @@ class _Reader:
         next_start = numbers[k + 1].start if k + 1 < len(numbers) else s.end
         stop = min(clause_end, next_start, num.end + 60)
         side = self._nearest_side(num.end, stop, reverse=False)
-        if side and not self._trigger_between(num.end, next_start if next_start < clause_end else stop):
-            return side, True  # (not "lose 25,540 and I flip short under 25,520": that side is the next entry's)
+        if side:
+            if not self._trigger_between(num.end, next_start if next_start < clause_end else stop):
+                return side, True
+            # "lose 25,540 and I flip short under 25,520": that side is the next entry's, and this level its
+            # condition (not a side from a heading or from earlier: "Short side. If it loses $418, I flip ...").
+            return None, False
         # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
         lo = s.start
         for m in re.finditer(";", self.view[s.start:occ.start]):
@@ -958,6 +1003,18 @@ class _Reader:
                    for o in self.cues[lo:hi] for m in o.meanings)
 
     def _suffix_role(self, s: _Sentence, num: NumberMention, numbers: list[NumberMention], k: int, roles, claimed):
+        window_start = numbers[k - 1].end if k else s.start
+        trigger = self._trigger_after(num, s, window_start)  # "if 21,480 breaks, I'm short"
+        if trigger is not None and id(trigger) not in claimed:
+            name = next(m.name for m in trigger.meanings if m.kind == "trigger_after")
+            # "if 87 breaks" takes its direction from the side: only an instruction's ("..., I'm short"), not the
+            # "bulls" of "that is bad news for bulls".
+            got = None if name == "break" and not self._explicit_sentence else self._trigger_role(
+                s, num, trigger, name, window_start, numbers, k, blocked=False)
+            if got is not None:
+                claimed.add(id(trigger))
+                self._bound.append(trigger)
+                return got
         occ = self._suffix_at(num.end, s)
         if occ is None or id(occ) in claimed:
             return None
@@ -1022,14 +1079,38 @@ class _Reader:
             return (before + after)[0]
         # No instrument in the sentence: first this paragraph's, then the article's so far; by price
         # magnitude among those with a known price, else the latest ticker whose price is not known here.
-        for pool in (self.paragraph_mentions[-_NEAR:], self.context[-_CONTEXT_SPAN:]):
+        # "drops the stock below $940": a single stock named before, not the index it was compared with.
+        pools = [(self.paragraph_mentions[-_NEAR:], True), (self.context[-_CONTEXT_SPAN:], False)]
+        if _THE_STOCK.search(self.view, lv.span[0], lv.num.start):
+            pools = [([m for m in pool if m.family == "ticker"], local) for pool, local in pools] + pools
+        for pool, local in pools:
             found = self._by_magnitude(lv.num.value, pool)
+            unknown = [m for m in pool if m.resolvable and m.pinned and not self._known_price(m)]
+            # A ticker with no price here ("Microsoft", offline), named in this paragraph or in the headline,
+            # beats a known instrument the level is not near: $455 is not the Nasdaq 100's ETF at $620 just
+            # because that is the only price at hand.
+            preferred = unknown if local else [m for m in unknown if self._in_headline(m)]
+            if found is not None and (not preferred or self._near(found, lv.num.value)):
+                return found
+            if preferred:
+                return preferred[-1]
             if found is not None:
                 return found
-            unknown = [m for m in pool if m.resolvable and m.pinned and not self._known_price(m)]
             if unknown:
                 return unknown[-1]
         return None
+
+    def _in_headline(self, m: Mention) -> bool:
+        """The instrument is named in the article's headline (:meth:`_title_end`)."""
+        end = self._headline_end
+        if end is None:
+            end = self._headline_end = self._title_end()
+        return any(o.start < end and o.family == m.family and o.pinned == m.pinned
+                   for o in self.mentions[:bisect.bisect_left(self.mention_starts, end)])
+
+    def _near(self, m: Mention, level: float) -> bool:
+        """The level is within 25% of one of the mention's prices."""
+        return any(p and abs(math.log(level / p)) < _NEAR_FIT for p in self._magnitudes(m))
 
     def _known_price(self, m: Mention) -> bool:
         return any(price for price in self._magnitudes(m))
@@ -1209,7 +1290,7 @@ class _Reader:
         prior = [lv for lv in self.levels[-_CONTEXT_SPAN:] if lv.pos < occ.start]
         if not prior or self._negated(occ.start, s):
             return
-        if ref["this"] and ref["what"]:
+        if ref is not None and ref["this"] and ref["what"]:
             what = ref["what"].lower()
             pick = [lv for lv in prior if lv.role == what] if what in ("support", "resistance", "range") else []
             referent = (pick or prior)[-1]
@@ -1236,10 +1317,13 @@ class _Reader:
                       mentions: list[Mention]) -> None:
         """"Buy AAPL at the market", "Go long the S&P 500 here", "I'm short ARKK from here" (an order word is
         needed: "bears have the better argument here" is no order)."""
-        if not any(o.has("flag", "action") for o in self._occurrences(self.flags, self.flag_starts, s.start, s.end)):
+        # "Entry: market" under a "$XLE | SHORT" heading: the label is the order, the heading its side.
+        labelled = self.view.startswith("entry", occ.start)
+        if not labelled and not any(o.has("flag", "action")
+                                    for o in self._occurrences(self.flags, self.flag_starts, s.start, s.end)):
             return
         clause_start, _ = self._clause(occ.start, s)
-        side = self._nearest_side(clause_start, occ.start, reverse=True)
+        side = self._nearest_side(clause_start, occ.start, reverse=True) or (self.paragraph_side if labelled else None)
         if side is None or self._negated(occ.start, s):
             return
         if self.current is not None and self.current.sentence == id(s):
@@ -1316,6 +1400,11 @@ class _Reader:
         for d in drafts:
             self._resolve(d)
         drafts = _merge(drafts, self.table)
+        # A headline's market order ("Why I'm Fading Netflix Here") when the article gives the trade itself
+        # (short NFLX near $1,255 ...): the headline announces that trade, it is not a second one.
+        drafts = [d for d in drafts if not (
+            d.kind == "single" and d.entry_type == "market" and d.symbol and self._is_heading(d.spans[0])
+            and any(o is not d and o.symbol == d.symbol and o.direction == d.direction for o in drafts))]
         for cond in self.conditions:  # "as long as it holds above $2,080" restates the long triggered at 2,080
             direction = "long" if cond.role == "support" else "short"
             for d in drafts:
@@ -1324,6 +1413,28 @@ class _Reader:
                     d.add_span(cond.span)
         drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
         return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
+
+    def _is_heading(self, span: tuple[int, int]) -> bool:
+        """The span is the headline, or a whole short line with no closing full stop (a section heading)."""
+        start, end = span
+        if end <= self._title_end():
+            return True
+        line_start = self.text.rfind("\n", 0, start) + 1
+        line_end = self.text.find("\n", end)
+        line = self.text[line_start:line_end if line_end >= 0 else len(self.text)].strip()
+        return (0 < len(line) <= 120 and not self.text[line_start:start].strip() and not line.endswith((".", "!", ";"))
+                and not self.text[end:line_end if line_end >= 0 else len(self.text)].strip(" \t"))
+
+    def _title_end(self) -> int:
+        """End of the article's headline: its title, else a short first line followed by more text (else 0)."""
+        first = self.text.lstrip()
+        title = (self.article.title or "").strip()
+        if not title:
+            line_end = first.find("\n")
+            title = first[:line_end].strip() if 0 < line_end <= 120 and first[line_end:].strip() else ""
+        if not title or not first.startswith(title):
+            return 0
+        return len(self.text) - len(first) + len(title)
 
     def _resolve(self, d: _Draft) -> None:
         if d.kind == "pair":

@@ -146,6 +146,8 @@ class InstrumentTable:
         self.families["ticker"] = Family("ticker", "a ticker named in the text", ("*",), None)
         for words, symbol in (data.get("aliases") or {}).items():
             self._add_name(str(words), "ticker", str(symbol).strip(), None)
+        for name, symbol in (data.get("companies") or {}).items():  # "Microsoft", "Eli Lilly": as capitalised
+            self._add_name(str(name), "ticker", str(symbol).strip(), " ".join(str(name).split()))
         self.not_tickers = frozenset(str(w).upper() for w in data.get("not_tickers") or ())
         self._trie = build_trie(self._names)
 
@@ -364,11 +366,13 @@ _TAG_FAMILY = {
 def _merge(base: dict, extra: dict, where: str) -> None:
     """Merge one alias file into the table data (a family or root given again replaces that entry)."""
     if not isinstance(extra, dict):
-        raise ValueError(f"{where}: an alias file is a mapping (families:, futures:, aliases:, not_tickers:)")
-    unknown = set(extra) - {"version", "families", "futures", "aliases", "not_tickers"}
+        raise ValueError(f"{where}: an alias file is a mapping (families:, futures:, aliases:, companies:, "
+                         "not_tickers:)")
+    unknown = set(extra) - {"version", "families", "futures", "aliases", "companies", "not_tickers"}
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; use families, futures, aliases, not_tickers")
-    for section in ("families", "futures", "aliases"):
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; use families, futures, aliases, companies, "
+                         "not_tickers")
+    for section in ("families", "futures", "aliases", "companies"):
         value = extra.get(section) or {}
         if not isinstance(value, dict):
             raise ValueError(f"{where}: {section}: must be a mapping")

@@ -427,6 +427,8 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
             return "points"
     if match["sign"] == "+" and not unsigned:
         return "points"  # "+25": a change, not a level
+    if start and text[start - 1] == "#" and not has_dollar:
+        return "count"  # "Signal #419", "#2 pick": a label's number
     if not has_dollar and not has_sep and not match["frac"] and not has_suffix and 1900 <= value <= 2100:
         # Year or level? A level word next to it ("stop 1980", "the 2100 level") makes it a level unless
         # a year noun follows ("above 2025 highs"); otherwise year context or no price preposition → year.

@@ -272,6 +272,8 @@ def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
     cues, sides, flags = tables["cues"], tables["sides"], tables["flags"]
     for name, phrases in (data.get("triggers") or {}).items():
         _add(cues, phrases, Meaning("trigger", name), f"triggers.{name}")
+    for name, phrases in (data.get("triggers_after") or {}).items():
+        _add(cues, phrases, Meaning("trigger_after", name), f"triggers_after.{name}")
     for position in ("before", "after"):
         _add(cues, (data.get("entry") or {}).get(position), Meaning("entry", "entry", position), f"entry.{position}")
     _add(cues, data.get("market"), Meaning("market", "market"), "market")
