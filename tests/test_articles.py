@@ -272,6 +272,20 @@ def test_yearless_byline_without_any_year_in_the_text_is_no_date():
     assert any("gives no year" in w for w in a.warnings)
 
 
+@pytest.mark.parametrize("first_line, published", [
+    ("desk chat 2026-02-17 14:05 utc", dt.datetime(2026, 2, 17, 14, 5, tzinfo=UTC)),
+    ("Morning levels March 3, 2025", dt.date(2025, 3, 3)),
+    ("stocks rallied into March 3, 2025.", None),  # a sentence, not a heading: it ends with a full stop
+    ("the desk notes for all of our readers on March 3, 2025", None),  # more than three words before the date
+])
+def test_a_first_line_that_ends_with_its_date_is_a_dateline(first_line, published):
+    a = parse_article_text(f"{first_line}\nnvda long 182.5 sl 176 tp 195\namd watching only\n", "x")
+    if published is None:  # at most inferred from the date cited in the text, never stated
+        assert a.published_basis != "stated"
+    else:
+        assert (a.published, a.published_basis) == (published, "stated")
+
+
 def test_prose_mentioning_a_date_is_not_a_byline():
     a = parse_article_text(_plain("Stocks rallied hard in the week of March 3, 2025 after the jobs report."), "x")
     assert a.published_basis != "stated"

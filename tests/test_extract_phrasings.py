@@ -233,6 +233,8 @@ def test_a_target_paragraph_goes_on_with_the_setup_before_it():
      ("XLK", "long", "stop", 146.0, 141.0, [150.0, 155.0])),
     ("Buy XLK on a reclaim of $146, stop $141. I will trim into $150 and take the rest off at $155.",
      ("XLK", "long", "stop", 146.0, 141.0, [150.0, 155.0])),
+    # a starter position
+    ("HOOD: starter position at $62, stop under $58, target $75.", ("HOOD", "long", "limit", 62.0, 58.0, [75.0])),
     # a pullback "that tags" a level
     ("I'm a buyer of XLV on a pullback that tags $147. Stop $143.", ("XLV", "long", "limit", 147.0, 143.0, [])),
     # a label's number ("Signal #419") is no level
@@ -251,6 +253,9 @@ def test_phrasings_found_on_the_fourth_held_out_set(sentence, expected):
 @pytest.mark.parametrize("sentence", [
     # "if X breaks" with no instruction: the "bulls" are no side taken
     "If $46 breaks, that is bad news for XLE bulls.",
+    # an illustration that names no instrument
+    "Say my stop loss is at $90 and my buy point is $92: I take partial profits when the stock hits $98.",
+    "For example, if a stock is capped at $50, a trader could buy a break above $50 with a stop at $47.",
     # trades already closed
     "Tesla (TSLA) short: covered at $388 for a gain of 6.8%.",
     "Costco (COST) long: sold at $1,004, roughly flat after three weeks.",

@@ -202,6 +202,17 @@ def test_company_names_with_their_capitals(text, found):
     assert [(m.words, m.pinned) for m in find_mentions(text)] == found
 
 
+@pytest.mark.parametrize("text, found", [
+    ("desk chat\nnvda long 182.5 sl 176 tp 195\n", [("nvda", "NVDA")]),
+    ("notes\n- amd short 160 stop 166\n", [("amd", "AMD")]),
+    # chat words, not tickers; and a lower-case word that does not open its line
+    ("notes\nstay long 600 for now\ngo long 600\n", []),
+    ("notes\nwe like nvda long 180\n", []),
+])
+def test_a_lower_case_ticker_opening_a_chat_line(text, found):
+    assert [(m.words, m.pinned) for m in find_mentions(text)] == found
+
+
 def test_a_user_alias_file_adds_company_names(tmp_path):
     from backtest.extraction.instruments import load_table
 

@@ -70,7 +70,7 @@ _DATE_FORMS = {
     "dotted": re.compile(_WEEKDAY + r"?(?<![\d/.])(?P<da>\d{1,2})\.(?P<mb>\d{1,2})\.(?P<year>(?:19|20)\d{2})(?![\d.]\d)",
                          re.I),
 }
-_TZ = (r"(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|Eastern|Central|Pacific|"
+_TZ = (r"(?P<tz>Z|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|Eastern|Central|Pacific|"
        r"Mountain|America/New_York|New\s+York(?:\s+time)?)")
 # A time right after a date: "8:20 pm ET", "at 10:15 AM", "T22:00:00Z", "14:30 UTC", "8 p.m. ET", "| 09:15 GMT",
 # "(prepared 6:45 am CT)".
@@ -166,11 +166,12 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
         if priority == 0:
             break  # the first publication label wins; later ones are restatements
     if not any(p == 0 for p, _, _ in candidates):
-        for line_start, line in _header_lines(work, header_end):
+        for index, (line_start, line) in enumerate(_header_lines(work, header_end)):
             if not _HAS_DIGIT.search(line):
                 continue  # every date form has digits
             found = _first_date(line, line_start, allow_words=None)
-            if found is None or not _is_byline(line, found.start - line_start, found.end - line_start):
+            if found is None or not _is_byline(line, found.start - line_start, found.end - line_start,
+                                               top=index == 0):
                 continue
             candidates.append((1, "byline", found))
             break
@@ -229,11 +230,13 @@ _LABEL_END = re.compile(r"(?:^|[\s|·•—–(])(?:posted|published|updated|wri
                         r"\s*:?\s*$", re.I)
 
 
-def _is_byline(line: str, start: int, end: int) -> bool:
+def _is_byline(line: str, start: int, end: int, top: bool = False) -> bool:
     """A date on a line of its own, next to a name ("By Dana Reyes | ..."), or opening a dateline.
 
     Prose that merely mentions a date ("Stocks rallied on March 3 after ...") is not a byline: the date must
     start the line or follow a separator or "By <name>", and be followed by nothing, a separator or a time.
+    ``top``: the article's first line, a heading that may end with its date in any case ("desk chat
+    2026-02-17 14:05 utc").
     """
     before, after = line[:start], line[end:]
     words_before = re.findall(r"[A-Za-z][\w'’.-]*", before)
@@ -247,7 +250,8 @@ def _is_byline(line: str, start: int, end: int) -> bool:
         return True
     # A heading that is mostly its date: "FLASH ALERT 09:41 ET — Tuesday, November 18, 2025".
     words_after = re.findall(r"[A-Za-z][\w'’.-]*", after)
-    if after_ok and 0 < len(words_before) <= 3 and not words_after and all(w[0].isupper() for w in words_before):
+    if after_ok and 0 < len(words_before) <= 3 and not words_after and (
+            top or all(w[0].isupper() for w in words_before)):
         return True
     # A dateline: a few words (often a city in capitals), the date, then a dash or colon: "NEW YORK, March 3 -".
     return len(words_before) <= 4 and bool(re.match(r"^\s*(?:\([^)]{0,40}\)\s*)?[-–—:]", after))

@@ -394,7 +394,9 @@ class _Reader:
         flags = self._occurrences(self.flags, self.flag_starts, s.start, s.end)
         flag_names = {m.name for o in flags for m in o.meanings}
         explicit = "action" in flag_names and "hedge" not in flag_names
-        blocked = bool(flag_names & {"history", "options", "analyst"})
+        # "For example, if a stock is capped at $50, a trader could buy ...": an illustration naming no
+        # instrument teaches, it is no setup.
+        blocked = bool(flag_names & {"history", "options", "analyst"}) or ("example" in flag_names and not mentions)
         confirm = "confirmation" in flag_names
         numbers = self.levels_all[l0:l1]
         self._explicit_sentence = explicit

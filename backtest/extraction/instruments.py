@@ -108,6 +108,15 @@ _PAREN_TICKER = re.compile(r"\((?P<paren>[A-Z]{1,5})(?=\))")
 _TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])")
 
 
+#: A lower-case ticker opening a line, right before a side word and a level ("nvda long 182.5 sl 176 tp 195").
+_LOWER_TICKER = re.compile(r"(?m)^[ \t>*•-]*\$?(?P<low>[a-z]{2,5})(?=[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
+#: Words that open such a line in chat without being a ticker ("stay long 600", "went short 25").
+_NOT_LOWER_TICKERS = frozenset(
+    "go get got stay be been is im am are was were went not too how so as very way cut sold still also now will "
+    "to may must can we and then or just dont wont cant did do you they he she it me my our your all more less no "
+    "yes the an for but if when once into at on in of back flip flat both add size half full new only max".split())
+
+
 def _may_be_ticker(text: str, at: int, end: int) -> bool:
     """False when ``_TICKER`` cannot match at ``at`` (a cheap look at the next characters): after a capital
     it needs a capital, a digit or "=" ("IWM", "ES=F", "M2K", "X1!", "ESM25"); after a digit (a root such as
@@ -208,6 +217,14 @@ class InstrumentTable:
             mention = self._ticker(m, text)
             if mention is not None:
                 hits.append((mention.start, -mention.end, 1, mention))
+        for m in _LOWER_TICKER.finditer(text, start, end):  # "nvda long 182.5 sl 176": a chat line in lower case
+            written = m["low"]
+            if written in _NOT_LOWER_TICKERS:
+                continue
+            family, symbol = self._tickers.get(written.upper(), ("ticker", written.upper()))
+            hits.append((m.start("low"), -m.end("low"), 1, self._mention(
+                m.start("low"), m.end("low"), written, family, symbol,
+                f"ticker {symbol} written in lower case before its side and level")))
         for m in _PAREN_TICKER.finditer(text, max(start - 1, 0), end):  # "Visa (V)", "Target (TGT)"
             written, at = m["paren"], m.start("paren")
             if at < start:

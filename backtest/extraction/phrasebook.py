@@ -285,7 +285,8 @@ def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
     _add(sides, data.get("not_sides"), Meaning("not_side", "not_side"), "not_sides")
     for side, phrases in (data.get("sides") or {}).items():
         _add(sides, phrases, Meaning("side", side), f"sides.{side}")
-    for flag in ("action", "hedge", "not_hedge", "negation", "history", "options", "analyst", "confirmation"):
+    for flag in ("action", "hedge", "not_hedge", "negation", "history", "options", "analyst", "confirmation",
+                 "example"):
         _add(flags, data.get(flag), Meaning("flag", flag), flag)
     # A "not a side" phrase hides the side words inside it ("short squeeze" is not "short").
     for tokens, meanings in list(sides.items()):
