@@ -303,3 +303,78 @@ def test_a_pronoun_after_the_trigger_names_the_level_of_the_sentence_before():
         ("SPY", "short", "stop", 655.0, 659.0, [648.0, 642.0], True)]
     # narration, no instruction: "still above it" is no setup
     assert _article(f"Morning note\n\n{FILL}\n\nThe 50-day average in QQQ sits at $612 and price is still above it.\n") == []
+
+
+# ----------------------------------------------------------------------------------- found on the fifth held-out set
+def test_a_plain_text_grid_is_read_row_by_row_with_its_order_type_column():
+    grid = ("Weekly grid\n\nSYMBOL  SIDE   TYPE  ENTRY    S/L     T/P1    T/P2\n"
+            "XLK     LONG   STP   146.00   141.00  152.00  156.00\n"
+            "XLE     SHORT  LMT   47.50    48.90   45.00   --\n"
+            "XLV     FLAT   --    --       --      --      --\n\nNotes: XLV waits for earnings.\n")
+    assert _article(grid) == [("XLK", "long", "stop", 146.0, 141.0, [152.0, 156.0], True),
+                              ("XLE", "short", "limit", 47.5, 48.9, [45.0], True)]
+    words = ("Swing sheet\n\nTICKER  BIAS   TRIGGER        STOP    TGT\n"
+             "XLK     LONG   above 146.00   141.00  152 / 156\n"
+             "XLV     LONG   pullback 147   143     155\n")
+    assert _article(words) == [("XLK", "long", "stop", 146.0, 141.0, [152.0, 156.0], True),
+                               ("XLV", "long", "limit", 147.0, 143.0, [155.0], True)]
+
+
+def test_a_hard_wrapped_sentence_is_read_across_its_line_break():
+    text = ("Rates strategy\n\nTrade recommendation. Sell XLE short below $46.40, with a protective stop\n"
+            "at $47.70 and a first target of $44.20. The entry sits just under last week's low, so it only opens\n"
+            "if the selling goes on.\n")
+    assert _article(text) == [("XLE", "short", "stop", 46.4, 47.7, [44.2], True)]
+
+
+def test_abbreviated_labels_and_a_number_on_the_next_line():
+    assert _article("Alerts\n\nXLK (long)\nEntry 146.50 limit\nS/L 141\nT/P 1: 150\nT/P 2: 155\n") == [
+        ("XLK", "long", "limit", 146.5, 141.0, [150.0, 155.0], True)]
+    assert _article("Alerts\n\nXLE (short)\nSell short under 46\nS/L 47.80\nPT 44\n") == [
+        ("XLE", "short", "stop", 46.0, 47.8, [44.0], True)]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Action: Short XLE below $46. Risk: $47.80. Goal: $44, then $43.", ("XLE", "short", "stop", 46.0, 47.8, [44.0, 43.0])),
+    ("Buy XLK at $140. I exit on a daily close below $136. A close under that level would mean the base failed.",
+     ("XLK", "long", "limit", 140.0, 136.0, [])),
+    ("Buy XLF at 52.10. Goal: 55.40 first, 56.80 if the earnings week goes well.", ("XLF", "long", "limit", 52.1, None,
+                                                                                  [55.4, 56.8])),
+    ("My SPY long only goes on above $702, which is about where the index clears 7k, with a stop at $694.",
+     ("SPY", "long", "stop", 702.0, 694.0, [])),
+    ("Buy XLV in the $147–$149 zone, stop $144. If XLV loses $144 the idea is dead.",
+     ("XLV", "long", "limit", 149.0, 144.0, [])),
+])
+def test_more_stop_and_target_wordings(sentence, expected):
+    one(sentence, expected)
+
+
+@pytest.mark.parametrize("sentence", [
+    "XLK: three tight weeks under $146 on fading volume.",
+    "Traders who bought the opening dip last quarter at $182 did well on that one.",
+    "This is an update on the XLV long we opened on April 6 at $148.40.",
+])
+def test_still_more_sentences_that_make_no_setup(sentence):
+    assert setups(sentence) == []
+
+
+def test_a_thread_carries_its_setup_into_the_next_post():
+    assert _article("Thread\n\n3/4 I'm buying IWM on a daily close above $262.\n\n4/4 The stop for that IWM long goes "
+                    "at $254. First target $270.\n") == [("IWM", "long", "close", 262.0, 254.0, [270.0], True)]
+
+
+def test_a_timestamped_session_log_is_history_and_the_plan_after_it_is_not():
+    assert _article("Room recap\n\nSession log\n09:42 — Took QQQ long at 612 on the retest, stop 608.\n"
+                    "11:20 — XLE short at 46.20 on the failed push.\n\nTomorrow: buy QQQ above 620, stop 614.\n") == [
+        ("QQQ", "long", "stop", 620.0, 614.0, [], True)]
+
+
+def test_an_illustration_paragraph_is_no_setup():
+    assert _article(f"Sizing\n\n{FILL}\n\nSuppose a made-up company trades at $50. Your plan is to buy it at $50 with "
+                    "a stop at $47 and a target at $59.\n") == []
+
+
+def test_a_correction_replaces_the_level_it_names():
+    assert _article("Correction\n\nCorrection: the stop in this morning's XLK alert is $141, not $114.\n\n"
+                    "We are buying XLK above $146. Stop: $114. Target $152.\n") == [
+        ("XLK", "long", "stop", 146.0, 141.0, [152.0], True)]

@@ -130,3 +130,10 @@ def test_formatted_levels_round_trip(value):
 def test_find_numbers_never_raises(text):
     for m in find_numbers(text):
         assert 0 <= m.start <= m.end <= len(text)
+
+
+def test_the_words_after_a_number_are_on_its_own_line():
+    # "PT" on the next line is a target label, not "points"; "T/P" not "trillion"
+    assert [(n.value, n.kind) for n in find_numbers("S/L 366\nPT 330\n")] == [(366.0, "level"), (330.0, "level")]
+    assert [(n.value, n.kind) for n in find_numbers("S/L 629\nT/P 1: 676\n")] == [
+        (629.0, "level"), (1.0, "count"), (676.0, "level")]

@@ -74,6 +74,16 @@ _REFERENT_AFTER = re.compile(
     r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
     r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
 _ARROW = re.compile(r"→|->|=>|- >")
+#: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5").
+#: After an entry level, the start of a clause that explains it (", which is about where ...", ", where ...").
+_EXPLAINING = re.compile(r"[ \t]*,[ \t]*(?:which|where|that is|i\.e\.)(?![a-z])")
+#: A correction: "the stop in this morning's alert is $97, not $79" (on the masked view: levels are "#").
+_CORRECTION = re.compile(r"(?<![a-z])(?P<role>stop|target|entry)(?![a-z])[^.;\n#]{0,60}?\b(?:is|should be|should read|"
+                         r"reads|was meant to be)[ \t]+(?P<right>#)[ \t,]*not[ \t]+(?P<wrong>#)")
+#: A line of a session log: a clock time and a dash first ("09:42 —", "2:40 pm -", "14:40 ET –").
+_LOG_LINE = re.compile(r"^[ \t]*\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]",
+                       re.M | re.I)
+_LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and"})
 #: Trigger phrases that end with the word for the level already named ("below there", "above it").
 _REFERENT_WORDS = (" there", " it", " that level")
 _MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
@@ -215,6 +225,24 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
     return Extraction(SetupFile(article=meta, setups=setups, watch=reader.watch_levels()), warnings)
 
 
+#: A line break inside a hard-wrapped paragraph (e-mail, PDF text): after 40 or more characters of line, before
+#: a line that goes on in lower case ("... with a protective stop\nat $92.70").
+_WRAPPED_BREAK = re.compile(r"(?<=[^\n]{40})\n(?=[ \t]*[a-z$(])")
+
+
+def unwrap_lines(text: str) -> str:
+    """``text`` with the line breaks of hard-wrapped paragraphs as spaces (same length, offsets kept), so a
+    sentence wrapped across lines is read as one. Not in column layouts or tables (runs of spaces, pipes)."""
+    if "\n" not in text:
+        return text
+
+    def join(m: re.Match) -> str:
+        start = text.rfind("\n", 0, m.start()) + 1
+        line = text[start:m.start()]
+        return "\n" if "   " in line.strip() or line.lstrip().startswith(("|", "-", "*", "•", ">")) else " "
+    return _WRAPPED_BREAK.sub(join, text)
+
+
 def derived_stance(setups: list[Setup]) -> str | None:
     """The stance an article's explicit setups imply when it states none.
 
@@ -234,7 +262,7 @@ class _Reader:
     def __init__(self, article: Article, price_lookup: PriceLookup | None, table: InstrumentTable,
                  phrasebook: Phrasebook):
         self.article = article
-        self.text = line_view(article.text)
+        self.text = unwrap_lines(line_view(article.text))
         self.lookup = price_lookup
         self.table = table
         self.pb = phrasebook
@@ -283,6 +311,8 @@ class _Reader:
         self._magnitude_memo: dict[tuple[str, str | None], list[float | None]] = {}
         self._clause_marks: tuple[_Sentence | None, list[int]] = (None, [])
         self._headline_end: int | None = None
+        self._log_starts: list[int] | None = None
+        self.paragraph_example = False  # an illustration opened this paragraph ("Suppose a made-up company ...")
 
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
@@ -368,6 +398,7 @@ class _Reader:
         return out
 
     def _end_paragraph(self) -> None:
+        self.paragraph_example = False
         self._settle_tentative(paragraph_end=True)
         self.current = None
         self.levels = []
@@ -382,8 +413,10 @@ class _Reader:
             self.context.extend(mentions)  # a table row was read as a whole (see _tables)
             return
         self._disowned(s)
-        if self.carried is not None and not mentions:
-            self._carry_on(s)
+        carried = self.carried
+        if carried is not None and (not mentions or (carried.mention is not None and all(
+                m.family == carried.mention.family and m.pinned in (None, carried.mention.pinned) for m in mentions))):
+            self._carry_on(s)  # (naming the same instrument: "4/5 The stop for that IWM long goes at $254")
         l0, l1 = bisect.bisect_left(self.level_starts, s.start), bisect.bisect_left(self.level_starts, s.end)
         c0, c1 = bisect.bisect_left(self.cue_starts, s.start), bisect.bisect_left(self.cue_starts, s.end)
         if l0 == l1 and c0 == c1 and len(mentions) < 2:  # nothing to read here but context
@@ -396,7 +429,10 @@ class _Reader:
         explicit = "action" in flag_names and "hedge" not in flag_names
         # "For example, if a stock is capped at $50, a trader could buy ...": an illustration naming no
         # instrument teaches, it is no setup.
-        blocked = bool(flag_names & {"history", "options", "analyst"}) or ("example" in flag_names and not mentions)
+        if "example" in flag_names and not mentions:  # "Suppose a made-up company ... trades at $50."
+            self.paragraph_example = True
+        blocked = bool(flag_names & {"history", "options", "analyst"}) or (self.paragraph_example and not mentions) \
+            or self._log_line(s)
         confirm = "confirmation" in flag_names
         numbers = self.levels_all[l0:l1]
         self._explicit_sentence = explicit
@@ -447,13 +483,20 @@ class _Reader:
 
     # -- tables ------------------------------------------------------------------------------------
     def _tables(self) -> list[tuple[int, int]]:
-        """Markdown pipe tables whose header names the columns ("| Ticker | Side | Entry | Stop | Targets |"):
-        each data row is one setup. Returns the rows read, so the sentence walk leaves them alone."""
-        if "|" not in self.view[self.start:self.end]:
+        """Markdown pipe tables whose header names the columns ("| Ticker | Side | Entry | Stop | Targets |"),
+        and plain-text grids aligned with spaces ("TICKER  BIAS   TRIGGER       STOP    TGT"): each data row
+        is one setup. Returns the rows read, so the sentence walk leaves them alone."""
+        pipes = "|" in self.view[self.start:self.end]
+        grids = _GRID_LINE.search(self.view, self.start, self.end) is not None
+        if not pipes and not grids:
             return []
         lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.view[self.start:self.end])]
         lines = [(self.start + a, self.start + b) for a, b in lines]
         rows: list[tuple[int, int]] = []
+        if grids:
+            rows += self._grids(lines)
+        if not pipes:
+            return rows
         i = 0
         while i + 1 < len(lines):
             head, sep = lines[i], lines[i + 1]
@@ -473,15 +516,49 @@ class _Reader:
             i = j
         return rows
 
-    def _table_row(self, row: tuple[int, int], columns: list[str | None]) -> None:
-        cells = dict(zip(columns, _cells(self.view, row)))
+    def _grids(self, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Plain-text grids: a header of three or more column names set apart by runs of spaces, naming an
+        entry and a stop or target column; the rows below it (up to a blank line) are cut at the header's
+        column starts."""
+        rows: list[tuple[int, int]] = []
+        i = 0
+        while i < len(lines):
+            a, b = lines[i]
+            heads = [(a + m.start(), a + m.end()) for m in _GRID_CELL.finditer(self.text[a:b])]
+            columns = [_column_role(self.text[x:y].lower()) for x, y in heads]  # as written ("TYPE" is no ticker)
+            if len(heads) < 3 or "entry" not in columns or not {"stop", "targets"} & set(columns) \
+                    or self.view[a:b].lstrip().startswith("|"):
+                i += 1
+                continue
+            starts = [x - a for x, _ in heads]
+            j = i + 1
+            while j < len(lines) and lines[j][0] == lines[j - 1][1] + 1:  # consecutive lines, no blank one
+                r0, r1 = lines[j]
+                if len(_GRID_CELL.findall(self.text[r0:r1])) < 2:
+                    break
+                edges = [min(r0 + s, r1) for s in starts[1:]] + [r1]
+                cells = [(r0 if k == 0 else min(r0 + starts[k], r1), edges[k]) for k in range(len(starts))]
+                self._table_row(lines[j], columns, cells)
+                rows.append(lines[j])
+                j += 1
+            i = j
+        return rows
+
+    def _table_row(self, row: tuple[int, int], columns: list[str | None],
+                   spans: list[tuple[int, int]] | None = None) -> None:
+        pairs = list(zip(columns, spans if spans is not None else _cells(self.view, row)))
+        cells = dict(pairs)
         if "entry" not in cells:
             return
+        target_cells = [span for role, span in pairs if role == "targets"]  # "T/P1", "T/P2": one column each
+
         def levels(role):
             if role not in cells:
                 return []
-            a, b = cells[role]
-            return self.levels_all[bisect.bisect_left(self.level_starts, a):bisect.bisect_left(self.level_starts, b)]
+            found = []
+            for a, b in (target_cells if role == "targets" else [cells[role]]):
+                found += self.levels_all[bisect.bisect_left(self.level_starts, a):bisect.bisect_left(self.level_starts, b)]
+            return found
         entry = levels("entry")
         a, b = cells.get("instrument", row)
         mentions = [m for m in self.mentions if a <= m.start and m.end <= b] or \
@@ -502,7 +579,10 @@ class _Reader:
             num = entry[0]
             cues = self._occurrences(self.cues, self.cue_starts, cells["entry"][0], num.start)
             cls = next((m.name for o in reversed(cues) for m in o.meanings if m.kind == "trigger"), None)
-            if cls in ("close_above", "close_below"):
+            order = self.text[slice(*cells["type"])].strip().lower() if "type" in cells else ""
+            if order in _ORDER_TYPES:  # a TYPE column: "LMT", "STP"
+                etype = _ORDER_TYPES[order]
+            elif cls in ("close_above", "close_below"):
                 etype, side = "close", side or ("long" if cls == "close_above" else "short")
             elif cls in ("break_above", "break_below", "break"):
                 etype, side = "stop", side or ("long" if cls == "break_above" else "short" if cls == "break_below" else None)
@@ -605,10 +685,14 @@ class _Reader:
         for k in range(1, len(numbers)):
             # "Entry: 21,840.25 (fine anywhere in 21,820 – 21,860)": a zone in brackets after an entry is its
             # tolerance, not a second entry.
+            # "above $702, which is about where the index clears 7k": a level in a clause that explains the
+            # entry restates it.
             if roles[k] is not None and roles[k][0] == "entry" and roles[k - 1] is not None \
-                    and roles[k - 1][0] == "entry" and "(" in (gap := self.view[numbers[k - 1].end:numbers[k].start]) \
-                    and ")" not in gap:
-                roles[k] = ("mention", None, None, {})
+                    and roles[k - 1][0] == "entry":
+                gap = self.view[numbers[k - 1].end:numbers[k].start]
+                if ("(" in gap and ")" not in gap) or (_EXPLAINING.match(gap) and not self._nearest_side(
+                        numbers[k - 1].end, numbers[k].start, reverse=False)):
+                    roles[k] = ("mention", None, None, {})
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
@@ -883,8 +967,10 @@ class _Reader:
         """"... with a stop at $176.</p><p>Upside objectives: $210, then $225.</p>": a paragraph that opens with
         a stop or target label and names no instrument goes on with the setup the previous paragraph ended on."""
         first = self._occurrences(self.cues, self.cue_starts, s.start, s.end)[:1]
-        if first and not self.view[s.start:first[0].start].strip(" \t\n-*•") or (
-                first and len(TOKEN.findall(self.view[s.start:first[0].start])) <= 1):
+        lead = TOKEN.findall(self.view[s.start:first[0].start]) if first else []
+        # "4/5 The stop for that IWM long goes at $254": a thread's counter and an article may come first.
+        if first and (not self.view[s.start:first[0].start].strip(" \t\n-*•") or len(lead) <= 1
+                      or all(tok in _LEAD_WORDS for tok in lead)):
             if any(m.kind == "role" and m.name in ("stop", "target") and m.position == "before"
                    for m in first[0].meanings):
                 self.current = self.carried
@@ -1302,6 +1388,10 @@ class _Reader:
             if referent is None:
                 return
         value = referent.num.high if (referent.num.high and direction == "long") else referent.num.value
+        d = self.current
+        if d is not None and d.kind == "single" and value in (d.stop, d.invalidation) and d.direction != direction:
+            d.add_span(span)  # "I exit on a daily close below $306. A close under that level would mean ...": its stop
+            return
         tail = self.view[occ.end:s.end]
         if re.match(r"^[^.;,:#]{0,40}?\binvalidat", tail):
             if self.current is not None:
@@ -1402,6 +1492,17 @@ class _Reader:
         for d in drafts:
             self._resolve(d)
         drafts = _merge(drafts, self.table)
+        for role, right, wrong in self._corrections():  # "the stop ... is $97, not $79 as first sent"
+            for d in drafts:
+                if role == "stop" and d.stop == wrong:
+                    d.stop = right
+                    d.notes.append(f"stop {format_level(right)}, corrected in the article from {format_level(wrong)}")
+                elif role == "target" and wrong in d.targets:
+                    d.targets = [right if v == wrong else v for v in d.targets]
+                    d.notes.append(f"target {format_level(right)}, corrected in the article from {format_level(wrong)}")
+                elif role == "entry" and d.level == wrong:
+                    d.level = right
+                    d.notes.append(f"entry {format_level(right)}, corrected in the article from {format_level(wrong)}")
         # A headline's market order ("Why I'm Fading Netflix Here") when the article gives the trade itself
         # (short NFLX near $1,255 ...): the headline announces that trade, it is not a second one.
         drafts = [d for d in drafts if not (
@@ -1415,6 +1516,36 @@ class _Reader:
                     d.add_span(cond.span)
         drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
         return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
+
+    def _corrections(self) -> list[tuple[str, float, float]]:
+        """(role, right level, wrong level) of every "the stop ... is $97, not $79" in the article."""
+        if " not " not in self.view:
+            return []
+        out = []
+        for m in _CORRECTION.finditer(self.view, self.start, self.end):
+            right = self._number_at(m.start("right"))
+            wrong = self._number_at(m.start("wrong"))
+            if right is not None and wrong is not None and right.is_level and wrong.is_level:
+                out.append(("target" if m["role"].startswith("target") else m["role"], right.value, wrong.value))
+        return out
+
+    def _number_at(self, pos: int) -> NumberMention | None:
+        i = bisect.bisect_left(self.number_starts, pos)
+        return self.numbers[i] if i < len(self.numbers) and self.numbers[i].start == pos else None
+
+    def _log_line(self, s: _Sentence) -> bool:
+        """The sentence is on a line of a timestamped log ("09:42 — Took NQ long at 25,310", "11:20 - ES short
+        at 6,912"): what was done during a session, not a plan. Only where two or more lines open that way."""
+        starts = self._log_starts
+        if starts is None:
+            starts = self._log_starts = [m.start() for m in _LOG_LINE.finditer(self.text, self.start, self.end)]
+            if len(starts) < 2:
+                starts = self._log_starts = []
+        if not starts:
+            return False
+        line_start = self.view.rfind("\n", 0, s.start) + 1
+        i = bisect.bisect_left(starts, line_start)
+        return i < len(starts) and starts[i] == line_start
 
     def _is_heading(self, span: tuple[int, int]) -> bool:
         """The span is the headline, or a whole short line with no closing full stop (a section heading)."""
@@ -1515,11 +1646,18 @@ class _Reader:
 
 
 _TABLE_SEPARATOR = re.compile(r"\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?")
-_COLUMN_WORDS = (("stop", r"\b(?:stop|stops|sl|invalidation|risk)\b"),
-                 ("targets", r"\b(?:targets?|tps?|objectives?|take profit|goals?|exit)\b"),
+_COLUMN_WORDS = (("stop", r"\b(?:stop|stops|sl|s/l|invalidation|risk)\b"),
+                 ("targets", r"\b(?:targets?|tgts?|tps?|t/p\d?|tp\d|pt\d?|objectives?|take profit|goals?|exit)\b"),
                  ("side", r"\b(?:side|direction|bias|position|long ?/ ?short|action)\b"),
-                 ("instrument", r"\b(?:ticker|symbol|instrument|name|stock|etf|market|contract|asset|security)\b"),
+                 ("type", r"^\s*(?:type|order type)\s*$"),
+                 ("instrument", r"\b(?:ticker|symbol|instrument|name|stock|etf|market|mkt|contract|asset|security)\b"),
                  ("entry", r"\b(?:entry|entries|trigger|buy|sell|level|price|order)\b"))
+#: A line with at least three cells set apart by runs of two or more spaces: maybe a plain-text grid.
+_GRID_LINE = re.compile(r"^[ \t]*[^ \t\n|][^\n]*?\S(?: {2,}|\t)\S[^\n]*?\S(?: {2,}|\t)\S", re.M)
+_GRID_CELL = re.compile(r"\S+(?: \S+)*")
+#: The TYPE column of a grid: how the entry order works.
+_ORDER_TYPES = {"lmt": "limit", "limit": "limit", "lim": "limit", "stp": "stop", "stop": "stop", "mkt": "market",
+                "market": "market", "moc": "market"}
 
 
 def _column_role(header: str) -> str | None:

@@ -55,30 +55,30 @@ _NUMBER = re.compile(
 # A range: "4,900–5,000", "$255-$265", "139 to 143" is handled by the extractor ("between X and Y").
 _RANGE_DASH = re.compile(r"^\s*[–—-]\s*\$?(?=\d)")
 
-_PERCENT_AFTER = re.compile(r"^\s?(?:%|percent\b|per\s?cent\b|pct\b|bps\b|basis\s+points?\b|percentage\s+points?\b|vol\b)", re.I)
+_PERCENT_AFTER = re.compile(r"^[ \t]?(?:%|percent\b|per\s?cent\b|pct\b|bps\b|basis\s+points?\b|percentage\s+points?\b|vol\b)", re.I)
 # Dates, times and ratios written with digits: "2025-06-02", "12/01/2025", "10:30 ET", "3.3:1".
 _DATE_TIME = re.compile(r"(?<![\w.,/:-])(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})"
                         r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?|\d+(?:\.\d+)?:\d+(?:\.\d+)?)(?![\w/])", re.I)
 # A price quoted for a commodity or a coin: "$60 oil", "$64 a barrel", "$3,400 an ounce", "$118,000 bitcoin".
 _COMMODITY_AFTER = re.compile(
-    r"^\s?(?:a\s+|an\s+|per\s+)?(?:oil|crude|brent|wti|gold|silver|copper|gas|natgas|barrels?|bbl|ounces?|oz|"
+    r"^[ \t]?(?:a\s+|an\s+|per\s+)?(?:oil|crude|brent|wti|gold|silver|copper|gas|natgas|barrels?|bbl|ounces?|oz|"
     r"bitcoin|btc|ether|ethereum|troy)\b", re.I)
-_OPTION_AFTER = re.compile(r"^\s?-?\s?(?:delta|gamma|vega|dte|iv)\b", re.I)
+_OPTION_AFTER = re.compile(r"^[ \t]?-?\s?(?:delta|gamma|vega|dte|iv)\b", re.I)
 _MULTIPLE_AFTER = re.compile(r"^(?:x\b|×|\s?times\b)", re.I)
-_AMOUNT_AFTER = re.compile(r"^\s?(?:billion|bn|million|mn|mln|trillion|tn|thousand|B\b|T\b)", re.I)
+_AMOUNT_AFTER = re.compile(r"^[ \t]?(?:billion|bn|million|mn|mln|trillion|tn|thousand|B\b|T\b)", re.I)
 _PERIOD_AFTER = re.compile(
-    r"^\s?-?\s?(?:day|week|month|year|yr|session|hour|minute|min|quarter|decade|bar|period|dma|sma|ema|d\b|w\b|mo\b)s?\b",
+    r"^[ \t]?-?\s?(?:day|week|month|year|yr|session|hour|minute|min|quarter|decade|bar|period|dma|sma|ema|d\b|w\b|mo\b)s?\b",
     re.I,
 )
-_SCORE_AFTER = re.compile(r"^\s?/\s?(?P<of>100|10|5)(?![\d,.])")
+_SCORE_AFTER = re.compile(r"^[ \t]?/\s?(?P<of>100|10|5)(?![\d,.])")
 _SLASH_BEFORE = re.compile(r"(?P<n>\d+)\s?/\s?$")
 _DECADE_AFTER = re.compile(r"^s\b")  # "the mid-50s", "the 1990s"
 # "the $700 calls", "$2,200 strikes"; not the verb in "a break below $87 puts $85 in play".
-_STRIKE_AFTER = re.compile(r"^\s?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b"
+_STRIKE_AFTER = re.compile(r"^[ \t]?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b"
                            r"(?![ \t]+(?:the[ \t]+)?[$€£]?\d)(?![^.;]{0,40}\bin[ \t]+play\b)", re.I)
-_POINTS_AFTER = re.compile(r"^\s?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
+_POINTS_AFTER = re.compile(r"^[ \t]?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
 _COUNT_AFTER = re.compile(
-    r"^\s?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
+    r"^[ \t]?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
     r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of|tonnes|tons|metric\s+tons|"
     r"contracts|lots|units|subscribers|employees|members|points?\s+of)\b",
     re.I,
@@ -86,7 +86,7 @@ _COUNT_AFTER = re.compile(
 _INDICATOR_BEFORE = re.compile(
     r"\b(?:RSI|relative\s+strength\s+index|stochastics?|MACD|ADX|CCI|Williams\s+%R|put/call|P/E|PE|multiple|"
     r"overbought|oversold|breadth|advance/decline|Pulse|Threat\s+Level|score|rated|rating|grade|VIX|volatility\s+index|"
-    r"implied\s+volatility|IV|beta|yield|yields|rates?|inflation|CPI|PCE|GDP|unemployment|payrolls?)\b[^.;:!?]{0,40}$",
+    r"implied\s+volatility|IV|beta|yield|yields|rates?|inflation|CPI|PCE|GDP|unemployment|payrolls?)\b[^.;:!?\n]{0,40}$",
     re.I,
 )
 _MILESTONE_BEFORE = re.compile(r"\b(?:past|surpass(?:es|ed|ing)?|eclips(?:e|es|ed|ing)|topp(?:ed|ing))\s+(?:the\s+)?$", re.I)
@@ -94,7 +94,7 @@ _DATE_BEFORE = re.compile(_MONTHS + r"\.?\s+$", re.I)
 _DATE_AFTER = re.compile(r"^(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b|^\s*" + _MONTHS + r"\b", re.I)
 _YEAR_CONTEXT_BEFORE = re.compile(r"(?:\b(?:in|since|of|from|during|until|by|before|after|its|their|the|early|late|mid|pre|post|fiscal|FY|end\s+of)\s*-?\s*|-)$", re.I)
 #: Words after a number that make it a price level: "the 2,100 level", "the 2050 pivot".
-LEVEL_AFTER = re.compile(r"^\s*(?:level|mark|line|handle|area|zone|threshold|pivot)\b", re.I)
+LEVEL_AFTER = re.compile(r"^[ \t]*(?:level|mark|line|handle|area|zone|threshold|pivot)\b", re.I)
 # Level words right before a year-shaped number: "stop 1980", "target of 2050", "support near 1950".
 _LEVEL_CUE_BEFORE = re.compile(
     r"\b(?:stop(?:s|[\s-]loss)?|targets?|support|resistance|floors?|ceilings?|entry|above|below|at)(?:\s*:)?\s+"
@@ -105,7 +105,7 @@ _LEVEL_CUE_BEFORE = re.compile(
 _YEAR_AFTER = re.compile(r"^(?:'s\b|’s\b|\s+(?:highs?|lows?|peaks?|bottoms?|rally|selloff|sell-off|crash|crisis|election)\b)", re.I)
 _ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b", re.I)
 _MONEY_NOUN_AFTER = re.compile(
-    r"^\s?(?:loan|company|deal|fund|salary|budget|bonus|check|cheque|fine|settlement|valuation|market\s+cap|"
+    r"^[ \t]?(?:loan|company|deal|fund|salary|budget|bonus|check|cheque|fine|settlement|valuation|market\s+cap|"
     r"investment|buyback|stake|acquisition|raise|round|revenue|profit|loss|debt|contract|grant|mortgage|"
     r"of\s+premium|premium|credit|debit|dividend|a\s+share\s+dividend|per\s+share|a\s+share)\b",
     re.I,
