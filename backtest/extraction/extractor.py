@@ -81,8 +81,7 @@ _EXPLAINING = re.compile(r"[ \t]*,[ \t]*(?:which|where|that is|i\.e\.)(?![a-z])"
 _CORRECTION = re.compile(r"(?<![a-z])(?P<role>stop|target|entry)(?![a-z])[^.;\n#]{0,60}?\b(?:is|should be|should read|"
                          r"reads|was meant to be)[ \t]+(?P<right>#)[ \t,]*not[ \t]+(?P<wrong>#)")
 #: A line of a session log: a clock time and a dash first ("09:42 —", "2:40 pm -", "14:40 ET –").
-_LOG_LINE = re.compile(r"^[ \t]*\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]",
-                       re.M | re.I)
+_LOG_LINE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]", re.I)
 _LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and"})
 #: Trigger phrases that end with the word for the level already named ("below there", "above it").
 _REFERENT_WORDS = (" there", " it", " that level")
@@ -225,22 +224,33 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
     return Extraction(SetupFile(article=meta, setups=setups, watch=reader.watch_levels()), warnings)
 
 
-#: A line break inside a hard-wrapped paragraph (e-mail, PDF text): after 40 or more characters of line, before
-#: a line that goes on in lower case ("... with a protective stop\nat $92.70").
-_WRAPPED_BREAK = re.compile(r"(?<=[^\n]{40})\n(?=[ \t]*[a-z$(])")
+#: A line break before a line that goes on in lower case ("... with a protective stop\nat $92.70"): maybe one
+#: inside a hard-wrapped paragraph (the regex starts with the line break, so it is looked for only there).
+_WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(])")
+_WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are a list or chat, not wrapped prose
 
 
 def unwrap_lines(text: str) -> str:
     """``text`` with the line breaks of hard-wrapped paragraphs as spaces (same length, offsets kept), so a
-    sentence wrapped across lines is read as one. Not in column layouts or tables (runs of spaces, pipes)."""
-    if "\n" not in text:
+    sentence wrapped across lines is read as one: a break after 40 or more characters of line, before a line
+    that goes on in lower case. Not in column layouts, tables or lists (runs of spaces, pipes, bullets)."""
+    pieces: list[str] = []
+    pos = 0
+    for m in _WRAPPED_BREAK.finditer(text):
+        at = m.start()
+        start = text.rfind("\n", 0, at) + 1
+        if at - start < _WRAPPED_LINE:
+            continue
+        line = text[start:at]
+        if "   " in line.strip() or line.lstrip().startswith(("|", "-", "*", "•", ">")):
+            continue
+        pieces.append(text[pos:at])
+        pieces.append(" ")
+        pos = at + 1
+    if not pieces:
         return text
-
-    def join(m: re.Match) -> str:
-        start = text.rfind("\n", 0, m.start()) + 1
-        line = text[start:m.start()]
-        return "\n" if "   " in line.strip() or line.lstrip().startswith(("|", "-", "*", "•", ">")) else " "
-    return _WRAPPED_BREAK.sub(join, text)
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def derived_stance(setups: list[Setup]) -> str | None:
@@ -486,8 +496,9 @@ class _Reader:
         """Markdown pipe tables whose header names the columns ("| Ticker | Side | Entry | Stop | Targets |"),
         and plain-text grids aligned with spaces ("TICKER  BIAS   TRIGGER       STOP    TGT"): each data row
         is one setup. Returns the rows read, so the sentence walk leaves them alone."""
-        pipes = "|" in self.view[self.start:self.end]
-        grids = _GRID_LINE.search(self.view, self.start, self.end) is not None
+        span = self.view[self.start:self.end]
+        pipes = "|" in span
+        grids = "  " in span or "\t" in span  # a grid's cells are set apart by runs of spaces (or tabs)
         if not pipes and not grids:
             return []
         lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.view[self.start:self.end])]
@@ -524,7 +535,11 @@ class _Reader:
         i = 0
         while i < len(lines):
             a, b = lines[i]
-            heads = [(a + m.start(), a + m.end()) for m in _GRID_CELL.finditer(self.text[a:b])]
+            line = self.text[a:b]
+            if line.count("  ") + line.count("\t") < 2:  # fewer than three cells: no header (cheap look first)
+                i += 1
+                continue
+            heads = [(a + m.start(), a + m.end()) for m in _GRID_CELL.finditer(line)]
             columns = [_column_role(self.text[x:y].lower()) for x, y in heads]  # as written ("TYPE" is no ticker)
             if len(heads) < 3 or "entry" not in columns or not {"stop", "targets"} & set(columns) \
                     or self.view[a:b].lstrip().startswith("|"):
@@ -1519,7 +1534,7 @@ class _Reader:
 
     def _corrections(self) -> list[tuple[str, float, float]]:
         """(role, right level, wrong level) of every "the stop ... is $97, not $79" in the article."""
-        if " not " not in self.view:
+        if "not #" not in self.view:  # (levels are "#" on the masked view: "is $97, not $79")
             return []
         out = []
         for m in _CORRECTION.finditer(self.view, self.start, self.end):
@@ -1538,7 +1553,14 @@ class _Reader:
         at 6,912"): what was done during a session, not a plan. Only where two or more lines open that way."""
         starts = self._log_starts
         if starts is None:
-            starts = self._log_starts = [m.start() for m in _LOG_LINE.finditer(self.text, self.start, self.end)]
+            text = self.text
+            starts = []
+            if ":" in text:  # the time opens its line (blanks before it only)
+                for m in _LOG_LINE.finditer(text, self.start, self.end):
+                    line_start = text.rfind("\n", 0, m.start()) + 1
+                    if not text[line_start:m.start()].strip(" \t") and (starts[-1:] or [-1])[0] != line_start:
+                        starts.append(line_start)
+            self._log_starts = starts
             if len(starts) < 2:
                 starts = self._log_starts = []
         if not starts:
@@ -1652,8 +1674,6 @@ _COLUMN_WORDS = (("stop", r"\b(?:stop|stops|sl|s/l|invalidation|risk)\b"),
                  ("type", r"^\s*(?:type|order type)\s*$"),
                  ("instrument", r"\b(?:ticker|symbol|instrument|name|stock|etf|market|mkt|contract|asset|security)\b"),
                  ("entry", r"\b(?:entry|entries|trigger|buy|sell|level|price|order)\b"))
-#: A line with at least three cells set apart by runs of two or more spaces: maybe a plain-text grid.
-_GRID_LINE = re.compile(r"^[ \t]*[^ \t\n|][^\n]*?\S(?: {2,}|\t)\S[^\n]*?\S(?: {2,}|\t)\S", re.M)
 _GRID_CELL = re.compile(r"\S+(?: \S+)*")
 #: The TYPE column of a grid: how the entry order works.
 _ORDER_TYPES = {"lmt": "limit", "limit": "limit", "lim": "limit", "stp": "stop", "stop": "stop", "mkt": "market",

@@ -109,7 +109,9 @@ _TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za
 
 
 #: A lower-case ticker opening a line, right before a side word and a level ("nvda long 182.5 sl 176 tp 195").
-_LOWER_TICKER = re.compile(r"(?m)^[ \t>*•-]*\$?(?P<low>[a-z]{2,5})(?=[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
+_LOWER_TICKER_AT = re.compile(r"[ \t>*•-]*\$?(?P<low>[a-z]{2,5})(?=[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
+#: The same after a line break (a literal first: the regex engine skips to line breaks fast).
+_LOWER_TICKER = re.compile(r"\n" + _LOWER_TICKER_AT.pattern)
 #: Words that open such a line in chat without being a ticker ("stay long 600", "went short 25").
 _NOT_LOWER_TICKERS = frozenset(
     "go get got stay be been is im am are was were went not too how so as very way cut sold still also now will "
@@ -217,7 +219,9 @@ class InstrumentTable:
             mention = self._ticker(m, text)
             if mention is not None:
                 hits.append((mention.start, -mention.end, 1, mention))
-        for m in _LOWER_TICKER.finditer(text, start, end):  # "nvda long 182.5 sl 176": a chat line in lower case
+        lower = list(_LOWER_TICKER.finditer(text, start, end))  # "nvda long 182.5 sl 176": a chat line in lower case
+        first = _LOWER_TICKER_AT.match(text, start, end) if start == 0 or text[start - 1] == "\n" else None
+        for m in ([first] if first else []) + lower:
             written = m["low"]
             if written in _NOT_LOWER_TICKERS:
                 continue
