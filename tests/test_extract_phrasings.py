@@ -378,3 +378,70 @@ def test_a_correction_replaces_the_level_it_names():
     assert _article("Correction\n\nCorrection: the stop in this morning's XLK alert is $141, not $114.\n\n"
                     "We are buying XLK above $146. Stop: $114. Target $152.\n") == [
         ("XLK", "long", "stop", 146.0, 141.0, [152.0], True)]
+
+
+# ----------------------------------------------------------------------------------- found on the sixth held-out set
+@pytest.mark.parametrize("sentence, expected", [
+    ("Buy XLK with a buy-stop at $146. Once filled, place a protective sell-stop at $141. Profit target: $152.",
+     ("XLK", "long", "stop", 146.0, 141.0, [152.0])),
+    ("Buy XLV on a move through the 148.60 buy point. Sell rule: exit if the stock falls 7% below the buy point.",
+     ("XLV", "long", "stop", 148.6, 138.2, [])),
+    ("We would sell TLT into a bounce toward $89.60, with a stop at $91.10 and a target of $86.", 
+     ("TLT", "short", "limit", 89.6, 91.1, [86.0])),
+    ("Sell XLE on a settlement below 45.50; the stop is 47.20 and the objective 42.", ("XLE", "short", "close", 45.5, 47.2, [42.0])),
+])
+def test_phrasings_found_on_the_sixth_held_out_set(sentence, expected):
+    one(sentence, expected)
+
+
+def test_respectively_gives_each_setup_of_the_sentence_its_own_stop_and_target():
+    assert setups("I'm buying XLK above $146 and XLV above $152, with stops at $141 and $147 respectively and targets "
+                  "of $155 and $160.") == [("XLK", "long", "stop", 146.0, 141.0, [155.0]),
+                                           ("XLV", "long", "stop", 152.0, 147.0, [160.0])]
+
+
+def test_an_entry_marked_buy_stop_in_brackets_is_a_stop_order():
+    assert _article("Signals\n\nLONG $XLK\nEntry: 146.20 (buy stop)\nSL: 141.10\nTP1: 152\n") == [
+        ("XLK", "long", "stop", 146.2, 141.1, [152.0], True)]
+
+
+def test_a_commodity_named_as_such_trades_as_the_contract_of_its_paragraph():
+    assert _article(f"Metals desk\n\n{FILL}\n\nSilver (May futures, SIK26). Sell silver on a settlement below 68.50; "
+                    "the stop is 71.20 and the objective 63.\n") == [("SI=F", "short", "close", 68.5, 71.2, [63.0], True)]
+    assert _article(f"Metals desk\n\n{FILL}\n\nWe are buyers of June gold on a retracement to 4,380, risking to 4,335, "
+                    "with an objective of 4,480.\n") == [("GC=F", "long", "limit", 4380.0, 4335.0, [4480.0], True)]
+
+
+def test_a_pair_written_with_descriptions_and_tickers_in_brackets():
+    assert setups("Our relative trade: long semiconductors (SMH) vs. software (IGV), entered at Monday's open.") == [
+        ("pair", "SMH", "IGV")]
+
+
+def test_a_bias_flip_is_a_scenario_and_a_bias_restating_a_trade_is_no_second_setup():
+    assert _article(f"Bias map\n\n{FILL}\n\nThese are bias flips, not orders. XLK: bullish above $148, bearish below "
+                    "$138.\n") == [("XLK", "long", "stop", 148.0, None, [], False),
+                                   ("XLK", "short", "stop", 138.0, None, [], False)]
+    assert _article("Crude plan\n\nBias: bearish below 45.00.\nShort XLE on a retest of 45.00 from below, stop 46.10, "
+                    "targets 43.20 and 41.90.\n") == [("XLE", "short", "limit", 45.0, 46.1, [43.2, 41.9], True)]
+
+
+def test_the_entry_restated_later_is_no_target():
+    assert setups("The trade: long XLK over $146, stop $141, targets $152 and $156. Semis have tightened for three "
+                  "weeks right under $146.") == [("XLK", "long", "stop", 146.0, 141.0, [152.0, 156.0])]
+
+
+@pytest.mark.parametrize("sentence", [
+    "In the March 12 letter I wrote that I would buy XLV above $150 with a stop at $145 and a target of $158.",
+    "My March 19 plan was to buy XLK on a dip to $137 with a stop at $131.",
+    "She is best known for buying Nvidia near $95 during the tariff scare, a position she sold last autumn.",
+    "$NVDA weekly calls are ripping, someone bought 20k of them at the open.",
+])
+def test_reviews_and_anecdotes_make_no_setup(sentence):
+    assert setups(sentence) == []
+
+
+def test_a_crypto_ticker_with_no_series_here_stays_unresolved():
+    article = parse_article_text(f"Desk Notes\n{FILL}\nSolana trade: buy SOL above $145, stop $132, target $170.\n"
+                                 "datePublished: 2026-02-09 14:30 UTC\n", "t")
+    (setup,) = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file.setups
+    assert (setup.symbol, setup.status, setup.entry.level) == (None, "unresolved", 145.0)

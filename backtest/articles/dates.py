@@ -75,7 +75,7 @@ _TZ = (r"(?P<tz>Z|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]
 # A time right after a date: "8:20 pm ET", "at 10:15 AM", "T22:00:00Z", "14:30 UTC", "8 p.m. ET", "| 09:15 GMT",
 # "(prepared 6:45 am CT)".
 _TIME_AFTER = re.compile(
-    r"(?:\s*(?:,|at|@|[-–—|/·•])?\s*(?:\([ \t]*(?:(?:prepared|posted|written|published|sent|updated|as[ \t]+of)"
+    r"(?:\s*(?:,|at|@|[-–—|/·•])?\s*(?:\(?[ \t]*(?:(?:prepared|posted|written|published|sent|updated|as[ \t]+of)"
     r"[ \t]+(?:at[ \t]+)?)?)?|T)(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?(?::(?P<second>\d{2}))?(?:\.\d+)?"
     r"(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?(?:[ \t]*\(?" + _TZ + r"\)?(?![A-Za-z0-9/]))?")
 # A time right before a date: "8:20 PM ET, March 3, 2025".

@@ -74,6 +74,11 @@ _REFERENT_AFTER = re.compile(
     r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
     r"sends?|brings?|exposes?|triggers?|confirms?|likely|should|then|and[ \t]+(?:a|the)[ \t]+(?:target|stop))(?![a-z])))")
 _ARROW = re.compile(r"→|->|=>|- >")
+#: On a sentence's pair view: a name and its ticker in brackets ("§0 (§1)"), words and a ticker in brackets
+#: ("semiconductors (§0)"), and "vs." (the full stop of the abbreviation).
+_PAIR_BOTH = re.compile(r"§\d+ \( ?§(\d+) ?\)")
+_PAIR_NAMED = re.compile(r"(?<![a-z§\d])[a-z][\w&'-]* \( ?§(\d+) ?\)")
+_PAIR_VS = re.compile(r"(?<![a-z])vs\. ?")
 #: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5").
 #: After an entry level, the start of a clause that explains it (", which is about where ...", ", where ...").
 _EXPLAINING = re.compile(r"[ \t]*,[ \t]*(?:which|where|that is|i\.e\.)(?![a-z])")
@@ -472,6 +477,8 @@ class _Reader:
                 self._referent_event(payload, s, span, explicit)  # type: ignore[arg-type]
             else:
                 self._market_event(payload, s, span, explicit, mentions)  # type: ignore[arg-type]
+        if "respectively" in self.view[s.start:s.end]:
+            self._respectively(s, levels)
         self._percent_stop(s, span)
         self._settle_tentative(paragraph_end=False, sentence=s)
         if not blocked:
@@ -480,6 +487,27 @@ class _Reader:
         self._heading_side(s, has_levels=bool(numbers))
         self.context.extend(mentions)
         self.paragraph_mentions.extend(mentions)
+
+    def _respectively(self, s: _Sentence, levels: list[_Level]) -> None:
+        """"Buying Amazon above $238 and Microsoft above $412, with stops at $229 and $399 respectively and
+        targets of $252 and $436": as many stops (targets) as setups opened in the sentence go to them in order."""
+        opened = [d for d in self.drafts if d.sentence == id(s) and d.kind == "single" and not d.dropped]
+        if len(opened) < 2:
+            return
+        for role in ("stop", "target"):
+            values: list[float] = []
+            for k, lv in enumerate(levels):  # "stops at $229 and $399": the list after the role word
+                if lv.role == role or (values and lv.role == "mention" and levels[k - 1].num.value == values[-1]
+                                       and self.pb.continuation.fullmatch(self.view[levels[k - 1].num.end:lv.num.start])):
+                    values.append(lv.num.value)
+            if len(values) != len(opened):
+                continue
+            for d, value in zip(opened, values):
+                if role == "stop":
+                    d.stop = value
+                    d.notes = [n for n in d.notes if not n.startswith("another stop")]
+                else:
+                    d.targets = [value]
 
     def _heading_side(self, s: _Sentence, has_levels: bool) -> None:
         """A short line with a side and no level ("$META long idea", "New position: NVDA (long)") gives the
@@ -896,7 +924,11 @@ class _Reader:
         """A break or close cue right after an entry level changes its type: "Entry 612.50 on a break of ..."."""
         lo = bisect.bisect_left(self.cue_starts, num.end)
         for occ in self.cues[lo:lo + 2]:
-            if occ.start >= s.end or not self._gap_ok(num.end, occ.start, 0):
+            if occ.start >= s.end:
+                break
+            if self.view[occ.start:occ.end] in ("buy stop", "sell stop") and not self.view[num.end:occ.start].strip(" \t("):
+                return "stop"  # "Entry: 24.80 (buy stop)"
+            if not self._gap_ok(num.end, occ.start, 0):
                 break
             for m in occ.meanings:
                 if m.kind == "trigger" and m.name in ("break", "break_above", "break_below"):
@@ -1177,6 +1209,8 @@ class _Reader:
                 if not m.pinned:  # "XLK, the tech sector ETF, ...": the ticker says it more precisely
                     m = next((o for o in before + after if o.family == m.family and o.pinned
                               and self._fits(o, lv.num.value)), m)
+                if not m.resolvable:  # "Silver (May futures, SIK26). Sell silver ...": the contract named
+                    m = self._contract_for(m) or m
                 return m
         if before or after:
             return (before + after)[0]
@@ -1214,6 +1248,17 @@ class _Reader:
     def _near(self, m: Mention, level: float) -> bool:
         """The level is within 25% of one of the mention's prices."""
         return any(p and abs(math.log(level / p)) < _NEAR_FIT for p in self._magnitudes(m))
+
+    def _contract_for(self, m: Mention) -> Mention | None:
+        """For a commodity named as such ("silver"), the futures contract on it named in this paragraph
+        ("SIK26"), else None."""
+        if m.family != "commodity":
+            return None
+        word = m.words.lower()
+        for o in reversed(self.paragraph_mentions):
+            if o.family.startswith("futures-") and o.resolvable and word in self.table.families[o.family].name:
+                return o
+        return None
 
     def _known_price(self, m: Mention) -> bool:
         return any(price for price in self._magnitudes(m))
@@ -1322,7 +1367,10 @@ class _Reader:
                 self._follow_up(self.current, explicit, s)
         elif lv.role == "target":
             if self.current is not None and self._compatible(self.current, lv):
-                self.current.targets.append(self._edge(lv, "target"))
+                target = self._edge(lv, "target")
+                if target == self.current.level and self.current.sentence != id(s):
+                    return  # "... right under 402" after "long SMH over 402": the entry again, not a target
+                self.current.targets.append(target)
                 self.current.add_span(span)
                 self._follow_up(self.current, explicit, s)
         elif lv.role == "invalidation":
@@ -1483,6 +1531,9 @@ class _Reader:
             idx += 1
         pieces.append(view[pos:])
         token = re.sub(r"\s+", " ", "".join(pieces))
+        if "(" in token or "vs." in token:  # "long semiconductors (SMH) vs. software (IGV)": the tickers
+            token = _PAIR_VS.sub("vs ", _PAIR_NAMED.sub(r" §\1 ", _PAIR_BOTH.sub(r" §\1 ", token)))
+            token = re.sub(r"\s+", " ", token)
         for pattern, reverse in self.pb.pairs:
             found = list(pattern.finditer(token))
             for pm in found:
@@ -1518,6 +1569,11 @@ class _Reader:
                 elif role == "entry" and d.level == wrong:
                     d.level = right
                     d.notes.append(f"entry {format_level(right)}, corrected in the article from {format_level(wrong)}")
+        # A scenario on the level of an instruction ("Bias: bearish below 62.00." before "Short CL on a retest
+        # of 62.00 ..."): the bias restates the trade.
+        drafts = [d for d in drafts if d.explicit or d.kind != "single" or d.level is None or not any(
+            o is not d and o.explicit and o.kind == "single" and (o.symbol == d.symbol or d.symbol is None)
+            and o.direction == d.direction and o.level == d.level for o in drafts)]
         # A headline's market order ("Why I'm Fading Netflix Here") when the article gives the trade itself
         # (short NFLX near $1,255 ...): the headline announces that trade, it is not a second one.
         drafts = [d for d in drafts if not (

@@ -79,7 +79,8 @@ _STRIKE_AFTER = re.compile(r"^[ \t]?(?:strikes?|calls?|puts?|call\s+strikes?|put
 _POINTS_AFTER = re.compile(r"^[ \t]?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
 _COUNT_AFTER = re.compile(
     r"^[ \t]?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
-    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|out\s+of|tonnes|tons|metric\s+tons|"
+    r"basis|times|cycles|sessions|trades|consecutive|straight|of\s+the|of\s+them|of\s+those|out\s+of|tonnes|tons|"
+    r"metric\s+tons|"
     r"contracts|lots|units|subscribers|employees|members|points?\s+of)\b",
     re.I,
 )
