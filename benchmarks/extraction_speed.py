@@ -9,7 +9,8 @@ Two measurements, both on the product path (read → extract → render YAML →
   processes, so the CPU time of this process is all the work); with ``--cli``, over the ``backtest extract``
   command, process start-up included, on one core and on every core (wall time);
 * **scaling**: one article that is a single paragraph of 100 KB, 400 KB, 4 MB (and ``--huge``: 19.5 MB),
-  timed through ``read_article`` + ``extract_article``; linear work shows as a constant seconds-per-MB.
+  timed through ``read_article`` + ``extract_article``; linear work shows as a constant seconds-per-MB. The
+  same up to 400 KB for a paragraph of nothing but levels (every level's look-backs at their longest).
 
 Times are CPU seconds of the benchmark process (``time.process_time``: one core's work, less sensitive
 to other load than wall time; the command run with ``--cli`` is wall time); medians of ``--repeat`` runs;
@@ -106,14 +107,23 @@ def time_cli(folder: Path, out: Path, repeat: int, threads: str) -> list[float]:
     return runs
 
 
+def dense_paragraph(size: int) -> str:
+    """One paragraph of about ``size`` bytes that is nothing but levels and corrections ("21,480 21,480 ...",
+    "not $1 not $1 ..."): every level looks back over the sentence, so a look-back that is not bounded shows."""
+    half = size // 2
+    return "Dense levels\n\n" + "21,480 " * (half // 7) + "not $1 " * (half // 7) + "\n"
+
+
 def time_scaling(sizes: list[int], repeat: int, folder: Path) -> list[dict]:
     from backtest.articles import read_article
     from backtest.extraction.extractor import extract_article
 
     rows = []
-    for size in sizes:
-        path = folder / f"paragraph-{size}.txt"
-        path.write_text(single_paragraph(size), encoding="utf-8")
+    cases = [(size, "prose", single_paragraph(size)) for size in sizes]
+    cases += [(size, "levels", dense_paragraph(size)) for size in sizes if size <= 400_000]
+    for size, kind, text in cases:
+        path = folder / f"paragraph-{kind}-{size}.txt"
+        path.write_text(text, encoding="utf-8")
         runs = []
         for _ in range(repeat):
             start = time.process_time()
@@ -121,7 +131,7 @@ def time_scaling(sizes: list[int], repeat: int, folder: Path) -> list[dict]:
             result = extract_article(article)
             runs.append(time.process_time() - start)
         seconds = statistics.median(runs)
-        rows.append({"bytes": path.stat().st_size, "seconds": seconds,
+        rows.append({"kind": kind, "bytes": path.stat().st_size, "seconds": seconds,
                      "seconds_per_mb": seconds / (path.stat().st_size / 1e6), "setups": len(result.setup_file.setups)})
     return rows
 
@@ -173,10 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, label in (("cli_one_core", "one core"), ("cli_all_cores", f"{os.cpu_count()} cores")):
             print(f"command:    backtest extract DIR --out OUT, {label}: {result[key + '_s']:.2f} s -> "
                   f"{result[key + '_articles_per_s']:.0f} articles/s (wall time, process start-up included)")
-    print("scaling (one paragraph, read + extract):")
+    print("scaling (one paragraph, read + extract; prose of the corpus, or nothing but levels):")
     for row in result["scaling"]:
-        print(f"  {row['bytes'] / 1e6:8.2f} MB  {row['seconds']:8.2f} s  {row['seconds_per_mb']:6.2f} s/MB  "
-              f"{row['setups']} setups")
+        print(f"  {row['kind']:6s} {row['bytes'] / 1e6:8.2f} MB  {row['seconds']:8.2f} s  "
+              f"{row['seconds_per_mb']:6.2f} s/MB  {row['setups']} setups")
     return 0
 
 

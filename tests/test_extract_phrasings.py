@@ -445,3 +445,46 @@ def test_a_crypto_ticker_with_no_series_here_stays_unresolved():
                                  "datePublished: 2026-02-09 14:30 UTC\n", "t")
     (setup,) = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file.setups
     assert (setup.symbol, setup.status, setup.entry.level) == (None, "unresolved", 145.0)
+
+
+# ----------------------------------------------------------------------------------- found in review (each a regression)
+@pytest.mark.parametrize("text, expected", [
+    # grids split by tabs, with right-aligned numbers, or loosely spaced: cut into the row's own cells
+    ("Sheet\n\nTicker\tSide\tEntry\tStop\tTarget\nXLK\tLong\t146.50\t141\t152\nXLE\tShort\t47\t48.5\t44\n",
+     [("XLK", "long", "limit", 146.5, 141.0, [152.0], True), ("XLE", "short", "limit", 47.0, 48.5, [44.0], True)]),
+    ("Sheet\n\nTICKER   ENTRY    STOP  TARGET\nXLK    146.50  141.00  152.00\n",
+     [("XLK", "long", "limit", 146.5, 141.0, [152.0], True)]),
+    ("Sheet\n\nTICKER  SIDE  ENTRY   STOP  TARGET\nXLK  LONG  146.50  141  152\n",
+     [("XLK", "long", "limit", 146.5, 141.0, [152.0], True)]),
+    # long chat lines are not joined to the next ticker's line; a long headline stays the headline
+    ("Desk notes\n\nxlk long 146.5 sl 141 tp 152 (earnings on the 20th so small)\nxle short 47 sl 48.5 tp 44\n",
+     [("XLK", "long", "limit", 146.5, 141.0, [152.0], True), ("XLE", "short", "limit", 47.0, 48.5, [44.0], True)]),
+    ("Why I'm Fading Netflix Here After the Earnings Pop This Week\n$NFLX short near $1,255 with a stop at $1,300 "
+     "and a target of $1,150.\n", [("NFLX", "short", "limit", 1255.0, 1300.0, [1150.0], True)]),
+    # chat words are no tickers
+    ("Chat\n\ngoing long 600 on the index, stop 590\nbias short 412 here, stop 420\n", []),
+    # an aside after a setup is no illustration paragraph
+    ("XLK plan\n\nBuy XLK above $146. In theory, the gap fills quickly. Stop at $141, target $152.\n",
+     [("XLK", "long", "stop", 146.0, 141.0, [152.0], True)]),
+    # a lost level is no short when the writer's side is the other one, or when the order is an exit
+    ("SPY update\n\nIf 680 is lost, the next support is 672, where I would be a buyer of SPY.\n", []),
+    ("XLK note\n\nIf 140 fails, I will sell my XLK shares and wait.\n", []),
+    # a correction naming an instrument changes that instrument's setup only
+    ("Two trades\n\nBuy XLK above $146, stop $141, target $152.\n\nBuy XLV above $148, stop $144, target $152.\n\n"
+     "The XLK target is $155, not $152.\n", [("XLK", "long", "stop", 146.0, 141.0, [155.0], True),
+                                             ("XLV", "long", "stop", 148.0, 144.0, [152.0], True)]),
+    # a timestamped line that plans is no log
+    ("Morning plan\n\n08:15 ET — Pre-market: SPY is flat after CPI.\n08:45 ET — Plan: buy SPY above 692, stop 688, "
+     "target 699.\n", [("SPY", "long", "stop", 692.0, 688.0, [699.0], True)]),
+    # a side word before a bracketed ticker stays a side
+    ("Pairs\n\nGo long (XLK) vs. short (XLE) into year end.\n", None),
+])
+def test_review_findings(text, expected):
+    got = _article(text)
+    if expected is None:
+        sf = extract_article(parse_article_text(text + "datePublished: 2026-02-09 14:30 UTC\n", "t"),
+                             lambda s, p: CLOSES.get(s)).setup_file
+        assert [(s.long.symbol, s.short.symbol) for s in sf.setups if s.kind == "pair"] == [("XLK", "XLE")]
+    else:
+        assert got == expected
+

@@ -77,14 +77,19 @@ _ARROW = re.compile(r"→|->|=>|- >")
 #: On a sentence's pair view: a name and its ticker in brackets ("§0 (§1)"), words and a ticker in brackets
 #: ("semiconductors (§0)"), and "vs." (the full stop of the abbreviation).
 _PAIR_BOTH = re.compile(r"§\d+ \( ?§(\d+) ?\)")
-_PAIR_NAMED = re.compile(r"(?<![a-z§\d])[a-z][\w&'-]* \( ?§(\d+) ?\)")
+_PAIR_NAMED = re.compile(r"(?<![a-z§\d])(?!(?:long|short|buy|buying|sell|selling|own|owning|overweight|underweight|vs|"
+                         r"versus|against|and|or)\b)[a-z][\w&'-]* \( ?§(\d+) ?\)")
 _PAIR_VS = re.compile(r"(?<![a-z])vs\. ?")
+_PAIR_BARE = re.compile(r"\( ?§(\d+) ?\)")
 #: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5").
 #: After an entry level, the start of a clause that explains it (", which is about where ...", ", where ...").
 _EXPLAINING = re.compile(r"[ \t]*,[ \t]*(?:which|where|that is|i\.e\.)(?![a-z])")
 #: A correction: "the stop in this morning's alert is $97, not $79" (on the masked view: levels are "#").
 _CORRECTION = re.compile(r"(?<![a-z])(?P<role>stop|target|entry)(?![a-z])[^.;\n#]{0,60}?\b(?:is|should be|should read|"
                          r"reads|was meant to be)[ \t]+(?P<right>#)[ \t,]*not[ \t]+(?P<wrong>#)")
+#: Words of a plan, not of a log: a timestamped line holding one is read as usual.
+_PLANNING = re.compile(r"(?<![a-z])(?:plan|plans|will|would|if|look to|looking to|want to|watch|watching|tomorrow|next)"
+                       r"(?![a-z])")
 #: A line of a session log: a clock time and a dash first ("09:42 —", "2:40 pm -", "14:40 ET –").
 _LOG_LINE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]", re.I)
 _LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and"})
@@ -233,6 +238,9 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
 #: inside a hard-wrapped paragraph (the regex starts with the line break, so it is looked for only there).
 _WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(])")
 _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are a list or chat, not wrapped prose
+#: A line that opens with a cashtag or a lower-case ticker before a side and a level, or a clock time: it starts
+#: something new even after a long line.
+_NOT_A_CONTINUATION = re.compile(r"[ \t]*(?:\$[a-z]|\d{1,2}:\d{2}|[a-z]{2,5}[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
 
 
 def unwrap_lines(text: str) -> str:
@@ -241,14 +249,19 @@ def unwrap_lines(text: str) -> str:
     that goes on in lower case. Not in column layouts, tables or lists (runs of spaces, pipes, bullets)."""
     pieces: list[str] = []
     pos = 0
+    first_break = text.find("\n")
     for m in _WRAPPED_BREAK.finditer(text):
         at = m.start()
         start = text.rfind("\n", 0, at) + 1
-        if at - start < _WRAPPED_LINE:
+        if at - start < _WRAPPED_LINE or at == first_break:  # (the headline is a line of its own)
             continue
         line = text[start:at]
-        if "   " in line.strip() or line.lstrip().startswith(("|", "-", "*", "•", ">")):
-            continue
+        if "  " in line.strip() or line.lstrip().startswith(("|", "-", "*", "•", ">")):
+            continue  # a grid, a table or a list
+        end = text.find("\n", at + 1)
+        nxt = text[at + 1:end if end >= 0 else len(text)]
+        if "  " in nxt.strip() or _NOT_A_CONTINUATION.match(nxt):
+            continue  # "$NFLX short near ...", "amd short 150 sl 156": a line of its own
         pieces.append(text[pos:at])
         pieces.append(" ")
         pos = at + 1
@@ -444,8 +457,8 @@ class _Reader:
         explicit = "action" in flag_names and "hedge" not in flag_names
         # "For example, if a stock is capped at $50, a trader could buy ...": an illustration naming no
         # instrument teaches, it is no setup.
-        if "example" in flag_names and not mentions:  # "Suppose a made-up company ... trades at $50."
-            self.paragraph_example = True
+        if "example" in flag_names and not mentions and self.current is None:  # "Suppose a made-up company ..."
+            self.paragraph_example = True  # (not after a setup of the paragraph: "In theory, the gap fills ...")
         blocked = bool(flag_names & {"history", "options", "analyst"}) or (self.paragraph_example and not mentions) \
             or self._log_line(s)
         confirm = "confirmation" in flag_names
@@ -556,9 +569,10 @@ class _Reader:
         return rows
 
     def _grids(self, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Plain-text grids: a header of three or more column names set apart by runs of spaces, naming an
-        entry and a stop or target column; the rows below it (up to a blank line) are cut at the header's
-        column starts."""
+        """Plain-text grids: a header of three or more column names set apart by runs of spaces or tabs, naming
+        an entry and a stop or target column; each row below it (up to a blank line) is cut into its own cells
+        the same way when it has as many as the header (tabs, right-aligned numbers), else at the header's
+        column starts (a row with an empty cell, aligned with spaces)."""
         rows: list[tuple[int, int]] = []
         i = 0
         while i < len(lines):
@@ -577,10 +591,16 @@ class _Reader:
             j = i + 1
             while j < len(lines) and lines[j][0] == lines[j - 1][1] + 1:  # consecutive lines, no blank one
                 r0, r1 = lines[j]
-                if len(_GRID_CELL.findall(self.text[r0:r1])) < 2:
+                found = [(r0 + m.start(), r0 + m.end()) for m in _GRID_CELL.finditer(self.text[r0:r1])]
+                if len(found) < 2:
                     break
-                edges = [min(r0 + s, r1) for s in starts[1:]] + [r1]
-                cells = [(r0 if k == 0 else min(r0 + starts[k], r1), edges[k]) for k in range(len(starts))]
+                if len(found) == len(heads):
+                    cells = found
+                elif "\t" in self.text[r0:r1]:  # tabs do not line up by characters: no cutting at positions
+                    break
+                else:
+                    edges = [min(r0 + s, r1) for s in starts[1:]] + [r1]
+                    cells = [(r0 if k == 0 else min(r0 + starts[k], r1), edges[k]) for k in range(len(starts))]
                 self._table_row(lines[j], columns, cells)
                 rows.append(lines[j])
                 j += 1
@@ -1002,6 +1022,11 @@ class _Reader:
                 return occ if self._conditioned(num, s, window_start) else None
         return None
 
+    def _side_in(self, s: _Sentence, side: str) -> bool:
+        """A side word for ``side`` anywhere in the sentence."""
+        lo, hi = bisect.bisect_left(self.side_starts, s.start), bisect.bisect_left(self.side_starts, s.end)
+        return any(m.kind == "side" and m.name == side for o in self.sides[lo:hi] for m in o.meanings)
+
     def _conditioned(self, num: NumberMention, s: _Sentence, window_start: int) -> bool:
         """A condition word right before the level ("if", "once", "should"; the level's name may stand between)."""
         return _CONDITION_BEFORE.search(self.view, max(window_start, s.start, num.start - 60), num.start) is not None
@@ -1079,8 +1104,13 @@ class _Reader:
         if side:
             if not self._trigger_between(num.end, next_start if next_start < clause_end else stop):
                 return side, True
-            # "lose 25,540 and I flip short under 25,520": that side is the next entry's, and this level its
-            # condition (not a side from a heading or from earlier: "Short side. If it loses $418, I flip ...").
+            # "lose 25,540 and I flip short under 25,520": a trigger after the side word makes it the next
+            # entry's, and this level its condition (not a side from a heading or from earlier: "Short side. If
+            # it loses $418, I flip ..."); one before it does not ("once $262 is reclaimed in IWM, buy it").
+            lo = bisect.bisect_left(self.side_starts, num.end)
+            word = next((o for o in self.sides[lo:] if o.has("side") and o.start < stop), None)
+            if word is not None and not self._trigger_between(word.end, next_start if next_start < clause_end else stop):
+                return side, True
             return None, False
         # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
         lo = s.start
@@ -1146,6 +1176,14 @@ class _Reader:
             # "bulls" of "that is bad news for bulls".
             got = None if name == "break" and not self._explicit_sentence else self._trigger_role(
                 s, num, trigger, name, window_start, numbers, k, blocked=False)
+            # "If 600 is lost, the next support is 590, where I would be a buyer": the writer's side is the
+            # other one; the lost level is no short.
+            if got is not None and got[1] is not None and self._side_in(s, "short" if got[1] == "long" else "long"):
+                got = None
+            # "If 250 fails, I will sell my AAPL shares": an instruction with no side is an exit, not an entry
+            # (a scenario without an instruction stays one: "if 5,519 fails, the index could slide to 5,502").
+            if got is not None and not got[3].get("side_written", True) and self._explicit_sentence:
+                got = None
             if got is not None:
                 claimed.add(id(trigger))
                 self._bound.append(trigger)
@@ -1218,7 +1256,7 @@ class _Reader:
         # magnitude among those with a known price, else the latest ticker whose price is not known here.
         # "drops the stock below $940": a single stock named before, not the index it was compared with.
         pools = [(self.paragraph_mentions[-_NEAR:], True), (self.context[-_CONTEXT_SPAN:], False)]
-        if _THE_STOCK.search(self.view, lv.span[0], lv.num.start):
+        if _THE_STOCK.search(self.view, max(lv.span[0], lv.num.start - 80), lv.num.start):  # (bounded: linear)
             pools = [([m for m in pool if m.family == "ticker"], local) for pool, local in pools] + pools
         for pool, local in pools:
             found = self._by_magnitude(lv.num.value, pool)
@@ -1532,7 +1570,7 @@ class _Reader:
         pieces.append(view[pos:])
         token = re.sub(r"\s+", " ", "".join(pieces))
         if "(" in token or "vs." in token:  # "long semiconductors (SMH) vs. software (IGV)": the tickers
-            token = _PAIR_VS.sub("vs ", _PAIR_NAMED.sub(r" §\1 ", _PAIR_BOTH.sub(r" §\1 ", token)))
+            token = _PAIR_VS.sub("vs ", _PAIR_BARE.sub(r" §\1 ", _PAIR_NAMED.sub(r" §\1 ", _PAIR_BOTH.sub(r" §\1 ", token))))
             token = re.sub(r"\s+", " ", token)
         for pattern, reverse in self.pb.pairs:
             found = list(pattern.finditer(token))
@@ -1558,8 +1596,10 @@ class _Reader:
         for d in drafts:
             self._resolve(d)
         drafts = _merge(drafts, self.table)
-        for role, right, wrong in self._corrections():  # "the stop ... is $97, not $79 as first sent"
+        for role, right, wrong, named in self._corrections():  # "the stop ... is $97, not $79 as first sent"
             for d in drafts:
+                if named and d.symbol not in named and (d.mention is None or d.mention.family not in named):
+                    continue  # the correction names another instrument
                 if role == "stop" and d.stop == wrong:
                     d.stop = right
                     d.notes.append(f"stop {format_level(right)}, corrected in the article from {format_level(wrong)}")
@@ -1588,8 +1628,8 @@ class _Reader:
         drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
         return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
 
-    def _corrections(self) -> list[tuple[str, float, float]]:
-        """(role, right level, wrong level) of every "the stop ... is $97, not $79" in the article."""
+    def _corrections(self) -> list[tuple[str, float, float, set[str]]]:
+        """(role, right level, wrong level, families named) of every "the stop ... is $97, not $79"."""
         if "not #" not in self.view:  # (levels are "#" on the masked view: "is $97, not $79")
             return []
         out = []
@@ -1597,7 +1637,11 @@ class _Reader:
             right = self._number_at(m.start("right"))
             wrong = self._number_at(m.start("wrong"))
             if right is not None and wrong is not None and right.is_level and wrong.is_level:
-                out.append(("target" if m["role"].startswith("target") else m["role"], right.value, wrong.value))
+                # the instrument the correction names ("The AAPL target is $285, not $280"), if any
+                lo = max(self.view.rfind("\n", 0, m.start()), self.view.rfind(". ", 0, m.start()), 0)
+                named = {x.pinned or x.family for x in self.mentions if lo <= x.start < m.end()}
+                out.append(("target" if m["role"].startswith("target") else m["role"], right.value, wrong.value,
+                            named))
         return out
 
     def _number_at(self, pos: int) -> NumberMention | None:
@@ -1623,7 +1667,11 @@ class _Reader:
             return False
         line_start = self.view.rfind("\n", 0, s.start) + 1
         i = bisect.bisect_left(starts, line_start)
-        return i < len(starts) and starts[i] == line_start
+        if i >= len(starts) or starts[i] != line_start:
+            return False
+        line_end = self.view.find("\n", line_start)
+        # "08:45 ET — Plan: buy ES above 6,920": a line that plans is no log of what was done
+        return _PLANNING.search(self.view, line_start, line_end if line_end >= 0 else len(self.view)) is None
 
     def _is_heading(self, span: tuple[int, int]) -> bool:
         """The span is the headline, or a whole short line with no closing full stop (a section heading)."""

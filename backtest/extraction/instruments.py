@@ -161,6 +161,12 @@ class InstrumentTable:
             self._add_name(str(name), "ticker", str(symbol).strip(), " ".join(str(name).split()))
         self.not_tickers = frozenset(str(w).upper() for w in data.get("not_tickers") or ())
         self._trie = build_trie(self._names)
+        # Symbols the table knows (written tickers, company symbols, futures roots): a lower-case chat ticker
+        # must be one of them, or be written in capitals elsewhere in the article.
+        self.known_symbols = frozenset(
+            {w.upper() for w in self._tickers} | set(self._futures)
+            | {str(s).upper() for s in (data.get("companies") or {}).values()}
+            | {str(s).upper() for s in (data.get("aliases") or {}).values()})
 
     def _add_family(self, key: str, spec: dict) -> None:
         candidates = tuple(str(c) for c in spec.get("candidates") or ())
@@ -223,8 +229,9 @@ class InstrumentTable:
         first = _LOWER_TICKER_AT.match(text, start, end) if start == 0 or text[start - 1] == "\n" else None
         for m in ([first] if first else []) + lower:
             written = m["low"]
-            if written in _NOT_LOWER_TICKERS:
-                continue
+            if written in _NOT_LOWER_TICKERS or not (written.upper() in self.known_symbols or re.search(
+                    r"(?<![A-Za-z])\$?" + written.upper() + r"(?![A-Za-z])", text)):
+                continue  # "going long 600", "bias short 412": chat words, not tickers
             family, symbol = self._tickers.get(written.upper(), ("ticker", written.upper()))
             hits.append((m.start("low"), -m.end("low"), 1, self._mention(
                 m.start("low"), m.end("low"), written, family, symbol,
