@@ -194,6 +194,7 @@ def test_user_alias_file_extends_the_table(tmp_path):
     ("Microsoft and Eli Lilly led the gains", [("Microsoft", "MSFT"), ("Eli Lilly", "LLY")]),
     ("JPMorgan Chase reports on Tuesday", [("JPMorgan Chase", "JPM")]),
     ("Costco's margins held up", [("Costco", "COST")]),
+    ("Nvidia, or NVIDIA as it writes itself", [("Nvidia", "NVDA"), ("NVIDIA", "NVDA")]),  # one name, two spellings
     # names are matched with their capitals only: these are words, not companies
     ("an apple a day, the microsoft way", []),
     ("Target $480, then $495.", []),

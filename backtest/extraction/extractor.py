@@ -92,7 +92,8 @@ _PLANNING = re.compile(r"(?<![a-z])(?:plan|plans|will|would|if|look to|looking t
                        r"(?![a-z])")
 #: A line of a session log: a clock time and a dash first ("09:42 —", "2:40 pm -", "14:40 ET –").
 _LOG_LINE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]", re.I)
-_LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and"})
+_LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and", "on", "upside", "downside", "i'm", "we're",
+                         "i", "we", "i'd", "we'd", "i'll", "we'll", "look", "to", "then", "first", "for", "it", "a"})
 #: Trigger phrases that end with the word for the level already named ("below there", "above it").
 _REFERENT_WORDS = (" there", " it", " that level")
 _MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
@@ -483,13 +484,32 @@ class _Reader:
             elif occ.has("market") and not blocked:
                 events.append((occ.start, 1, "market", occ))
         events.sort(key=lambda e: (e[0], e[1]))
+        # "With a protective stop parked at $178, we'd initiate AMD on a pullback to $186": a stop or target
+        # before the sentence's first entry waits for that entry (when no setup of this sentence is open).
+        first_entry = min((lv.pos for lv in levels if lv.role == "entry"), default=None)
+        waiting: list[_Level] = []
         for pos, _, kind, payload in events:
+            if kind == "level" and first_entry is not None and pos < first_entry \
+                    and payload.role in ("stop", "target") and payload.mention is not None:  # type: ignore[union-attr]
+                waiting.append(payload)  # type: ignore[arg-type]
+                continue
             if kind == "level":
                 self._level_event(payload, span, explicit, s)  # type: ignore[arg-type]
             elif kind == "referent":
                 self._referent_event(payload, s, span, explicit)  # type: ignore[arg-type]
             else:
                 self._market_event(payload, s, span, explicit, mentions)  # type: ignore[arg-type]
+        if waiting:
+            d = self.current
+            if d is not None and d.sentence == id(s) and d.kind == "single":
+                targets = [self._edge(lv, "target") for lv in waiting if lv.role == "target"]
+                stops = [self._edge(lv, "stop") for lv in waiting if lv.role == "stop"]
+                if stops and d.stop is None:
+                    d.stop = stops[0]
+                d.targets[:0] = [v for v in targets if v not in d.targets]
+            else:
+                for lv in waiting:  # no entry opened after all: as they come
+                    self._level_event(lv, span, explicit, s)
         if "respectively" in self.view[s.start:s.end]:
             self._respectively(s, levels)
         self._percent_stop(s, span)
@@ -1041,9 +1061,10 @@ class _Reader:
         first = self._occurrences(self.cues, self.cue_starts, s.start, s.end)[:1]
         lead = TOKEN.findall(self.view[s.start:first[0].start]) if first else []
         # "4/5 The stop for that IWM long goes at $254": a thread's counter and an article may come first.
+        # "On the upside I'm aiming for $390 first", "Look to cover near $392": a few plain words may too.
         if first and (not self.view[s.start:first[0].start].strip(" \t\n-*•") or len(lead) <= 1
-                      or all(tok in _LEAD_WORDS for tok in lead)):
-            if any(m.kind == "role" and m.name in ("stop", "target") and m.position == "before"
+                      or (len(lead) <= 6 and all(tok in _LEAD_WORDS for tok in lead))):
+            if any(m.kind == "role" and m.name in ("stop", "target") and m.position in ("before", "needs_current")
                    for m in first[0].meanings):
                 self.current = self.carried
 
@@ -1102,15 +1123,10 @@ class _Reader:
         stop = min(clause_end, next_start, num.end + 60)
         side = self._nearest_side(num.end, stop, reverse=False)
         if side:
-            if not self._trigger_between(num.end, next_start if next_start < clause_end else stop):
+            if not self._trigger_between(num.end, next_start if next_start < clause_end else stop, real=True):
                 return side, True
-            # "lose 25,540 and I flip short under 25,520": a trigger after the side word makes it the next
-            # entry's, and this level its condition (not a side from a heading or from earlier: "Short side. If
-            # it loses $418, I flip ..."); one before it does not ("once $262 is reclaimed in IWM, buy it").
-            lo = bisect.bisect_left(self.side_starts, num.end)
-            word = next((o for o in self.sides[lo:] if o.has("side") and o.start < stop), None)
-            if word is not None and not self._trigger_between(word.end, next_start if next_start < clause_end else stop):
-                return side, True
+            # "lose 25,540 and I flip short under 25,520": that side is the next entry's, and this level its
+            # condition (not a side from a heading or from earlier: "Short side. If it loses $418, I flip ...").
             return None, False
         # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
         lo = s.start
@@ -1154,9 +1170,12 @@ class _Reader:
                 return name
         return None
 
-    def _trigger_between(self, start: int, end: int) -> bool:
+    def _trigger_between(self, start: int, end: int, real: bool = False) -> bool:
+        """A trigger in ``[start, end)``; with ``real``, not an "in"/"at" that names an instrument ("buy it"
+        after "once $262 is reclaimed in IWM", "are for selling in TLT")."""
         lo, hi = bisect.bisect_left(self.cue_starts, start), bisect.bisect_left(self.cue_starts, end)
-        return any(m.kind == "trigger" for o in self.cues[lo:hi] for m in o.meanings)
+        return any(m.kind == "trigger" and not (real and m.name == "at" and self.view.startswith("§", o.end + 1))
+                   for o in self.cues[lo:hi] for m in o.meanings)
 
     def _entry_word_before(self, start: int, end: int) -> bool:
         lo, hi = bisect.bisect_left(self.side_starts, start), bisect.bisect_left(self.side_starts, end)

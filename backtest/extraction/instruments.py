@@ -140,7 +140,7 @@ class InstrumentTable:
         self.sources = sources
         self.families: dict[str, Family] = {}
         self.typical: dict[str, float] = {}
-        self._names: dict[tuple[str, ...], tuple[str, str | None, str | None]] = {}  # tokens -> family, pin, exact
+        self._names: dict[tuple[str, ...], tuple[str, str | None, frozenset[str] | None]] = {}  # -> family, pin, exact
         self._extend: set[str] = set()
         self._tickers: dict[str, tuple[str, str]] = {}  # as written -> (family, symbol)
         self._futures: dict[str, tuple[str, str]] = {}  # root -> (family, symbol)
@@ -189,7 +189,12 @@ class InstrumentTable:
 
     def _add_name(self, name, family: str, pin: str | None, exact: str | None) -> None:
         for tokens in _expand(str(name)):
-            self._names[tokens] = (family, pin, exact)
+            spellings = None
+            if exact is not None:  # "Nvidia" and "NVIDIA" are one name, with two exact spellings
+                before = self._names.get(tokens)
+                spellings = frozenset({exact}) | (before[2] if before and before[:2] == (family, pin) and before[2]
+                                                  else frozenset())
+            self._names[tokens] = (family, pin, spellings)
 
     # -- finding ------------------------------------------------------------------------------------
     def find(self, text: str, start: int = 0, end: int | None = None, base: str | None = None,
@@ -206,7 +211,7 @@ class InstrumentTable:
         for occ in tokens.match(self._trie):
             family, pin, exact = occ.meanings
             words = text[occ.start:occ.end]
-            if exact is not None and " ".join(words.split()) != exact:
+            if exact is not None and " ".join(words.split()) not in exact:
                 continue
             stop = occ.end
             if family in self._extend:  # "MSCI World Index", "MSCI Emerging Markets"
