@@ -530,3 +530,26 @@ def test_phrasings_found_on_the_seventh_held_out_set(sentence, expected):
 ])
 def test_cancelled_and_pictured_trades_make_no_setup(sentence):
     assert setups(sentence) == []
+
+
+# ----------------------------------------------------------------------------------- found on the eighth held-out set
+@pytest.mark.parametrize("sentence, expected", [
+    ("I'm a seller of XLE into any push toward $47.50, with a stop at $49.20 and a cover target of $44.",
+     ("XLE", "short", "limit", 47.5, 49.2, [44.0])),
+    ("I'll add XLK if it trades above $146, stop $141, target $152.", ("XLK", "long", "stop", 146.0, 141.0, [152.0])),
+    ("I want to start buying XLV on a pullback to $147. If it closes below $143, I'm out. My target is $156.",
+     ("XLV", "long", "limit", 147.0, 143.0, [156.0])),
+])
+def test_phrasings_found_on_the_eighth_held_out_set(sentence, expected):
+    one(sentence, expected)
+
+
+def test_an_article_with_no_new_trades_restates_old_ones():
+    assert _article(f"May in review\n\n{FILL}\n\nThe XLE short was the worst: we went short XLE under $46 and it "
+                    "squeezed to our $48 stop.\n\nThere are no new trades in this post.\n") == []
+
+
+def test_the_dip_buying_case_is_no_side_taken():
+    assert _article(f"NQ plan\n\n{FILL}\n\nI'm a buyer of SPY on a dip to $686, stop $682, target $699. If $680 gives "
+                    "way instead, the index could slide toward $672, and the dip-buying case would be wrong.\n") == [
+        ("SPY", "long", "limit", 686.0, 682.0, [699.0], True), ("SPY", "short", "stop", 680.0, None, [672.0], False)]

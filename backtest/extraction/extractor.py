@@ -84,6 +84,9 @@ _PAIR_BARE = re.compile(r"\( ?§(\d+) ?\)")
 #: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5").
 #: After an entry level, the start of a clause that explains it (", which is about where ...", ", where ...").
 _EXPLAINING = re.compile(r"[ \t]*,[ \t]*(?:which|where|that is|i\.e\.)(?![a-z])")
+#: An article that says it gives no new trade.
+_NO_NEW_TRADES = re.compile(r"(?:there are|there is|we have|i have)?[ \t]*no new (?:trades?|setups?|ideas?|positions?) "
+                            r"(?:in|this|today|for)|nothing in this (?:post|note|letter|article) is a (?:new )?trade")
 #: A correction: "the stop in this morning's alert is $97, not $79" (on the masked view: levels are "#").
 _CORRECTION = re.compile(r"(?<![a-z])(?P<role>stop|target|entry)(?![a-z])[^.;\n#]{0,60}?\b(?:is|should be|should read|"
                          r"reads|was meant to be)[ \t]+(?P<right>#)[ \t,]*not[ \t]+(?P<wrong>#)")
@@ -1628,6 +1631,9 @@ class _Reader:
                 elif role == "entry" and d.level == wrong:
                     d.level = right
                     d.notes.append(f"entry {format_level(right)}, corrected in the article from {format_level(wrong)}")
+        # "There are no new trades in this post": its instructions restate old ones (a scenario stays one).
+        if _NO_NEW_TRADES.search(self.view, self.start, self.end):
+            drafts = [d for d in drafts if not d.explicit]
         # A scenario on the level of an instruction ("Bias: bearish below 62.00." before "Short CL on a retest
         # of 62.00 ..."): the bias restates the trade.
         drafts = [d for d in drafts if d.explicit or d.kind != "single" or d.level is None or not any(
