@@ -1632,7 +1632,8 @@ class _Reader:
                     d.level = right
                     d.notes.append(f"entry {format_level(right)}, corrected in the article from {format_level(wrong)}")
         # "There are no new trades in this post": its instructions restate old ones (a scenario stays one).
-        if _NO_NEW_TRADES.search(self.view, self.start, self.end):
+        if ("no new" in self.view or "nothing in this" in self.view) and _NO_NEW_TRADES.search(
+                self.view, self.start, self.end):  # (the look-ups first: the regex has no literal to skip to)
             drafts = [d for d in drafts if not d.explicit]
         # A scenario on the level of an instruction ("Bias: bearish below 62.00." before "Short CL on a retest
         # of 62.00 ..."): the bias restates the trade.
