@@ -1,6 +1,6 @@
 """The extraction scores on the labelled corpora stay at the levels reached (benchmarks/extraction_score.py).
 
-``dev`` is the corpus the extractor was built on; ``heldout`` to ``heldout8`` were each written
+``dev`` is the corpus the extractor was built on; ``heldout`` to ``heldout9`` were each written
 after the fixes prompted by the one before, in styles not used while building (their first-run scores are in
 the Track A report; the fixes they prompted were generic). When a floor fails, see what changed with::
 
@@ -32,6 +32,7 @@ FLOORS = {
     "heldout6": (0.95, 1.0, 1.0, 0.95),
     "heldout7": (0.95, 0.95, 1.0, 1.0),
     "heldout8": (0.85, 0.85, 1.0, 0.9),
+    "heldout9": (0.75, 0.85, 1.0, 0.9),
 }
 
 
@@ -55,7 +56,7 @@ def test_corpus_sizes_meet_the_brief():
     formats = {item["format"] for item in labels.values()}
     assert {"strykr-plain", "strykr-web", "alert", "plan", "blog", "decoy"} <= formats
     assert sum(1 for item in labels.values() if item.get("published") is None) >= 5
-    for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"):
+    for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9"):
         assert len(extraction_score.load_labels(CORPUS / name)) >= 20
 
 
