@@ -553,3 +553,24 @@ def test_the_dip_buying_case_is_no_side_taken():
     assert _article(f"NQ plan\n\n{FILL}\n\nI'm a buyer of SPY on a dip to $686, stop $682, target $699. If $680 gives "
                     "way instead, the index could slide toward $672, and the dip-buying case would be wrong.\n") == [
         ("SPY", "long", "limit", 686.0, 682.0, [699.0], True), ("SPY", "short", "stop", 680.0, None, [672.0], False)]
+
+
+# ----------------------------------------------------------------------------------- found on the ninth held-out set
+@pytest.mark.parametrize("sentence, expected", [
+    ("I'll buy XLV if it trades down to $147. If the stock then falls to $143, I'm out. On the way up I'll take "
+     "profits at $152 and again at $156.", ("XLV", "long", "limit", 147.0, 143.0, [152.0, 156.0])),
+    ("Any rebound toward $47.50 in XLE is one we would short; our stop would be $49 and our cover target is $44.",
+     ("XLE", "short", "limit", 47.5, 49.0, [44.0])),
+    ("We have placed a limit bid at $140 for XLK. If it fills, the stop will be $136 and the target $150.",
+     ("XLK", "long", "limit", 140.0, 136.0, [150.0])),
+    ("A dip toward $147 might be a sensible place to start buying XLV, with risk below $143 and room back to $156.",
+     ("XLV", "long", "limit", 147.0, 143.0, [156.0])),
+])
+def test_phrasings_found_on_the_ninth_held_out_set(sentence, expected):
+    one(sentence, expected)
+
+
+def test_should_it_slip_to_a_level_is_a_scenario_entry_with_its_stop_and_target():
+    got = _article(f"Retail\n\n{FILL}\n\nShould XLV slip to $147, that might be an entry, with $143 as the place I'd "
+                   "admit I was wrong, and $156 as a realistic recovery target.\n")
+    assert [(g[0], g[1], g[2], g[3], g[4], g[5]) for g in got] == [("XLV", "long", "limit", 147.0, 143.0, [156.0])]

@@ -762,6 +762,8 @@ class _Reader:
         for k, num in enumerate(numbers):
             if roles[k] is None:
                 roles[k] = self._suffix_role(s, num, numbers, k, roles, claimed)
+            elif roles[k][0] == "target" and self._stop_after(num, s):
+                roles[k] = ("stop", None, None, {})  # "If the stock then falls to $968, I'm out": a stop
         for k, num in enumerate(numbers):
             if (roles[k] is None or roles[k][3].get("weak")) and k:
                 roles[k] = self._continued_role(numbers, k, roles) or roles[k]
@@ -1018,6 +1020,11 @@ class _Reader:
         else:  # at, retest, rally, pullback
             etype = "limit"
         return ("entry", side, etype, {"side_written": written})
+
+    def _stop_after(self, num: NumberMention, s: _Sentence) -> bool:
+        """A stop word after the level that is no cue before one ("$968, I'm out", "$196 as our stop")."""
+        occ = self._suffix_at(num.end, s)
+        return occ is not None and occ.has("role", "stop", "after") and not occ.has("role", "stop", "before")
 
     def _suffix_is_invalidation(self, num: NumberMention, s: _Sentence) -> bool:
         occ = self._suffix_at(num.end, s)
