@@ -574,3 +574,11 @@ def test_should_it_slip_to_a_level_is_a_scenario_entry_with_its_stop_and_target(
     got = _article(f"Retail\n\n{FILL}\n\nShould XLV slip to $147, that might be an entry, with $143 as the place I'd "
                    "admit I was wrong, and $156 as a realistic recovery target.\n")
     assert [(g[0], g[1], g[2], g[3], g[4], g[5]) for g in got] == [("XLV", "long", "limit", 147.0, 143.0, [156.0])]
+
+
+def test_the_legs_of_a_pair_at_the_market_are_no_setups_of_their_own():
+    sf = extract_article(parse_article_text(f"Desk Notes\n{FILL}\nSeparately, I'm putting on long XLK against short XLE "
+                                            "at the market today, equal dollars on each side.\n"
+                                            "datePublished: 2026-02-09 14:30 UTC\n", "t"),
+                         lambda s, p: CLOSES.get(s)).setup_file
+    assert [(s.kind, s.long.symbol if s.long else s.symbol) for s in sf.setups] == [("pair", "XLK")]

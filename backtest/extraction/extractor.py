@@ -1611,6 +1611,12 @@ class _Reader:
                     for si in shorts:
                         self._pair(mentions[li], mentions[si], span, explicit)
             if found:
+                # "long XLP against short XLY at the market": the legs' market orders are the pair itself
+                legs = {(m.family, m.pinned) for m in mentions}
+                for d in self.drafts:
+                    if d.kind == "single" and d.entry_type == "market" and d.sentence == id(s) \
+                            and d.mention is not None and (d.mention.family, d.mention.pinned) in legs:
+                        d.dropped = True
                 return
 
     def _pair(self, long: Mention, short: Mention, span: tuple[int, int], explicit: bool) -> None:
