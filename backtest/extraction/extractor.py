@@ -81,7 +81,6 @@ _PAIR_NAMED = re.compile(r"(?<![a-z§\d])(?!(?:long|short|buy|buying|sell|sellin
                          r"versus|against|and|or)\b)[a-z][\w&'-]* \( ?§(\d+) ?\)")
 _PAIR_VS = re.compile(r"(?<![a-z])vs\. ?")
 _PAIR_BARE = re.compile(r"\( ?§(\d+) ?\)")
-#: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5").
 #: After an entry level, the start of a clause that explains it (", which is about where ...", ", where ...").
 _EXPLAINING = re.compile(r"[ \t]*,[ \t]*(?:which|where|that is|i\.e\.)(?![a-z])")
 #: An article that says it gives no new trade.
@@ -95,6 +94,8 @@ _PLANNING = re.compile(r"(?<![a-z])(?:plan|plans|will|would|if|look to|looking t
                        r"(?![a-z])")
 #: A line of a session log: a clock time and a dash first ("09:42 —", "2:40 pm -", "14:40 ET –").
 _LOG_LINE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]", re.I)
+#: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5",
+#: "On the upside I'm aiming for ...").
 _LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and", "on", "upside", "downside", "i'm", "we're",
                          "i", "we", "i'd", "we'd", "i'll", "we'll", "look", "to", "then", "first", "for", "it", "a"})
 #: Trigger phrases that end with the word for the level already named ("below there", "above it").
@@ -343,6 +344,7 @@ class _Reader:
         self._magnitude_memo: dict[tuple[str, str | None], list[float | None]] = {}
         self._clause_marks: tuple[_Sentence | None, list[int]] = (None, [])
         self._headline_end: int | None = None
+        self._explicit_sentence = False  # the sentence being read gives an instruction (set by _sentence)
         self._log_starts: list[int] | None = None
         self.paragraph_example = False  # an illustration opened this paragraph ("Suppose a made-up company ...")
 
@@ -565,8 +567,7 @@ class _Reader:
         grids = "  " in span or "\t" in span  # a grid's cells are set apart by runs of spaces (or tabs)
         if not pipes and not grids:
             return []
-        lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.view[self.start:self.end])]
-        lines = [(self.start + a, self.start + b) for a, b in lines]
+        lines = [(self.start + m.start(), self.start + m.end()) for m in re.finditer(r"[^\n]+", span)]
         rows: list[tuple[int, int]] = []
         if grids:
             rows += self._grids(lines)
@@ -1306,9 +1307,7 @@ class _Reader:
 
     def _in_headline(self, m: Mention) -> bool:
         """The instrument is named in the article's headline (:meth:`_title_end`)."""
-        end = self._headline_end
-        if end is None:
-            end = self._headline_end = self._title_end()
+        end = self._headline()
         return any(o.start < end and o.family == m.family and o.pinned == m.pinned
                    for o in self.mentions[:bisect.bisect_left(self.mention_starts, end)])
 
@@ -1699,9 +1698,9 @@ class _Reader:
                     line_start = text.rfind("\n", 0, m.start()) + 1
                     if not text[line_start:m.start()].strip(" \t") and (starts[-1:] or [-1])[0] != line_start:
                         starts.append(line_start)
+            if len(starts) < 2:  # one timestamped line is no log
+                starts = []
             self._log_starts = starts
-            if len(starts) < 2:
-                starts = self._log_starts = []
         if not starts:
             return False
         line_start = self.view.rfind("\n", 0, s.start) + 1
@@ -1715,13 +1714,19 @@ class _Reader:
     def _is_heading(self, span: tuple[int, int]) -> bool:
         """The span is the headline, or a whole short line with no closing full stop (a section heading)."""
         start, end = span
-        if end <= self._title_end():
+        if end <= self._headline():
             return True
         line_start = self.text.rfind("\n", 0, start) + 1
         line_end = self.text.find("\n", end)
         line = self.text[line_start:line_end if line_end >= 0 else len(self.text)].strip()
         return (0 < len(line) <= 120 and not self.text[line_start:start].strip() and not line.endswith((".", "!", ";"))
                 and not self.text[end:line_end if line_end >= 0 else len(self.text)].strip(" \t"))
+
+    def _headline(self) -> int:
+        """:meth:`_title_end`, found once per article."""
+        if self._headline_end is None:
+            self._headline_end = self._title_end()
+        return self._headline_end
 
     def _title_end(self) -> int:
         """End of the article's headline: its title, else a short first line followed by more text (else 0)."""
