@@ -223,6 +223,13 @@ def _plain(header: str, extra: str = "") -> str:
         ("Dana Reyes | 03/04/2025 | 6 min read", dt.date(2025, 3, 4)),
         ("Posted by Dana Reyes on Mar 3, 2025", dt.date(2025, 3, 3)),
         ("Date: 2025/03/03", dt.date(2025, 3, 3)),
+        # Markdown emphasis around the date line, a middle dot before the time or the rest of the line.
+        ("**Tue, Jun 2, 2026 · 13:45 BST** · Desk staff · 4 min read", dt.datetime(2026, 6, 2, 12, 45, tzinfo=UTC)),
+        ("*Jun 2, 2026 7:15 pm ET · all times Eastern*", dt.datetime(2026, 6, 2, 23, 15, tzinfo=UTC)),
+        ("**2 June 2026** · Weekend charts", dt.date(2026, 6, 2)),
+        # The date on one line, its time and zone on the next.
+        ("Futures Plan — Tuesday, June 2, 2026\nPosted 6:55 am CT | front month", dt.datetime(2026, 6, 2, 11, 55, tzinfo=UTC)),
+        ("Futures Plan — Tuesday, June 2, 2026\nFront month, levels unadjusted", dt.date(2026, 6, 2)),
     ],
 )
 def test_bylines_and_datelines_are_stated_publications(header, published):
@@ -258,12 +265,22 @@ def test_numeric_dates_say_which_order_was_read():
         # No weekday: the context year.
         ("NEW YORK, March 3 (Desk Wire) - Futures were mixed.", "The index is still below its 2024 highs.",
          dt.date(2025, 3, 3)),
+        # A month named with its year ("the May 2026 jobs report"), and an abbreviation with its full stop.
+        ("NEW YORK, Sept. 4 (Desk Wire) -", "The August 2026 jobs report landed softer than hoped.",
+         dt.date(2026, 9, 4)),
+        ("**Thursday, Jun 4 · 4:10 pm ET**", "Traders now look to the June 17, 2026 Fed meeting.",
+         dt.datetime(2026, 6, 4, 20, 10, tzinfo=UTC)),
     ],
 )
 def test_yearless_bylines_take_the_year_from_context(header, context, published):
     a = parse_article_text(_plain(header, context), "x")
     assert (a.published, a.published_basis) == (published, "stated")
     assert "year" in a.published_note
+
+
+def test_a_month_named_since_or_back_in_a_year_is_no_year_for_a_dateline():
+    a = parse_article_text(_plain("NEW YORK, Sept. 4 (Desk Wire) -", "Rates have not moved since March 2020."), "x")
+    assert a.published is None
 
 
 def test_yearless_byline_without_any_year_in_the_text_is_no_date():

@@ -153,6 +153,15 @@ def test_several_roles_in_one_sentence(sentence, expected):
     "Key levels for SPX: R1 6,950, pivot 6,900, S1 6,860.",
     "Goldman raised its price target on Apple to $300 and JPMorgan sees the S&P 500 at 7,200.",
     "No trade in XLE for now: we stand aside until $47 breaks.",
+    # A fill in the past tense with its calendar day is a record of a trade done.
+    "XLK long, bought June 3 at $141.20, stop $137.50. Result: +2.1%.",
+    "Bought XLE at $44.10 on May 28 after the dip, stop $42.60.",
+    "IWM short, opened Jun 1 on a break below $258.40, stop $263.",
+    "Shorted QQQ at $622 on Sept. 2 on the failed breakout, stop $631.",
+    # Indicator readings and a worked example with an imaginary stock.
+    "Readings above 75 were common last spring and were not sell signals.",
+    "Take an imaginary company, Calder Pumps, trading at $60. A trader using a wide stop on a long position would "
+    "place it at $55.40, and could buy 100 shares.",
 ])
 def test_decoys_make_no_setup(sentence):
     assert setups(sentence) == []
@@ -190,6 +199,16 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
      ("XLK", "long", "stop", 140.0, 134.0, [150.0, 156.0])),
     ("Buy the XLK breakout through $146.40 with a stop at $142.60, which puts 1R at $3.80. I will take half off at "
      "2R ($154) and trail the rest.", ("XLK", "long", "stop", 146.4, 142.6, [154.0])),
+    # "the 48 handle" is a price level (a "12 handle move" stays points); "is taken as the first objective"
+    ("If XLE can close above $45.20, we'd be buyers the next morning, with a stop at $43.10 and targets at the "
+     "48 handle and then $49.40.", ("XLE", "long", "close", 45.2, 43.1, [48.0, 49.4])),
+    ("Longs in XLU can be considered at 41.50, with a stop at 40.25. 43.75 is taken as the first objective and 45 "
+     "as the second.", ("XLU", "long", "limit", 41.5, 40.25, [43.75, 45.0])),
+    # trims and the remainder as targets; the rest in a zone: its near edge
+    ("Buy XLK at the market. Stop loss: $137.00. Profit plan: trim half at $148, sell the remainder at $152.",
+     ("XLK", "long", "market", None, 137.0, [148.0, 152.0])),
+    ("Once $140 gives way, we're short XLK. **Stop:** $146.50, above the range. **Cover:** half at $134, the rest "
+     "in the $130-$128 pocket.", ("XLK", "short", "stop", 140.0, 146.5, [134.0, 130.0])),
     # crypto by name
     ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
      ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),

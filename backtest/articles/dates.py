@@ -173,6 +173,8 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
             if found is None or not _is_byline(line, found.start - line_start, found.end - line_start,
                                                top=index == 0):
                 continue
+            if not found.has_time:  # "ES Daily Plan — Thursday, July 9, 2026" over "Posted 7:50 am CT | ..."
+                found = _time_on_next_line(work, line_start + len(line), found)
             candidates.append((1, "byline", found))
             break
     if not candidates:
@@ -238,7 +240,8 @@ def _is_byline(line: str, start: int, end: int, top: bool = False) -> bool:
     ``top``: the article's first line, a heading that may end with its date in any case ("desk chat
     2026-02-17 14:05 utc").
     """
-    before, after = line[:start], line[end:]
+    # Markdown emphasis around the date line ("**Friday, Aug 28 · 4:40 pm ET**", "*Jul 14, 2026 · NQU26*").
+    before, after = line[:start].rstrip("*_ \t"), line[end:].lstrip("*_")
     words_before = re.findall(r"[A-Za-z][\w'’.-]*", before)
     if len(words_before) > _BYLINE_WORDS:
         return False
@@ -255,6 +258,20 @@ def _is_byline(line: str, start: int, end: int, top: bool = False) -> bool:
         return True
     # A dateline: a few words (often a city in capitals), the date, then a dash or colon: "NEW YORK, March 3 -".
     return len(words_before) <= 4 and bool(re.match(r"^\s*(?:\([^)]{0,40}\)\s*)?[-–—:]", after))
+
+
+_TIME_LINE = re.compile(
+    r"\n[ \t*_]*(?:(?:posted|published|prepared|written|sent|updated)[ \t]+(?:at[ \t]+)?)?(?P<hour>\d{1,2}):"
+    r"(?P<minute>\d{2})(?:[ \t]*(?P<ampm>[AaPp]\.?[Mm]\.?)(?!\w))?[ \t]*\(?" + _TZ + r"\)?(?![A-Za-z0-9/])", re.I)
+
+
+def _time_on_next_line(work: str, line_end: int, found: _Found) -> _Found:
+    """A date line's time given on the line below it, with its zone ("Posted 7:50 am CT | ...")."""
+    t = _TIME_LINE.match(work, line_end)
+    if t is None:
+        return found
+    return dataclasses.replace(found, end=t.end(), hour=int(t["hour"]), minute=int(t["minute"]), ampm=t["ampm"],
+                               tz=t["tz"])
 
 
 def _first_date(text: str, offset: int, allow_words: int | None) -> _Found | None:

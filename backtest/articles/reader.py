@@ -567,6 +567,10 @@ def _full_dates(work: str, as_of: bool = False):
         yield int(ym.group()), _MONTH_NUM[fm["month"][:3].lower()], int(fm["day"]), work[begin:ym.end()]
 
 
+#: A month name right before a year, not after a word that puts it in the past ("since March 2020").
+_MONTH_YEAR_BEFORE = re.compile(
+    r"(?<!since )(?<!back in )(?<!from )(?<!until )\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|"
+    r"July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.? $")
 _YEAR_19 = re.compile(r"19\d{2}(?!\d)(?!,\d{3})")
 _YEAR_20 = re.compile(r"20\d{2}(?!\d)(?!,\d{3})")
 
@@ -679,4 +683,8 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
     if past:
         year, phrase = max(past)
         return year + 1, f"the text refers to {year} as past (e.g. {phrase!r}), so {year + 1}"
+    # "The August 2026 payrolls report": a month named with its year (not "since", "back in", "from" it).
+    named = [int(ym.group()) for ym in _years(work) if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
+    if named:
+        return max(named), f"year of the month named with it in the text ({max(named)})"
     return None, ""

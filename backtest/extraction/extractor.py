@@ -289,6 +289,11 @@ def derived_stance(setups: list[Setup]) -> str | None:
     return "bullish" if longs > shorts else "bearish" if shorts > longs else "neutral"
 
 
+#: A calendar day in a sentence ("on July 1", "opened Aug 3", "Sept. 4"): with a fill verb in the past tense, the
+#: sentence tells a trade already done.
+_CALENDAR_DAY = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? ?\d{1,2}(?!\d|[.,]\d)")
+
+
 class _Reader:
     """Reads one article: scans it once, then walks its sentences, collecting drafts and watch items."""
 
@@ -466,7 +471,7 @@ class _Reader:
         if "example" in flag_names and not mentions and self.current is None:  # "Suppose a made-up company ..."
             self.paragraph_example = True  # (not after a setup of the paragraph: "In theory, the gap fills ...")
         blocked = bool(flag_names & {"history", "options", "analyst"}) or (self.paragraph_example and not mentions) \
-            or self._log_line(s)
+            or self._log_line(s) or ("past_fill" in flag_names and _CALENDAR_DAY.search(self.text, s.start, s.end))
         confirm = "confirmation" in flag_names
         numbers = self.levels_all[l0:l1]
         self._explicit_sentence = explicit

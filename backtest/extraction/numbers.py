@@ -38,7 +38,7 @@ _OTHER_NAMES_BODY = re.compile(
 _INDICATOR_KEYS = ("rsi", "relative strength", "stochastic", "macd", "adx", "cci", "williams", "put/call", "p/e", "pe",
                    "multiple", "overbought", "oversold", "breadth", "advance/decline", "pulse", "threat", "score",
                    "rated", "rating", "grade", "vix", "volatility", "iv", "beta", "yield", "rate", "inflation", "cpi",
-                   "pce", "gdp", "unemployment", "payroll")
+                   "pce", "gdp", "unemployment", "payroll", "readings")
 
 _MONTHS = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
@@ -87,7 +87,7 @@ _COUNT_AFTER = re.compile(
 _INDICATOR_BEFORE = re.compile(
     r"\b(?:RSI|relative\s+strength\s+index|stochastics?|MACD|ADX|CCI|Williams\s+%R|put/call|P/E|PE|multiple|"
     r"overbought|oversold|breadth|advance/decline|Pulse|Threat\s+Level|score|rated|rating|grade|VIX|volatility\s+index|"
-    r"implied\s+volatility|IV|beta|yield|yields|rates?|inflation|CPI|PCE|GDP|unemployment|payrolls?)\b[^.;:!?\n]{0,40}$",
+    r"implied\s+volatility|IV|beta|yield|yields|rates?|inflation|CPI|PCE|GDP|unemployment|payrolls?|readings)\b[^.;:!?\n]{0,40}$",
     re.I,
 )
 _MILESTONE_BEFORE = re.compile(r"\b(?:past|surpass(?:es|ed|ing)?|eclips(?:e|es|ed|ing)|topp(?:ed|ing))\s+(?:the\s+)?$", re.I)
@@ -424,8 +424,9 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
             return "commodity"
         if _OPTION_AFTER.match(after):
             return "option"
-        if _POINTS_AFTER.match(after) and not has_dollar:
-            return "points"
+        if _POINTS_AFTER.match(after) and not has_dollar and not (
+                before.endswith(("the ", "The ")) and after.lstrip()[:6].lower() == "handle"):
+            return "points"  # (but "the 68 handle" is a level: the price 68-and-change, in traders' slang)
     if match["sign"] == "+" and not unsigned:
         return "points"  # "+25": a change, not a level
     if start and text[start - 1] == "#" and not has_dollar:

@@ -286,7 +286,7 @@ def compile_phrasebook(data: dict, source: Path = PHRASEBOOK) -> Phrasebook:
     for side, phrases in (data.get("sides") or {}).items():
         _add(sides, phrases, Meaning("side", side), f"sides.{side}")
     for flag in ("action", "hedge", "not_hedge", "negation", "history", "options", "analyst", "confirmation",
-                 "example"):
+                 "example", "past_fill"):
         _add(flags, data.get(flag), Meaning("flag", flag), flag)
     # A "not a side" phrase hides the side words inside it ("short squeeze" is not "short").
     for tokens, meanings in list(sides.items()):
