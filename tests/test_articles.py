@@ -379,3 +379,17 @@ def test_a_date_published_line_at_the_top_opens_the_body_instead_of_ending_it(bl
     assert "we buy ZED above $41" in text[start:end]
     assert "Sources" not in text[start:end] and text[start:end].count("datePublished") == 0
     assert article.published == dt.datetime(2026, 3, 10, 13, 5, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("header", [
+    "> **Stance:** Neutral\n> **Strykr Pulse:** 52/100 — a quiet tape\n> **Threat Level:** 2/5",
+    "Stance: **Neutral** | Strykr Pulse **52/100** | Threat Level **2/5**",
+    "**Stance: Neutral**\n**Strykr Pulse:** 52/100\n**Threat Level:** 2/5",
+])
+def test_a_header_in_markdown_emphasis_is_read_and_a_later_threat_level_does_not_move_the_body(header):
+    text = (f"# Utilities Stall Again\n\n{header}\n\n{PROSE}\n\nBuy XLU near $43.10 with a stop at $42.20.\n\n"
+            "Nothing has changed our view this week. Threat Level 2/5.\n")
+    a = parse_article_text(text, "x")
+    assert (a.stance, a.pulse, a.threat) == ("neutral", 52, 2)
+    body_start, body_end = a.sections["body"]
+    assert text.index(PROSE) >= body_start and body_end > text.index("Buy XLU")

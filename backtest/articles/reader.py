@@ -72,10 +72,12 @@ _PAST_YEAR_AFTER = re.compile(r"^\s*(?:highs?|lows?|peaks?|bottoms?|levels?|rall
 _PRESENT_YEAR = re.compile(r"\b(?:in|this\s+year,?|so\s+far\s+in|year-to-date\s+in)\s+(?P<year>(?:19|20)\d{2}),\s+(?:it|the|we|small|large|markets?|stocks?)", re.I)
 
 _STANCE = re.compile(r"(?P<stance>Bullish|Bearish|Neutral)\s*(?:\n\s*)*Strykr\s+Pulse", re.I)
-_STANCE_LOOSE = re.compile(r"\b(?:stance|bias|outlook|sentiment|rating)\s*[:=]\s*(?P<stance>bullish|bearish|neutral)\b", re.I)
-_PULSE = re.compile(r"\bPulse\s*(?::\s*)?(?P<score>\d{1,3})\s*/\s*100\b", re.I)
+# Markdown emphasis may wrap the label, the value or both: "**Stance:** Neutral", "Threat Level **3/5**".
+_STANCE_LOOSE = re.compile(r"\b(?:stance|bias|outlook|sentiment|rating)[ \t*_]*[:=][ \t*_]*(?P<stance>bullish|bearish|neutral)\b",
+                           re.I)
+_PULSE = re.compile(r"\bPulse[ \t*_]*(?::[ \t*_]*)?(?P<score>\d{1,3})\s*/\s*100\b", re.I)
 _SCORE_WEB = re.compile(r"^\s*(?P<score>\d{1,3})\s*\n\s*Score\s*$", re.M)
-_THREAT = re.compile(r"\bThreat\s+Level\s*(?::\s*)?(?P<level>\d)\s*/\s*5\b", re.I)
+_THREAT = re.compile(r"\bThreat\s+Level[ \t*_]*(?::[ \t*_]*)?(?P<level>\d)\s*/\s*5\b", re.I)
 _SOURCES_HEAD = re.compile(r"^[ \t]*Sources\s*\((?P<n>\d+)\)[ \t]*$", re.M)
 _TAG_LINE = re.compile(r"^[ \t]*#[\w-]+(?:\s*#[\w-]+)*[ \t]*$", re.M)
 _TITLE_LINE = re.compile(r"^[ \t]*(?:title|headline)\s*:\s*(?P<t>\S.{3,300})$", re.I | re.M)
