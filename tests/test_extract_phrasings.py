@@ -209,6 +209,14 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
      ("XLK", "long", "market", None, 137.0, [148.0, 152.0])),
     ("Once $140 gives way, we're short XLK. **Stop:** $146.50, above the range. **Cover:** half at $134, the rest "
      "in the $130-$128 pocket.", ("XLK", "short", "stop", 140.0, 146.5, [134.0, 130.0])),
+    # an intraday reference named between the trigger and its price (HOD, PDH, "the overnight high at")
+    ("Long XLK on a break of the HOD 146.20. SL 144.90. TP1 147.50 · TP2 148.80",
+     ("XLK", "long", "stop", 146.2, 144.9, [147.5, 148.8])),
+    ("XLK: long over PDH 146.20 → stop 145.10 → tgt 147.40 / 148.00",
+     ("XLK", "long", "stop", 146.2, 145.1, [147.4, 148.0])),
+    ("XLK: short under PDL 141.60 → stop 142.40 → tgt 140.20", ("XLK", "short", "stop", 141.6, 142.4, [140.2])),
+    ("XLK: acceptance above the overnight high at 146.20 is my long trigger. Stop 145.10.",
+     ("XLK", "long", "stop", 146.2, 145.1, [])),
     # crypto by name
     ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
      ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),

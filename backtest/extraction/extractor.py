@@ -855,6 +855,10 @@ class _Reader:
         candidates = self._candidates(window_start, num.start)
         quoted_at = False  # "XLK stuck in neutral at $141.06": an "at" with no side is a quoted price
         for c_idx, occ in enumerate(candidates):
+            if c_idx == 0 and len(candidates) > 1 and occ.has("trigger", "at") and _BREAKS & {
+                    m.name for m in candidates[1].meanings if m.kind == "trigger"} and self._gap_ok(
+                    candidates[1].end, num.start, 0):
+                continue  # "above the overnight high at 7,552": the break is the entry, "at" names its price
             # "stop just under 85", "support sits at 2,040", "target at the October lows near $1,950": a trigger,
             # a quoted-price or a range word after a stronger role word is only a link; the role word binds.
             behind = self._stronger_behind(occ, candidates[c_idx + 1:], num)
@@ -1885,6 +1889,9 @@ def _defers(front: Occurrence, behind: Occurrence) -> bool:
             and m.position == "before" for m in behind.meanings):
         front_strength = 0.5  # "invalidated on a close back below 24,700": the close is how it is invalidated
     return _strength(behind, False) > front_strength
+
+
+_BREAKS = frozenset(("above", "below", "break", "break_above", "break_below", "close_above", "close_below"))
 
 
 def _trigger_only(occ: Occurrence) -> bool:
