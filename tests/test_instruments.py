@@ -250,3 +250,20 @@ def test_config_refuses_unknown_instrument_keys(tmp_path):
     (tmp_path / "backtest.toml").write_text('[instruments]\nalias = "x.yaml"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[instruments\]\.alias"):
         load_config(tmp_path / "backtest.toml")
+
+
+@pytest.mark.parametrize("text, found", [
+    # a shouted heading with no level: its capitals are words, not tickers
+    ("THE MORNING BELL SHEET — Tuesday edition\n1) $NVDA — long over 198.40\n", [("$NVDA", "NVDA")]),
+    ("SWING GAME PLAN — week ahead\nCAT long over 650\n", [("CAT", "CAT")]),
+    # ... unless the table knows the symbol, or the article writes it in capitals elsewhere
+    ("THE AAPL AND MSFT WEEK\nnothing new\n", [("AAPL", "AAPL"), ("MSFT", "MSFT")]),
+    ("WATCHING ZORB INTO EARNINGS\nZORB long over 41\n", [("ZORB", "ZORB"), ("ZORB", "ZORB")]),
+])
+def test_capitals_in_a_shouted_heading(text, found):
+    assert [(m.words, m.pinned) for m in find_mentions(text)] == found
+
+
+def test_an_alerts_shouted_line_with_its_level_keeps_its_ticker():
+    # (the cue words in capitals are dropped later, by the extractor: "BELOW" is no instrument)
+    assert ("ZORB", "ZORB") in [(m.words, m.pinned) for m in find_mentions("SHORT ZORB BELOW 40 STOP 42\n")]

@@ -119,6 +119,9 @@ _NOT_LOWER_TICKERS = frozenset(
     "yes the an for but if when once into at on in of back flip flat both add size half full new only max".split())
 
 
+_CAPITAL_WORD = re.compile(r"\b[A-Z]{2,}\b")
+
+
 def _may_be_ticker(text: str, at: int, end: int) -> bool:
     """False when ``_TICKER`` cannot match at ``at`` (a cheap look at the next characters): after a capital
     it needs a capital, a digit or "=" ("IWM", "ES=F", "M2K", "X1!", "ESM25"); after a digit (a root such as
@@ -228,7 +231,8 @@ class InstrumentTable:
             if m is None:
                 continue
             mention = self._ticker(m, text)
-            if mention is not None:
+            if mention is not None and not (mention.family == "ticker" and mention.words.isalpha()
+                                            and self._headline_word(text, mention)):
                 hits.append((mention.start, -mention.end, 1, mention))
         lower = list(_LOWER_TICKER.finditer(text, start, end))  # "nvda long 182.5 sl 176": a chat line in lower case
         first = _LOWER_TICKER_AT.match(text, start, end) if start == 0 or text[start - 1] == "\n" else None
@@ -260,6 +264,22 @@ class InstrumentTable:
             if not self.families[mention.family].ignore:
                 out.append(mention)
         return out
+
+    def _headline_word(self, text: str, mention: Mention) -> bool:
+        """A capitalised word of a shouted heading ("THE CLOSING BELL SHEET — Wednesday edition"): a line with
+        no digit and three or more words in capitals. Its words are tickers only when the table knows them
+        or the article writes them in capitals elsewhere; an alert's shouted line has its levels ("BUY AAPL
+        ABOVE 262.50")."""
+        written = mention.words
+        if written in self.known_symbols:
+            return False
+        line_start = text.rfind("\n", 0, mention.start) + 1
+        line_end = text.find("\n", mention.end)
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[line_start:line_end]
+        if any(c.isdigit() for c in line) or len(_CAPITAL_WORD.findall(line)) < 3:
+            return False
+        return re.search(r"(?<![A-Za-z])\$?" + written + r"(?![A-Za-z])", text[:line_start] + " " + text[line_end:]) is None
 
     def _mention(self, start: int, end: int, words: str, family: str, pin: str | None, how: str | None) -> Mention:
         fam = self.families[family]
