@@ -158,6 +158,7 @@ def test_several_roles_in_one_sentence(sentence, expected):
     "Bought XLE at $44.10 on May 28 after the dip, stop $42.60.",
     "IWM short, opened Jun 1 on a break below $258.40, stop $263.",
     "Shorted QQQ at $622 on Sept. 2 on the failed breakout, stop $631.",
+    "We initiated XLK on a break of $146 last week, stop $139.",
     # Indicator readings and a worked example with an imaginary stock.
     "Readings above 75 were common last spring and were not sell signals.",
     "Take an imaginary company, Calder Pumps, trading at $60. A trader using a wide stop on a long position would "
@@ -217,6 +218,15 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
     ("XLK: short under PDL 141.60 → stop 142.40 → tgt 140.20", ("XLK", "short", "stop", 141.6, 142.4, [140.2])),
     ("XLK: acceptance above the overnight high at 146.20 is my long trigger. Stop 145.10.",
      ("XLK", "long", "stop", 146.2, 145.1, [])),
+    # passive instructions; "risk placed at", "the stop is set at", "stp"
+    ("Longs can be considered on a push through 7,745 in S&P futures, with risk placed at 7,712. The first "
+     "objective is 7,790 and the second 7.85k.", ("ES=F", "long", "stop", 7745.0, 7712.0, [7790.0, 7850.0])),
+    ("Shorts can be initiated on a break under 7,655 in S&P futures; the stop is set at 7,690, and 7,600 is the "
+     "objective.", ("ES=F", "short", "stop", 7655.0, 7690.0, [7600.0])),
+    ("RTY plan. Long > 3,045 | stp 3,018 | tgt 3,080 / 3,120", ("RTY=F", "long", "stop", 3045.0, 3018.0, [3080.0, 3120.0])),
+    # a commodity traded by name after its futures contract was named earlier in the article
+    ("October WTI has run from $68 to above $77 in three weeks.\n\nSell crude into the $77.40-76.80 zone. Stop "
+     "above $78.60. Cover: 74.20 → 72.50.", ("CL=F", "short", "limit", 76.8, 78.6, [74.2, 72.5])),
     # crypto by name
     ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
      ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),

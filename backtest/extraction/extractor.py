@@ -1326,13 +1326,14 @@ class _Reader:
 
     def _contract_for(self, m: Mention) -> Mention | None:
         """For a commodity named as such ("silver"), the futures contract on it named in this paragraph
-        ("SIK26"), else None."""
+        ("SIK26"), else earlier in the article ("October WTI has run ..." above "Sell crude into ..."), else None."""
         if m.family != "commodity":
             return None
         word = m.words.lower()
-        for o in reversed(self.paragraph_mentions):
-            if o.family.startswith("futures-") and o.resolvable and word in self.table.families[o.family].name:
-                return o
+        for pool in (self.paragraph_mentions, self.context):
+            for o in reversed(pool):
+                if o.family.startswith("futures-") and o.resolvable and word in self.table.families[o.family].name:
+                    return o
         return None
 
     def _known_price(self, m: Mention) -> bool:
