@@ -159,6 +159,7 @@ def test_several_roles_in_one_sentence(sentence, expected):
     "IWM short, opened Jun 1 on a break below $258.40, stop $263.",
     "Shorted QQQ at $622 on Sept. 2 on the failed breakout, stop $631.",
     "We initiated XLK on a break of $146 last week, stop $139.",
+    "Sell a third of our XLK position at $146. The remaining shares keep their $135 stop.",
     # Indicator readings and a worked example with an imaginary stock.
     "Readings above 75 were common last spring and were not sell signals.",
     "Take an imaginary company, Calder Pumps, trading at $60. A trader using a wide stop on a long position would "
@@ -227,6 +228,8 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
     # a commodity traded by name after its futures contract was named earlier in the article
     ("October WTI has run from $68 to above $77 in three weeks.\n\nSell crude into the $77.40-76.80 zone. Stop "
      "above $78.60. Cover: 74.20 → 72.50.", ("CL=F", "short", "limit", 76.8, 78.6, [74.2, 72.5])),
+    # selling part of a holding is that holding's target, never a new short
+    ("Buy XLK at $140, stop $136, sell half of the position at $150.", ("XLK", "long", "limit", 140.0, 136.0, [150.0])),
     # crypto by name
     ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
      ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),
@@ -619,3 +622,12 @@ def test_the_legs_of_a_pair_at_the_market_are_no_setups_of_their_own():
                                             "datePublished: 2026-02-09 14:30 UTC\n", "t"),
                          lambda s, p: CLOSES.get(s)).setup_file
     assert [(s.kind, s.long.symbol if s.long else s.symbol) for s in sf.setups] == [("pair", "XLK")]
+
+
+def test_a_bare_level_after_the_verb_takes_the_instrument_of_the_headline():
+    """A terse plan names its instrument only in its first line: "NQ plan | ..." over "Plan A: buy 29,450"."""
+    article = parse_article_text("NQ plan | Sept 9 2026 | 08:05\n\nPlan A: buy 29,450–29,420. Stop 29,340. "
+                                 "Targets 29,600 / 29,720.\n\nBelow 29,300 I'm flat and done for the day.\n", "t")
+    sf = extract_article(article, lambda s, p: None).setup_file
+    assert [(s.symbol, s.direction, s.entry.type, s.entry.level, s.stop, s.targets) for s in sf.setups] == [
+        ("NQ=F", "long", "limit", 29450.0, 29340.0, [29600.0, 29720.0])]

@@ -965,7 +965,10 @@ class _Reader:
                 continue
             side = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
             gap = TOKEN.findall(self.view[occ.end:num.start])
-            named = "§" in gap or "§" in self.view[s.start:occ.start] or bool(self.paragraph_mentions)
+            # (an instrument in the sentence, the paragraph or the headline: "NQ plan | Sept 9" over "Plan A:
+            # buy 29,450-29,420")
+            named = "§" in gap or "§" in self.view[s.start:occ.start] or bool(self.paragraph_mentions) or (
+                bool(self.context) and self.context[0].start < self._headline())
             if side and named and all(t in ("§", "the", "a", "at", ":", "@") for t in gap) and len(gap) <= 3:
                 if blocked or self._negated(occ.start, s):
                     return None
