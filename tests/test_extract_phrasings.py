@@ -230,6 +230,11 @@ def test_hedged_scenarios_are_kept_as_not_explicit():
      "above $78.60. Cover: 74.20 → 72.50.", ("CL=F", "short", "limit", 76.8, 78.6, [74.2, 72.5])),
     # selling part of a holding is that holding's target, never a new short
     ("Buy XLK at $140, stop $136, sell half of the position at $150.", ("XLK", "long", "limit", 140.0, 136.0, [150.0])),
+    # a ticker in brackets after its name does not cut the clause between the side word and the zone
+    ("I'm short Exxon (XOM) from the $97.40 to $97.90 area. Stop above $98.60.",
+     ("XOM", "short", "limit", 97.4, 98.6, [])),
+    ("I'm short September crude (CLU26) from the $97.40 to $97.90 area. Stop above $98.60.",
+     ("CL=F", "short", "limit", 97.4, 98.6, [])),
     # crypto by name
     ("Bitcoin: buying a dip to 84,500 with a stop at 81,900; targets 90,000 and 94,000.",
      ("BTC-USD", "long", "limit", 84500.0, 81900.0, [90000.0, 94000.0])),

@@ -69,6 +69,8 @@ _ABBREVIATION = re.compile(r"(?:^|[^\w])(?:U\.S|vs|e\.g|i\.e|Mr|Ms|Dr|St|approx|
 PROSE_LINE = 200
 #: Clause boundaries in the masked view (a side word or a negation does not reach across them).
 _CLAUSE = re.compile(r"[;()|•—:]")
+#: A bracketed instrument in the masked view: "(§  )".
+_TICKER_BRACKETS = re.compile(r"\( ?§ *\)")
 _REFERENT_AFTER = re.compile(
     r"[ \t]*(?:(?P<this>this|that|these|those|the)[ \t]+(?P<what>level|threshold|line|mark|support|resistance|zone|area|"
     r"floor|ceiling|range|handle|pivot)s?(?![a-z])|(?=[,.;—]|(?:puts?|opens?|would|could|will|may|might|targets?|is|"
@@ -1123,10 +1125,22 @@ class _Reader:
             m = _CLAUSE.search(self.view, pos, s.end)
             return start, (m.start() if m else s.end)
         if self._clause_marks[0] is not s:  # the marks of the sentence, found once
-            self._clause_marks = (s, [m.start() for m in _CLAUSE.finditer(self.view, s.start, s.end)])
+            # (not the brackets of a ticker after its name: "short Exxon (XOM) from the $97.40 to $97.90 area")
+            self._clause_marks = (s, [m.start() for m in _CLAUSE.finditer(self.view, s.start, s.end)
+                                      if m.group() not in "()" or not self._ticker_bracket(m.start())])
         marks = self._clause_marks[1]
         i = bisect.bisect_left(marks, pos)
         return (marks[i - 1] + 1 if i else s.start), (marks[i] if i < len(marks) else s.end)
+
+    def _ticker_bracket(self, pos: int) -> bool:
+        """The "(" or ")" at ``pos`` encloses a single instrument right after another: "§ (§)"."""
+        view = self.view
+        if view[pos] == ")":
+            pos = view.rfind("(", max(0, pos - 12), pos)
+            if pos < 0:
+                return False
+        m = _TICKER_BRACKETS.match(view, pos)
+        return m is not None and view[max(0, pos - 60):pos].rstrip().endswith("§")
 
     def _sentence_mentions(self, s: _Sentence) -> list[Mention]:
         i0, i1 = bisect.bisect_left(self.mention_starts, s.start), bisect.bisect_left(self.mention_starts, s.end)
