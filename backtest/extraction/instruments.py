@@ -23,6 +23,7 @@ typical.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import math
@@ -223,6 +224,7 @@ class InstrumentTable:
                     stop += ext.end()
                     words = text[occ.start:stop]
             hits.append((occ.start, -stop, 0, self._mention(occ.start, stop, words, family, pin, None)))
+        capitals: dict = {}  # for _headline_word: how often each capitalised word occurs (counted once)
         for c in _TICKER_START.finditer(text, start, end):  # try the ticker pattern only where one can start
             at = c.start()
             if not _may_be_ticker(text, at, end):
@@ -232,7 +234,7 @@ class InstrumentTable:
                 continue
             mention = self._ticker(m, text)
             if mention is not None and not (mention.family == "ticker" and mention.words.isalpha()
-                                            and self._headline_word(text, mention)):
+                                            and self._headline_word(text, mention, capitals)):
                 hits.append((mention.start, -mention.end, 1, mention))
         lower = list(_LOWER_TICKER.finditer(text, start, end))  # "nvda long 182.5 sl 176": a chat line in lower case
         first = _LOWER_TICKER_AT.match(text, start, end) if start == 0 or text[start - 1] == "\n" else None
@@ -265,21 +267,27 @@ class InstrumentTable:
                 out.append(mention)
         return out
 
-    def _headline_word(self, text: str, mention: Mention) -> bool:
+    def _headline_word(self, text: str, mention: Mention, capitals: dict) -> bool:
         """A capitalised word of a shouted heading ("THE CLOSING BELL SHEET — Wednesday edition"): a line with
         no digit and three or more words in capitals. Its words are tickers only when the table knows them
         or the article writes them in capitals elsewhere; an alert's shouted line has its levels ("BUY AAPL
-        ABOVE 262.50")."""
+        ABOVE 262.50"). ``capitals``: a cache of the text's capitalised words and their counts, filled on
+        the first call (one scan of the text, so a text of many shouted lines stays linear)."""
         written = mention.words
         if written in self.known_symbols:
             return False
         line_start = text.rfind("\n", 0, mention.start) + 1
         line_end = text.find("\n", mention.end)
         line_end = len(text) if line_end < 0 else line_end
+        if line_end - line_start > 200:
+            return False  # prose, not a heading
         line = text[line_start:line_end]
-        if any(c.isdigit() for c in line) or len(_CAPITAL_WORD.findall(line)) < 3:
+        words = _CAPITAL_WORD.findall(line)
+        if any(c.isdigit() for c in line) or len(words) < 3:
             return False
-        return re.search(r"(?<![A-Za-z])\$?" + written + r"(?![A-Za-z])", text[:line_start] + " " + text[line_end:]) is None
+        if not capitals:
+            capitals.update(collections.Counter(_CAPITAL_WORD.findall(text)))
+        return capitals.get(written, 0) <= words.count(written)
 
     def _mention(self, start: int, end: int, words: str, family: str, pin: str | None, how: str | None) -> Mention:
         fam = self.families[family]
