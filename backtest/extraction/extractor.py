@@ -1347,7 +1347,7 @@ class _Reader:
         if m.family != "commodity":
             return None
         word = m.words.lower()
-        for pool in (self.paragraph_mentions, self.context):
+        for pool in (self.paragraph_mentions, self.context[-_CONTEXT_SPAN:]):  # (bounded: linear in the text)
             for o in reversed(pool):
                 if o.family.startswith("futures-") and o.resolvable and word in self.table.families[o.family].name:
                     return o
