@@ -22,7 +22,7 @@ from backtest.articles import parse_article_text
 from backtest.articles.reader import parse_article_bytes
 from backtest.extraction.extractor import extract_article
 from backtest.extraction.phrasebook import (
-    PHRASEBOOK, Tokens, base_view, build_trie, compile_phrasebook, load_phrasebook, masked_view)
+    PHRASEBOOK, TOKEN, Tokens, base_view, build_trie, compile_phrasebook, load_phrasebook, masked_view)
 from backtest.setups.writer import _Flow, dump_yaml
 
 #: Phrases with two meanings on purpose: "a rally to $92" is a short's limit entry ("fade a rally to"),
@@ -78,6 +78,20 @@ def test_the_matcher_takes_the_longest_phrase_left_to_right():
     view = "a stop loss at # and a stop at #"
     found = [(view[o.start:o.end], o.meanings) for o in Tokens(view).match(trie)]
     assert found == [("stop loss", "long"), ("stop", "short")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab s1't ,.$#§%\n\t\r\u2028\x1c\u3000é→")), max_size=60),
+       st.integers(0, 8), st.integers(0, 8))
+def test_tokens_are_the_token_pattern_matches_with_their_offsets(text, cut_start, cut_end):
+    """Tokens of text[start:end]: what TOKEN finds there, scanning left to right over any white space but the
+    line break (odd spaces such as U+2028 or U+3000 included), with offsets into the whole text."""
+    start, end = min(cut_start, len(text)), max(min(cut_start, len(text)), len(text) - cut_end)
+    expected = [(m.group(), m.start(), m.end()) for m in TOKEN.finditer(text, start, end)]
+    tokens = Tokens(text, start, end)
+    assert list(zip(tokens.words, tokens.starts, tokens.ends)) == expected
+    assert all(text[s:e].isspace() and "\n" not in text[s:e]
+               for s, e in zip([start] + tokens.ends, tokens.starts + [end]) if s < e)
 
 
 def test_phrases_match_words_not_characters():

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
-import operator
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -32,15 +31,8 @@ PHRASEBOOK = Path(__file__).with_name("phrasebook.yaml")
 #: Tokens of a phrase or of the masked view: words (letters, digits, inner apostrophes; a possessive "'s"
 #: is a token of its own), markers, punctuation, and line breaks (no phrase runs across one).
 TOKEN = re.compile(r"[a-z0-9]+(?:'(?!s(?![a-z0-9]))[a-z0-9]+)*|'s(?![a-z0-9])|'|[#§%]|\n|[^\sa-z0-9'#§%]")
-#: :data:`TOKEN` after the blanks before it (group 1 is the token): the same tokens, found about twice as
-#: fast, since the regex engine no longer tries every alternative at each space.
-_SPACED_TOKEN = re.compile(r"[ \t\r\f\v]*+(" + TOKEN.pattern + ")")
-#: :data:`_SPACED_TOKEN` without its group (``findall`` then returns the whole matches, blanks included).
-_SPACED_TOKEN_ALL = re.compile(r"[ \t\r\f\v]*+(?:" + TOKEN.pattern + ")")
-_BLANKS = " \t\r\f\v"
-#: White space that is neither a blank of _SPACED_TOKEN nor a line break: where it stands, the matches of
-#: _SPACED_TOKEN have gaps between them.
-_ODD_SPACE = re.compile(r"[^\S \t\r\f\v\n]")
+#: :data:`TOKEN` as a group: ``split`` then gives the gaps and the tokens in turn (see :class:`Tokens`).
+_TOKEN_SPLIT = re.compile("(" + TOKEN.pattern + ")")
 #: Layers scanned separately (a phrase may mean different things in different layers: "buy" is a side
 #: word and an action word).
 LAYERS = ("cues", "sides", "flags")
@@ -117,21 +109,16 @@ class Tokens:
     """
 
     def __init__(self, view: str, start: int = 0, end: int | None = None):
-        stop = len(view) if end is None else end
-        if _ODD_SPACE.search(view, start, stop) is None:
-            # Every character is a blank or part of a token, so the matches of _SPACED_TOKEN follow each
-            # other without a gap: their ends are the running sum of their lengths from ``start``. findall
-            # and C-level maps make no match object per token (a quarter faster than the finditer below).
-            spaced = _SPACED_TOKEN_ALL.findall(view, start, stop)
-            self.words = words = list(map(str.lstrip, spaced, itertools.repeat(_BLANKS)))
-            self.ends = ends = list(itertools.accumulate(map(len, spaced), initial=start))
-            del ends[0]
-            self.starts = list(map(operator.sub, ends, map(len, words)))
-            return
-        matches = list(_SPACED_TOKEN.finditer(view, start, stop))
-        self.words = list(map(re.Match.group, matches, itertools.repeat(1, len(matches))))
-        self.starts = [m.start(1) for m in matches]
-        self.ends = [m.end() for m in matches]
+        # Every character is white space or part of a token, so ``split`` on the tokens gives the gaps (white
+        # space, "" between glued tokens) and the tokens in turn: gap, token, gap, ..., gap. The running sum
+        # of their lengths gives each token's start and end. All of it runs in C, with no match object per
+        # token (a third faster than findall and a strip of each match).
+        text = view if start == 0 and (end is None or end == len(view)) else view[start:end]
+        parts = _TOKEN_SPLIT.split(text)
+        self.words = parts[1::2]
+        bounds = list(itertools.accumulate(map(len, parts), initial=start))
+        self.starts = bounds[1:-1:2]
+        self.ends = bounds[2::2]
 
     @classmethod
     def _of(cls, starts: list[int], ends: list[int], words: list[str]) -> "Tokens":
