@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backtest.extraction.instruments import (
     family_of,
@@ -267,3 +271,17 @@ def test_capitals_in_a_shouted_heading(text, found):
 def test_an_alerts_shouted_line_with_its_level_keeps_its_ticker():
     # (the cue words in capitals are dropped later, by the extractor: "BELOW" is no instrument)
     assert ("ZORB", "ZORB") in [(m.words, m.pinned) for m in find_mentions("SHORT ZORB BELOW 40 STOP 42\n")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("AXZ09 aq$^/=!.-'\nÉé²")), max_size=30), st.integers(0, 4))
+def test_the_ticker_start_pattern_passes_over_only_what_the_ticker_check_refuses(text, cut):
+    """_TICKER_START looks at the next characters as _may_be_ticker does (a superset, in C): the places
+    both accept are the places the plain start pattern and the check accept, up to any end of the range."""
+    from backtest.extraction import instruments as I
+
+    end = max(0, len(text) - cut)
+    plain = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])")
+    expected = [m.start() for m in plain.finditer(text, 0, end) if I._may_be_ticker(text, m.start(), end)]
+    assert [m.start() for m in I._TICKER_START.finditer(text, 0, end)
+            if I._may_be_ticker(text, m.start(), end)] == expected

@@ -106,7 +106,13 @@ _TICKER = re.compile(
 )
 #: "Visa (V)": the letters in brackets (group ``paren``; the match starts at the opening bracket).
 _PAREN_TICKER = re.compile(r"\((?P<paren>[A-Z]{1,5})(?=\))")
-_TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])")
+#: Where a ticker can start, with the look at the next characters that _may_be_ticker makes, widened to
+#: any non-ASCII character (left to it): a capital needs a capital, a digit or "=" after it, a digit a
+#: capital, "!" or "=" within four characters. Most capitals open a plain word ("The", "Buy") and most
+#: digits a number: they are passed over here, in C.
+_TICKER_START = re.compile(r"[$^/A-Z0-9](?<![\w^$/.=&'’-][$^/A-Z0-9])(?<![A-Za-z0-9][A-Za-z0-9])"
+                           r"(?:(?<=[$^/])|(?<=[A-Z])(?=[A-Z0-9=]|[^\x00-\x7f])"
+                           r"|(?<=[0-9])(?=[^A-Z!=\x80-\U0010ffff]{0,3}[A-Z!=\x80-\U0010ffff]))")
 
 
 #: A lower-case ticker opening a line, right before a side word and a level ("nvda long 182.5 sl 176 tp 195").
