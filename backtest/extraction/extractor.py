@@ -96,6 +96,23 @@ _PLANNING = re.compile(r"(?<![a-z])(?:plan|plans|will|would|if|look to|looking t
                        r"(?![a-z])")
 #: A line of a session log: a clock time and a dash first ("09:42 —", "2:40 pm -", "14:40 ET –").
 _LOG_LINE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?:[ \t]*(?:et|ct|pt|utc|gmt))?[ \t]*[—–-]", re.I)
+_COLON = re.compile(":")
+
+
+def _log_times(text: str, start: int, end: int):
+    """``_LOG_LINE.finditer(text, start, end)``, tried only where a match can start: one or two characters
+    before a colon (each match opens with one or two digits and a colon). The pattern itself starts with a
+    digit, so the regex engine would try it at every digit of the text: 80 us on a 6 KB article, 5 here."""
+    last = start
+    for colon in _COLON.finditer(text, start, end):
+        c = colon.start()
+        for at in (c - 2, c - 1):
+            if at >= last:
+                m = _LOG_LINE.match(text, at, end)
+                if m is not None:
+                    yield m
+                    last = m.end()
+                    break
 #: What may open a paragraph before the stop or target label that carries the setup on (a thread's "4/5",
 #: "On the upside I'm aiming for ...").
 _LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and", "on", "upside", "downside", "i'm", "we're",
@@ -1721,7 +1738,7 @@ class _Reader:
             text = self.text
             starts = []
             if ":" in text:  # the time opens its line (blanks before it only)
-                for m in _LOG_LINE.finditer(text, self.start, self.end):
+                for m in _log_times(text, self.start, self.end):
                     line_start = text.rfind("\n", 0, m.start()) + 1
                     if not text[line_start:m.start()].strip(" \t") and (starts[-1:] or [-1])[0] != line_start:
                         starts.append(line_start)
