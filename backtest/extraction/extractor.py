@@ -447,7 +447,9 @@ class _Reader:
                 cut = 0
                 for sm in _SENTENCE_END.finditer(chunk):
                     stop = sm.start(1)
-                    if _ABBREVIATION.search(chunk[max(0, stop - 9):stop]):
+                    # (every abbreviation ends in a letter and a full stop: most sentence ends need no search)
+                    if chunk[stop - 1] == "." and stop >= 2 and chunk[stop - 2].isalpha() \
+                            and _ABBREVIATION.search(chunk[max(0, stop - 9):stop]):
                         continue
                     out.append(_Sentence(p_start + cut, p_start + stop, para, name, len(chunk)))
                     cut = sm.end()
