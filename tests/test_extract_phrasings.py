@@ -636,3 +636,48 @@ def test_a_bare_level_after_the_verb_takes_the_instrument_of_the_headline():
     sf = extract_article(article, lambda s, p: None).setup_file
     assert [(s.symbol, s.direction, s.entry.type, s.entry.level, s.stop, s.targets) for s in sf.setups] == [
         ("NQ=F", "long", "limit", 29450.0, 29340.0, [29600.0, 29720.0])]
+
+
+# ------------------------------------------------------------------------ the twelfth held-out set (heldout12)
+@pytest.mark.parametrize("sentence, expected", [
+    # an order ticket: the type line says how the order works and which side, the price line is its entry
+    ("Signal 12 | XLE\nType: SELL STOP\nPrice: 44.20\nSL: 45.10\nTP1: 43.00\nTP2: 42.40",
+     ("XLE", "short", "stop", 44.2, 45.1, [43.0, 42.4])),
+    ("XLE\nOrder: Buy limit\nEntry: 44.60\nStop: 43.90\nTarget: 46.00", ("XLE", "long", "limit", 44.6, 43.9, [46.0])),
+    ("XLV\nBUY STOP\nPrice: 152.40\nSL: 149.80\nTP: 157", ("XLV", "long", "stop", 152.4, 149.8, [157.0])),
+    ("XLE\nType: Sell stop\nEntry: 44.20\nStop: 45.10", ("XLE", "short", "stop", 44.2, 45.1, [])),
+    # a contract named with its exchange: the exchange is no ticker
+    ("GOLD (GCZ26, COMEX December)\nType: BUY LIMIT\nPrice: 4,300\nSL: 4,260\nTP1: 4,380",
+     ("GC=F", "long", "limit", 4300.0, 4260.0, [4380.0])),
+])
+def test_phrasings_found_on_the_twelfth_held_out_set(sentence, expected):
+    one(sentence, expected)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Housekeeping: signal 11 (XLE BUY LIMIT 44.60) is CANCELLED, please delete the pending order.",
+    "The XLU buy limit at 42.10 has been cancelled.",
+    "Scorecard: last Sunday's long in XLK from 139.50 ran to the second target at 144 on Tuesday.",
+    "Yesterday's short in XLE at 46.20 is already working.",
+    # a price label with no order ticket above it is a quote, not an entry
+    "XLE\nPrice: 45.10\nVolume: 14 million shares",
+])
+def test_no_setup_from_cancelled_orders_past_calls_or_a_quoted_price(sentence):
+    assert setups(sentence) == [], sentence
+
+
+def test_an_earlier_message_quoted_in_an_email_reply_is_context():
+    """The reply's own plan is read; the plan of the message it quotes (cancelled since) is not."""
+    got = setups("Updated plan: buy XLE on a pullback to 44.40. Stop 43.70. Target 46.\n\n"
+                 "> On Mon, Aug 10, 2026 at 6:48 AM, Dana Whitfield wrote:\n"
+                 "> Buy XLE on a dip to 42.20, stop 41.60, target 44.\n> Will update after the open.")
+    assert got == [("XLE", "long", "limit", 44.4, 43.7, [46.0])]
+    forwarded = setups("Sharing this for the record.\n\n-----Original Message-----\nFrom: Desk\n"
+                       "Buy XLV above 152 with a stop at 149.")
+    assert forwarded == []
+
+
+def test_waiting_until_it_closes_above_the_level_is_no_second_setup():
+    got = setups("Go long XLU on a daily close above 44.20. Stop 43.10. Target 46.\n"
+                 "Until it closes above that ceiling, it's just another test and we stay patient.")
+    assert got == [("XLU", "long", "close", 44.2, 43.1, [46.0])]

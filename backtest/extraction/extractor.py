@@ -119,6 +119,19 @@ _LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and", "on", "u
                          "i", "we", "i'd", "we'd", "i'll", "we'll", "look", "to", "then", "first", "for", "it", "a"})
 #: Trigger phrases that end with the word for the level already named ("below there", "above it").
 _REFERENT_WORDS = (" there", " it", " that level")
+#: The line that opens an earlier message quoted in an e-mail reply ("> On Mon, Aug 10, 2026 at 6:48 AM, Dana
+#: Whitfield wrote:"); ``whole``: a forwarded or original message, which runs to the end of the text.
+_QUOTE_HEADER = re.compile(r"\n[ \t>]*(?:On[ \t][^\n]{4,160}?[ \t]wrote:|(?P<whole>-{2,}[ \t]*(?:Original|Forwarded)"
+                           r"[ \t]+Message[ \t]*-{2,}|Begin[ \t]+forwarded[ \t]+message:))[ \t]*(?=\n|\Z)", re.I)
+#: A quoted line of such a message (with its line break): it opens with ">".
+_QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
+#: "until it", "until the stock" right before a trigger (in the masked view): what the writer waits for.
+_UNTIL_BEFORE = re.compile(r"until[ \t]+(?:it|price|the[ \t]+(?:stock|index|etf|price)|shares|§)[ \t]*\Z")
+#: An order ticket's type line (in the masked view): "Type: SELL STOP", "Order type - buy limit", "BUY LIMIT".
+_TICKET_TYPE = re.compile(r"\n[ \t]*(?:(?:order[ \t]+)?type|order|side)?[ \t]*[:=-]?[ \t]*(?P<side>buy|sell)[ \t]+"
+                          r"(?P<type>stop|limit)(?:[ \t]+order)?[ \t]*(?=\n)")
+#: A ticket's price label before its level: "Price: ", "Order price @ ".
+_TICKET_PRICE = re.compile(r"[ \t]*(?:order[ \t]+|entry[ \t]+)?price[ \t]*[:=@-]?[ \t]*")
 _MARKET_WORD = re.compile(r"here|now|market|open|outright|current")
 _ENTRY_LABEL_BEFORE = re.compile(r"(?<![a-z])(?:entry|trigger|entry trigger)[ \t]*[:=-]?[ \t]*\Z")
 _WORD_BEFORE = re.compile(r"([A-Za-z]+) +\Z")
@@ -371,6 +384,9 @@ class _Reader:
         self._explicit_sentence = False  # the sentence being read gives an instruction (set by _sentence)
         self._log_starts: list[int] | None = None
         self.paragraph_example = False  # an illustration opened this paragraph ("Suppose a made-up company ...")
+        self.paragraph_start = 0
+        self._ticket_entry = False  # a level of the sentence being read is an order ticket's entry
+        self._quote_spans: list[tuple[int, int]] | None = None  # earlier messages quoted in an e-mail reply
 
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
@@ -421,6 +437,7 @@ class _Reader:
                 self._end_paragraph()
                 self.carried = carried if carried is not None and not carried.dropped else None
                 paragraph = sentence.paragraph
+                self.paragraph_start = sentence.start
             self._sentence(sentence)
             self.carried = None
         self._end_paragraph()
@@ -492,12 +509,16 @@ class _Reader:
         if "example" in flag_names and not mentions and self.current is None:  # "Suppose a made-up company ..."
             self.paragraph_example = True  # (not after a setup of the paragraph: "In theory, the gap fills ...")
         blocked = bool(flag_names & {"history", "options", "analyst"}) or (self.paragraph_example and not mentions) \
-            or self._log_line(s) or ("past_fill" in flag_names and _CALENDAR_DAY.search(self.text, s.start, s.end))
+            or self._log_line(s) or ("past_fill" in flag_names and _CALENDAR_DAY.search(self.text, s.start, s.end)) \
+            or self._quoted(s)
         confirm = "confirmation" in flag_names
         numbers = self.levels_all[l0:l1]
         self._explicit_sentence = explicit
         events: list[tuple[int, int, str, object]] = []
+        self._ticket_entry = False
         levels = self._roles(s, numbers, mentions, blocked, confirm)
+        if self._ticket_entry and "hedge" not in flag_names:
+            explicit = True  # an order ticket's "Type: SELL STOP" line is the instruction
         for lv in levels:
             events.append((lv.pos, 0, "level", lv))
         bound_cues = {id(lv_cue) for lv_cue in self._bound}
@@ -510,7 +531,9 @@ class _Reader:
                 # "Bulls need 655 to hold. Below there I will short it": the pronoun names the level; only in
                 # an instruction ("price is above it" narrates).
                 pronoun = self.view.endswith(_REFERENT_WORDS, occ.start, occ.end)
-                if (ref and not pronoun) or (pronoun and explicit):
+                # ("Until it closes above that ceiling, we stay patient": the wait for a setup already given)
+                if ((ref and not pronoun) or (pronoun and explicit)) and not _UNTIL_BEFORE.search(
+                        self.view, max(s.start, occ.start - 40), occ.start):
                     events.append((occ.start, 1, "referent", (occ, ref)))
             elif occ.has("market") and not blocked:
                 events.append((occ.start, 1, "market", occ))
@@ -894,7 +917,7 @@ class _Reader:
                 return got
             if occ.has("trigger", "at") and c_idx == 0:
                 quoted_at = True
-        bare = self._bare_entry(s, num, window_start, numbers, k, blocked)
+        bare = self._bare_entry(s, num, window_start, numbers, k, blocked) or self._ticket_price(s, num, blocked)
         if bare is not None:
             return bare
         if quoted_at:
@@ -950,7 +973,12 @@ class _Reader:
                     noun = self.view[occ.start:occ.end]
                     if side is None and ("buy" in noun or "sell" in noun or "short" in noun):
                         side, written = ("long" if "buy" in noun else "short"), True  # "buy zone", "sell stop"
-                    etype = "stop" if noun.endswith(("stop", "buy point")) else self._type_after(num, s) or "limit"
+                    ticket = self._ticket(s, occ.start)  # "Type: SELL STOP" on a line above "Entry: 4,412"
+                    if side is None and ticket is not None:
+                        side, written = ticket[0], True
+                    self._ticket_entry = self._ticket_entry or (ticket is not None and ticket[0] == side)
+                    etype = "stop" if noun.endswith(("stop", "buy point")) else self._type_after(num, s) or (
+                        ticket[1] if ticket is not None and ticket[0] == side else "limit")
                     got = ("entry", side, etype, {"side_written": written} if side else
                            {"tentative": "paragraph", "side_written": False})
             elif meaning.kind == "trigger":
@@ -998,6 +1026,29 @@ class _Reader:
                 return ("entry", side, etype, {"side_written": True})
             return None
         return None
+
+    def _ticket(self, s: _Sentence, before: int) -> tuple[str, str] | None:
+        """The side and entry type of an order ticket's type line above ``before`` in this paragraph ("Type: SELL
+        STOP", "Order: buy limit", a line that is just "BUY LIMIT"): ``("short", "stop")``, or None."""
+        if s.start <= self.paragraph_start:
+            return None
+        found = None
+        for m in _TICKET_TYPE.finditer(self.view, max(self.paragraph_start, s.start - 400), s.start):
+            found = m
+        if found is None or found.end() > before:
+            return None
+        return ("long" if found["side"] == "buy" else "short"), found["type"]
+
+    def _ticket_price(self, s: _Sentence, num: NumberMention, blocked: bool):
+        """"Price: 4,412.0" under an order ticket's type line: the order's entry."""
+        line_start = self.view.rfind("\n", 0, num.start) + 1
+        if blocked or not _TICKET_PRICE.fullmatch(self.view, line_start, num.start):
+            return None
+        ticket = self._ticket(s, num.start)
+        if ticket is None:
+            return None
+        self._ticket_entry = True
+        return ("entry", ticket[0], ticket[1], {"side_written": True})
 
     def _type_after(self, num: NumberMention, s: _Sentence) -> str | None:
         """A break or close cue right after an entry level changes its type: "Entry 612.50 on a break of ..."."""
@@ -1731,6 +1782,30 @@ class _Reader:
     def _number_at(self, pos: int) -> NumberMention | None:
         i = bisect.bisect_left(self.number_starts, pos)
         return self.numbers[i] if i < len(self.numbers) and self.numbers[i].start == pos else None
+
+    def _quoted(self, s: _Sentence) -> bool:
+        """The sentence is in an earlier message quoted by an e-mail reply: the lines opening with ">" after an
+        "On Mon, Aug 10, 2026 at 6:48 AM, Dana wrote:" line, or all after "-----Original Message-----". What
+        the writer sent before (and may have cancelled since) is context, not this article's setup."""
+        spans = self._quote_spans
+        if spans is None:
+            spans = []
+            text = self.text
+            if "wrote:" in text or "riginal" in text or "orwarded" in text:
+                for m in _QUOTE_HEADER.finditer(text, max(0, self.start - 1), self.end):
+                    if spans and m.start() < spans[-1][1]:
+                        continue
+                    if m["whole"]:  # a forwarded or original message: the rest of the text
+                        spans.append((m.start(), len(text)))
+                        break
+                    end = m.end()
+                    for line in _QUOTED_LINE.finditer(text, end):
+                        if line.start() != end:
+                            break
+                        end = line.end()
+                    spans.append((m.start(), end))
+            self._quote_spans = spans
+        return any(a <= s.start < b for a, b in spans)
 
     def _log_line(self, s: _Sentence) -> bool:
         """The sentence is on a line of a timestamped log ("09:42 — Took NQ long at 25,310", "11:20 - ES short
