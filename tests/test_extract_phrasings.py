@@ -681,3 +681,24 @@ def test_waiting_until_it_closes_above_the_level_is_no_second_setup():
     got = setups("Go long XLU on a daily close above 44.20. Stop 43.10. Target 46.\n"
                  "Until it closes above that ceiling, it's just another test and we stay patient.")
     assert got == [("XLU", "long", "close", 44.2, 43.1, [46.0])]
+
+
+def test_a_paragraph_of_an_html_page_wrapped_across_lines_reads_as_one_sentence():
+    """In a page the text's own line breaks are spaces (a browser shows "near 44.20–44.50"); "&ndash;" between
+    two levels (a dash and six blanks in the view) makes a zone."""
+    page = ("<!doctype html>\n<html><head><title>Energy notes</title></head><body>\n<article>\n<h1>Energy notes</h1>\n"
+            f"<p>{FILL}</p>\n<p>Short XLE into strength near\n    44.20&ndash;44.50, stop above 45.10. First target 43.00,\n"
+            "    then 42.40.</p>\n<p>datePublished: 2026-02-09 14:30 UTC</p>\n</article></body></html>\n")
+    sf = extract_article(parse_article_text(page, "t"), lambda s, p: CLOSES.get(s)).setup_file
+    assert [(s.symbol, s.direction, s.entry.type, s.entry.level, s.stop, s.targets) for s in sf.setups] == [
+        ("XLE", "short", "limit", 44.2, 45.1, [43.0, 42.4])]
+
+
+def test_a_level_with_no_instrument_goes_to_the_index_future_named_last_not_to_its_index():
+    """Index futures trade at about their index's level: "NQ (September E-mini Nasdaq 100)" then "a break under
+    29,700" is NQ's, the future named last, not the Nasdaq 100 mentioned in the body before."""
+    got = _article(f"Tech notes\n\nThe Nasdaq 100 had a quiet week. {FILL}\n\nShort NQ into strength near 30,350, "
+                   "stop above 30,560. First target 30,050.\n\nIf the selling gets going, a break under 29,700 could "
+                   "extend toward 29,300.\n")
+    assert [(g[0], g[1], g[2], g[3]) for g in got] == [("NQ=F", "short", "limit", 30350.0),
+                                                       ("NQ=F", "short", "stop", 29700.0)]

@@ -48,7 +48,7 @@ import operator
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..articles.reader import Article, line_view
+from ..articles.reader import Article, line_view, looks_like_html
 from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
 from .instruments import InstrumentTable, Mention, PriceLookup, default_table
 from .numbers import NumberMention, find_numbers, format_level
@@ -280,6 +280,26 @@ _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are 
 _NOT_A_CONTINUATION = re.compile(r"[ \t]*(?:\$[a-z]|\d{1,2}:\d{2}|[a-z]{2,5}[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
 
 
+def html_text_breaks(raw: str, view: str) -> str:
+    """In the line view of an HTML page, the line breaks written in the page's text (a ``<p>`` wrapped across
+    lines: "into strength near" / "30,420&ndash;30,350") as spaces, as a browser shows them; the breaks that
+    block tags make (``</p>``, ``<br>``, ``<li>``) stay. Same length, offsets kept; a page with ``<pre>`` is
+    left as it is."""
+    if "\n" not in raw or not looks_like_html(raw) or "<pre" in raw.lower():
+        return view
+    pieces: list[str] = []
+    pos = 0
+    at = raw.find("\n")
+    while at >= 0:
+        if view[at] == "\n":  # (a block tag's break stands where its "<" is written, not at a raw line break)
+            pieces.append(view[pos:at])
+            pieces.append(" ")
+            pos = at + 1
+        at = raw.find("\n", at + 1)
+    pieces.append(view[pos:])
+    return "".join(pieces)
+
+
 def unwrap_lines(text: str) -> str:
     """``text`` with the line breaks of hard-wrapped paragraphs as spaces (same length, offsets kept), so a
     sentence wrapped across lines is read as one: a break after 40 or more characters of line, before a line
@@ -332,7 +352,7 @@ class _Reader:
     def __init__(self, article: Article, price_lookup: PriceLookup | None, table: InstrumentTable,
                  phrasebook: Phrasebook):
         self.article = article
-        self.text = unwrap_lines(line_view(article.text))
+        self.text = unwrap_lines(html_text_breaks(article.text, line_view(article.text)))
         self.lookup = price_lookup
         self.table = table
         self.pb = phrasebook

@@ -162,6 +162,8 @@ class InstrumentTable:
             key = f"futures-{root}"
             self.families[key] = Family(key, str(spec.get("name") or f"{root} futures"), (symbol,), symbol)
             self._futures[str(root)] = (key, symbol)
+            if spec.get("typical") is not None:  # an index future trades at about its index's level
+                self.typical[symbol] = float(spec["typical"])
             for name in spec.get("names") or ():
                 self._add_name(name, key, symbol, None)
         self.families["ticker"] = Family("ticker", "a ticker named in the text", ("*",), None)

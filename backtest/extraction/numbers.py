@@ -279,7 +279,7 @@ def find_numbers(text: str, blank: Iterable[tuple[int, int]] = (), offset: int =
 
 _RATIO = re.compile(r"\d+(?:\.\d+)?:\d+(?:\.\d+)?")
 _CLOCK = re.compile(r"\d{1,2}:\d{2}")
-_RANGE_GAP = re.compile(r"\s?[–—-]\s?[$€£]?")
+_RANGE_GAP = re.compile(r"\s?(?:[–—][ \t]*|-\s?)[$€£]?")  # ("&ndash;" in a page: a dash and six blanks)
 _ASCII_DIGITS_TO_N = str.maketrans("0123456789", "NNNNNNNNNN")
 _STAMP_MARKS = ":/-"
 
