@@ -702,3 +702,21 @@ def test_a_level_with_no_instrument_goes_to_the_index_future_named_last_not_to_i
                    "extend toward 29,300.\n")
     assert [(g[0], g[1], g[2], g[3]) for g in got] == [("NQ=F", "short", "limit", 30350.0),
                                                        ("NQ=F", "short", "stop", 29700.0)]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a level right after a market cue is the market order's reference price, not a second, limit entry
+    ("He's buying IWM here, at the market around 262, with risk to 254 and a target at 275.",
+     ("IWM", "long", "market", None, 254.0, [275.0])),
+    ("Buying XLE now at 45.20, stop 44.10, target 47.", ("XLE", "long", "market", None, 44.1, [47.0])),
+    # an entry word with a limit trigger takes its side from the paragraph's stop and targets
+    ("MSFT: scaling in at 545. Stop 524. PT1 565.", ("MSFT", "long", "limit", 545.0, 524.0, [565.0])),
+    ("Scaling in MSFT on a retest of 545. Stop 524.", ("MSFT", "long", "limit", 545.0, 524.0, [])),
+])
+def test_market_reference_prices_and_entry_words_of_the_twelfth_held_out_set(sentence, expected):
+    one(sentence, expected)
+
+
+def test_a_fill_in_the_past_with_the_day_before_the_month_is_history():
+    assert setups("Closed positions\n  Energy (XLE) long, opened 22 July at 44.90, closed 12 August at 46.00: "
+                  "+3.6%.\n  Technology (XLK) short, opened 29 July at 146.60, stopped 4 August at 152.50.") == []

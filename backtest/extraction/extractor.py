@@ -343,7 +343,8 @@ def derived_stance(setups: list[Setup]) -> str | None:
 
 #: A calendar day in a sentence ("on July 1", "opened Aug 3", "Sept. 4"): with a fill verb in the past tense, the
 #: sentence tells a trade already done.
-_CALENDAR_DAY = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? ?\d{1,2}(?!\d|[.,]\d)")
+_CALENDAR_DAY = re.compile(r"\b(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? ?\d{1,2}(?!\d|[.,]\d)"
+                           r"|(?<![\d.,])\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)")
 
 
 class _Reader:
@@ -1093,6 +1094,8 @@ class _Reader:
             return ("invalidation", None, None, {})
         if blocked or self._negated(occ.start, s):
             return None
+        if cls == "at" and self._market_cue_before(occ.start, s):
+            return ("price", None, None, {})  # "at the market around 292": the market order's reference price
         side, written = self._side(s, num, occ, window_start, numbers, k)
         implied = {"break_above": "long", "close_above": "long", "break_below": "short", "close_below": "short"}.get(cls)
         if implied:
@@ -1111,7 +1114,7 @@ class _Reader:
             side = {"above": "long", "below": "short", "pullback": "long", "rally": "short"}.get(cls)
             if side is None:
                 return ("entry", None, "stop" if cls == "break" else "limit",
-                        {"tentative": "sentence", "side_written": False})
+                        {"tentative": "paragraph", "side_written": False})
         if side is None:
             if cls == "at" and self._instrument_right_before(occ.start) and not blocked:
                 return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
@@ -1125,6 +1128,15 @@ class _Reader:
         else:  # at, retest, rally, pullback
             etype = "limit"
         return ("entry", side, etype, {"side_written": written})
+
+    def _market_cue_before(self, pos: int, s: _Sentence) -> bool:
+        """A market-order cue ends right before ``pos`` (blanks or a comma between): "at the market around"."""
+        hi = bisect.bisect_left(self.cue_starts, pos)
+        for occ in self.cues[max(0, hi - 2):hi]:
+            if occ.has("market") and s.start <= occ.start and occ.end <= pos \
+                    and not self.view[occ.end:pos].strip(" \t,"):
+                return True
+        return False
 
     def _stop_after(self, num: NumberMention, s: _Sentence) -> bool:
         """A stop word after the level that is no cue before one ("$968, I'm out", "$196 as our stop")."""
