@@ -720,3 +720,18 @@ def test_market_reference_prices_and_entry_words_of_the_twelfth_held_out_set(sen
 def test_a_fill_in_the_past_with_the_day_before_the_month_is_history():
     assert setups("Closed positions\n  Energy (XLE) long, opened 22 July at 44.90, closed 12 August at 46.00: "
                   "+3.6%.\n  Technology (XLK) short, opened 29 July at 146.60, stopped 4 August at 152.50.") == []
+
+
+def test_a_trailing_stop_and_scale_outs_in_the_paragraphs_after_a_market_alert_are_its_stop_and_targets():
+    """The setup goes on through a paragraph whose first sentence has no level ("No fixed stop on this one."), a
+    trailing stop given as a level is the stop, "scale out 1/3 at" is a target, and a wrapped line that ends on
+    "under" goes on in the number that opens the next."""
+    got = setups("$XLK — bought at the market just now, 146.40 fill.\n\nNo fixed stop on this one. I'm running a "
+                 "trailing stop instead: trail under\n145.20 for today, and I'll ratchet it up each morning.\n\n"
+                 "Plan for exits:\n• scale out 1/3 at 150.50\n• take 1/3 off at 154.00\n• the last third rides the trail")
+    assert got == [("XLK", "long", "market", None, 145.2, [150.5, 154.0])]
+
+
+def test_a_writer_who_places_nothing_at_a_level_gives_no_setup():
+    assert setups("I keep coming back to 54,350 in the Dow as the line that matters. I am not long, I am not short, "
+                  "and I am not placing anything at 54,350 either way.") == []

@@ -273,7 +273,11 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
 
 #: A line break before a line that goes on in lower case ("... with a protective stop\nat $92.70"): maybe one
 #: inside a hard-wrapped paragraph (the regex starts with the line break, so it is looked for only there).
-_WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(])")
+_WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(\d])")
+#: The words a wrapped line may end on before a line that opens with a number: the number is theirs ("trail
+#: under" / "185.20 for today", "into strength near" / "30,420").
+_BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards around from between into of "
+                             "is are was sits and or than beneath through @".split())
 _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are a list or chat, not wrapped prose
 #: A line that opens with a cashtag or a lower-case ticker before a side and a level, or a clock time: it starts
 #: something new even after a long line.
@@ -317,6 +321,8 @@ def unwrap_lines(text: str) -> str:
             continue  # a grid, a table or a list
         end = text.find("\n", at + 1)
         nxt = text[at + 1:end if end >= 0 else len(text)]
+        if nxt.lstrip(" \t")[:1].isdigit() and line.rsplit(None, 1)[-1].lower() not in _BEFORE_A_NUMBER:
+            continue  # a line that opens with a number goes on only a line that ends on a word wanting one
         if "  " in nxt.strip() or _NOT_A_CONTINUATION.match(nxt):
             continue  # "$NFLX short near ...", "amd short 150 sl 156": a line of its own
         pieces.append(text[pos:at])
@@ -460,8 +466,15 @@ class _Reader:
                 paragraph = sentence.paragraph
                 self.paragraph_start = sentence.start
             self._sentence(sentence)
-            self.carried = None
-        self._end_paragraph()
+            if self.carried is not None and (self._holds(self.level_starts, sentence)
+                                             or self._holds(self.mention_starts, sentence)):
+                self.carried = None  # (a first sentence with no level and no name, "No fixed stop on this one.",
+        self._end_paragraph()        # leaves the setup to the paragraph's next sentence)
+
+    @staticmethod
+    def _holds(starts: list[int], s: _Sentence) -> bool:
+        i = bisect.bisect_left(starts, s.start)
+        return i < len(starts) and starts[i] < s.end
 
     def _sentences(self) -> list[_Sentence]:
         out: list[_Sentence] = []
@@ -1189,11 +1202,17 @@ class _Reader:
         lead = TOKEN.findall(self.view[s.start:first[0].start]) if first else []
         # "4/5 The stop for that IWM long goes at $254": a thread's counter and an article may come first.
         # "On the upside I'm aiming for $390 first", "Look to cover near $392": a few plain words may too.
+        # "I'm running a trailing stop instead: trail under 185.20": a few words with no side or entry word.
         if first and (not self.view[s.start:first[0].start].strip(" \t\n-*•") or len(lead) <= 1
-                      or (len(lead) <= 6 and all(tok in _LEAD_WORDS for tok in lead))):
+                      or (len(lead) <= 6 and all(tok in _LEAD_WORDS for tok in lead))
+                      or (len(lead) <= 4 and not self._side_or_entry_in(s.start, first[0].start))):
             if any(m.kind == "role" and m.name in ("stop", "target") and m.position in ("before", "needs_current")
                    for m in first[0].meanings):
                 self.current = self.carried
+
+    def _side_or_entry_in(self, start: int, end: int) -> bool:
+        lo = bisect.bisect_left(self.side_starts, start)
+        return any(o.start < end and o.has("side") for o in self.sides[lo:lo + 6])
 
     def _disowned(self, s: _Sentence) -> None:
         """"If IWM loses $262 instead, I'm wrong. No short from me though.": a negation naming the side of the
