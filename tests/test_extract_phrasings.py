@@ -735,3 +735,19 @@ def test_a_trailing_stop_and_scale_outs_in_the_paragraphs_after_a_market_alert_a
 def test_a_writer_who_places_nothing_at_a_level_gives_no_setup():
     assert setups("I keep coming back to 54,350 in the Dow as the line that matters. I am not long, I am not short, "
                   "and I am not placing anything at 54,350 either way.") == []
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("2) Healthcare (XLV)\n   Buy the dip 155.00–155.60\n   SL 152.40\n   T1 160.00",
+     ("XLV", "long", "limit", 155.6, 152.4, [160.0])),
+    ("XLV: buy the dip at 155.00–155.60. SL 152.40", ("XLV", "long", "limit", 155.6, 152.4, [])),
+    # an order card drawn with box characters and leader dots; the contract's description is no second name
+    ("┌────────────────────────────────────┐\n│ RTYU2026 · Russell 2000 E-mini (Sep) │\n"
+     "│ Side ......... LONG                │\n│ Order ........ BUY STOP 3,072.0    │\n"
+     "│ SL ........... 3,041.0             │\n│ TP1 / TP2 .... 3,110.0 / 3,145.0   │\n"
+     "└────────────────────────────────────┘", ("RTY=F", "long", "stop", 3072.0, 3041.0, [3110.0, 3145.0])),
+    ("ESZ2026 · E-mini S&P 500 (Dec)\nSide ......... SHORT\nOrder ........ SELL LIMIT 7,905.00\nSL ........... 7,945.00",
+     ("ES=F", "short", "limit", 7905.0, 7945.0, [])),
+])
+def test_dip_buys_and_order_cards_of_the_twelfth_held_out_set(sentence, expected):
+    one(sentence, expected)

@@ -502,6 +502,8 @@ class _Reader:
                     if chunk[stop - 1] == "." and stop >= 2 and chunk[stop - 2].isalpha() \
                             and _ABBREVIATION.search(chunk[max(0, stop - 9):stop]):
                         continue
+                    if chunk.endswith("....", 0, stop):
+                        continue  # leader dots between a label and its value: "SL ........... 3,041.0"
                     out.append(_Sentence(p_start + cut, p_start + stop, para, name, len(chunk)))
                     cut = sm.end()
                 if chunk[cut:].strip():
@@ -1119,6 +1121,10 @@ class _Reader:
                 if mention is not None and mention.family in _CONTEXT_FAMILIES:
                     return None  # "crude slipping under $66 would ...": macro context, not a setup
             return ("entry", direction, etype, {"side_written": written})
+        if side is None and cls in ("pullback", "rally"):  # the cue says it: "buy the dip 155.00–155.60"
+            words = self.view[occ.start:occ.end].split()
+            side = "long" if "buy" in words else "short" if ("sell" in words or "short" in words) else None
+            written = side is not None
         if cls == "pullback" and side is None and self._suffix_entry(num, s):
             side, written = "long", False
         if side is None and _ENTRY_LABEL_BEFORE.search(self.view, max(s.start, occ.start - 24), occ.start):
