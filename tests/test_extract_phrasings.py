@@ -751,3 +751,16 @@ def test_a_writer_who_places_nothing_at_a_level_gives_no_setup():
 ])
 def test_dip_buys_and_order_cards_of_the_twelfth_held_out_set(sentence, expected):
     one(sentence, expected)
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a currency code before its amount is the level's unit, not a ticker (NOK is also Nokia's symbol)
+    ("The setup: it has been stuck between NOK 190 and NOK 212 since March. I'm buying Halvorsen Marine above "
+     "NOK 212. Out below 198. Target 240.", (None, "long", "stop", 212.0, 198.0, [240.0])),
+    ("XLE: buy above USD 44.40, stop USD 43.50.", ("XLE", "long", "stop", 44.4, 43.5, [])),
+    # a wrapped line that ends on "for" goes on into the target on the next line
+    ("The energy ETF (XLE) closed Monday at 44.79. I'm a buyer north of 45.60, out below 43.90, looking for\n"
+     "48. Oil does the heavy lifting.", ("XLE", "long", "stop", 45.6, 43.9, [48.0])),
+])
+def test_currencies_and_wrapped_targets_of_the_twelfth_held_out_set(sentence, expected):
+    one(sentence, expected)

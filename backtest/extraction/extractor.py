@@ -276,7 +276,7 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
 _WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(\d])")
 #: The words a wrapped line may end on before a line that opens with a number: the number is theirs ("trail
 #: under" / "185.20 for today", "into strength near" / "30,420").
-_BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards around from between into of "
+_BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards around from between into of for "
                              "is are was sits and or than beneath through @".split())
 _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are a list or chat, not wrapped prose
 #: A line that opens with a cashtag or a lower-case ticker before a side and a level, or a clock time: it starts

@@ -127,6 +127,10 @@ _NOT_LOWER_TICKERS = frozenset(
 
 
 _CAPITAL_WORD = re.compile(r"\b[A-Z]{2,}\b")
+#: ISO currency codes: written right before a number they are its unit ("NOK 212", "SEK 95.50"), not a ticker.
+CURRENCY_CODES = frozenset("USD EUR GBP JPY CHF CAD AUD NZD CNY CNH HKD SGD NOK SEK DKK ISK PLN CZK HUF RON TRY "
+                            "ZAR MXN BRL CLP COP PEN ARS INR IDR KRW TWD THB MYR PHP ILS AED SAR".split())
+_NUMBER_NEXT = re.compile(r"[ \t]?\d")
 
 
 def _may_be_ticker(text: str, at: int, end: int) -> bool:
@@ -337,6 +341,8 @@ class InstrumentTable:
             return self._mention(m.start(), m.end(), words, family, symbol, f"ticker {symbol} named in the text")
         if written.upper() in self.not_tickers or written.split(".")[0] in self.not_tickers:
             return None
+        if written in CURRENCY_CODES and _NUMBER_NEXT.match(text, m.end()):
+            return None  # "above NOK 212": a currency before its amount (NOK is also a ticker, elsewhere)
         return self._mention(m.start(), m.end(), words, "ticker", written.replace(".", "-"),
                              f"ticker {written.replace('.', '-')} named in the text")
 
