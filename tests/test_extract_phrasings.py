@@ -764,3 +764,11 @@ def test_dip_buys_and_order_cards_of_the_twelfth_held_out_set(sentence, expected
 ])
 def test_currencies_and_wrapped_targets_of_the_twelfth_held_out_set(sentence, expected):
     one(sentence, expected)
+
+
+def test_wanting_it_on_a_pullback_is_buying_the_pullback():
+    one("Updated plan: the energy ETF (XLE) closed at 44.93 last night. I want it on a pullback to 44.40-44.70, back "
+        "into Tuesday's breakout area. Stop 43.35. Targets 46.80 and 48.50.",
+        ("XLE", "long", "limit", 44.7, 43.35, [46.8, 48.5]))
+    # wanting something else is no side ("I want it to lose today's low"): the short is the writer's
+    one("I want it to lose today's low before I press XLE short under 44.", ("XLE", "short", "stop", 44.0, None, []))

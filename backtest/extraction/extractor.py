@@ -1123,7 +1123,9 @@ class _Reader:
             return ("entry", direction, etype, {"side_written": written})
         if side is None and cls in ("pullback", "rally"):  # the cue says it: "buy the dip 155.00–155.60"
             words = self.view[occ.start:occ.end].split()
-            side = "long" if "buy" in words else "short" if ("sell" in words or "short" in words) else None
+            # ("I want it on a pullback to 60.40-60.70": wanting it on a dip is buying it)
+            side = "long" if ("buy" in words or (cls == "pullback" and "want" in words)) else \
+                "short" if ("sell" in words or "short" in words) else None
             written = side is not None
         if cls == "pullback" and side is None and self._suffix_entry(num, s):
             side, written = "long", False
