@@ -772,3 +772,15 @@ def test_wanting_it_on_a_pullback_is_buying_the_pullback():
         ("XLE", "long", "limit", 44.7, 43.35, [46.8, 48.5]))
     # wanting something else is no side ("I want it to lose today's low"): the short is the writer's
     one("I want it to lose today's low before I press XLE short under 44.", ("XLE", "short", "stop", 44.0, None, []))
+
+
+def test_a_two_column_table_of_keys_and_values_is_an_order_ticket():
+    """"| Order | Sell stop |" over "| Entry | 29,540 |", "| Stop | 29,650 |": the table reads as its rows'
+    keys and values; a paragraph's first line may be the ticket's type line."""
+    got = _article("NQ playbook\n\n### Bull case\n\n| Order | Buy limit |\n|---|---|\n| Entry | 29,640–29,680 |\n"
+                   "| Stop | 29,555 |\n| TP1 | 29,860 |\n| TP2 | 29,990 |\n\n### Bear case\n\n| Order | Sell stop |\n"
+                   "|---|---|\n| Entry | 29,540 |\n| Stop | 29,650 |\n| TP1 | 29,380 |\n")
+    assert [g[:6] for g in got] == [("NQ=F", "long", "limit", 29680.0, 29555.0, [29860.0, 29990.0]),
+                                    ("NQ=F", "short", "stop", 29540.0, 29650.0, [29380.0])]
+    # a two-column table of levels gives no trade
+    assert _article("NQ levels\n\n| Level | Price |\n|---|---|\n| R1 | 29,860 |\n| S1 | 29,680 |\n") == []

@@ -284,6 +284,30 @@ _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are 
 _NOT_A_CONTINUATION = re.compile(r"[ \t]*(?:\$[a-z]|\d{1,2}:\d{2}|[a-z]{2,5}[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
 
 
+#: A two-column pipe table (a header, its separator, rows of two cells): a card of keys and values.
+_CARD_TABLE = re.compile(r"\n[ \t]*\|[^|\n]*\|[^|\n]*\|[ \t]*\n[ \t]*\|[ \t]*:?-{2,}:?[ \t]*\|[ \t]*:?-{2,}:?[ \t]*\|[ \t]*"
+                         r"(?:\n[ \t]*\|[^|\n]*\|[^|\n]*\|[ \t]*)+")
+_CARD_KEYS = re.compile(r"\|[ \t]*(?:entry|entries|stop|stop loss|sl|target|targets|tp\d?|t\d|price|trigger)[ \t]*\|")
+
+
+def _unpipe_cards(base: str) -> str:
+    """The base view with the pipes of two-column "key | value" tables that give a trade ("| Order | Buy limit |",
+    "| Entry | 29,640–29,680 |", "| Stop | 29,555 |") as blanks, so each row reads as "Entry 29,640–29,680" does.
+    Tables with an entry column are read row by row elsewhere (:meth:`_Reader._tables`)."""
+    pieces: list[str] = []
+    pos = 0
+    for m in _CARD_TABLE.finditer(base):
+        if _CARD_KEYS.search(base, m.start(), m.end()) is None:
+            continue
+        pieces.append(base[pos:m.start()])
+        pieces.append(base[m.start():m.end()].replace("|", " "))
+        pos = m.end()
+    if not pieces:
+        return base
+    pieces.append(base[pos:])
+    return "".join(pieces)
+
+
 def html_text_breaks(raw: str, view: str) -> str:
     """In the line view of an HTML page, the line breaks written in the page's text (a ``<p>`` wrapped across
     lines: "into strength near" / "30,420&ndash;30,350") as spaces, as a browser shows them; the breaks that
@@ -365,6 +389,8 @@ class _Reader:
         self.pb = phrasebook
         self.start, self.end = article.analysis_span
         base = base_view(self.text)
+        if "|" in base:
+            base = _unpipe_cards(base)
         base_tokens = Tokens(base, self.start, self.end)  # once: for the names, then (masked) for the phrases
         self.mentions = [m for m in table.find(self.text, self.start, self.end, base=base, tokens=base_tokens)
                          if not self._shouted_word(m, phrasebook)]
@@ -1068,8 +1094,8 @@ class _Reader:
         STOP", "Order: buy limit", a line that is just "BUY LIMIT"): ``("short", "stop")``, or None."""
         if s.start <= self.paragraph_start:
             return None
-        found = None
-        for m in _TICKET_TYPE.finditer(self.view, max(self.paragraph_start, s.start - 400), s.start):
+        found = None  # (from the line break before the paragraph: its first line may be the type line)
+        for m in _TICKET_TYPE.finditer(self.view, max(self.paragraph_start - 1, s.start - 400, 0), s.start):
             found = m
         if found is None or found.end() > before:
             return None
