@@ -784,3 +784,15 @@ def test_a_two_column_table_of_keys_and_values_is_an_order_ticket():
                                     ("NQ=F", "short", "stop", 29540.0, 29650.0, [29380.0])]
     # a two-column table of levels gives no trade
     assert _article("NQ levels\n\n| Level | Price |\n|---|---|\n| R1 | 29,860 |\n| S1 | 29,680 |\n") == []
+
+
+def test_a_watch_trigger_with_no_side_and_the_takes_trade_on_that_level_are_one_setup():
+    got = _article("Small caps\n\nStrykr Watch\nResistance: 2,640, then 2,660. Trigger: 2,585, Thursday's intraday low. "
+                   "Support: 2.5k, then 2,460.\n\nStrykr Take\nIf the Russell 2000 slips under 2,585, we'd be sellers "
+                   "of the index, with a stop at 2,640. Targets: 2.5k -> 2,460.\n")
+    assert [g[:6] for g in got] == [("^RUT", "short", "stop", 2585.0, 2640.0, [2500.0, 2460.0])]
+
+
+def test_the_level_that_would_change_the_writers_mind_is_no_setup():
+    assert setups("We would change our minds if the Russell 2000 could reclaim the 2,660 area and hold it for "
+                  "more than a session.") == []

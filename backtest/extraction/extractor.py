@@ -2150,6 +2150,21 @@ def _merge(drafts: list[_Draft], table: InstrumentTable) -> list[_Draft]:
             continue
         by_key[k] = d
         out.append(d)
+    # "Trigger: 2,985" in the Watch (no side written: its direction came from its levels) and "If the Russell
+    # slips under 2,985, we'd be sellers ..." in the Take are one trade: the one the writer gave a side wins.
+    for d in list(out):
+        if d.kind != "single" or d.side_written or d.level is None:
+            continue
+        name = d.symbol or (d.mention.words.lower() if d.mention else None)
+        for e in out:
+            if e is not d and e.kind == "single" and e.side_written and e.level == d.level \
+                    and e.direction == d.direction and (e.symbol or (e.mention.words.lower() if e.mention else None)) == name:
+                for span in d.spans:
+                    e.add_span(span)
+                e.explicit = e.explicit or d.explicit
+                e.stop = e.stop if e.stop is not None else d.stop
+                out.remove(d)
+                break
     changed = True
     while changed:
         changed = False
