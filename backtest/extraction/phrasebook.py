@@ -349,8 +349,9 @@ def load_phrasebook(path: str | None = None) -> Phrasebook:
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _WORD_HYPHEN = re.compile(r"-(?=[a-z$])(?<=[a-z0-9]-)|-(?=\d)(?<=[a-z]-)")  # literal first: fast to scan
 _PLAIN = (("’", "'"), ("‘", "'"), ("\xa0", " "), ("\u2009", " "), ("\u202f", " "))
-#: Box-drawing characters (U+2500-U+257F: "│ SL ... 3,041.0 │", "┌───┐") frame a card; they read as blanks.
-_BOX_DRAWING = {c: " " for c in range(0x2500, 0x2580)}
+#: Box-drawing characters (U+2500-U+257F: "│ SL ... 3,041.0 │", "┌───┐") frame a card; they read as blanks
+#: (replaced by a regex: ``str.translate`` with a table looks every character up, 1.5 ms on a 6 KB text).
+_BOX_DRAWING = re.compile("[\u2500-\u257f]")
 #: Leader dots between a label and its value ("SL ........... 3,041.0") read as blanks.
 _LEADER_DOTS = re.compile(r"\.{3,}")
 
@@ -364,7 +365,8 @@ def base_view(text: str) -> str:
         for char, plain in _PLAIN:
             if char in low:
                 low = low.replace(char, plain)
-        low = low.translate(_BOX_DRAWING)
+        if _BOX_DRAWING.search(low) is not None:
+            low = _BOX_DRAWING.sub(" ", low)
     if "..." in low:
         low = _LEADER_DOTS.sub(_blanks, low)
     for mark in "*_`":  # Markdown emphasis and code marks: "**Stop loss:** $928"
