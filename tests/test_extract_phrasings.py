@@ -796,3 +796,8 @@ def test_a_watch_trigger_with_no_side_and_the_takes_trade_on_that_level_are_one_
 def test_the_level_that_would_change_the_writers_mind_is_no_setup():
     assert setups("We would change our minds if the Russell 2000 could reclaim the 2,660 area and hold it for "
                   "more than a session.") == []
+
+
+def test_liking_it_but_not_up_here_is_no_market_order():
+    assert setups("The small-cap ETF, IWM, is at $262. I like it, but not up here. The trade is a pullback into "
+                  "last week's breakout area.") == []
