@@ -801,3 +801,13 @@ def test_the_level_that_would_change_the_writers_mind_is_no_setup():
 def test_liking_it_but_not_up_here_is_no_market_order():
     assert setups("The small-cap ETF, IWM, is at $262. I like it, but not up here. The trade is a pullback into "
                   "last week's breakout area.") == []
+
+
+def test_cashtag_one_liners_are_one_setup_a_line():
+    """Each line opening with a cashtag is a sentence of its own (a line's negation does not reach the others),
+    "292 then 288" after the entry are both targets, and a line that opens with its instrument and a break
+    ("$XLV north of 173.5") is read as the break."""
+    got = setups("$IWM lose 262 and I'm short, 258 then 255. stop 265.5\n$XLK reclaim 142 → 145 → 148, out below 139\n"
+                 "$XLV north of 153.5 opens the door to 158. mental stop 150.8\n$VIX 15 handle lol, nothing to do there")
+    assert got == [("IWM", "short", "stop", 262.0, 265.5, [258.0, 255.0]), ("XLK", "long", "stop", 142.0, 139.0, [145.0, 148.0]),
+                   ("XLV", "long", "stop", 153.5, 150.8, [158.0])]

@@ -127,6 +127,8 @@ _QUOTE_HEADER = re.compile(r"\n[ \t>]*(?:On[ \t][^\n]{4,160}?[ \t]wrote:|(?P<who
 _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 #: "until it", "until the stock" right before a trigger (in the masked view): what the writer waits for.
 _UNTIL_BEFORE = re.compile(r"until[ \t]+(?:it|price|the[ \t]+(?:stock|index|etf|price)|shares|§)[ \t]*\Z")
+#: Between a first target and the next: "292 then 288", "292, and then 288".
+_THEN_GAP = re.compile(r"[ \t,]*(?:and[ \t]+)?then[ \t]+")
 #: An order ticket's type line (in the masked view): "Type: SELL STOP", "Order type - buy limit", "BUY LIMIT".
 _TICKET_TYPE = re.compile(r"\n[ \t]*(?:(?:order[ \t]+)?type|order|side)?[ \t]*[:=-]?[ \t]*(?P<side>buy|sell)[ \t]+"
                           r"(?P<type>stop|limit)(?:[ \t]+order)?[ \t]*(?=\n)")
@@ -281,7 +283,7 @@ _BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards a
 _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are a list or chat, not wrapped prose
 #: A line that opens with a cashtag or a lower-case ticker before a side and a level, or a clock time: it starts
 #: something new even after a long line.
-_NOT_A_CONTINUATION = re.compile(r"[ \t]*(?:\$[a-z]|\d{1,2}:\d{2}|[a-z]{2,5}[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
+_NOT_A_CONTINUATION = re.compile(r"[ \t]*(?:\$[A-Za-z]|\d{1,2}:\d{2}|[a-z]{2,5}[ \t]+(?:long|short|buy|sell)[ \t:@]*\$?\d)")
 
 
 #: A two-column pipe table (a header, its separator, rows of two cells): a card of keys and values.
@@ -882,6 +884,13 @@ class _Reader:
             elif k and roles[k][0] == "entry" and roles[k - 1] is not None and roles[k - 1][0] == "target" \
                     and self.pb.continuation.fullmatch(self.view[numbers[k - 1].end:num.start]):
                 roles[k] = ("target", None, None, {})  # "sell a third at $91, a third at $96": no new entry
+        for k in range(len(numbers) - 1):
+            # "lose 297 and I'm short, 292 then 288": a bare level right before "then <target>", after an entry,
+            # is the first target
+            if roles[k] is None and roles[k + 1] is not None and roles[k + 1][0] == "target" \
+                    and _THEN_GAP.fullmatch(self.view, numbers[k].end, numbers[k + 1].start) \
+                    and any(r is not None and r[0] == "entry" for r in roles[:k]):
+                roles[k] = ("target", None, None, {})
         for k in range(1, len(numbers)):
             # "Entry: 21,840.25 (fine anywhere in 21,820 – 21,860)": a zone in brackets after an entry is its
             # tolerance, not a second entry.
@@ -1165,6 +1174,12 @@ class _Reader:
         if side is None:
             if cls == "at" and self._instrument_right_before(occ.start) and not blocked:
                 return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
+            if cls in ("above", "below") and not blocked and self._instrument_right_before(occ.start) \
+                    and not self.view[s.start:self.mentions[bisect.bisect_left(self.mention_starts, occ.start) - 1]
+                                      .start].strip(" \t-*•>"):
+                # a one-liner that opens with its instrument: "$XLV north of 173.5 opens the door to 178", read
+                # as a break is ("the break's direction", `explicit` only with an instruction)
+                return ("entry", "long" if cls == "above" else "short", "stop", {"side_written": False})
             return None
         if cls == "above":
             etype = "stop" if side == "long" else "limit"
