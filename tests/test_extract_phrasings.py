@@ -811,3 +811,19 @@ def test_cashtag_one_liners_are_one_setup_a_line():
                  "$XLV north of 153.5 opens the door to 158. mental stop 150.8\n$VIX 15 handle lol, nothing to do there")
     assert got == [("IWM", "short", "stop", 262.0, 265.5, [258.0, 255.0]), ("XLK", "long", "stop", 142.0, 139.0, [145.0, 148.0]),
                    ("XLV", "long", "stop", 153.5, 150.8, [158.0])]
+
+
+def test_a_swing_screen_table_reads_order_words_t_columns_and_the_rows_side():
+    got = _article("Sunday Swing Screen\n\n| Ticker | Setup | Entry | Stop | T1 | T2 |\n|---|---|---|---|---|---|\n"
+                   "| XLK | flag breakout | buy stop 146.20 | 141.80 | 151.00 | 154.50 |\n"
+                   "| XLU | pullback to support | 43.90-43.60 limit | 42.95 | 45.10 | — |\n"
+                   "| XLE | breakdown short | sub-44.00 | 45.10 | 42.40 | 41.90 |\n")
+    assert [g[:6] for g in got] == [("XLK", "long", "stop", 146.2, 141.8, [151.0, 154.5]),
+                                    ("XLU", "long", "limit", 43.9, 42.95, [45.1]),
+                                    ("XLE", "short", "stop", 44.0, 45.1, [42.4, 41.9])]
+
+
+def test_a_scorecard_table_and_a_quoted_call_that_filled_are_history():
+    assert _article("July Scorecard\n\nClosing the books on July's trades.\n\n| Trade | Entry | Exit | Result |\n"
+                    "|---|---|---|---|\n| Long XLE | 43.10 | 45.40 | +5.3% |\n| Short IWM | 256.80 | 261.20 (stopped) | -1.7% |\n\n"
+                    "> \"buy SPY 690, stop 682, target 710\" — that one filled on July 28 and hit target on August 4.\n") == []

@@ -127,6 +127,8 @@ _QUOTE_HEADER = re.compile(r"\n[ \t>]*(?:On[ \t][^\n]{4,160}?[ \t]wrote:|(?P<who
 _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 #: "until it", "until the stock" right before a trigger (in the masked view): what the writer waits for.
 _UNTIL_BEFORE = re.compile(r"until[ \t]+(?:it|price|the[ \t]+(?:stock|index|etf|price)|shares|§)[ \t]*\Z")
+#: A pipe table's column of outcomes ("Result", "P&L", "Return"): its rows are closed trades.
+_RESULT_COLUMN = re.compile(r"\|[ \t]*(?:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)[ \t]*(?=\|)")
 #: Between a first target and the next: "292 then 288", "292, and then 288".
 _THEN_GAP = re.compile(r"[ \t,]*(?:and[ \t]+)?then[ \t]+")
 #: An order ticket's type line (in the masked view): "Type: SELL STOP", "Order type - buy limit", "BUY LIMIT".
@@ -697,6 +699,14 @@ class _Reader:
             if "entry" not in columns:
                 i += 2
                 continue
+            if _RESULT_COLUMN.search(self.view, head[0], head[1]):
+                # "| Trade | Entry | Exit | Result |": a scorecard of closed trades, whose rows are no setups
+                j = i + 2
+                while j < len(lines) and self.view[lines[j][0]:lines[j][1]].strip().startswith("|"):
+                    rows.append(lines[j])
+                    j += 1
+                i = j
+                continue
             j = i + 2
             while j < len(lines) and self.view[lines[j][0]:lines[j][1]].strip().startswith("|"):
                 self._table_row(lines[j], columns)
@@ -770,6 +780,8 @@ class _Reader:
         entry_text = self.view[slice(*cells["entry"])]
         if side is None:
             side = self._nearest_side(cells["entry"][0], cells["entry"][1], reverse=False)
+        if side is None:  # "| KRE | breakdown short | sub-61.00 | ...": a side word elsewhere in the row
+            side = self._nearest_side(row[0], row[1], reverse=False)
         if not entry:
             if mention is not None and side and _MARKET_WORD.search(entry_text):
                 draft = _Draft(mention, side, "market", None, row[0], [row], True)
@@ -780,8 +792,11 @@ class _Reader:
             cues = self._occurrences(self.cues, self.cue_starts, cells["entry"][0], num.start)
             cls = next((m.name for o in reversed(cues) for m in o.meanings if m.kind == "trigger"), None)
             order = self.text[slice(*cells["type"])].strip().lower() if "type" in cells else ""
+            written = re.search(r"\b(?:stop|limit)\b", entry_text)  # "buy stop 181.20", "43.90-43.60 limit"
             if order in _ORDER_TYPES:  # a TYPE column: "LMT", "STP"
                 etype = _ORDER_TYPES[order]
+            elif written is not None:
+                etype = written.group(0)
             elif cls in ("close_above", "close_below"):
                 etype, side = "close", side or ("long" if cls == "close_above" else "short")
             elif cls in ("break_above", "break_below", "break"):
@@ -789,7 +804,7 @@ class _Reader:
             elif cls == "above":
                 etype = "stop" if side != "short" else "limit"
             elif cls == "below":
-                etype = "stop" if side == "short" else "limit"
+                etype = "stop" if side != "long" else "limit"  # ("sub-61.00" with no side: a short's trigger)
             else:
                 etype = "limit"
             zone = (num.value, num.high) if num.high is not None else None
@@ -2038,7 +2053,7 @@ class _Reader:
 
 _TABLE_SEPARATOR = re.compile(r"\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?")
 _COLUMN_WORDS = (("stop", r"\b(?:stop|stops|sl|s/l|invalidation|risk)\b"),
-                 ("targets", r"\b(?:targets?|tgts?|tps?|t/p\d?|tp\d|pt\d?|objectives?|take profit|goals?|exit)\b"),
+                 ("targets", r"\b(?:targets?|tgts?|tps?|t/p\d?|tp\d|pt\d?|t\d|objectives?|take profit|goals?|exit)\b"),
                  ("side", r"\b(?:side|direction|bias|position|long ?/ ?short|action)\b"),
                  ("type", r"^\s*(?:type|order type)\s*$"),
                  ("instrument", r"\b(?:ticker|symbol|instrument|name|stock|etf|market|mkt|contract|asset|security)\b"),
