@@ -827,3 +827,8 @@ def test_a_scorecard_table_and_a_quoted_call_that_filled_are_history():
     assert _article("July Scorecard\n\nClosing the books on July's trades.\n\n| Trade | Entry | Exit | Result |\n"
                     "|---|---|---|---|\n| Long XLE | 43.10 | 45.40 | +5.3% |\n| Short IWM | 256.80 | 261.20 (stopped) | -1.7% |\n\n"
                     "> \"buy SPY 690, stop 682, target 710\" — that one filled on July 28 and hit target on August 4.\n") == []
+
+
+def test_a_stop_put_below_a_level_is_the_stop_not_a_target():
+    one("1) Buy XLE now 44.6\nSL put below 43.4\nTP1 46.1\nTP2 47.3", ("XLE", "long", "market", None, 43.4, [46.1, 47.3]))
+    one("XLU buy near 43.80. Put the stop at 42.90, target 45.", ("XLU", "long", "limit", 43.8, 42.9, [45.0]))
