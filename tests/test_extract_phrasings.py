@@ -832,3 +832,11 @@ def test_a_scorecard_table_and_a_quoted_call_that_filled_are_history():
 def test_a_stop_put_below_a_level_is_the_stop_not_a_target():
     one("1) Buy XLE now 44.6\nSL put below 43.4\nTP1 46.1\nTP2 47.3", ("XLE", "long", "market", None, 43.4, [46.1, 47.3]))
     one("XLU buy near 43.80. Put the stop at 42.90, target 45.", ("XLU", "long", "limit", 43.8, 42.9, [45.0]))
+
+
+def test_a_desks_bid_and_offer_are_a_long_and_a_short_limit():
+    got = setups("Where we are:\n  IWM — we're bid 262.40-261.80 for a swing; out below 260.60. Scale out 266.00 and "
+                 "268.50.\n  DIA — offered 501.00-502.50, stop above 504.20, looking for 494.00 on a fade.")
+    assert got == [("IWM", "long", "limit", 262.4, 260.6, [266.0, 268.5]), ("DIA", "short", "limit", 501.0, 504.2, [494.0])]
+    # "lifting" alone is a figure of speech ("Semiconductors did most of the lifting"), no side
+    assert setups("Semiconductors did most of the lifting, and XLE was down 1.3% at $44.40.") == []
