@@ -840,3 +840,19 @@ def test_a_desks_bid_and_offer_are_a_long_and_a_short_limit():
     assert got == [("IWM", "long", "limit", 262.4, 260.6, [266.0, 268.5]), ("DIA", "short", "limit", 501.0, 504.2, [494.0])]
     # "lifting" alone is a figure of speech ("Semiconductors did most of the lifting"), no side
     assert setups("Semiconductors did most of the lifting, and XLE was down 1.3% at $44.40.") == []
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Shorting regional banks here 62.10, stop above 63.40, TP 59.80 / 58.50.",
+     ("KRE", "short", "market", None, 63.4, [59.8, 58.5])),
+    ("Buy the semiconductor ETF on a pullback to 392.50, stop 381.50, target 404.", ("SMH", "long", "limit", 392.5, 381.5, [404.0])),
+    # an entry word right before its instrument and zone, the side from the levels; "rest at" is the last target
+    ("Tech: scale in $XLK 145.50-144.00, stop 141.20, take half off at 150, rest at 153",
+     ("XLK", "long", "limit", 145.5, 141.2, [150.0, 153.0])),
+    # "up to" before an entry is the limit's price, after one a target
+    ("Action to take: Buy the Health Care Select Sector SPDR (XLV) up to $152.50. Set a stop loss at $148.80.",
+     ("XLV", "long", "limit", 152.5, 148.8, [])),
+    ("Long XLK above 146 for a move up to 152.", ("XLK", "long", "stop", 146.0, None, [152.0])),
+])
+def test_etf_names_entry_words_and_up_to_of_the_thirteenth_held_out_set(sentence, expected):
+    one(sentence, expected)

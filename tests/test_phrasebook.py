@@ -29,7 +29,9 @@ from backtest.setups.writer import _Flow, dump_yaml
 #: and after an entry a target ("long above 87 for a rally to 95"); the extractor decides by context.
 # "bought" is an instruction in today's alert ("Bought QQQ at the market") and, with a calendar day in its
 # sentence, a fill in the past (past_fill).
-TWO_MEANINGS = {("rally", "to"), ("a", "rally", "to"), ("bought",)}
+# "up to" is a target after an entry ("long above 100 for a move up to 110") and a limit's price before one
+# ("Buy XLV up to $166.50").
+TWO_MEANINGS = {("rally", "to"), ("a", "rally", "to"), ("bought",), ("up", "to")}
 
 
 def test_every_phrase_compiles_and_the_shipped_file_is_version_1():

@@ -1025,7 +1025,12 @@ class _Reader:
     def _interpret(self, s: _Sentence, num: NumberMention, occ: Occurrence, window_start: int,
                    numbers: list[NumberMention], k: int, blocked: bool, claimed: set[int]):
         """What ``occ`` (a cue before ``num``) makes of it, or None when it cannot bind it."""
-        for meaning in occ.meanings:
+        meanings = occ.meanings
+        if len(meanings) > 1 and any(m.kind == "role" and m.position == "needs_current" for m in meanings) \
+                and any(m.kind == "trigger" and m.name == "at" for m in meanings) and self._opens_before(s, numbers, k):
+            # "long above 146 for a move up to 152": after an entry of the sentence, the target meaning first
+            meanings = sorted(meanings, key=lambda m: not (m.kind == "role" and m.position == "needs_current"))
+        for meaning in meanings:
             got = None
             if meaning.kind == "role" and meaning.position in ("before", "needs_current"):
                 if meaning.position == "needs_current" and self.current is None and not self._opens_before(
@@ -1098,7 +1103,7 @@ class _Reader:
         for occ in reversed(self.sides[lo:hi]):
             if not occ.has("side") or occ.end > num.start:
                 continue
-            side = next((m.name for m in occ.meanings if m.name in ("long", "short")), None)
+            side = next((m.name for m in occ.meanings if m.name in ("long", "short", "entry")), None)
             gap = TOKEN.findall(self.view[occ.end:num.start])
             # (an instrument in the sentence, the paragraph or the headline: "NQ plan | Sept 9" over "Plan A:
             # buy 29,450-29,420")
@@ -1109,6 +1114,8 @@ class _Reader:
                     return None
                 etype = self._type_after(num, s) or "limit"
                 self._bound.append(occ)
+                if side == "entry":  # "scale in $XLK 189.50-188.00, stop 183.20": the side from the levels
+                    return ("entry", None, etype, {"tentative": "paragraph", "side_written": False})
                 return ("entry", side, etype, {"side_written": True})
             return None
         return None
@@ -1171,7 +1178,7 @@ class _Reader:
                 if mention is not None and mention.family in _CONTEXT_FAMILIES:
                     return None  # "crude slipping under $66 would ...": macro context, not a setup
             return ("entry", direction, etype, {"side_written": written})
-        if side is None and cls in ("pullback", "rally"):  # the cue says it: "buy the dip 155.00–155.60"
+        if side is None and cls in ("pullback", "rally", "at"):  # the cue says it: "buy the dip 155.00–155.60"
             words = self.view[occ.start:occ.end].split()
             # ("I want it on a pullback to 60.40-60.70": wanting it on a dip is buying it)
             side = "long" if ("buy" in words or (cls == "pullback" and "want" in words)) else \
