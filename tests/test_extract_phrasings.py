@@ -856,3 +856,12 @@ def test_a_desks_bid_and_offer_are_a_long_and_a_short_limit():
 ])
 def test_etf_names_entry_words_and_up_to_of_the_thirteenth_held_out_set(sentence, expected):
     one(sentence, expected)
+
+
+def test_a_company_the_table_does_not_know_is_no_context_instruments_setup():
+    """"I'm accumulating Harlow below $38" after a section on XLU: the level is Harlow's (no series: symbol null),
+    not XLU's, whose price it happens to fit."""
+    got = setups("My buy range for XLU is 43.20–43.80. Invalidation below 42.10.\n\n## Harlow Pump & Valve\n\n"
+                 "Harlow is a small industrial pump maker. I'm accumulating Harlow below $38, with a stop on a close "
+                 "below $34. My first target is $44, then $49.")
+    assert got == [("XLU", "long", "limit", 43.8, 42.1, []), (None, "long", "limit", 38.0, 34.0, [44.0, 49.0])]

@@ -129,6 +129,12 @@ _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 _UNTIL_BEFORE = re.compile(r"until[ \t]+(?:it|price|the[ \t]+(?:stock|index|etf|price)|shares|§)[ \t]*\Z")
 #: A pipe table's column of outcomes ("Result", "P&L", "Return"): its rows are closed trades.
 _RESULT_COLUMN = re.compile(r"\|[ \t]*(?:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)[ \t]*(?=\|)")
+#: A capitalised name (one to three words) right after a side word: "accumulating Harlow", "buying Halvorsen Marine".
+_PROPER_NAME_AFTER = re.compile(r"[ \t]+([A-Z][a-z]{2,})(?:[ \t]+[A-Z][a-z]+){0,2}(?=[ \t]+(?:below|above|under|over|at|"
+                                r"near|around|on|if|from|in|into|between|up|sub|north|south|\$|\d))")
+#: Capitalised words that follow a side word without naming a company ("buying Monday", "short Friday").
+_COMMON_CAPITALS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april may "
+                             "june july august september october november december it this that the here now".split())
 #: Between a first target and the next: "292 then 288", "292, and then 288".
 _THEN_GAP = re.compile(r"[ \t,]*(?:and[ \t]+)?then[ \t]+")
 #: An order ticket's type line (in the masked view): "Type: SELL STOP", "Order type - buy limit", "BUY LIMIT".
@@ -1500,6 +1506,8 @@ class _Reader:
                 return m
         if before or after:
             return (before + after)[0]
+        if self._unknown_name_after_side(lv):
+            return None  # "I'm accumulating Harlow below $38": a company the table does not know, not the context's
         # No instrument in the sentence: first this paragraph's, then the article's so far; by price
         # magnitude among those with a known price, else the latest ticker whose price is not known here.
         # "drops the stock below $940": a single stock named before, not the index it was compared with.
@@ -1522,6 +1530,19 @@ class _Reader:
             if unknown:
                 return unknown[-1]
         return None
+
+    def _unknown_name_after_side(self, lv: _Level) -> bool:
+        """A capitalised name right after the side word before the level, that is no instrument the table knows
+        and no word of the phrasebook: "I'm accumulating Harlow below $38", "buying Halvorsen above NOK 212"."""
+        lo = bisect.bisect_left(self.side_starts, lv.span[0])
+        hi = bisect.bisect_left(self.side_starts, lv.num.start)
+        for occ in reversed(self.sides[lo:hi]):
+            if not occ.has("side"):
+                continue
+            m = _PROPER_NAME_AFTER.match(self.text, occ.end, lv.num.start)
+            return m is not None and m.group(1).lower() not in self.pb.vocabulary \
+                and m.group(1).lower() not in _COMMON_CAPITALS
+        return False
 
     def _in_headline(self, m: Mention) -> bool:
         """The instrument is named in the article's headline (:meth:`_title_end`)."""
