@@ -865,3 +865,21 @@ def test_a_company_the_table_does_not_know_is_no_context_instruments_setup():
                  "Harlow is a small industrial pump maker. I'm accumulating Harlow below $38, with a stop on a close "
                  "below $34. My first target is $44, then $49.")
     assert got == [("XLU", "long", "limit", 43.8, 42.1, []), (None, "long", "limit", 38.0, 34.0, [44.0, 49.0])]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a target written before the trigger that opens the trade ("... toward 24,600 if 25,000 gives way")
+    ("The Nasdaq 100 could slip toward 24,600 if 25,000 gives way.", ("^NDX", "short", "stop", 25000.0, None, [24600.0])),
+    ("Small caps lag. RTY could see 2,700 if it clears 2,660, but I'd want volume first.",
+     ("RTY=F", "long", "stop", 2660.0, None, [2700.0])),
+    # "finishes above" / "ends the day below" are closes ("its first finish above 7,000" is a noun, no trigger)
+    ("If the Dow finishes above 50,000 on a daily close instead, it might squeeze to 50,800.",
+     ("^DJI", "long", "close", 50000.0, None, [])),
+    ("XLE ends the day below 44, short it.", ("XLE", "short", "close", 44.0, None, [])),
+])
+def test_targets_before_their_trigger_and_finishing_above(sentence, expected):
+    one(sentence, expected)
+
+
+def test_a_finish_above_a_level_in_a_market_wrap_is_no_trigger():
+    assert setups("The S&P 500 rose 0.7% to close at 7,012, its first finish above the 7,000 mark since February.") == []

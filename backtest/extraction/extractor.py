@@ -1040,7 +1040,7 @@ class _Reader:
             got = None
             if meaning.kind == "role" and meaning.position in ("before", "needs_current"):
                 if meaning.position == "needs_current" and self.current is None and not self._opens_before(
-                        s, numbers, k):
+                        s, numbers, k) and not self._opens_after(s, numbers, k):
                     continue
                 if not self._gap_ok(occ.end, num.start, self.pb.reach.get(meaning.name, 0)):
                     continue
@@ -1094,6 +1094,17 @@ class _Reader:
         return any(j < len(roles) and roles[j] is not None and roles[j][0] == "entry" for j in range(k)) or any(
             self._entry_cue_before(s, numbers[j], numbers[j - 1].end if j else s.start)
             or self._trigger_after(numbers[j], s, numbers[j - 1].end if j else s.start) is not None for j in range(k))
+
+    def _opens_after(self, s: _Sentence, numbers: list[NumberMention], k: int) -> bool:
+        """A later level of this sentence is an entry by a trigger written after it ("The Nasdaq 100 could slip toward
+        28,600 if 29,000 gives way"): the target comes first and waits for it."""
+        return any(self._trigger_after(numbers[j], s, numbers[j - 1].end) is not None
+                   or self._break_cue_before(numbers[j], numbers[j - 1].end) for j in range(k + 1, len(numbers)))
+
+    def _break_cue_before(self, num: NumberMention, window_start: int) -> bool:
+        """A break or close trigger right before the level ("if it clears 3,060", "on a close above")."""
+        return any(m.kind == "trigger" and m.name in _BREAKS | {"close_above", "close_below"}
+                   for occ in self._candidates(window_start, num.start)[:1] for m in occ.meanings)
 
     def _entry_cue_before(self, s: _Sentence, num: NumberMention, window_start: int) -> bool:
         for occ in self._candidates(window_start, num.start)[:1]:
