@@ -525,6 +525,8 @@ def _atomic_write(path: Path, text: str, *, fresh: bool = False) -> None:
     that appeared meanwhile), or, where the disk has no hard links, renamed only if still absent.
     """
     data = text.encode("utf-8")
+    if fresh and _publish_unnamed(path, data):
+        return
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     # `tmp` names the temporary file from just before it is made, so an interrupt (Ctrl-C, SIGTERM) that lands
     # between the open and the assignment of its result still removes it: it was left behind about one
@@ -564,6 +566,59 @@ def _atomic_write(path: Path, text: str, *, fresh: bool = False) -> None:
             except OSError:
                 pass
         raise
+
+
+#: Folders whose disk makes no unnamed files (O_TMPFILE): written through a named temporary file.
+_NO_UNNAMED: set[str] = set()
+#: This process's /proc/self/fd, opened once (None: not yet, or not there).
+_PROC_FD: list[int | None] = [None]
+
+
+def _proc_fd() -> int:
+    if _PROC_FD[0] is None:
+        _PROC_FD[0] = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    return _PROC_FD[0]
+
+
+def _forget_proc_fd() -> None:  # a forked process has the parent's descriptor, which reads the parent's table
+    _PROC_FD[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_proc_fd)
+
+
+def _publish_unnamed(path: Path, data: bytes) -> bool:
+    """A new setup file written as an unnamed file of the folder (Linux's O_TMPFILE) and given its name with
+    ``linkat``: the name appears with the whole file, a file that appeared meanwhile is never replaced
+    (:class:`_Appeared`), and nothing is left behind when the run is interrupted, even killed (the kernel drops
+    an unnamed file with its last descriptor). Four system calls, no temporary name to look up and remove.
+
+    False where that cannot be done (no O_TMPFILE, a disk without unnamed files, no /proc): then the named
+    temporary file of :func:`_atomic_write`, which also reports any other error as before."""
+    folder = os.path.dirname(path) or "."
+    if not hasattr(os, "O_TMPFILE") or folder in _NO_UNNAMED:
+        return False
+    try:
+        fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            _NO_UNNAMED.add(folder)
+        return False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        try:
+            os.link(str(fd), path, src_dir_fd=_proc_fd(), follow_symlinks=True)
+        except FileExistsError:
+            raise _Appeared(errno.EEXIST, "File exists", str(path)) from None
+        except OSError:  # (no /proc, or linkat refused: the named way does it)
+            _NO_UNNAMED.add(folder)
+            return False
+    finally:
+        os.close(fd)
+    return True
 
 
 class _Appeared(FileExistsError):

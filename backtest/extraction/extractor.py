@@ -268,17 +268,18 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
         subject=table.subject_of(article.title, article.tags, article.text[start:end], reader.mentions),
         sources=article.sources,
     )
-    setups = reader.setups()
+    setup_file = SetupFile.of(meta, reader.setups(), reader.watch_levels())  # (one validation of them all)
+    setups = setup_file.setups
     if meta.stance is None:
-        meta.stance = derived_stance(setups)
-        meta.stance_basis = "derived" if meta.stance else None
+        setup_file.article.stance = derived_stance(setups)
+        setup_file.article.stance_basis = "derived" if setup_file.article.stance else None
     warnings = list(article.warnings)
     for setup in setups:
         for problem in setup.ordering_problems():
             warnings.append(f"{setup.id}: {problem} (kept as written; fix the setup file if the article meant otherwise)")
         if setup.status == "unresolved":
             warnings.append(f"{setup.id}: instrument {setup.instrument!r} is unresolved ({setup.note})")
-    return Extraction(SetupFile(article=meta, setups=setups, watch=reader.watch_levels()), warnings)
+    return Extraction(setup_file, warnings)
 
 
 #: A line break before a line that goes on in lower case ("... with a protective stop\nat $92.70"): maybe one
@@ -1876,7 +1877,8 @@ class _Reader:
         self.drafts.append(draft)
 
     # -- results -----------------------------------------------------------------------------------
-    def setups(self) -> list[Setup]:
+    def setups(self) -> list[dict]:
+        """The setups' values, for :meth:`SetupFile.of` (which validates them with the rest of the file)."""
         drafts = [d for d in self.drafts if d.direction is not None and not d.dropped]
         for d in drafts:
             self._resolve(d)
@@ -2040,33 +2042,35 @@ class _Reader:
         res = self.table.resolve(d.mention, d.level, self.article.published, self.lookup)
         d.symbol, d.status, d.resolution_note = res.symbol, res.status, res.note
 
-    def _to_setup(self, d: _Draft, setup_id: str) -> Setup:
-        provenance = Provenance(article_id=self.article.id, sha256=self.article.sha256,
-                                spans=[Span(start=a, end=b) for a, b in d.spans])
+    def _to_setup(self, d: _Draft, setup_id: str) -> dict:
+        """A :class:`Setup`'s values (its ``entry``, legs and ``source`` as dicts too)."""
+        provenance = {"article_id": self.article.id, "sha256": self.article.sha256,
+                      "spans": [{"start": a, "end": b} for a, b in d.spans]}
         notes = [d.resolution_note] + d.notes
         note = "; ".join(n for n in notes if n) or None
         if d.kind == "pair":
             assert d.long is not None and d.short is not None
-            return Setup(
+            return dict(
                 id=setup_id, kind="pair", instrument=f"long {d.long.words} / short {d.short.words}", symbol=None,
-                status=d.status, direction="long", entry=EntryOrder(type="market"),
-                long=Leg(instrument=d.long.words, symbol=self.table.tradeable(d.long)),
-                short=Leg(instrument=d.short.words, symbol=self.table.tradeable(d.short)),
+                status=d.status, direction="long", entry={"type": "market"},
+                long={"instrument": d.long.words, "symbol": self.table.tradeable(d.long)},
+                short={"instrument": d.short.words, "symbol": self.table.tradeable(d.short)},
                 explicit=d.explicit, note=note, source=provenance,
             )
         direction_sign = 1 if d.direction == "long" else -1
         targets = sorted(dict.fromkeys(d.targets), key=lambda t: direction_sign * t) if d.level is not None and all(
             direction_sign * (t - d.level) > 0 for t in d.targets) else list(dict.fromkeys(d.targets))
-        return Setup(
+        return dict(
             id=setup_id, kind="single", instrument=d.mention.words if d.mention else "", symbol=d.symbol,
             status=d.status if d.symbol or d.status == "unresolved" else "unresolved",
-            direction=d.direction, entry=EntryOrder(type=d.entry_type, level=d.level, window=d.window),
+            direction=d.direction, entry={"type": d.entry_type, "level": d.level, "window": d.window},
             stop=d.stop, targets=targets, invalidation=d.invalidation, explicit=d.explicit, note=note,
             source=provenance,
         )
 
-    def watch_levels(self) -> list[WatchLevel]:
-        merged: dict[tuple, WatchLevel] = {}
+    def watch_levels(self) -> list[dict]:
+        """The watch levels' values, for :meth:`SetupFile.of`; one per instrument, kind and levels (spans united)."""
+        merged: dict[tuple, dict] = {}
         for item in self.watch:
             mention: Mention | None = item["mention"]
             levels = item["levels"]
@@ -2077,15 +2081,16 @@ class _Reader:
                 res = self.table.resolve(mention, levels[0], self.article.published, self.lookup)
             symbol = res.symbol if res else None
             key = (symbol or words, item["kind"], tuple(levels))
-            span = Span(start=item["span"][0], end=item["span"][1])
+            span = {"start": item["span"][0], "end": item["span"][1]}
             if key in merged:
-                if span not in merged[key].source.spans:
-                    merged[key].source.spans.append(span)
+                spans = merged[key]["source"]["spans"]
+                if span not in spans:
+                    spans.append(span)
                 continue
             note = "; ".join(n for n in (item["note"], res.note if res and res.status != "ok" else None) if n) or None
-            merged[key] = WatchLevel(
+            merged[key] = dict(
                 instrument=words or "(unnamed)", symbol=symbol, kind=item["kind"], levels=levels, note=note,
-                source=Provenance(article_id=self.article.id, sha256=self.article.sha256, spans=[span]),
+                source={"article_id": self.article.id, "sha256": self.article.sha256, "spans": [span]},
             )
         return list(merged.values())
 

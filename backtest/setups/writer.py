@@ -29,6 +29,8 @@ HEADER = (
     "# Spans are character offsets into the article file; the article text is not copied here.\n"
 )
 _GENERATED_LINE = re.compile(r"^generated:", re.M)
+#: Line width of the data part (the ``generated:`` block keeps PyYAML's default, 80).
+BODY_WIDTH = 110
 
 
 class _Flow(dict):
@@ -85,11 +87,15 @@ def _published(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat()
 
 
+def _empty(value) -> bool:
+    """None, an empty list or an empty string: an optional field that stays out of the file."""
+    return value is None or value == [] or value == ""
+
+
 def _put(out: dict, key: str, value) -> None:
-    """Set ``key`` unless the value is empty (None, empty list/str): optional fields stay out of the file."""
-    if value is None or value == [] or value == "":
-        return
-    out[key] = value
+    """Set ``key`` unless the value is empty (:func:`_empty`)."""
+    if not _empty(value):
+        out[key] = value
 
 
 def article_dict(meta: ArticleMeta) -> dict:
@@ -164,13 +170,22 @@ def watch_dict(watch: WatchLevel) -> dict:
 
 def body_yaml(setup_file: SetupFile) -> str:
     """The data part of the file (no header comment, no ``generated:`` block)."""
+    try:
+        return _direct_body(setup_file)
+    except _Unusual:
+        return _dict_body(setup_file)
+
+
+def _dict_body(setup_file: SetupFile) -> str:
+    """:func:`body_yaml` by way of the dicts: the reference the direct path is tested against, and the way
+    for what it does not write."""
     data = {
         "format": setup_file.format,
         "article": article_dict(setup_file.article),
         "setups": [setup_dict(s) for s in setup_file.setups],
         "watch": [watch_dict(w) for w in setup_file.watch],
     }
-    return dump_yaml(data, width=110)
+    return dump_yaml(data, width=BODY_WIDTH)
 
 
 _STR, _INT, _FLOAT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null"))
@@ -232,7 +247,16 @@ class _AnalysisStub:
     allow_unicode = True
 
 
+#: First characters an implicit resolver looks at: plain text starting otherwise is a string, without asking
+#: the resolver (nor keeping it in _PLAIN_TAG: most such strings are an article's own, seen once).
+_RESOLVED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
+_UNRESOLVED_IS_STR = (None not in _RESOLVER.yaml_implicit_resolvers and not _RESOLVER.yaml_path_resolvers
+                      and _RESOLVER.DEFAULT_SCALAR_TAG == _STR)
+
+
 def _plain_tag(text: str) -> str:
+    if _UNRESOLVED_IS_STR and text and text[0] not in _RESOLVED_FIRST:
+        return _STR
     tag = _PLAIN_TAG.get(text)
     if tag is None:
         if len(_PLAIN_TAG) > 100_000:
@@ -494,6 +518,217 @@ def dump_yaml(data: dict, width: int = 80) -> str:
     return stream.getvalue()
 
 
+# ------------------------------------------------------------------------------------------ direct path
+# The data part written straight from the models, as _FastEmitter writes the dicts of article_dict,
+# setup_dict and watch_dict, byte for byte (tests/test_writer_direct.py compares them on random setup files),
+# without building those dicts and walking them key by key: each key is written with its line break and
+# indent, so its value starts at a known column (the length of its line so far: 7 after "  note:"). A value
+# the shortcuts below do not cover is written by _FastEmitter itself; anything it would not write raises
+# _Unusual, and body_yaml then takes the dict path.
+def _value(value, column: int, indent: int, width: int = BODY_WIDTH) -> str:
+    """`` value`` as _FastEmitter writes a mapping's value: after a key ending at ``column``, in a mapping at
+    ``indent`` (a scalar, or a list or mapping below the key)."""
+    kind = type(value)
+    if kind is str:
+        # A string that fits on the line, or has no space that could become a line break, is written whole.
+        style = _STRING_STYLE.get(value) or _string_style(value)
+        if style is _PLAIN_STYLE:
+            if column + len(value) <= width or " " not in value:
+                return " " + value
+        elif style is _QUOTED_STYLE:
+            quoted = value.replace("'", "''")
+            if column + 3 + len(quoted) <= width or " " not in value:
+                return f" '{quoted}'"
+        else:
+            raise _Unusual
+    elif kind is int:
+        return " " + str(value)
+    elif value is None:
+        return " null"
+    emitter = _FastEmitter(width)
+    emitter.out.append("")  # (a mapping below the key starts with a line break only after something)
+    emitter.column = column
+    emitter.value(value, indent)
+    return "".join(emitter.out)
+
+
+def _item(value, column: int, indent: int) -> str:
+    """A list item's scalar after its ``-`` (ending at ``column``); the list sits under a key of a mapping at
+    ``indent``, as the setup file's lists do."""
+    if isinstance(value, (dict, list)):
+        raise _Unusual  # (lists of mappings or lists: not in these lists of a setup file)
+    return _value(value, column, indent)
+
+
+def _level(value, column: int, indent: int) -> str:
+    """A level as written by way of :func:`_num`: ``2080``, ``141.06``."""
+    if type(value) is float:
+        if value.is_integer():
+            return " " + str(int(value))
+        text = repr(value)
+        if "e" not in text and "n" not in text:  # "141.06": a plain float as it is (no exponent, nan or inf)
+            return " " + text
+    return _item(_num(value), column, indent)
+
+
+def _levels(pieces: list[str], key: str, values, indent: int) -> None:
+    """A list of levels under ``key`` (an indentless sequence, as PyYAML writes it in a mapping)."""
+    pad = " " * indent
+    if not values:
+        pieces.append(f"\n{pad}{key}: []")
+        return
+    pieces.append(f"\n{pad}{key}:")
+    dash = f"\n{pad}-"
+    for value in values:
+        pieces.append(dash)
+        pieces.append(_level(value, indent + 1, indent))
+
+
+def _words(pieces: list[str], key: str, values: list, indent: int) -> None:
+    """A non-empty list of strings under ``key``."""
+    pad = " " * indent
+    pieces.append(f"\n{pad}{key}:")
+    dash = f"\n{pad}-"
+    for value in values:
+        pieces.append(dash)
+        pieces.append(_item(value, indent + 1, indent))
+
+
+def _source_head(article_id, sha256) -> str:
+    """``source:`` of a setup or watch level with its ``article_id`` and ``sha256`` (the keys at indent 4)."""
+    head = "\n  source:"
+    if not _empty(article_id):
+        head += "\n    article_id:" + _value(article_id, 15, 4)
+    if not _empty(sha256):
+        head += "\n    sha256:" + _value(sha256, 11, 4)
+    return head
+
+
+def _direct_source(pieces: list[str], source, heads: dict) -> None:
+    """``source:`` of a setup or watch level, as :func:`_source` gives it. ``heads``: the text before the
+    spans by (article_id, sha256), for this file (every item of a file has the same two, as a rule)."""
+    article_id, sha256, spans = source.article_id, source.sha256, source.spans
+    if _empty(article_id) and _empty(sha256) and not spans:
+        pieces.append("\n  source: {}")
+        return
+    if type(article_id) is str and type(sha256) is str:  # (a key equal to another need not be written alike)
+        key = (article_id, sha256)
+        head = heads.get(key)
+        if head is None:
+            head = heads[key] = _source_head(article_id, sha256)
+    else:
+        head = _source_head(article_id, sha256)
+    pieces.append(head)
+    if spans:
+        pieces.append("\n    spans:")
+        for span in spans:
+            start, end = span.start, span.end
+            if type(start) is not int or type(end) is not int:
+                raise _Unusual
+            text = f"\n    - {{start: {start}, end: {end}}}"
+            if len(text) > BODY_WIDTH + 1:  # column 5 + " " + the braces: PyYAML would break the line inside them
+                raise _Unusual
+            pieces.append(text)
+
+
+def _direct_setup(pieces: list[str], setup: Setup, heads: dict) -> None:
+    """One item of ``setups:``, as :func:`setup_dict` gives it."""
+    single = setup.kind == "single"
+    pieces += ("\n- id:", _value(setup.id, 5, 2), "\n  kind:", _value(setup.kind, 7, 2),
+               "\n  instrument:", _value(setup.instrument, 13, 2))
+    if single:
+        pieces += ("\n  symbol:", _value(setup.symbol, 9, 2))
+    entry = setup.entry
+    pieces += ("\n  status:", _value(setup.status, 9, 2), "\n  direction:", _value(setup.direction, 12, 2),
+               "\n  entry:\n    type:", _value(entry.type, 9, 4))
+    if entry.level is not None:  # (what _num makes of it is None only for None)
+        pieces += ("\n    level:", _level(entry.level, 10, 4))
+    if not _empty(entry.window):
+        pieces += ("\n    window:", _value(entry.window, 11, 4))
+    if single:
+        pieces += ("\n  stop:", _level(setup.stop, 7, 2))
+        _levels(pieces, "targets", setup.targets, 2)
+        pieces += ("\n  invalidation:", _level(setup.invalidation, 15, 2))
+    else:
+        for key, leg in (("long", setup.long), ("short", setup.short)):
+            pieces += (f"\n  {key}:\n    instrument:", _value(leg.instrument, 15, 4),  # type: ignore[union-attr]
+                       "\n    symbol:", _value(leg.symbol, 11, 4))  # type: ignore[union-attr]
+    for key, value in (("max_hold", setup.max_hold), ("scale_out", setup.scale_out), ("ambiguity", setup.ambiguity)):
+        if not _empty(value):
+            pieces += (f"\n  {key}:", _value(value, 3 + len(key), 2))
+    pieces += ("\n  explicit:", _value(setup.explicit, 11, 2))
+    if not _empty(setup.confidence):
+        pieces += ("\n  confidence:", _value(setup.confidence, 13, 2))
+    if not _empty(setup.note):
+        pieces += ("\n  note:", _value(setup.note, 7, 2))
+    _direct_source(pieces, setup.source, heads)
+
+
+def _direct_watch(pieces: list[str], watch: WatchLevel, heads: dict) -> None:
+    """One item of ``watch:``, as :func:`watch_dict` gives it."""
+    pieces += ("\n- instrument:", _value(watch.instrument, 13, 2), "\n  symbol:", _value(watch.symbol, 9, 2),
+               "\n  kind:", _value(watch.kind, 7, 2))
+    _levels(pieces, "levels", watch.levels, 2)
+    if not _empty(watch.note):
+        pieces += ("\n  note:", _value(watch.note, 7, 2))
+    _direct_source(pieces, watch.source, heads)
+
+
+def _direct_article(pieces: list[str], meta: ArticleMeta) -> None:
+    """``article:``, as :func:`article_dict` gives it."""
+    pieces += ("\narticle:\n  id:", _value(meta.id, 5, 2))
+    if not _empty(meta.path):
+        pieces += ("\n  path:", _value(meta.path, 7, 2))
+    if not _empty(meta.sha256):
+        pieces += ("\n  sha256:", _value(meta.sha256, 9, 2))
+    pieces += ("\n  published:", _value(_published(meta.published), 12, 2),
+               "\n  published_basis:", _value(meta.published_basis, 18, 2))
+    if not _empty(meta.published_note):
+        pieces += ("\n  published_note:", _value(meta.published_note, 17, 2))
+    pieces += ("\n  stance:", _value(meta.stance, 9, 2))
+    if not _empty(meta.stance_basis):
+        pieces += ("\n  stance_basis:", _value(meta.stance_basis, 15, 2))
+    pieces += ("\n  pulse:", _value(meta.pulse, 8, 2), "\n  threat:", _value(meta.threat, 9, 2))
+    for key, values in (("tags", list(meta.tags)), ("subject", list(meta.subject))):
+        if values:
+            _words(pieces, key, values, 2)
+    sources = []
+    for s in meta.sources:
+        outlet, date = s.outlet, s.date
+        if not (_empty(outlet) and _empty(date)):
+            sources.append((outlet, date))
+    if sources:
+        pieces.append("\n  sources:")
+        for outlet, date in sources:
+            # "- outlet: ..." then "  date: ...", or "- date: ..." alone
+            prefix = "\n  - "
+            if not _empty(outlet):
+                pieces += (prefix, "outlet:", _value(outlet, 11, 4))
+                prefix = "\n    "
+            if not _empty(date):
+                pieces += (prefix, "date:", _value(date, 9, 4))
+
+
+def _direct_body(setup_file: SetupFile) -> str:
+    pieces = ["format:", _value(setup_file.format, 7, 0)]
+    heads: dict = {}
+    _direct_article(pieces, setup_file.article)
+    if setup_file.setups:
+        pieces.append("\nsetups:")
+        for setup in setup_file.setups:
+            _direct_setup(pieces, setup, heads)
+    else:
+        pieces.append("\nsetups: []")
+    if setup_file.watch:
+        pieces.append("\nwatch:")
+        for watch in setup_file.watch:
+            _direct_watch(pieces, watch, heads)
+    else:
+        pieces.append("\nwatch: []")
+    pieces.append("\n")
+    return "".join(pieces)
+
+
 def content_hash(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -501,15 +736,19 @@ def content_hash(body: str) -> str:
 def render_setup_file(setup_file: SetupFile) -> str:
     """The full YAML text: header comment, data, and the ``generated:`` block with the content hash."""
     body = body_yaml(setup_file)
-    generated = {
-        "generated": {
-            "by": f"backtest extract {__version__}",
-            "article_sha256": setup_file.article.sha256,
-            "content_sha256": content_hash(body),
-        }
-    }
+    sha256 = setup_file.article.sha256
+    digest = content_hash(body)
+    try:  # what dump_yaml writes for {"generated": {"by": ..., "article_sha256": ..., "content_sha256": ...}}
+        generated = "".join(("generated:\n  by:", _value(_GENERATED_BY, 5, 2, 80),
+                             "\n  article_sha256:", _value(sha256, 17, 2, 80),
+                             "\n  content_sha256:", _value(digest, 17, 2, 80), "\n"))
+    except _Unusual:
+        generated = dump_yaml({"generated": {"by": _GENERATED_BY, "article_sha256": sha256, "content_sha256": digest}})
     header = HEADER.format(id=setup_file.article.id, version=__version__)
-    return header + body + dump_yaml(generated)
+    return header + body + generated
+
+
+_GENERATED_BY = f"backtest extract {__version__}"
 
 
 def split_generated(text: str) -> tuple[str, str | None]:
