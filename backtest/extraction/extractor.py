@@ -49,7 +49,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..articles.reader import Article, line_view, looks_like_html
-from ..setups.model import ArticleMeta, EntryOrder, Leg, Provenance, Setup, SetupFile, Span, WatchLevel
+from ..setups.model import ArticleMeta, Setup, SetupFile
 from .instruments import InstrumentTable, Mention, PriceLookup, default_table
 from .numbers import NumberMention, find_numbers, format_level
 from .phrasebook import TOKEN, Occurrence, Phrasebook, Tokens, base_view, load_phrasebook, masked_view, view_marks
