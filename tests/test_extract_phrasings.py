@@ -883,3 +883,8 @@ def test_targets_before_their_trigger_and_finishing_above(sentence, expected):
 
 def test_a_finish_above_a_level_in_a_market_wrap_is_no_trigger():
     assert setups("The S&P 500 rose 0.7% to close at 7,012, its first finish above the 7,000 mark since February.") == []
+
+
+def test_patient_rather_than_bearish_is_no_short():
+    one("We want to own XLE on a daily close above 45.80, with a stop at 44.40. A stall under 45.80 keeps us patient "
+        "rather than bearish.", ("XLE", "long", "close", 45.8, 44.4, []))
