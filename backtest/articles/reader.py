@@ -61,8 +61,8 @@ _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?
 _AS_OF = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?" + _FULL_DATE.pattern, re.I)
 # Full dates are found from their year (a digit pattern scans fast), then read backwards over a short window.
 _YEAR_DIGITS = re.compile(r"(?:19|20)\d{2}(?!\d)(?!,\d{3})")
-_FULL_DATE_BEFORE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+$", re.I)
-_AS_OF_BEFORE = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?$", re.I)
+_FULL_DATE_BEFORE = dates.NoCase(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+$")
+_AS_OF_BEFORE = dates.NoCase(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?$")
 _SOURCE_DATE = re.compile(r"^(?P<outlet>[^\n·]{1,80}?)\s*·\s*" + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*$", re.I)
 _YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})(?<![\d,.$]\d{4})(?![\d,])")
 _PAST_YEAR_CUE = re.compile(
@@ -591,13 +591,14 @@ def _sources_and_tags(article: Article, work: str, head: re.Match | None) -> Non
             article.sources.append(SourceRef(title=lines[i]))
 
 
-def _full_dates(work: str, as_of: bool = False):
+def _full_dates(work: str, as_of: bool = False, low: str | None = None):
     """(year, month, day, matched text) of every "February 1, 2026" in ``work`` (with ``as_of``: only those
-    after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters."""
-    for ym in _years(work):
+    after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters.
+    ``low``: :func:`keys_view` of ``work``, to find the years in (see :func:`_years`)."""
+    for ym in _years(work, low):
         start = ym.start()
-        if start and (work[start - 1].isdigit() or work[start - 1] in ",.$"):
-            continue
+        if not start or not work[start - 1].isspace():
+            continue  # a day number and blanks come before the year
         window = work[max(0, start - 20):start]
         fm = _FULL_DATE_BEFORE.search(window) if _may_end_with_day(window) else None
         if not fm:
@@ -619,10 +620,23 @@ _YEAR_19 = re.compile(r"19\d{2}(?!\d)(?!,\d{3})")
 _YEAR_20 = re.compile(r"20\d{2}(?!\d)(?!,\d{3})")
 
 
-def _years(work: str):
+def _years(work: str, low: str | None = None) -> list[re.Match]:
     """``_YEAR_DIGITS.finditer(work)``: the 19xx and 20xx matches (never overlapping: a match is followed by
-    no digit), each found by a pattern that starts with its two digits, which the regex engine scans fast."""
-    return sorted([*_YEAR_19.finditer(work), *_YEAR_20.finditer(work)], key=re.Match.start)
+    no digit), each found by a pattern that starts with its two digits. With ``low`` (:func:`keys_view` of
+    ``work``: the same digits at the same offsets, one byte a character) the two digits are found by
+    ``str.find`` there and the pattern is matched only at them, which is cheaper than its scan."""
+    if low is None:
+        return sorted([*_YEAR_19.finditer(work), *_YEAR_20.finditer(work)], key=re.Match.start)
+    found = []
+    for digits, pattern in (("19", _YEAR_19), ("20", _YEAR_20)):
+        pos = low.find(digits)
+        while pos >= 0:
+            m = pattern.match(work, pos)
+            if m:
+                found.append(m)
+            pos = low.find(digits, pos + 1)
+    found.sort(key=re.Match.start)
+    return found
 
 
 def _may_end_with_day(window: str) -> bool:
@@ -647,7 +661,7 @@ def _published(article: Article, work: str, sources_head: re.Match | None, low: 
     """Set ``published``/``_basis``/``_note``: stated, else inferred, else None with a warning (module docstring)."""
     # Dates the article cites: "As of February 1, 2026" and sources with a year.
     cited: list[tuple[dt.date, str]] = []
-    for year, month, day_number, shown in _full_dates(work, as_of=True):
+    for year, month, day_number, shown in _full_dates(work, as_of=True, low=low):
         day = _safe_date(year, month, day_number)
         if day:
             cited.append((day, f"in-text date {shown.strip()!r}"))
@@ -658,7 +672,7 @@ def _published(article: Article, work: str, sources_head: re.Match | None, low: 
 
     def year_context() -> tuple[int | None, str]:
         if not year_memo:
-            year_memo.append(_infer_year(work, article.sections, cited))
+            year_memo.append(_infer_year(work, article.sections, cited, low))
         return year_memo[0]
 
     stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None,
@@ -703,12 +717,13 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]) -> tuple[int | None, str]:
+def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]],
+                low: str | None = None) -> tuple[int | None, str]:
     """The year for "Feb 8"-style dates: from full dates, else the text's present or past years."""
     if full_dates:
         year = max(full_dates)[0].year
         return year, f"year of the full date(s) in the text ({year})"
-    full = [year for year, _, _, _ in _full_dates(work)]
+    full = [year for year, _, _, _ in _full_dates(work, low=low)]
     if full:
         return max(full), f"year of the full date(s) in the text ({max(full)})"
     start = min((s for s, _ in sections.values()), default=0)
@@ -728,7 +743,8 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
         year, phrase = max(past)
         return year + 1, f"the text refers to {year} as past (e.g. {phrase!r}), so {year + 1}"
     # "The August 2026 payrolls report": a month named with its year (not "since", "back in", "from" it).
-    named = [int(ym.group()) for ym in _years(work) if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
+    named = [int(ym.group()) for ym in _years(work, low)
+             if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
     if named:
         return max(named), f"year of the month named with it in the text ({max(named)})"
     return None, ""
