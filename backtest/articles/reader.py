@@ -47,9 +47,8 @@ NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline da
                 "date); set one with `backtest extract --published DATE` before `backtest run`")
 MAX_BYTES = 20 * 1024 * 1024
 MIN_WORDS = 8
+#: A prose word (what :func:`_prose_words` counts, without running this pattern).
 _PROSE_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
-#: Runs of prose words joined by single spaces: the same words as ``_PROSE_WORD`` finds, in fewer matches.
-_PROSE_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]+(?: [A-Za-z][A-Za-z'’-]+)*")
 _ROW_SEPARATOR = re.compile(r";|\t|,(?!\d{3})")
 _DIGIT = re.compile(r"\d")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
@@ -62,8 +61,8 @@ _FULL_DATE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?
 _AS_OF = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?" + _FULL_DATE.pattern, re.I)
 # Full dates are found from their year (a digit pattern scans fast), then read backwards over a short window.
 _YEAR_DIGITS = re.compile(r"(?:19|20)\d{2}(?!\d)(?!,\d{3})")
-_FULL_DATE_BEFORE = re.compile(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+$", re.I)
-_AS_OF_BEFORE = re.compile(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?$", re.I)
+_FULL_DATE_BEFORE = dates.NoCase(_MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+$")
+_AS_OF_BEFORE = dates.NoCase(r"\b(?:as\s+of|as\s+at|on|today,?|published)\s+(?:\w+day,?\s+)?$")
 _SOURCE_DATE = re.compile(r"^(?P<outlet>[^\n·]{1,80}?)\s*·\s*" + _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*$", re.I)
 _YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})(?<![\d,.$]\d{4})(?![\d,])")
 _PAST_YEAR_CUE = re.compile(
@@ -165,7 +164,7 @@ def parse_article_bytes(raw: bytes, article_id: str, path: str | None = None) ->
     """Decode and check bytes, then :func:`parse_article_text`. Raises :class:`ArticleError` if not an article."""
     where = path or article_id
     text, encoding = decode_article_bytes(raw, where)
-    if not text.strip():
+    if not text or text.isspace():  # (not a stripped copy of the whole text)
         raise ArticleError("file is empty", where=where, hint="nothing to extract")
     problem = not_an_article_reason(text)
     if problem:
@@ -207,13 +206,16 @@ def decode_article_bytes(raw: bytes, where: str = "article") -> tuple[str, str]:
                                hint="re-save the article as UTF-8") from None
         raise ArticleError(f"not valid {encoding.upper()} text (bad bytes at offset {exc.start})", where=where,
                            hint="re-save the article as UTF-8") from None
-    if text.find("\x00", 0, 8192) >= 0:
+    # A NUL character is a NUL byte in UTF-8, so bytes without one need no look through the text.
+    if (encoding != "utf-8" or b"\x00" in body) and text.find("\x00", 0, 8192) >= 0:
         raise ArticleError("binary file (contains NUL characters), not a text article", where=where)
     return text, encoding
 
 
 def _bomless_utf16(raw: bytes) -> str | None:
     """"utf-16-le"/"utf-16-be" when the first bytes look like ASCII text stored in 16-bit units."""
+    if raw.find(b"\x00", 0, 4096) < 0:
+        return None  # both tests below need zero bytes (most files: no slicing and counting)
     head = raw[:4096]
     if len(head) < 8 or len(head) % 2:
         head = head[: len(head) - (len(head) % 2)]
@@ -274,13 +276,21 @@ _WEB_PAGE = re.compile(r"^\s*(?:Skip to main content|Back to News)\s*$", re.M)
 
 
 def keys_view(text: str) -> str | None:
-    """``text.lower()`` when it can stand in for ``text`` in the key look-ups of :func:`_keyed_search` and
-    :func:`_line_search` (same length, and no "ı" or "ſ", which a case-insensitive pattern reads as "i"
-    and "s" but ``lower()`` leaves alone); else None (the callers then run their patterns everywhere)."""
-    low = text.lower()
-    if len(low) != len(text) or (not text.isascii() and ("ı" in text or "ſ" in text)):
+    """A same-length copy of ``text`` that can stand in for it in the key look-ups of :func:`_keyed_search`
+    and :func:`_line_search`: its ASCII letters lower case, its other characters "?" (never part of a key);
+    else None (the callers then run their patterns everywhere).
+
+    A case-insensitive pattern reads four other characters as ASCII letters: "ı" and "ſ" (as "i" and "s";
+    ``lower()`` leaves them alone) and "İ" (its ``lower()`` is two characters) give None; the Kelvin sign
+    (as "k") gives ``text.lower()``, which turns it into "k". Replacing the other characters through bytes
+    is much cheaper than ``lower()`` of a text that is not ASCII."""
+    if text.isascii():
+        return text.lower()
+    if "ı" in text or "ſ" in text or "İ" in text:
         return None
-    return low
+    if "\u212a" in text:
+        return text.lower()
+    return text.encode("ascii", "replace").lower().decode("ascii")
 
 
 def _line_search(pattern: re.Pattern, text: str, keys: tuple[str, ...], start: int = 0, end: int | None = None,
@@ -339,7 +349,10 @@ def not_an_article_reason(text: str) -> str | None:
     """
     head = text[:2048]  # most articles: prose from the first line, so the first 2 KB settle it
     words, letters = _prose_words(head)
-    if words >= MIN_WORDS and letters >= 0.6 * _visible(head):
+    # Without its spaces and line breaks the head has at least as many visible characters as it truly has:
+    # when that count passes, so does the exact one, which is left uncounted.
+    if words >= MIN_WORDS and (letters >= 0.6 * (len(head) - head.count(" ") - head.count("\n"))
+                               or letters >= 0.6 * _visible(head)):
         return None
     sample = text[:8192]  # a data file is the same all through: its start tells
     words, letters = _prose_words(sample)
@@ -361,10 +374,39 @@ def not_an_article_reason(text: str) -> str | None:
 
 
 def _prose_words(text: str) -> tuple[int, int]:
-    """(number of prose words, their letters): ``_PROSE_WORD``'s matches, counted from runs of them."""
-    joined = " ".join(_PROSE_RUN.findall(text))
-    spaces = joined.count(" ")
-    return (spaces + 1 if joined else 0), len(joined) - spaces
+    """(number of prose words, their characters): ``_PROSE_WORD``'s matches and their total length.
+
+    Counted on bit masks of the text (bit i for character i, one Python integer each), so the work is a
+    few C-level passes rather than a regex match per word. A run of word characters (letters, "'", "’",
+    "-") holds one match, from its first letter to its end, when that is two characters or more."""
+    chars = text.replace("’", "'").encode("ascii", "replace")[::-1]  # reversed: character 0 is the low bit
+    if not chars:
+        return 0, 0
+    word = int(chars.translate(_WORD_CHAR_BITS), 2)
+    if not word:
+        return 0, 0
+    marks = word & ~int(chars.translate(_LETTER_BITS), 2)  # the "'" and "-" of the runs
+    starts = word & ~(word << 1)
+    leading = starts & marks
+    if leading:  # runs that open with marks: their match starts at their first letter
+        # Adding a run's start bit carries through its leading marks and clears them; nothing else changes.
+        word &= ~(marks & ~(marks + leading))
+        starts = word & ~(word << 1)
+    singles = (starts & ~(word >> 1)).bit_count()  # one-letter runs ("a", "I"): no match
+    return starts.bit_count() - singles, word.bit_count() - singles
+
+
+def _bit_table(chars: bytes) -> bytes:
+    """A ``bytes.translate`` table: b"1" for the given characters, b"0" for every other byte."""
+    table = bytearray(b"0" * 256)
+    for byte in chars:
+        table[byte] = ord("1")
+    return bytes(table)
+
+
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_LETTER_BITS = _bit_table(_ASCII_LETTERS)
+_WORD_CHAR_BITS = _bit_table(_ASCII_LETTERS + b"'-")  # "’" is read as "'"; other non-ASCII as "?"
 
 
 def _visible(text: str) -> int:
@@ -549,13 +591,14 @@ def _sources_and_tags(article: Article, work: str, head: re.Match | None) -> Non
             article.sources.append(SourceRef(title=lines[i]))
 
 
-def _full_dates(work: str, as_of: bool = False):
+def _full_dates(work: str, as_of: bool = False, low: str | None = None):
     """(year, month, day, matched text) of every "February 1, 2026" in ``work`` (with ``as_of``: only those
-    after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters."""
-    for ym in _years(work):
+    after "as of", "on", "today", "published"). Linear: found from the years, each read back 30 characters.
+    ``low``: :func:`keys_view` of ``work``, to find the years in (see :func:`_years`)."""
+    for ym in _years(work, low):
         start = ym.start()
-        if start and (work[start - 1].isdigit() or work[start - 1] in ",.$"):
-            continue
+        if not start or not work[start - 1].isspace():
+            continue  # a day number and blanks come before the year
         window = work[max(0, start - 20):start]
         fm = _FULL_DATE_BEFORE.search(window) if _may_end_with_day(window) else None
         if not fm:
@@ -577,10 +620,23 @@ _YEAR_19 = re.compile(r"19\d{2}(?!\d)(?!,\d{3})")
 _YEAR_20 = re.compile(r"20\d{2}(?!\d)(?!,\d{3})")
 
 
-def _years(work: str):
+def _years(work: str, low: str | None = None) -> list[re.Match]:
     """``_YEAR_DIGITS.finditer(work)``: the 19xx and 20xx matches (never overlapping: a match is followed by
-    no digit), each found by a pattern that starts with its two digits, which the regex engine scans fast."""
-    return sorted([*_YEAR_19.finditer(work), *_YEAR_20.finditer(work)], key=re.Match.start)
+    no digit), each found by a pattern that starts with its two digits. With ``low`` (:func:`keys_view` of
+    ``work``: the same digits at the same offsets, one byte a character) the two digits are found by
+    ``str.find`` there and the pattern is matched only at them, which is cheaper than its scan."""
+    if low is None:
+        return sorted([*_YEAR_19.finditer(work), *_YEAR_20.finditer(work)], key=re.Match.start)
+    found = []
+    for digits, pattern in (("19", _YEAR_19), ("20", _YEAR_20)):
+        pos = low.find(digits)
+        while pos >= 0:
+            m = pattern.match(work, pos)
+            if m:
+                found.append(m)
+            pos = low.find(digits, pos + 1)
+    found.sort(key=re.Match.start)
+    return found
 
 
 def _may_end_with_day(window: str) -> bool:
@@ -605,7 +661,7 @@ def _published(article: Article, work: str, sources_head: re.Match | None, low: 
     """Set ``published``/``_basis``/``_note``: stated, else inferred, else None with a warning (module docstring)."""
     # Dates the article cites: "As of February 1, 2026" and sources with a year.
     cited: list[tuple[dt.date, str]] = []
-    for year, month, day_number, shown in _full_dates(work, as_of=True):
+    for year, month, day_number, shown in _full_dates(work, as_of=True, low=low):
         day = _safe_date(year, month, day_number)
         if day:
             cited.append((day, f"in-text date {shown.strip()!r}"))
@@ -616,7 +672,7 @@ def _published(article: Article, work: str, sources_head: re.Match | None, low: 
 
     def year_context() -> tuple[int | None, str]:
         if not year_memo:
-            year_memo.append(_infer_year(work, article.sections, cited))
+            year_memo.append(_infer_year(work, article.sections, cited, low))
         return year_memo[0]
 
     stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None,
@@ -661,12 +717,13 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]) -> tuple[int | None, str]:
+def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]],
+                low: str | None = None) -> tuple[int | None, str]:
     """The year for "Feb 8"-style dates: from full dates, else the text's present or past years."""
     if full_dates:
         year = max(full_dates)[0].year
         return year, f"year of the full date(s) in the text ({year})"
-    full = [year for year, _, _, _ in _full_dates(work)]
+    full = [year for year, _, _, _ in _full_dates(work, low=low)]
     if full:
         return max(full), f"year of the full date(s) in the text ({max(full)})"
     start = min((s for s, _ in sections.values()), default=0)
@@ -686,7 +743,8 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
         year, phrase = max(past)
         return year + 1, f"the text refers to {year} as past (e.g. {phrase!r}), so {year + 1}"
     # "The August 2026 payrolls report": a month named with its year (not "since", "back in", "from" it).
-    named = [int(ym.group()) for ym in _years(work) if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
+    named = [int(ym.group()) for ym in _years(work, low)
+             if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
     if named:
         return max(named), f"year of the month named with it in the text ({max(named)})"
     return None, ""
