@@ -135,6 +135,11 @@ _PROPER_NAME_AFTER = re.compile(r"[ \t]+([A-Z][a-z]{2,})(?:[ \t]+[A-Z][a-z]+){0,
 #: Capitalised words that follow a side word without naming a company ("buying Monday", "short Friday").
 _COMMON_CAPITALS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april may "
                              "june july august september october november december it this that the here now".split())
+#: After "is cancelled": a condition, not a cancelled order ("... is cancelled if it opens below 43").
+_CONDITION_NEXT = re.compile(r"[ \t]+(?:if|unless|when|once|should|in case)\b")
+#: A past call that still stands: "Yesterday's idea still stands", "Last Friday's long is still valid".
+_STILL_STANDS = re.compile(r"still[ \t]+(?:stands|valid|live|active|good|open|working|in[ \t]+play)|remains?[ \t]+"
+                           r"(?:valid|live|active|in[ \t]+play)")
 #: Between a first target and the next: "292 then 288", "292, and then 288".
 _THEN_GAP = re.compile(r"[ \t,]*(?:and[ \t]+)?then[ \t]+")
 #: An order ticket's type line (in the masked view): "Type: SELL STOP", "Order type - buy limit", "BUY LIMIT".
@@ -575,7 +580,7 @@ class _Reader:
             self.paragraph_mentions.extend(mentions)
             return
         flags = self._occurrences(self.flags, self.flag_starts, s.start, s.end)
-        flag_names = {m.name for o in flags for m in o.meanings}
+        flag_names = {m.name for o in flags for m in o.meanings if not self._history_that_is_not(o, s)}
         explicit = "action" in flag_names and "hedge" not in flag_names
         # "For example, if a stock is capped at $50, a trader could buy ...": an illustration naming no
         # instrument teaches, it is no setup.
@@ -1158,6 +1163,10 @@ class _Reader:
         ticket = self._ticket(s, num.start)
         if ticket is None:
             return None
+        d = self.current or self.carried
+        if d is not None and d.kind == "single" and d.direction not in (None, ticket[0]):
+            # "Our XLE long from 44 is working." / "Order type: sell stop" / "Price: 42.00": the long's exit
+            return ("stop" if ticket[1] == "stop" else "target", None, None, {})
         self._ticket_entry = True
         return ("entry", ticket[0], ticket[1], {"side_written": True})
 
@@ -1215,6 +1224,7 @@ class _Reader:
             if cls == "at" and self._instrument_right_before(occ.start) and not blocked:
                 return ("entry", None, "limit", {"tentative": "sentence", "side_written": False})
             if cls in ("above", "below") and not blocked and self._instrument_right_before(occ.start) \
+                    and self._stop_or_target_word(s) \
                     and not self.view[s.start:self.mentions[bisect.bisect_left(self.mention_starts, occ.start) - 1]
                                       .start].strip(" \t-*•>"):
                 # a one-liner that opens with its instrument: "$XLV north of 173.5 opens the door to 178", read
@@ -1230,6 +1240,11 @@ class _Reader:
         else:  # at, retest, rally, pullback
             etype = "limit"
         return ("entry", side, etype, {"side_written": written})
+
+    def _stop_or_target_word(self, s: _Sentence) -> bool:
+        """The sentence names a stop or a target before a level ("mental stop 170.8", "opens the door to 178")."""
+        return any(m.kind == "role" and m.name in ("stop", "target") and m.position == "before"
+                   for o in self._occurrences(self.cues, self.cue_starts, s.start, s.end) for m in o.meanings)
 
     def _market_cue_before(self, pos: int, s: _Sentence) -> bool:
         """A market-order cue ends right before ``pos`` (blanks or a comma between): "at the market around"."""
@@ -1552,8 +1567,13 @@ class _Reader:
             if not occ.has("side"):
                 continue
             m = _PROPER_NAME_AFTER.match(self.text, occ.end, lv.num.start)
-            return m is not None and m.group(1).lower() not in self.pb.vocabulary \
-                and m.group(1).lower() not in _COMMON_CAPITALS
+            if m is None:
+                return False
+            name, low = m.group(1), m.group(1).lower()
+            # (a company the article names: capitalised at least twice, never in lower case; not a word of the
+            # phrasebook or of the alias table: "Buying Energy above $46.5" is XLE's)
+            return low not in self.pb.vocabulary and low not in _COMMON_CAPITALS and low not in self.table.name_words \
+                and self.text.count(name) >= 2 and re.search(r"\b" + re.escape(low) + r"\b", self.text) is None
         return False
 
     def _in_headline(self, m: Mention) -> bool:
@@ -1598,6 +1618,9 @@ class _Reader:
         typical close when it has one, else the last close before publication (the exact close only decides
         between an index and its ETF, in :meth:`InstrumentTable.resolve`)."""
         typical = self.table.typical.get(symbol)
+        if symbol.endswith("=F"):  # a future's typical level is its index's today: a close at hand says more
+            price = self._price(symbol)
+            return price if price is not None else typical
         return typical if typical is not None else self._price(symbol)
 
     def _by_magnitude(self, level: float, context: list[Mention]) -> Mention | None:
@@ -1916,6 +1939,8 @@ class _Reader:
                 if d.kind == "single" and d.level == cond.num.value and d.direction == direction and cond.mention is not None \
                         and d.mention is not None and d.mention.family == cond.mention.family:
                     d.add_span(cond.span)
+        for d in drafts:
+            _sane_targets(d)
         drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
         return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
 
@@ -1939,6 +1964,18 @@ class _Reader:
         i = bisect.bisect_left(self.number_starts, pos)
         return self.numbers[i] if i < len(self.numbers) and self.numbers[i].start == pos else None
 
+    def _history_that_is_not(self, occ: Occurrence, s: _Sentence) -> bool:
+        """A history phrase that gives no history here: a cancel condition ("the order is cancelled if it opens
+        below 43"), or a past call the sentence says still stands ("Yesterday's idea still stands: buy XLE ...")."""
+        if not occ.has("flag", "history"):
+            return False
+        words = self.view[occ.start:occ.end]
+        if "cancel" in words:
+            return _CONDITION_NEXT.match(self.view, occ.end, s.end) is not None
+        if "'s" in words:
+            return _STILL_STANDS.search(self.view, s.start, s.end) is not None
+        return False
+
     def _quoted(self, s: _Sentence) -> bool:
         """The sentence is in an earlier message quoted by an e-mail reply: the lines opening with ">" after an
         "On Mon, Aug 10, 2026 at 6:48 AM, Dana wrote:" line, or all after "-----Original Message-----". What
@@ -1955,13 +1992,15 @@ class _Reader:
                         spans.append((m.start(), len(text)))
                         break
                     end = m.end()
-                    for line in _QUOTED_LINE.finditer(text, end):
-                        if line.start() != end:
-                            break
+                    while (line := _QUOTED_LINE.match(text, end)) is not None:
                         end = line.end()
                     spans.append((m.start(), end))
             self._quote_spans = spans
-        return any(a <= s.start < b for a, b in spans)
+            self._quote_starts = [a for a, _ in spans]
+        if not spans:
+            return False
+        i = bisect.bisect_right(self._quote_starts, s.start) - 1
+        return i >= 0 and s.start < spans[i][1]
 
     def _log_line(self, s: _Sentence) -> bool:
         """The sentence is on a line of a timestamped log ("09:42 — Took NQ long at 25,310", "11:20 - ES short
@@ -2173,6 +2212,24 @@ def _reach(occ: Occurrence, pb: Phrasebook) -> int:
     return max([pb.reach.get(m.name, 0) for m in occ.meanings if m.kind == "role"] + [1])
 
 
+#: The most targets a setup holds (the model's limit).
+MAX_TARGETS = 20
+
+
+def _sane_targets(d: _Draft) -> None:
+    """Targets on the wrong side of the entry ("Long XLE above 44, stop 42; 43 then 46": 43 is no target of a
+    long at 44) are dropped, and the list is cut at :data:`MAX_TARGETS`; the note says so."""
+    if d.kind != "single" or d.direction is None or d.level is None or not d.targets:
+        return
+    wrong = [t for t in d.targets if (t <= d.level if d.direction == "long" else t >= d.level)]
+    if wrong:
+        d.targets = [t for t in d.targets if t not in wrong]
+        d.notes.append("target " + ", ".join(format_level(t) for t in wrong) + " on the wrong side of the entry left out")
+    if len(d.targets) > MAX_TARGETS:
+        d.notes.append(f"{len(d.targets)} targets: the first {MAX_TARGETS} kept")
+        d.targets = d.targets[:MAX_TARGETS]
+
+
 def _direction_from_levels(d: _Draft) -> str | None:
     """long when the stop is below the entry and the targets above it; short for the mirror; else None."""
     level = d.zone[1] if d.zone else d.level
@@ -2226,19 +2283,25 @@ def _merge(drafts: list[_Draft], table: InstrumentTable) -> list[_Draft]:
         out.append(d)
     # "Trigger: 2,985" in the Watch (no side written: its direction came from its levels) and "If the Russell
     # slips under 2,985, we'd be sellers ..." in the Take are one trade: the one the writer gave a side wins.
-    for d in list(out):
+    def name(d: _Draft):
+        return d.symbol or (d.mention.words.lower() if d.mention else None)
+    written: dict[tuple, _Draft] = {}  # (instrument, level, direction) -> the first trade with its side written
+    for e in out:
+        if e.kind == "single" and e.side_written and e.level is not None:
+            written.setdefault((name(e), e.level, e.direction), e)
+    folded: set[int] = set()
+    for d in out:
         if d.kind != "single" or d.side_written or d.level is None:
             continue
-        name = d.symbol or (d.mention.words.lower() if d.mention else None)
-        for e in out:
-            if e is not d and e.kind == "single" and e.side_written and e.level == d.level \
-                    and e.direction == d.direction and (e.symbol or (e.mention.words.lower() if e.mention else None)) == name:
-                for span in d.spans:
-                    e.add_span(span)
-                e.explicit = e.explicit or d.explicit
-                e.stop = e.stop if e.stop is not None else d.stop
-                out.remove(d)
-                break
+        e = written.get((name(d), d.level, d.direction))
+        if e is not None and e is not d:
+            for span in d.spans:
+                e.add_span(span)
+            e.explicit = e.explicit or d.explicit
+            e.stop = e.stop if e.stop is not None else d.stop
+            folded.add(id(d))
+    if folded:
+        out = [d for d in out if id(d) not in folded]
     changed = True
     while changed:
         changed = False

@@ -177,6 +177,8 @@ class InstrumentTable:
             self._add_name(str(name), "ticker", str(symbol).strip(), " ".join(str(name).split()))
         self.not_tickers = frozenset(str(w).upper() for w in data.get("not_tickers") or ())
         self._trie = build_trie(self._names)
+        #: Every word of every name in the table, lower case ("energy", "regional"): words that name instruments.
+        self.name_words = frozenset(t for tokens in self._names for t in tokens if t.isalpha())
         # Symbols the table knows (written tickers, company symbols, futures roots): a lower-case chat ticker
         # must be one of them, or be written in capitals elsewhere in the article.
         self.known_symbols = frozenset(
