@@ -230,6 +230,9 @@ def _plain(header: str, extra: str = "") -> str:
         # The date on one line, its time and zone on the next.
         ("Futures Plan — Tuesday, June 2, 2026\nPosted 6:55 am CT | front month", dt.datetime(2026, 6, 2, 11, 55, tzinfo=UTC)),
         ("Futures Plan — Tuesday, June 2, 2026\nFront month, levels unadjusted", dt.date(2026, 6, 2)),
+        # Day-month-year with hyphens; a "Generated" stamp of a report.
+        ("DESK LEVELS SHEET — Monday 17-Aug-2026, premarket", dt.date(2026, 8, 17)),
+        ("Generated 2026-08-13 22:30 UTC · session plan for Friday", dt.datetime(2026, 8, 13, 22, 30, tzinfo=UTC)),
     ],
 )
 def test_bylines_and_datelines_are_stated_publications(header, published):

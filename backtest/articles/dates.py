@@ -81,8 +81,8 @@ _DATE_FORMS = {
     "month_first": NoCase(_WEEKDAY + r"?\b" + MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+" + _YEAR
                           + r"\b)?(?![\d,.]*\d)"),
     # "3 March 2025", "Tuesday, 4 March 2025", "3rd of March 2025"
-    "day_first": NoCase(_WEEKDAY + r"?\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + MONTH + r"\b\.?,?(?:\s+"
-                        + _YEAR + r"\b)?"),
+    "day_first": NoCase(_WEEKDAY + r"?\b(?P<day>\d{1,2})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|-)" + MONTH
+                        + r"\b\.?,?(?:(?:\s+|-)" + _YEAR + r"\b)?"),  # (also "17-Aug-2026")
     # "2025-03-03", "2025-03-03T14:30:00Z", "2025/03/03"
     # (any four-digit year: a typo such as 9999 must reach the model's year check, not vanish)
     "iso": NoCase(_WEEKDAY + r"?(?<![\d-])(?P<year>\d{4})[-/](?P<m>\d{2})[-/](?P<day>\d{2})(?![\d])"),
@@ -106,11 +106,11 @@ _TIME_BEFORE = re.compile(
 
 _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
-    r"published|posted|sent|issued|written|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
+    r"published|posted|sent|issued|written|generated|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
 #: The first word of every label, lower case: a label line holds one of them after its marks.
 _LABEL_KEYS = ("date", "first", "originally", "published", "posted", "sent", "issued", "written", "last", "updated",
-               "refreshed")
+               "refreshed", "generated")
 #: A line break, marks, and a label key: where a label line may start (see _labels).
 _LABEL_LINE = re.compile(r"\n[ \t*_#>-]*(?:" + "|".join(_LABEL_KEYS) + ")")
 _HAS_DIGIT = re.compile(r"\d")
