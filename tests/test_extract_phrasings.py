@@ -904,3 +904,13 @@ def test_a_finish_above_a_level_in_a_market_wrap_is_no_trigger():
 ])
 def test_the_reviews_reproducers(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+def test_more_targets_than_a_setup_holds_are_cut_not_an_error():
+    """21 targets for one setup: the first 20 are kept (the model's limit) and the note says so; the article
+    is not lost to a validation error."""
+    text = "Buy XLE above 47, stop 45. " + " ".join(f"Target {48 + i * 0.1:.1f}." for i in range(21))
+    sf = extract_article(parse_article_text(f"Desk Notes\n{FILL}\n{text}\ndatePublished: 2026-02-09 14:30 UTC\n", "t"),
+                         lambda s, p: CLOSES.get(s)).setup_file
+    (setup,) = sf.setups
+    assert len(setup.targets) == 20 and setup.targets[0] == 48.0 and "the first 20 kept" in setup.note

@@ -915,9 +915,12 @@ class _Reader:
             # "lose 297 and I'm short, 292 then 288": a bare level right before "then <target>", after an entry,
             # is the first target
             if roles[k] is None and roles[k + 1] is not None and roles[k + 1][0] == "target" \
-                    and _THEN_GAP.fullmatch(self.view, numbers[k].end, numbers[k + 1].start) \
-                    and any(r is not None and r[0] == "entry" for r in roles[:k]):
-                roles[k] = ("target", None, None, {})
+                    and _THEN_GAP.fullmatch(self.view, numbers[k].end, numbers[k + 1].start):
+                entry = next((numbers[j].value for j in range(k - 1, -1, -1)
+                              if roles[j] is not None and roles[j][0] == "entry"), None)
+                # (on the side of the entry its next target is: "long above 44, stop 42; 43 then 46" is no 43)
+                if entry is not None and (numbers[k].value - entry) * (numbers[k + 1].value - entry) > 0:
+                    roles[k] = ("target", None, None, {})
         for k in range(1, len(numbers)):
             # "Entry: 21,840.25 (fine anywhere in 21,820 – 21,860)": a zone in brackets after an entry is its
             # tolerance, not a second entry.
@@ -2217,14 +2220,8 @@ MAX_TARGETS = 20
 
 
 def _sane_targets(d: _Draft) -> None:
-    """Targets on the wrong side of the entry ("Long XLE above 44, stop 42; 43 then 46": 43 is no target of a
-    long at 44) are dropped, and the list is cut at :data:`MAX_TARGETS`; the note says so."""
-    if d.kind != "single" or d.direction is None or d.level is None or not d.targets:
-        return
-    wrong = [t for t in d.targets if (t <= d.level if d.direction == "long" else t >= d.level)]
-    if wrong:
-        d.targets = [t for t in d.targets if t not in wrong]
-        d.notes.append("target " + ", ".join(format_level(t) for t in wrong) + " on the wrong side of the entry left out")
+    """The list of targets cut at :data:`MAX_TARGETS` (the note says so). Targets on the wrong side of the entry
+    are kept as written: the setup's ordering problems report them (docs/setup-format.md)."""
     if len(d.targets) > MAX_TARGETS:
         d.notes.append(f"{len(d.targets)} targets: the first {MAX_TARGETS} kept")
         d.targets = d.targets[:MAX_TARGETS]
