@@ -713,20 +713,20 @@ def _direct_body(setup_file: SetupFile) -> str:
     pieces = ["format:", _value(setup_file.format, 7, 0)]
     heads: dict = {}
     _direct_article(pieces, setup_file.article)
-    if setup_file.setups:
-        pieces.append("\nsetups:")
-        for setup in setup_file.setups:
-            _direct_setup(pieces, setup, heads)
-    else:
-        pieces.append("\nsetups: []")
-    if setup_file.watch:
-        pieces.append("\nwatch:")
-        for watch in setup_file.watch:
-            _direct_watch(pieces, watch, heads)
-    else:
-        pieces.append("\nwatch: []")
+    _direct_list(pieces, "setups", setup_file.setups, _direct_setup, heads)
+    _direct_list(pieces, "watch", setup_file.watch, _direct_watch, heads)
     pieces.append("\n")
     return "".join(pieces)
+
+
+def _direct_list(pieces: list[str], key: str, items: list, write, heads: dict) -> None:
+    """``key:`` and its items (each written by ``write``), or ``key: []``."""
+    if not items:
+        pieces.append(f"\n{key}: []")
+        return
+    pieces.append(f"\n{key}:")
+    for item in items:
+        write(pieces, item, heads)
 
 
 def content_hash(body: str) -> str:
