@@ -42,6 +42,7 @@ Everything is linear in the article's length: one scan per phrase layer, and bou
 from __future__ import annotations
 
 import bisect
+import collections
 import dataclasses
 import math
 import operator
@@ -49,6 +50,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..articles.reader import Article, line_view, looks_like_html
+from ..limits import MAX_TARGETS
 from ..setups.model import ArticleMeta, Setup, SetupFile
 from .instruments import InstrumentTable, Mention, PriceLookup, default_table
 from .numbers import NumberMention, find_numbers, format_level
@@ -132,6 +134,9 @@ _RESULT_COLUMN = re.compile(r"\|[ \t]*(?:result|results|p&l|p/l|pnl|return|retur
 #: A capitalised name (one to three words) right after a side word: "accumulating Harlow", "buying Halvorsen Marine".
 _PROPER_NAME_AFTER = re.compile(r"[ \t]+([A-Z][a-z]{2,})(?:[ \t]+[A-Z][a-z]+){0,2}(?=[ \t]+(?:below|above|under|over|at|"
                                 r"near|around|on|if|from|in|into|between|up|sub|north|south|\$|\d))")
+#: Words written with a capital first, and in lower case (for _unknown_name_after_side's counts).
+_TITLE_WORD = re.compile(r"\b[A-Z][a-z]{2,}\b")
+_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 #: Capitalised words that follow a side word without naming a company ("buying Monday", "short Friday").
 _COMMON_CAPITALS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april may "
                              "june july august september october november december it this that the here now".split())
@@ -456,6 +461,7 @@ class _Reader:
         self.paragraph_start = 0
         self._ticket_entry = False  # a level of the sentence being read is an order ticket's entry
         self._quote_spans: list[tuple[int, int]] | None = None  # earlier messages quoted in an e-mail reply
+        self._word_forms: tuple[collections.Counter, frozenset[str]] | None = None  # for _unknown_name_after_side
 
     def _shouted_word(self, m: Mention, phrasebook: Phrasebook) -> bool:
         """A capitalised cue word taken for a ticker: "BUY AAPL ABOVE 262.50" ("ABOVE" is no instrument).
@@ -1112,7 +1118,7 @@ class _Reader:
 
     def _break_cue_before(self, num: NumberMention, window_start: int) -> bool:
         """A break or close trigger right before the level ("if it clears 3,060", "on a close above")."""
-        return any(m.kind == "trigger" and m.name in _BREAKS | {"close_above", "close_below"}
+        return any(m.kind == "trigger" and m.name in _BREAKS
                    for occ in self._candidates(window_start, num.start)[:1] for m in occ.meanings)
 
     def _entry_cue_before(self, s: _Sentence, num: NumberMention, window_start: int) -> bool:
@@ -1573,10 +1579,14 @@ class _Reader:
             if m is None:
                 return False
             name, low = m.group(1), m.group(1).lower()
+            if self._word_forms is None:  # (counted once for the article: the look-up stays linear)
+                self._word_forms = (collections.Counter(_TITLE_WORD.findall(self.text)),
+                                    frozenset(_LOWER_WORD.findall(self.text)))
+            capitalised, lower = self._word_forms
             # (a company the article names: capitalised at least twice, never in lower case; not a word of the
             # phrasebook or of the alias table: "Buying Energy above $46.5" is XLE's)
             return low not in self.pb.vocabulary and low not in _COMMON_CAPITALS and low not in self.table.name_words \
-                and self.text.count(name) >= 2 and re.search(r"\b" + re.escape(low) + r"\b", self.text) is None
+                and capitalised[name] >= 2 and low not in lower
         return False
 
     def _in_headline(self, m: Mention) -> bool:
@@ -1943,7 +1953,7 @@ class _Reader:
                         and d.mention is not None and d.mention.family == cond.mention.family:
                     d.add_span(cond.span)
         for d in drafts:
-            _sane_targets(d)
+            _cap_targets(d)
         drafts.sort(key=lambda d: (d.spans[0][0], d.pos))
         return [self._to_setup(d, f"{self.article.id}-s{i}") for i, d in enumerate(drafts, start=1)]
 
@@ -2215,13 +2225,9 @@ def _reach(occ: Occurrence, pb: Phrasebook) -> int:
     return max([pb.reach.get(m.name, 0) for m in occ.meanings if m.kind == "role"] + [1])
 
 
-#: The most targets a setup holds (the model's limit).
-MAX_TARGETS = 20
-
-
-def _sane_targets(d: _Draft) -> None:
-    """The list of targets cut at :data:`MAX_TARGETS` (the note says so). Targets on the wrong side of the entry
-    are kept as written: the setup's ordering problems report them (docs/setup-format.md)."""
+def _cap_targets(d: _Draft) -> None:
+    """The targets cut at the model's limit, :data:`backtest.limits.MAX_TARGETS` (the note says so). Targets on
+    the wrong side of the entry are kept as written: the setup's ordering problems report them."""
     if len(d.targets) > MAX_TARGETS:
         d.notes.append(f"{len(d.targets)} targets: the first {MAX_TARGETS} kept")
         d.targets = d.targets[:MAX_TARGETS]
