@@ -233,6 +233,9 @@ def _plain(header: str, extra: str = "") -> str:
         # Day-month-year with hyphens; a "Generated" stamp of a report.
         ("DESK LEVELS SHEET — Monday 17-Aug-2026, premarket", dt.date(2026, 8, 17)),
         ("Generated 2026-08-13 22:30 UTC · session plan for Friday", dt.datetime(2026, 8, 13, 22, 30, tzinfo=UTC)),
+        # Nothing but symbols after the date: an emoji, stars.
+        ("⚡ SIGNAL DESK — Posted 17-Aug-2026 09:50 ET ⚡", dt.datetime(2026, 8, 17, 13, 50, tzinfo=UTC)),
+        ("Morning note — March 3, 2025 ★★★", dt.date(2025, 3, 3)),
     ],
 )
 def test_bylines_and_datelines_are_stated_publications(header, published):
@@ -273,6 +276,11 @@ def test_numeric_dates_say_which_order_was_read():
          dt.date(2026, 9, 4)),
         ("**Thursday, Jun 4 · 4:10 pm ET**", "Traders now look to the June 17, 2026 Fed meeting.",
          dt.datetime(2026, 6, 4, 20, 10, tzinfo=UTC)),
+        # Nothing else: the page's copyright notice (the last year of a range).
+        ("NEW YORK, Aug 13 (Desk note) - Futures opened firm.", "© 2026 Example Flow Partners",
+         dt.date(2026, 8, 13)),
+        ("NEW YORK, Aug 13 (Desk note) - Futures opened firm.", "Copyright (c) 2019-2026 Example Research",
+         dt.date(2026, 8, 13)),
     ],
 )
 def test_yearless_bylines_take_the_year_from_context(header, context, published):

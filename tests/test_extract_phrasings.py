@@ -866,7 +866,7 @@ def test_a_company_the_table_does_not_know_is_no_context_instruments_setup():
      ("RTY=F", "long", "stop", 2660.0, None, [2700.0])),
     # "finishes above" / "ends the day below" are closes ("its first finish above 7,000" is a noun, no trigger)
     ("If the Dow finishes above 50,000 on a daily close instead, it might squeeze to 50,800.",
-     ("^DJI", "long", "close", 50000.0, None, [])),
+     ("^DJI", "long", "close", 50000.0, None, [50800.0])),
     ("XLE ends the day below 44, short it.", ("XLE", "short", "close", 44.0, None, [])),
 ])
 def test_targets_before_their_trigger_and_finishing_above(sentence, expected):
@@ -914,3 +914,23 @@ def test_more_targets_than_a_setup_holds_are_cut_not_an_error():
                          lambda s, p: CLOSES.get(s)).setup_file
     (setup,) = sf.setups
     assert len(setup.targets) == 20 and setup.targets[0] == 48.0 and "the first 20 kept" in setup.note
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # opening a position in something is an entry on the long side
+    ("I would start a position in small caps (IWM) around 248, with a stop at 241 and a target of 262.",
+     [("IWM", "long", "limit", 248.0, 241.0, [262.0])]),
+    ("We are opening a position in XLU at 41.20, stop 40.10, target 43.", [("XLU", "long", "limit", 41.2, 40.1, [43.0])]),
+    ("Building a position in XLV on dips to 150, stop 146.", [("XLV", "long", "limit", 150.0, 146.0, [])]),
+    ("Short sellers hold a big position in XLE at 86.", []),
+    # the remainder after a partial exit is the next target
+    ("Scale in XLK 139.50-138.00, stop 134.20, take half off at 144, rest at 147.",
+     [("XLK", "long", "limit", 139.5, 134.2, [144.0, 147.0])]),
+    ("Buy XLE at 86, stop 84. Sell half at 89, remainder at 91.", [("XLE", "long", "limit", 86.0, 84.0, [89.0, 91.0])]),
+    # verbs of a move toward a level are targets of the setup already open
+    ("Buy IWM above 250, stop 245; it could squeeze to 262.", [("IWM", "long", "stop", 250.0, 245.0, [262.0])]),
+    ("Short XLE under 44, stop 46, and let it drift to 41.", [("XLE", "short", "stop", 44.0, 46.0, [41.0])]),
+    ("XLE bounced to 88 yesterday; I am short at 89, stop 91.", [("XLE", "short", "limit", 89.0, 91.0, [])]),
+])
+def test_positions_remainders_and_moves(sentence, expected):
+    assert setups(sentence) == expected, sentence

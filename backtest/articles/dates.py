@@ -268,7 +268,8 @@ def _is_byline(line: str, start: int, end: int, top: bool = False) -> bool:
         return False
     before_ok = not before.strip() or bool(_SEPARATOR_END.search(before)) or bool(_BY.match(before)) or bool(
         _LABEL_END.search(before))
-    after_ok = not after.strip() or bool(_SEPARATOR_START.match(after)) or bool(
+    # Nothing but marks after it: "— Posted 17-Aug-2026 09:50 ET ⚡" (an emoji, a closing rule).
+    after_ok = not after.strip() or _marks_only(after) or bool(_SEPARATOR_START.match(after)) or bool(
         re.match(r"^\s*\d+\s*min(?:ute)?s?\s+read\b", after, re.I))
     if before_ok and after_ok:
         return True
@@ -279,6 +280,11 @@ def _is_byline(line: str, start: int, end: int, top: bool = False) -> bool:
         return True
     # A dateline: a few words (often a city in capitals), the date, then a dash or colon: "NEW YORK, March 3 -".
     return len(words_before) <= 4 and bool(re.match(r"^\s*(?:\([^)]{0,40}\)\s*)?[-–—:]", after))
+
+
+def _marks_only(text: str) -> bool:
+    """No letter, digit or sentence punctuation: only symbols (emoji, rules, stars)."""
+    return not any(c.isalnum() or c in ".,;:!?" for c in text)
 
 
 _TIME_LINE = re.compile(

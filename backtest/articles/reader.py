@@ -68,6 +68,8 @@ _YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})(?<![\d,.$]\d{4})(?![\d,])")
 _PAST_YEAR_CUE = re.compile(
     r"(?:\b(?:its|their|the|since|from|in|during|of|pre|post|early|late|mid|last)\s*-?\s*(?:early\s+|late\s+|mid-)?$)", re.I)
 _PAST_YEAR_AFTER = re.compile(r"^\s*(?:highs?|lows?|peaks?|bottoms?|levels?|rally|selloff|sell-off|crash|mania|bear|bull|'s)", re.I)
+_COPYRIGHT = re.compile(r"(?:©|\([cC]\)|[Cc]opyright)[ \t]*(?:©[ \t]*)?(?:(?:19|20)\d{2}[ \t]*[-–][ \t]*)?"
+                        r"(?P<year>(?:19|20)\d{2})(?![\d,.])")
 _PRESENT_YEAR = re.compile(r"\b(?:in|this\s+year,?|so\s+far\s+in|year-to-date\s+in)\s+(?P<year>(?:19|20)\d{2}),\s+(?:it|the|we|small|large|markets?|stocks?)", re.I)
 
 _STANCE = re.compile(r"(?P<stance>Bullish|Bearish|Neutral)\s*(?:\n\s*)*Strykr\s+Pulse", re.I)
@@ -747,4 +749,8 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
              if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
     if named:
         return max(named), f"year of the month named with it in the text ({max(named)})"
+    # "© 2026 Northgate Flow Partners", "Copyright 2019-2026": the page's notice is dated this year.
+    notice = [int(m["year"]) for m in _COPYRIGHT.finditer(work)]
+    if notice:
+        return max(notice), f"year of the copyright notice ({max(notice)})"
     return None, ""
