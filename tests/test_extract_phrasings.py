@@ -927,6 +927,10 @@ def test_more_targets_than_a_setup_holds_are_cut_not_an_error():
     ("Scale in XLK 139.50-138.00, stop 134.20, take half off at 144, rest at 147.",
      [("XLK", "long", "limit", 139.5, 134.2, [144.0, 147.0])]),
     ("Buy XLE at 86, stop 84. Sell half at 89, remainder at 91.", [("XLE", "long", "limit", 86.0, 84.0, [89.0, 91.0])]),
+    # fractions of the position, one after the other (the second is no short of its own)
+    ("Long XLE at 44, stop 42. Sell 1/3 at 46 and 1/3 at 48, the rest at 50.",
+     [("XLE", "long", "limit", 44.0, 42.0, [46.0, 48.0, 50.0])]),
+    ("Short XLE at 50, stop 52. Cover 1/2 at 47 and 1/2 at 45.", [("XLE", "short", "limit", 50.0, 52.0, [47.0, 45.0])]),
     # verbs of a move toward a level are targets of the setup already open
     ("Buy IWM above 250, stop 245; it could squeeze to 262.", [("IWM", "long", "stop", 250.0, 245.0, [262.0])]),
     ("Short XLE under 44, stop 46, and let it drift to 41.", [("XLE", "short", "stop", 44.0, 46.0, [41.0])]),
