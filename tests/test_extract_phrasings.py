@@ -938,3 +938,17 @@ def test_more_targets_than_a_setup_holds_are_cut_not_an_error():
 ])
 def test_positions_remainders_and_moves(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a level, then "is where I buy / we'd get short": the entry, its side from the words after it
+    ("540 is where I buy DIA, stop 532.", [("DIA", "long", "limit", 540.0, 532.0, [])]),
+    ("The 540-545 zone is where I would buy DIA, stop 532.", [("DIA", "long", "limit", 545.0, 532.0, [])]),
+    ("Retest of the breakout, 540–545, is where I buy DIA, stop 532.", [("DIA", "long", "limit", 545.0, 532.0, [])]),
+    ("For XLE, 88 is where we'd get short, stop 90, target 84.", [("XLE", "short", "limit", 88.0, 90.0, [84.0])]),
+    ("The 88 area is where we'd be sellers of XLE, stop 90.", [("XLE", "short", "limit", 88.0, 90.0, [])]),
+    # history, no instruction
+    ("XLE: 84 is where buyers stepped in last week.", []),
+])
+def test_a_level_is_where_i_buy(sentence, expected):
+    assert setups(sentence) == expected, sentence
