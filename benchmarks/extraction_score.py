@@ -34,7 +34,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = [REPO / "tests" / "extraction_corpus" / name
            for name in ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-                        "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13")]
+                        "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14")]
 #: Relative tolerance for comparing levels (labels are written as the article writes them).
 TOLERANCE = 1e-6
 
@@ -88,6 +88,9 @@ def _expected(raw: dict, where: str) -> Expected:
 def _published_label(value) -> str | None:
     if value is None:
         return None
+    if isinstance(value, str):  # a quoted label: '2026-08-10' or '2026-08-10T21:30:00Z'
+        value = (dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value
+                 else dt.date.fromisoformat(value))
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).isoformat()
     return value.isoformat()
