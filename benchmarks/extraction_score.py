@@ -98,16 +98,20 @@ def _published_label(value) -> str | None:
 
 # -------------------------------------------------------------------------------------- extraction
 def extract(folder: Path, in_process: bool) -> dict[str, dict]:
-    """article id -> the ``--json`` object of ``backtest extract`` (offline, the repository's config)."""
+    """article id -> the ``--json`` object of ``backtest extract`` (offline, the repository's config).
+
+    The folder and its JSON alerts, named as a user names them (``extract FOLDER FOLDER/*.json``): a
+    folder's ``.json`` files are not read as articles unless named."""
+    paths = [folder, *sorted(folder.glob("*.json"))]
     if in_process:
         from backtest.config import load_config
         from backtest.extraction.batch import extract_json_lines
 
         config = load_config(REPO / "backtest.toml").with_overrides(offline=True)
-        lines = [line.text for line in extract_json_lines([folder], config=config) if line.text]
+        lines = [line.text for line in extract_json_lines(paths, config=config) if line.text]
     else:
         cmd = [sys.executable, "-m", "backtest.cli", "--config", str(REPO / "backtest.toml"), "--offline",
-               "extract", str(folder), "--json"]
+               "extract", *map(str, paths), "--json"]
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
         if done.returncode not in (0, 1):
             raise SystemExit(f"backtest extract failed ({done.returncode}): {done.stderr.strip()}")

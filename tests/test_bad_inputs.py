@@ -649,7 +649,8 @@ def test_extract_on_a_directory_without_articles_is_a_usage_error(workspace, tmp
     (empty / "image.png").write_bytes(b"\x89PNG")
     result = CliRunner().invoke(cli, ["--config", str(workspace.config), "extract", str(empty)])
     assert result.exit_code == 2
-    assert result.stderr.strip() == (f"error: {empty}: directory holds no articles (*.txt, *.md, *.html) "
+    assert result.stderr.strip() == (f"error: {empty}: directory holds no articles (*.txt, *.md, *.text, *.html, "
+                                     "*.htm, *.eml, *.xml, *.rss, *.atom) "
                                      "(point at the articles directory or at article files)")
 
 

@@ -106,11 +106,13 @@ _TIME_BEFORE = re.compile(
 
 _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
-    r"published|posted|sent|issued|written|generated|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
+    r"published|posted|sent|issued|written|generated|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date|"
+    # the keys of a JSON alert or a data export: "time": "2026-06-16T13:45:00Z"
+    r"timestamp|time|created_at|published_at|sent_at|posted_at)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
 #: The first word of every label, lower case: a label line holds one of them after its marks.
 _LABEL_KEYS = ("date", "first", "originally", "published", "posted", "sent", "issued", "written", "last", "updated",
-               "refreshed", "generated")
+               "refreshed", "generated", "time", "created")
 #: A line break, marks, and a label key: where a label line may start (see _labels).
 _LABEL_LINE = re.compile(r"\n[ \t*_#>-]*(?:" + "|".join(_LABEL_KEYS) + ")")
 _HAS_DIGIT = re.compile(r"\d")
@@ -164,13 +166,15 @@ class _Found:
 
 
 def stated_publication(work: str, year_context, header_end: int | None = None,
-                       low: str | None = None) -> tuple[Publication | None, list[str]]:
+                       low: str | None = None, latest: bool = False) -> tuple[Publication | None, list[str]]:
     """The stated publication in ``work`` (labelled line first, then a byline near the top), and warnings.
 
     ``year_context()`` is called only when a date has no year; it returns ``(year, how)`` or ``(None, "")``.
     Bylines are looked for before ``header_end`` (e.g. where the source list starts: "outlet·Feb 8" lines
     are the sources' dates, not the article's). ``low``: ``work.lower()`` when it may stand in for ``work``
     in key look-ups (:func:`backtest.articles.reader.keys_view`), which makes finding the labels cheaper.
+    ``latest``: the text holds several dated items (a feed): the latest publication label wins, so that no
+    item's setups count as published before that item was.
     """
     warnings: list[str] = []
     candidates: list[tuple[int, str, _Found]] = []  # (priority, description, found)
@@ -184,7 +188,7 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
         name = re.sub(r"\s+", " ", label["label"].lower())
         priority = 2 if name in _UPDATED else 0
         candidates.append((priority, f"{label['label']} line", found))
-        if priority == 0:
+        if priority == 0 and not latest:
             break  # the first publication label wins; later ones are restatements
     if not any(p == 0 for p, _, _ in candidates):
         for index, (line_start, line) in enumerate(_header_lines(work, header_end)):
@@ -201,6 +205,8 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
     if not candidates:
         return None, warnings
     candidates.sort(key=lambda c: c[0])
+    if latest:
+        return _latest(candidates, work, year_context), warnings
     for _, what, found in candidates:
         shown = re.sub(r"\s+", " ", work[found.start:found.end].strip())
         try:
@@ -213,6 +219,30 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
             continue
         return Publication(value, "stated", note), warnings
     return None, warnings
+
+
+def _latest(candidates: list[tuple[int, str, "_Found"]], work: str, year_context) -> Publication | None:
+    """Of the publication labels of the best priority, the one that reads as the latest instant (a date
+    alone counts as the end of its day); labels that cannot be read are passed over."""
+    best_priority = candidates[0][0]
+    read: list[tuple[dt.datetime, Publication]] = []
+    for priority, what, found in candidates:
+        if priority != best_priority:
+            break
+        shown = re.sub(r"\s+", " ", work[found.start:found.end].strip())
+        try:
+            value, note = _instant(found, what, shown, year_context)
+        except ValueError:
+            continue
+        if value is None:
+            continue
+        key = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time(23, 59), dt.timezone.utc)
+        read.append((key, Publication(value, "stated", note)))
+    if not read:
+        return None
+    latest = max(read, key=lambda r: r[0])[1]
+    return dataclasses.replace(latest, note=f"{latest.note} (the latest of {len(read)} dated items)") \
+        if len(read) > 1 else latest
 
 
 def _labels(work: str, low: str):

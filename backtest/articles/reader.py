@@ -40,8 +40,10 @@ from ..common import SourceRef
 from ..errors import ArticleError
 from . import dates
 
-#: File suffixes read as articles when a directory is given (extract and run use this one tuple).
-ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm")
+#: File suffixes read as articles when a directory is given (extract and run use this one tuple): text,
+#: Markdown, HTML, e-mail messages, RSS/Atom feeds (docs/setup-format.md, "Article files"). A JSON alert is
+#: read when named (`extract alerts/*.json`): a folder's ``.json`` files are more often data or settings.
+ARTICLE_SUFFIXES = (".txt", ".md", ".text", ".html", ".htm", ".eml", ".xml", ".rss", ".atom")
 #: Note and warning for an article whose date cannot be read (it is still extracted, with ``published: null``).
 NO_DATE_NOTE = ("no publication date found (no datePublished/Published/byline date, no dated sources or 'as of' "
                 "date); set one with `backtest extract --published DATE` before `backtest run`")
@@ -81,7 +83,10 @@ _SCORE_WEB = re.compile(r"^\s*(?P<score>\d{1,3})\s*\n\s*Score\s*$", re.M)
 _THREAT = re.compile(r"\bThreat\s+Level[ \t*_]*(?::[ \t*_]*)?(?P<level>\d)\s*/\s*5\b", re.I)
 _SOURCES_HEAD = re.compile(r"^[ \t]*Sources\s*\((?P<n>\d+)\)[ \t]*$", re.M)
 _TAG_LINE = re.compile(r"^[ \t]*#[\w-]+(?:\s*#[\w-]+)*[ \t]*$", re.M)
-_TITLE_LINE = re.compile(r"^[ \t]*(?:title|headline)\s*:\s*(?P<t>\S.{3,300})$", re.I | re.M)
+_TITLE_LINE = re.compile(r"^[ \t]*(?:title|headline|subject)\s*:\s*(?P<t>\S.{3,300})$", re.I | re.M)
+#: A feed's first item's (or entry's) title: the alert the file carries.
+_FEED_TITLE = re.compile(r"<(?:item|entry)\b.*?<title[^>]*>\s*(?:<!\[CDATA\[)?(?P<t>[^<\]]{3,300}?)\s*(?:\]\]>)?\s*</title>",
+                         re.I | re.S)
 _FOOTER_TITLE = re.compile(r"^(?P<title>[^\n|]{10,300}?)\s*\|\s*Strykr\b", re.M)
 _HEADING = {
     "watch": re.compile(r"^[ \t]*Strykr\s+Watch[ \t]*$", re.M),
@@ -211,7 +216,44 @@ def decode_article_bytes(raw: bytes, where: str = "article") -> tuple[str, str]:
     # A NUL character is a NUL byte in UTF-8, so bytes without one need no look through the text.
     if (encoding != "utf-8" or b"\x00" in body) and text.find("\x00", 0, 8192) >= 0:
         raise ArticleError("binary file (contains NUL characters), not a text article", where=where)
+    if _EMAIL_HEAD.match(text):
+        text = _email_text(text, where)
     return text, encoding
+
+
+#: The start of an e-mail message: three or more header lines ("From: ...", "Subject: ...", folded lines).
+_EMAIL_HEAD = re.compile(r"(?:(?:From|To|Cc|Subject|Date|Received|Return-Path|Reply-To|Delivered-To|Sender|"
+                         r"MIME-Version|Message-ID|Content-Type|Content-Transfer-Encoding|X-[A-Za-z0-9-]+)"
+                         r":[^\n]*\n(?:[ \t][^\n]*\n)*){3}")
+#: Header lines kept above an e-mail's decoded body: where its date and title are read from.
+_EMAIL_KEPT = ("Subject", "From", "Date")
+
+
+def _email_text(text: str, where: str) -> str:
+    """An e-mail message as the article it carries: a plain one as it is; one whose body is encoded
+    (quoted-printable, base64) or in parts (text and HTML alternatives) as its Subject, From and Date
+    lines, a blank line and its body decoded: the plain-text part, else the HTML part with its tags
+    blanked. This is the text that spans index (:mod:`backtest.setups.quotes` decodes the file the same
+    way)."""
+    import email
+    import email.policy
+
+    head_end = text.find("\n\n")
+    head = (text if head_end < 0 else text[:head_end]).lower()
+    if "multipart/" not in head and "quoted-printable" not in head and "base64" not in head:
+        return text  # its text is its body: offsets stay those of the file
+    try:
+        message = email.message_from_string(text, policy=email.policy.default)
+        part = message.get_body(preferencelist=("plain", "html"))
+        body = part.get_content() if part is not None else ""
+        if part is not None and part.get_content_subtype() == "html":
+            body = _blank_html(body)
+    except Exception as exc:  # noqa: BLE001 - a malformed message is reported, never a traceback
+        raise ArticleError(f"e-mail message cannot be decoded ({type(exc).__name__}: {exc})", where=where,
+                           hint="save the message's text as a .txt file") from None
+    headers = "".join(f"{name}: {' '.join(str(message[name]).split())}\n" for name in _EMAIL_KEPT
+                      if message[name] is not None)
+    return f"{headers}\n{body}"
 
 
 def _bomless_utf16(raw: bytes) -> str | None:
@@ -241,7 +283,57 @@ def line_view(text: str) -> str:
     view = text.replace("\r\n", " \n").replace("\r", "\n") if "\r" in text else text
     if looks_like_html(view):
         view = _blank_html(view)
+    elif _FEED_START.match(view):
+        view = _blank_html(_FEED_DATE.sub(_feed_date_label, _CDATA.sub(_blanks, view)))
+    elif view.lstrip()[:1] in ("{", "[") and _JSON_PAIR.search(view, 0, 2000):
+        view = _json_view(view)
     return view
+
+
+#: An RSS or Atom feed (an XML file): its items' HTML is read like a page, its date tags as labels.
+_FEED_START = re.compile(r"\s*(?:<\?xml\b[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF|channel|item|entry)\b", re.S)
+_CDATA = re.compile(r"<!\[CDATA\[|\]\]>|<\?[^>]{0,300}\?>")  # and the XML declaration
+#: A feed's date tags, written in the view as the label they are, in the same number of characters
+#: ("<pubDate>" -> "pubDate: "): the publication is then read as from a "Published:" line.
+_FEED_DATE = re.compile(r"<(?P<tag>pubDate|dc:date|published|updated|lastBuildDate)>", re.I)
+#: A JSON member whose value is a string: "message": "NQ long on a break of 30705.25 ..."
+_JSON_PAIR = re.compile(r'"(?P<key>[A-Za-z_][\w .-]{0,60})"\s*:\s*"(?P<value>(?:[^"\\\n]|\\.)*)"')
+#: Keys whose string value is the alert's publication ("time": "2026-06-16T13:45:00Z").
+_JSON_DATE_KEYS = frozenset({"time", "timestamp", "date", "datetime", "published", "published_at", "posted",
+                             "posted_at", "sent", "sent_at", "created_at", "datepublished"})
+_JSON_PROSE = re.compile(r"[A-Za-z]{2,}")
+
+
+def _json_view(text: str) -> str:
+    """A JSON alert as the cues read it, same length: the string values that are prose (four words or
+    more: "message", "text", "description") and the publication member ("time: 2026-06-16T13:45:00Z", on a
+    line of its own); everything else blank. Numeric members are not read: what "entry" or "level" means
+    is the sender's schema, and the alert's text says it in words."""
+    view = ["\n" if c == "\n" else " " for c in text]
+    for m in _JSON_PAIR.finditer(text):
+        key, value = m["key"], m["value"]
+        if key.lower() in _JSON_DATE_KEYS:
+            start = m.start("key")
+            view[start - 1] = "\n"  # the key's opening quote: the label starts a line
+            view[start:m.end("key")] = key
+            view[m.end("key")] = ":"
+            view[m.start("value"):m.end("value")] = value
+        elif len(_JSON_PROSE.findall(value)) >= 4:
+            view[m.start("value") - 1] = "\n"  # each text on a line of its own
+            view[m.start("value"):m.end("value")] = value.replace("\\", " ")
+    return "".join(view)
+
+
+def _feed_date_label(m: re.Match) -> str:
+    tag = m["tag"].lower()
+    if tag == "lastbuilddate":  # when the feed was rebuilt, not when an item was published
+        return " " * len(m.group(0))
+    label = {"pubdate": "date:", "dc:date": "date:", "published": "published:", "updated": "updated:"}[tag]
+    return "\n" + label.rjust(len(m.group(0)) - 1)  # on a line of its own, where a label is read
+
+
+def _blanks(m: re.Match) -> str:
+    return " " * (m.end() - m.start())
 
 
 _HTML_START = re.compile(r"\s*(?:<!doctype\s+html|<html\b|<head\b|<body\b|<article\b|<div\b|<p\b|<!--)", re.I)
@@ -529,9 +621,15 @@ def _header(article: Article, work: str, low: str | None) -> None:
                     break
                 seen.add(line)
     else:
-        m = ("title" in low[:3000] or "headline" in low[:3000]) and _TITLE_LINE.search(work[:3000])
+        m = ("title" in low[:3000] or "headline" in low[:3000] or "subject" in low[:3000]) and \
+            _TITLE_LINE.search(work[:3000])
+        feed = not m and _FEED_START.match(article.text) and _FEED_TITLE.search(article.text[:20000])
         if m:
             article.title = m["t"].strip()
+        elif feed:
+            import html
+
+            article.title = html.unescape(feed["t"]).strip()
         elif looks_like_html(article.text):
             m = _HTML_TITLE.search(article.text[:5000])
             if m:
@@ -678,7 +776,7 @@ def _published(article: Article, work: str, sources_head: re.Match | None, low: 
         return year_memo[0]
 
     stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None,
-                                                low=low)
+                                                low=low, latest=_FEED_START.match(article.text) is not None)
     article.warnings.extend(warnings)
     if stated is not None:
         article.published, article.published_basis, article.published_note = stated.value, "stated", stated.note

@@ -76,7 +76,8 @@ def discover_articles(paths: Iterable[Path]) -> tuple[list[Path], list[ArticleRe
             found = sorted(p for p in path.iterdir()
                            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in ARTICLE_SUFFIXES)
             if not found:
-                raise UsageError("directory holds no articles (*.txt, *.md, *.html)", where=str(path),
+                raise UsageError(f"directory holds no articles ({', '.join('*' + x for x in ARTICLE_SUFFIXES)})",
+                                 where=str(path),
                                  hint="point at the articles directory or at article files")
             files.extend(found)
         elif path.exists():
