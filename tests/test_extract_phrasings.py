@@ -952,3 +952,48 @@ def test_positions_remainders_and_moves(sentence, expected):
 ])
 def test_a_level_is_where_i_buy(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a zone named before its two ends joined by "to"; "scaling into"; British "towards"
+    ("XLV: our preferred entry is a buy zone of 150.80 to 152.20, stop 148.40.",
+     [("XLV", "long", "limit", 152.2, 148.4, [])]),
+    ("Buy XLV at 150.80 to lift it to 152.20 later.", [("XLV", "long", "limit", 150.8, None, [])]),
+    ("I'm scaling into XLK between 176.20 and 178.00.\nStop: 171.90\nTargets: 186 → 191",
+     [("XLK", "long", "limit", 178.0, 171.9, [186.0, 191.0])]),
+    ("I'd be a buyer of the Dow on a pullback towards 46,000, with a stop-loss placed beneath 45,400 and a first "
+     "target of 47,300.", [("^DJI", "long", "limit", 46000.0, 45400.0, [47300.0])]),
+    ("Short XLE on a bounce towards 47, stop 48.", [("XLE", "short", "limit", 47.0, 48.0, [])]),
+])
+def test_zones_of_x_to_y_scaling_into_and_towards(sentence, expected):
+    assert setups(sentence) == expected, sentence
+
+
+def _all(body: str):
+    article = parse_article_text(f"Desk Notes\n{FILL}\n{body}\n{FILL}\ndatePublished: 2026-02-09 14:30 UTC\n", "t")
+    sf = extract_article(article, lambda s, p: CLOSES.get(s)).setup_file
+    return [(s.symbol, s.status, s.direction, s.entry.level, s.stop, s.targets) for s in sf.setups]
+
+
+def test_a_level_after_shares_in_an_unknown_company_is_not_the_earlier_instrument():
+    """"Shares in Harcourt & Vale fell ..." then, a paragraph on, "I am a buyer at 385p": the company, which
+    the table does not know (unresolved), not the Dow named before it."""
+    body = ("Buy the Dow at 46,000, stop 45,400.\n\nShares in Harcourt & Vale fell below 410p yesterday after a "
+            "profit warning.\n\nI think the market has overreacted. I am a buyer at 385p, with a stop-loss at 360p "
+            "and a target of 450p.")
+    assert _all(body) == [("^DJI", "ok", "long", 46000.0, 45400.0, []), (None, "unresolved", "long", 385.0, 360.0, [450.0])]
+    # a known instrument named after the company is the one
+    named = body.replace("I think the market has overreacted.", "The Dow fund is cheaper.")
+    assert _all(named)[1][0] == "DIA"
+
+
+def test_a_plain_text_scorecard_grid_gives_no_setups():
+    """A grid with a Result column (and a rule under its header) lists closed trades: no setup from its rows."""
+    grid = ("CLOSED THIS MONTH\n"
+            "#   Instrument   Side    Opened      Entry     Closed      Exit      Result\n"
+            "------------------------------------------------------------------------\n"
+            "41  XLE          Long    Jun 24      44.10     Jul 30      46.90     +6.3%\n"
+            "42  QQQ          Short   Jun 26      635.00    Jul 28      606.20    +4.5%\n"
+            "------------------------------------------------------------------------\n")
+    assert _all(grid) == []
+    assert _all(grid + "\nNew trade: buy XLU at 42.50, stop 41.60.") == [("XLU", "ok", "long", 42.5, 41.6, [])]

@@ -129,11 +129,18 @@ _QUOTE_HEADER = re.compile(r"\n[ \t>]*(?:On[ \t][^\n]{4,160}?[ \t]wrote:|(?P<who
 _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 #: "until it", "until the stock" right before a trigger (in the masked view): what the writer waits for.
 _UNTIL_BEFORE = re.compile(r"until[ \t]+(?:it|price|the[ \t]+(?:stock|index|etf|price)|shares|§)[ \t]*\Z")
+#: A grid's column of outcomes (as :data:`_RESULT_COLUMN`), and a line that only rules a grid ("-----").
+_RESULT_CELL = re.compile(r"(?i:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)")
+_RULE_LINE = re.compile(r"[ \t]*[=─━_-]{3,}[ \t=─━_-]*")
 #: A pipe table's column of outcomes ("Result", "P&L", "Return"): its rows are closed trades.
 _RESULT_COLUMN = re.compile(r"\|[ \t]*(?:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)[ \t]*(?=\|)")
 #: A capitalised name (one to three words) right after a side word: "accumulating Harlow", "buying Halvorsen Marine".
 _PROPER_NAME_AFTER = re.compile(r"[ \t]+([A-Z][a-z]{2,})(?:[ \t]+[A-Z][a-z]+){0,2}(?=[ \t]+(?:below|above|under|over|at|"
                                 r"near|around|on|if|from|in|into|between|up|sub|north|south|\$|\d))")
+#: How far before a level "shares in <company>" is looked for (about a paragraph).
+_COMPANY_LOOKBACK = 800
+#: "shares in Harcourt & Vale", "shares of Northwind": the company a paragraph is about.
+_SHARES_OF_NAME = re.compile(r"[Ss]hares[ \t]+(?:in|of)[ \t]+([A-Z][a-z]{2,})")
 #: Words written with a capital first, and in lower case (for _unknown_name_after_side's counts).
 _TITLE_WORD = re.compile(r"\b[A-Z][a-z]{2,}\b")
 _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
@@ -297,6 +304,8 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
 _WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(\d])")
 #: The words a wrapped line may end on before a line that opens with a number: the number is theirs ("trail
 #: under" / "185.20 for today", "into strength near" / "30,420").
+#: A zone's name right before its first end: "buy zone of 150.80 (to 152.20)", "entry range: 44.10".
+_ZONE_NAMED_BEFORE = re.compile(r"(?:zone|range|area|region)[*_ \t]*(?:of|from|is|:|=)?[*_ \t]*\$?[*_ \t]*\Z", re.I)
 _BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards around from between into of for "
                              "is are was sits and or than beneath through @".split())
 _WRAPPED_LINE = 40  # characters of line before such a break: shorter lines are a list or chat, not wrapped prose
@@ -753,9 +762,21 @@ class _Reader:
                 i += 1
                 continue
             starts = [x - a for x, _ in heads]
+            # "#  Instrument  Side  Opened  Entry  Closed  Exit  Result": a scorecard of closed trades, whose
+            # rows are no setups (as a pipe table's with such a column)
+            scorecard = any(_RESULT_CELL.fullmatch(self.text[x:y].strip()) for x, y in heads)
             j = i + 1
+            if j < len(lines) and lines[j][0] == lines[j - 1][1] + 1 and \
+                    _RULE_LINE.fullmatch(self.text[lines[j][0]:lines[j][1]]):
+                j += 1  # a rule under the header: "-----------"
             while j < len(lines) and lines[j][0] == lines[j - 1][1] + 1:  # consecutive lines, no blank one
                 r0, r1 = lines[j]
+                if scorecard:
+                    if _RULE_LINE.fullmatch(self.text[r0:r1]):
+                        break
+                    rows.append(lines[j])
+                    j += 1
+                    continue
                 found = [(r0 + m.start(), r0 + m.end()) for m in _GRID_CELL.finditer(self.text[r0:r1])]
                 if len(found) < 2:
                     break
@@ -941,10 +962,13 @@ class _Reader:
         for k, num in enumerate(numbers):
             name, direction, etype, info = roles[k] or ("mention", None, None, {})
             # "between $139 and $143", "scale in between 236 and 233": the second number closes the zone.
+            # Also "a buy zone of 150.80 to 152.20": the zone named before its first end.
             zone_after_entry = bool(out and out[-1].role == "entry" and out[-1].num.high is None
                                     and name in ("mention", "level")
                                     and re.fullmatch(r"[ \t]*to[ \t]*", self.view[out[-1].num.end:num.start])
-                                    and re.match(r"[ \t]*(?:area|zone|range|region)\b", self.view[num.end:num.end + 12])
+                                    and (re.match(r"[ \t]*(?:area|zone|range|region)\b", self.view[num.end:num.end + 12])
+                                         or _ZONE_NAMED_BEFORE.search(self.view, max(0, out[-1].num.start - 24),
+                                                                      out[-1].num.start))
                                     and max(out[-1].num.value, num.value) <= 1.25 * min(out[-1].num.value, num.value))
             if out and (out[-1].opens_range or zone_after_entry) and out[-1].num.high is None \
                     and name in ("mention", "range", "level" if zone_after_entry else "range") \
@@ -1542,7 +1566,7 @@ class _Reader:
                 return m
         if before or after:
             return (before + after)[0]
-        if self._unknown_name_after_side(lv):
+        if self._unknown_name_after_side(lv) or self._unknown_company_in_paragraph(lv):
             return None  # "I'm accumulating Harlow below $38": a company the table does not know, not the context's
         # No instrument in the sentence: first this paragraph's, then the article's so far; by price
         # magnitude among those with a known price, else the latest ticker whose price is not known here.
@@ -1567,6 +1591,33 @@ class _Reader:
                 return unknown[-1]
         return None
 
+    def _unknown_company_in_paragraph(self, lv: _Level) -> bool:
+        """The text just before the level (this paragraph, or the one before it when this one names no
+        instrument) is about a company the table does not know, and names no instrument after it: "Shares in
+        Harcourt & Vale fell below 410p ... ¶ I think the market has overreacted. I am a buyer at 385p"."""
+        if self.paragraph_mentions:
+            return False
+        start = max(0, lv.num.start - _COMPANY_LOOKBACK)
+        if "hares " not in self.text[start:lv.num.start]:
+            return False
+        for m in _SHARES_OF_NAME.finditer(self.text, start, lv.num.start):
+            after = bisect.bisect_left(self.mention_starts, m.end())
+            named_since = after < len(self.mention_starts) and self.mention_starts[after] < lv.num.start
+            if not named_since and self._is_unknown_name(m.group(1), written=1):  # ("shares in": a company)
+                return True
+        return False
+
+    def _is_unknown_name(self, name: str, written: int = 2) -> bool:
+        """A capitalised word that names a company the article talks of: no word of the phrasebook or of the
+        alias table, capitalised at least ``written`` times in the article and never written in lower case."""
+        low = name.lower()
+        if self._word_forms is None:  # (counted once for the article: the look-up stays linear)
+            self._word_forms = (collections.Counter(_TITLE_WORD.findall(self.text)),
+                                frozenset(_LOWER_WORD.findall(self.text)))
+        capitalised, lower = self._word_forms
+        return low not in self.pb.vocabulary and low not in _COMMON_CAPITALS and low not in self.table.name_words \
+            and capitalised[name] >= written and low not in lower
+
     def _unknown_name_after_side(self, lv: _Level) -> bool:
         """A capitalised name right after the side word before the level, that is no instrument the table knows
         and no word of the phrasebook: "I'm accumulating Harlow below $38", "buying Halvorsen above NOK 212"."""
@@ -1578,15 +1629,8 @@ class _Reader:
             m = _PROPER_NAME_AFTER.match(self.text, occ.end, lv.num.start)
             if m is None:
                 return False
-            name, low = m.group(1), m.group(1).lower()
-            if self._word_forms is None:  # (counted once for the article: the look-up stays linear)
-                self._word_forms = (collections.Counter(_TITLE_WORD.findall(self.text)),
-                                    frozenset(_LOWER_WORD.findall(self.text)))
-            capitalised, lower = self._word_forms
-            # (a company the article names: capitalised at least twice, never in lower case; not a word of the
-            # phrasebook or of the alias table: "Buying Energy above $46.5" is XLE's)
-            return low not in self.pb.vocabulary and low not in _COMMON_CAPITALS and low not in self.table.name_words \
-                and capitalised[name] >= 2 and low not in lower
+            # (not a word of the phrasebook or of the alias table: "Buying Energy above $46.5" is XLE's)
+            return self._is_unknown_name(m.group(1))
         return False
 
     def _in_headline(self, m: Mention) -> bool:

@@ -357,7 +357,8 @@ _LEADER_DOTS = re.compile(r"\.{3,}")
 
 
 def base_view(text: str) -> str:
-    """``text`` lower-cased, curly apostrophes straight, hyphens between words as spaces; same length."""
+    """``text`` lower-cased, curly apostrophes straight, hyphens between words as spaces, "towards" as
+    "toward"; same length."""
     low = text.lower()
     if len(low) != len(text):  # a few non-ASCII letters change length when lower-cased: lower ASCII only
         low = text.translate(_ASCII_LOWER)
@@ -372,6 +373,8 @@ def base_view(text: str) -> str:
     for mark in "*_`":  # Markdown emphasis and code marks: "**Stop loss:** $928"
         if mark in low:
             low = low.replace(mark, " ")
+    if "towards" in low:  # British "towards" reads as "toward" (the phrasebook lists one spelling)
+        low = low.replace("towards", "toward ")
     return _WORD_HYPHEN.sub(" ", low) if "-" in low else low
 
 
