@@ -281,12 +281,24 @@ def test_numeric_dates_say_which_order_was_read():
          dt.date(2026, 8, 13)),
         ("NEW YORK, Aug 13 (Desk note) - Futures opened firm.", "Copyright (c) 2019-2026 Example Research",
          dt.date(2026, 8, 13)),
+        # A year merely named ("reporting season for 2026"), when the byline's weekday fits it.
+        ("*By Jo Whit · Posted Sun Jul 19 6:30 pm ET*", "Reporting season for 2026 moves into its heaviest stretch.",
+         dt.datetime(2026, 7, 19, 22, 30, tzinfo=UTC)),
     ],
 )
 def test_yearless_bylines_take_the_year_from_context(header, context, published):
     a = parse_article_text(_plain(header, context), "x")
     assert (a.published, a.published_basis) == (published, "stated")
     assert "year" in a.published_note
+
+
+@pytest.mark.parametrize("header", [
+    "*By Jo Whit · Posted Mon Jul 19 6:30 pm ET*",  # 2026-07-19 is a Sunday: the weekday does not fit
+    "NEW YORK, Aug 13 (Desk) - Futures opened firm.",  # no weekday to check the named year against
+])
+def test_a_year_merely_named_dates_only_a_byline_whose_weekday_fits_it(header):
+    a = parse_article_text(_plain(header, "Reporting season for 2026 moves into its heaviest stretch."), "x")
+    assert a.published is None and a.published_basis is None
 
 
 def test_a_month_named_since_or_back_in_a_year_is_no_year_for_a_dateline():

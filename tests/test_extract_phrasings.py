@@ -997,3 +997,23 @@ def test_a_plain_text_scorecard_grid_gives_no_setups():
             "------------------------------------------------------------------------\n")
     assert _all(grid) == []
     assert _all(grid + "\nNew trade: buy XLU at 42.50, stop 41.60.") == [("XLU", "ok", "long", 42.5, 41.6, [])]
+
+
+def test_a_forum_post_quoted_in_a_reply_is_history():
+    """"> Quote from ridgeback (March 18):" and the ">" lines under it are an earlier post, not this one's
+    call; the reply's own trade is read. ("... said:" and "Originally Posted by ..." open such a quote too.)"""
+    for header in ("> Quote from ridgeback (March 18):", "Originally Posted by ridgeback", "ridgeback said:"):
+        body = (f"\n{header}\n> Small caps are hated. I'm buying IWM at 246 here, stop 239, target 262.\n\n"
+                "That call worked. My own trade now: short IWM under 290, stop 298, target 276.")
+        assert _all(body) == [("IWM", "ok", "short", 290.0, 298.0, [276.0])], header
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # "invalidation" right after one level and before the next opens the next: the first is still the entry
+    ("Buy XLE at 49.40, invalidation below 47.60.", [("XLE", "long", "limit", 49.4, 47.6, [])]),
+    ("Long XLE through 49.40, invalidation below 47.60, and a clean break opens the door to 52.80.",
+     [("XLE", "long", "stop", 49.4, 47.6, [52.8])]),
+    ("Buy XLE at 44. A drop below 42 invalidates the setup.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+])
+def test_an_invalidation_word_between_two_levels_belongs_to_the_second(sentence, expected):
+    assert setups(sentence) == expected, sentence

@@ -414,6 +414,10 @@ def _instant(found: _Found, what: str, shown: str, year_context) -> tuple[dt.dat
         if context_year is None:
             return None, (f"the {what} {shown!r} gives no year and the text names none; publication date unknown "
                           "(set it with `backtest extract --published`)")
+        if how.startswith(WEEKDAY_ONLY_YEAR):  # (a year merely named: good only with a weekday that fits it)
+            if found.weekday is None or dt.date(context_year, found.month, found.day).weekday() != found.weekday:
+                return None, (f"the {what} {shown!r} gives no year and the text names none that its weekday fits; "
+                              "publication date unknown (set it with `backtest extract --published`)")
         year, why = _year_for(found, context_year, how)
         notes.append(why)
     day = dt.date(year, found.month, found.day)  # ValueError for "Feb 30"
@@ -439,6 +443,11 @@ def _instant(found: _Found, what: str, shown: str, year_context) -> tuple[dt.dat
         return day, "; ".join(notes)
     local = dt.datetime(day.year, day.month, day.day, hour, found.minute, found.second, tzinfo=tz)
     return local.astimezone(dt.timezone.utc), "; ".join(notes)
+
+
+#: How a year context begins when the year is only named somewhere in the text ("reporting season for
+#: 2026"): it dates a yearless byline only when the byline's weekday fits that very year.
+WEEKDAY_ONLY_YEAR = "the latest year the text names"
 
 
 def _year_for(found: _Found, context_year: int, how: str) -> tuple[int, str]:

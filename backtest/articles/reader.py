@@ -851,4 +851,9 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
     notice = [int(m["year"]) for m in _COPYRIGHT.finditer(work)]
     if notice:
         return max(notice), f"year of the copyright notice ({max(notice)})"
+    # "Posted Sun Jul 19 6:30 pm ET" in a text about "reporting season for 2026": a year named anywhere,
+    # taken only when the byline's weekday fits it (dates.WEEKDAY_ONLY_YEAR).
+    named = [int(ym["year"]) for ym in _YEAR.finditer(prose)]
+    if named:
+        return max(named), f"{dates.WEEKDAY_ONLY_YEAR} ({max(named)})"
     return None, ""

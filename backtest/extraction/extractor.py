@@ -123,8 +123,11 @@ _LEAD_WORDS = frozenset({"%", "/", "(", ")", "the", "my", "our", "and", "on", "u
 _REFERENT_WORDS = (" there", " it", " that level")
 #: The line that opens an earlier message quoted in an e-mail reply ("> On Mon, Aug 10, 2026 at 6:48 AM, Dana
 #: Whitfield wrote:"); ``whole``: a forwarded or original message, which runs to the end of the text.
+#: Also a forum's quote of an earlier post ("> Quote from ridgeback (March 18):", "Originally Posted by ...").
 _QUOTE_HEADER = re.compile(r"\n[ \t>]*(?:On[ \t][^\n]{4,160}?[ \t]wrote:|(?P<whole>-{2,}[ \t]*(?:Original|Forwarded)"
-                           r"[ \t]+Message[ \t]*-{2,}|Begin[ \t]+forwarded[ \t]+message:))[ \t]*(?=\n|\Z)", re.I)
+                           r"[ \t]+Message[ \t]*-{2,}|Begin[ \t]+forwarded[ \t]+message:)|Quote[ \t]+from[ \t][^\n]{1,120}?:"
+                           r"|Quote:|Originally[ \t]+posted[ \t]+by[ \t][^\n]{1,80}?:?|[\w.-]{2,40}[ \t]+said:)[ \t]*(?=\n|\Z)",
+                           re.I)
 #: A quoted line of such a message (with its line break): it opens with ">".
 _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 #: "until it", "until the stock" right before a trigger (in the masked view): what the writer waits for.
@@ -1294,8 +1297,17 @@ class _Reader:
         return occ is not None and occ.has("role", "stop", "after") and not occ.has("role", "stop", "before")
 
     def _suffix_is_invalidation(self, num: NumberMention, s: _Sentence) -> bool:
+        """The level is followed by an invalidation word ("$44, which would invalidate ..."); not when that word
+        opens the next level ("buy at 69.40, invalidation below 67.60": 67.60 is the invalidation)."""
         occ = self._suffix_at(num.end, s)
-        return occ is not None and occ.has("role", "invalidation", "after")
+        if occ is None or not occ.has("role", "invalidation", "after"):
+            return False
+        if occ.has("role", "invalidation", "before"):
+            nxt = bisect.bisect_left(self.level_starts, occ.end)
+            if nxt < len(self.level_starts) and self.level_starts[nxt] < s.end \
+                    and self._gap_ok(occ.end, self.level_starts[nxt], 0):
+                return False
+        return True
 
     def _suffix_entry(self, num: NumberMention, s: _Sentence) -> bool:
         occ = self._suffix_at(num.end, s)
@@ -2034,14 +2046,15 @@ class _Reader:
         return False
 
     def _quoted(self, s: _Sentence) -> bool:
-        """The sentence is in an earlier message quoted by an e-mail reply: the lines opening with ">" after an
-        "On Mon, Aug 10, 2026 at 6:48 AM, Dana wrote:" line, or all after "-----Original Message-----". What
+        """The sentence is in an earlier message quoted by an e-mail reply or a forum post: the lines opening
+        with ">" after an "On Mon, Aug 10, 2026 at 6:48 AM, Dana wrote:" line (or "Quote from ridgeback
+        (March 18):", "Originally Posted by ...", "ridgeback said:"), or all after "-----Original Message-----". What
         the writer sent before (and may have cancelled since) is context, not this article's setup."""
         spans = self._quote_spans
         if spans is None:
             spans = []
             text = self.text
-            if "wrote:" in text or "riginal" in text or "orwarded" in text:
+            if "wrote:" in text or "riginal" in text or "orwarded" in text or "uote" in text or "said:" in text:
                 for m in _QUOTE_HEADER.finditer(text, max(0, self.start - 1), self.end):
                     if spans and m.start() < spans[-1][1]:
                         continue
