@@ -1017,3 +1017,30 @@ def test_a_forum_post_quoted_in_a_reply_is_history():
 ])
 def test_an_invalidation_word_between_two_levels_belongs_to_the_second(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("If it pulls back to $395 I would nibble on TSLA, with a stop under $370.",
+     [("TSLA", "long", "limit", 395.0, 370.0, [])]),
+    # a position held before is history
+    ("I had QQQ short at 690 last month and got run over, for the record.", []),
+    ("We were long XLE from 44 and sold at 46. New trade: buy XLU at 42, stop 41.",
+     [("XLU", "long", "limit", 42.0, 41.0, [])]),
+    ("I had a plan: buy XLE at 44, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    # targets named after their level
+    ("Buy IWM above 300, stop 296; 308 would be the level to aim for.", [("IWM", "long", "stop", 300.0, 296.0, [308.0])]),
+    ("Buy XLE above 44, stop 42; 47 comes into view after that.", [("XLE", "long", "stop", 44.0, 42.0, [47.0])]),
+])
+def test_nibbles_positions_held_before_and_targets_in_view(sentence, expected):
+    assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a question gives no instruction; the answer after it does
+    ("Q: I missed the Tesla rally. Should I buy TSLA now?", []),
+    ("Is it time to short XLU below 44?", []),
+    ("Where would I buy XLE? At 44, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    ("Buy XLE at 44, stop 42. Why? Crude is firm.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+])
+def test_a_question_is_no_instruction(sentence, expected):
+    assert setups(sentence) == expected, sentence

@@ -606,7 +606,7 @@ class _Reader:
             self.paragraph_example = True  # (not after a setup of the paragraph: "In theory, the gap fills ...")
         blocked = bool(flag_names & {"history", "options", "analyst"}) or (self.paragraph_example and not mentions) \
             or self._log_line(s) or ("past_fill" in flag_names and _CALENDAR_DAY.search(self.text, s.start, s.end)) \
-            or self._quoted(s)
+            or self._quoted(s) or self._question(s)
         confirm = "confirmation" in flag_names
         numbers = self.levels_all[l0:l1]
         self._explicit_sentence = explicit
@@ -2044,6 +2044,11 @@ class _Reader:
         if "'s" in words:
             return _STILL_STANDS.search(self.view, s.start, s.end) is not None
         return False
+
+    def _question(self, s: _Sentence) -> bool:
+        """The sentence asks ("Should I buy Tesla now?", "Is it time to short XLU below 44?"): a reader's
+        question, or the writer's rhetorical one, gives no instruction."""
+        return self.text[s.start:s.end].rstrip(" \t\n*_\"'’”)").endswith("?")
 
     def _quoted(self, s: _Sentence) -> bool:
         """The sentence is in an earlier message quoted by an e-mail reply or a forum post: the lines opening
