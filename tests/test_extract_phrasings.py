@@ -1044,3 +1044,33 @@ def test_nibbles_positions_held_before_and_targets_in_view(sentence, expected):
 ])
 def test_a_question_is_no_instruction(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a contract month after a futures root is part of its name
+    ("BUY GC DEC 4712 STP 4668 TGT 4790", [("GC=F", "long", "limit", 4712.0, 4668.0, [4790.0])]),
+    ("Buy ES Sep '26 at 6900, stop 6850.", [("ES=F", "long", "limit", 6900.0, 6850.0, [])]),
+    # an alert service's shorthand: ABV / BLW are triggers, not tickers; CXL and CLOSED lines are history
+    ("BUY QQQ ABV 612.00 STP 603.50 TGT 622/630", [("QQQ", "long", "stop", 612.0, 603.5, [622.0, 630.0])]),
+    ("SHORT XLU BLW 44.30 STP 44.85 TGT 43.60", [("XLU", "short", "stop", 44.3, 44.85, [43.6])]),
+    ("CXL PRIOR XLK BUY 146.50 (NOT FILLED, MKT GAPPED OVER). NO NEW XLK ORDER.", []),
+    ("CLOSED IWM LONG 251.10 -> 257.80 = +6.70 (+2.3 PCT). FLAT IWM.", []),
+    ("Short TGT at the open, stop 152.", [("TGT", "short", "market", None, 152.0, [])]),  # TGT is still Target's
+])
+def test_contract_months_and_alert_shorthand(sentence, expected):
+    assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a watchlist card: an aside in brackets between the level and its side; "holds" as the pullback's level
+    ("1) QQQ — breakout retry\n   IF price > 622.20 (clears the Tue/Wed highs) → long\n   stop 611.80\n"
+     "   T1 631.00 · T2 634.60 (last week's high)", [("QQQ", "long", "stop", 622.2, 611.8, [631.0, 634.6])]),
+    ("XLE: IF it holds 42.80 → long, stop 41.90", [("XLE", "long", "limit", 42.8, 41.9, [])]),
+    ("If it holds 42.80, XLE is fine; no trade.", []),
+    ("Buy XLE on a retest and hold of 42.80, stop 41.90.", [("XLE", "long", "limit", 42.8, 41.9, [])]),
+    # a currency in brackets after the amount is no ticker (NOK is Nokia's too)
+    ("4) Halvorsen Grid — the Norwegian transformer maker\n   buy on a break above 142 (NOK) → long\n   stop 131\n"
+     "   target 165", [(None, "long", "stop", 142.0, 131.0, [165.0])]),
+])
+def test_watchlist_cards(sentence, expected):
+    assert setups(sentence) == expected, sentence

@@ -276,7 +276,8 @@ def _header_lines(work: str, header_end: int | None):
 
 
 _SEPARATOR_END = re.compile(r"(?:[|·•—–/,:]|\s-)\s*$")
-_SEPARATOR_START = re.compile(r"^\s*(?:[|·•—–/,(]|-\s|$)")
+#: (two blanks or more: the next field of a fixed-width header, "SENT 08/04/26 09:41 EDT  PG 1/1")
+_SEPARATOR_START = re.compile(r"^(?:\s*(?:[|·•—–/,(]|-\s|$)|[ \t]{2,}\S)")
 _BY = re.compile(r"^\W*(?:by|from|written\s+by)\b", re.I)
 # "Thread on small caps (1/4) — posted Feb 3, 2026": a publication word right before the date.
 _LABEL_END = re.compile(r"(?:^|[\s|·•—–(])(?:posted|published|updated|written|sent|issued|refreshed)(?:\s+(?:on|at))?"

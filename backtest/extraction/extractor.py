@@ -307,6 +307,8 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
 _WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(\d])")
 #: The words a wrapped line may end on before a line that opens with a number: the number is theirs ("trail
 #: under" / "185.20 for today", "into strength near" / "30,420").
+#: An aside in brackets (no level in it) right after a level: "722.20 (clears the Tue/Wed highs)".
+_ASIDE_AFTER = re.compile(r"[ \t]*\([^()\n]{1,80}\)")
 #: A zone's name right before its first end: "buy zone of 150.80 (to 152.20)", "entry range: 44.10".
 _ZONE_NAMED_BEFORE = re.compile(r"(?:zone|range|area|region)[*_ \t]*(?:of|from|is|:|=)?[*_ \t]*\$?[*_ \t]*\Z", re.I)
 _BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards around from between into of for "
@@ -1435,6 +1437,14 @@ class _Reader:
             # "lose 25,540 and I flip short under 25,520": that side is the next entry's, and this level its
             # condition (not a side from a heading or from earlier: "Short side. If it loses $418, I flip ...").
             return None, False
+        # 2b. Past an aside in brackets right after the level: "IF price > 722.20 (clears the Tue/Wed highs) → long".
+        aside = _ASIDE_AFTER.match(self.view, num.end)
+        if aside is not None and not any(c.isdigit() for c in aside.group()):
+            after_end = self._clause(min(aside.end() + 1, s.end), s)[1]
+            stop = min(after_end, next_start, aside.end() + 60)
+            side = self._nearest_side(aside.end(), stop, reverse=False)
+            if side and not self._trigger_between(aside.end(), stop, real=True):
+                return side, True
         # 3. Earlier in the sentence, when no stop/target word stands between ("buy above 87, or on a dip to 84").
         lo = s.start
         for m in re.finditer(";", self.view[s.start:occ.start]):

@@ -93,6 +93,10 @@ class Resolution:
     note: str
 
 
+#: A contract month right after a futures root ("GC DEC", "ES Sep '26", "CL November 2026").
+_CONTRACT_MONTH_AFTER = re.compile(
+    r"[ \t]+(?:JAN|FEB|MAR|APR|MAY|JUNE?|JULY?|AUG|SEPT?|OCT|NOV|DEC|Jan|Feb|Mar|Apr|May|June?|July?|Aug|Sept?|Oct|Nov|"
+    r"Dec|January|February|March|April|August|September|October|November|December)\.?(?:[ \t]+'?(?:20)?\d{2})?(?![\w'])")
 _TICKER = re.compile(
     r"(?<![\w^$/.=&'’-])(?:"
     r"\$(?P<cash>[A-Za-z]{1,6}(?:\.[A-Za-z])?)(?![\w&])"
@@ -131,6 +135,7 @@ _CAPITAL_WORD = re.compile(r"\b[A-Z]{2,}\b")
 CURRENCY_CODES = frozenset("USD EUR GBP JPY CHF CAD AUD NZD CNY CNH HKD SGD NOK SEK DKK ISK PLN CZK HUF RON TRY "
                             "ZAR MXN BRL CLP COP PEN ARS INR IDR KRW TWD THB MYR PHP ILS AED SAR".split())
 _NUMBER_NEXT = re.compile(r"[ \t]?\d")
+_NUMBER_BEFORE = re.compile(r"\d[ \t]?\(?[ \t]?\Z")  # "142 NOK", "142 (NOK"
 
 
 def _may_be_ticker(text: str, at: int, end: int) -> bool:
@@ -267,6 +272,8 @@ class InstrumentTable:
                 continue
             if written.upper() in self.not_tickers and written not in self._tickers:
                 continue
+            if written in CURRENCY_CODES and _NUMBER_BEFORE.search(text, max(0, at - 12), at):
+                continue  # "142 (NOK)": the amount's currency
             family, symbol = self._tickers.get(written, ("ticker", written))
             hits.append((at, -m.end(), 1, self._mention(at, m.end(), written, family, symbol,
                                                         f"ticker {symbol} named in the text")))
@@ -336,15 +343,19 @@ class InstrumentTable:
         written = m["word"]
         if written in self._futures:
             family, symbol = self._futures[written]
-            return self._mention(m.start(), m.end(), words, family, symbol,
+            # "GC DEC", "ES Sep '26": the contract month written after the root is part of the name
+            month = _CONTRACT_MONTH_AFTER.match(text, m.end())
+            end = month.end() if month else m.end()
+            return self._mention(m.start(), end, text[m.start():end], family, symbol,
                                  f"futures root {written} trades as the continuous contract {symbol}")
         if written in self._tickers:
             family, symbol = self._tickers[written]
             return self._mention(m.start(), m.end(), words, family, symbol, f"ticker {symbol} named in the text")
         if written.upper() in self.not_tickers or written.split(".")[0] in self.not_tickers:
             return None
-        if written in CURRENCY_CODES and _NUMBER_NEXT.match(text, m.end()):
-            return None  # "above NOK 212": a currency before its amount (NOK is also a ticker, elsewhere)
+        if written in CURRENCY_CODES and (_NUMBER_NEXT.match(text, m.end()) or _NUMBER_BEFORE.search(
+                text, max(0, m.start() - 12), m.start())):
+            return None  # "above NOK 212", "142 (NOK)": a currency beside its amount (NOK is also a ticker, elsewhere)
         return self._mention(m.start(), m.end(), words, "ticker", written.replace(".", "-"),
                              f"ticker {written.replace('.', '-')} named in the text")
 
