@@ -1074,3 +1074,14 @@ def test_contract_months_and_alert_shorthand(sentence, expected):
 ])
 def test_watchlist_cards(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # in a shouted alert line an unknown capital word is a ticker only beside a side word or before its price
+    ("BUY QQQ ABV 612.00 STP 603.50 TGT 622/630\nNOTE: TRIGGER ONLY ON PRINT ABV 612. 50 PCT SIZE. OI WALL AT 620 CALLS.",
+     [("QQQ", "long", "stop", 612.0, 603.5, [622.0, 630.0])]),
+    ("BUY SOFI 8.50 STP 7.90 TGT 9.60", [("SOFI", "long", "limit", 8.5, 7.9, [9.6])]),
+    ("SOFI LONG ABV 8.50 STP 7.90", [("SOFI", "long", "stop", 8.5, 7.9, [])]),
+])
+def test_unknown_words_of_a_shouted_alert(sentence, expected):
+    assert setups(sentence) == expected, sentence

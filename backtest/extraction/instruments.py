@@ -135,6 +135,8 @@ _CAPITAL_WORD = re.compile(r"\b[A-Z]{2,}\b")
 CURRENCY_CODES = frozenset("USD EUR GBP JPY CHF CAD AUD NZD CNY CNH HKD SGD NOK SEK DKK ISK PLN CZK HUF RON TRY "
                             "ZAR MXN BRL CLP COP PEN ARS INR IDR KRW TWD THB MYR PHP ILS AED SAR".split())
 _NUMBER_NEXT = re.compile(r"[ \t]?\d")
+#: The side words of a shouted alert, beside which an unknown capital word is a ticker ("BUY SOFI 8.50").
+_SIDE_WORDS = frozenset({"BUY", "SELL", "SHORT", "LONG", "COVER", "BTO", "STO", "STC", "BTC", "ADD", "TRIM", "EXIT"})
 _NUMBER_BEFORE = re.compile(r"\d[ \t]?\(?[ \t]?\Z")  # "142 NOK", "142 (NOK"
 
 
@@ -304,8 +306,18 @@ class InstrumentTable:
             return False  # prose, not a heading
         line = text[line_start:line_end]
         words = _CAPITAL_WORD.findall(line)
-        if any(c.isdigit() for c in line) or len(words) < 3:
+        if len(words) < 3:
             return False
+        if any(c.isdigit() for c in line):
+            # A shouted alert line ("NOTE: TRIGGER ONLY ON PRINT ABV 712. 50 PCT SIZE."): an unknown word is
+            # a ticker only beside a side word or right before its price ("BUY SOFI 8.50", "SOFI LONG").
+            if sum(c.islower() for c in line) > 0.1 * sum(c.isalpha() for c in line):
+                return False  # not shouted
+            before = line[:mention.start - line_start].split()[-1:]
+            after = text[mention.end:line_end].split()[:1]
+            return not ((before and before[0].upper().strip(":>") in _SIDE_WORDS)
+                        or (after and (after[0].upper().strip(":,") in _SIDE_WORDS or after[0][:1].isdigit()
+                                       or after[0][:1] in "$@")))
         if not capitals:
             capitals.update(collections.Counter(_CAPITAL_WORD.findall(text)))
         return capitals.get(written, 0) <= words.count(written)
