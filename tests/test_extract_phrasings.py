@@ -1085,3 +1085,17 @@ def test_watchlist_cards(sentence, expected):
 ])
 def test_unknown_words_of_a_shouted_alert(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+def test_numbers_written_with_decimal_commas():
+    """A text that writes "614,80" and "25.383,72" (three or more decimal commas, hardly any decimal points)
+    reads them as 614.80 and 25383.72, and "47.500" as 47,500; "afterwards" carries a target list on."""
+    body = ("Yesterday the Nasdaq 100 closed with a plus of 1,1 % at 25.383,72 points; QQQ ranged from 608,11 to "
+            "626,74 USD. The VIX fell to 19,12.\nQQQ: We go long north of 627,00 USD. The stop we set at 614,80 USD. "
+            "As targets we see 640,00 USD and afterwards 648,00 USD.\nShould the Dow fall under 47.500 points, we "
+            "go short, target 46.900 points.")
+    assert _all(body) == [("QQQ", "ok", "long", 627.0, 614.8, [640.0, 648.0]),
+                          ("^DJI", "ok", "short", 47500.0, None, [46900.0])]
+    # English text keeps its decimal points and thousands commas
+    assert _all("Buy XLE at 44.50, stop 43.20; the index is at 6,950.25, up 1.2%.") == [
+        ("XLE", "ok", "long", 44.5, 43.2, [])]

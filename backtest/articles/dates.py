@@ -91,7 +91,8 @@ _DATE_FORMS = {
     # "14.05.2025", "3.3.2025" (dotted dates are day first: the European order)
     "dotted": NoCase(_WEEKDAY + r"?(?<![\d/.])(?P<da>\d{1,2})\.(?P<mb>\d{1,2})\.(?P<year>(?:19|20)\d{2})(?![\d.]\d)"),
 }
-_TZ = (r"(?P<tz>Z|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|Eastern|Central|Pacific|"
+_TZ = (r"(?P<tz>Z|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|MESZ|MEZ|IST|JST|HKT|SGT|"
+       r"AE[SD]T|Eastern|Central|Pacific|"
        r"Mountain|America/New_York|New\s+York(?:\s+time)?)")
 # A time right after a date: "8:20 pm ET", "at 10:15 AM", "T22:00:00Z", "14:30 UTC", "8 p.m. ET", "| 09:15 GMT",
 # "(prepared 6:45 am CT)".
@@ -125,6 +126,8 @@ _ZONES = {
     "MT": "America/Denver", "MST": "America/Denver", "MDT": "America/Denver", "MOUNTAIN": "America/Denver",
     "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
     "PACIFIC": "America/Los_Angeles", "BST": "Europe/London", "CET": "Europe/Paris", "CEST": "Europe/Paris",
+    "MEZ": "Europe/Berlin", "MESZ": "Europe/Berlin", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
+    "HKT": "Asia/Hong_Kong", "SGT": "Asia/Singapore", "AEST": "Australia/Sydney", "AEDT": "Australia/Sydney",
 }
 
 #: How far into the article a byline or dateline is looked for (lines and characters).

@@ -307,6 +307,25 @@ def extract_article(article: Article, price_lookup: PriceLookup | None = None,
 _WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(\d])")
 #: The words a wrapped line may end on before a line that opens with a number: the number is theirs ("trail
 #: under" / "185.20 for today", "into strength near" / "30,420").
+#: A number written with a decimal comma, or with points between thousands: "614,80", "25.383,72", "47.500".
+_DECIMAL_COMMA_NUMBER = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?(?![\d.,])|\d+,\d{1,2}(?![\d,])")
+_COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?![\d,])")  # "614,80", "1,1 %": no thousands separator has 1-2 digits
+_POINT_DECIMAL = re.compile(r"\d\.\d{1,2}(?![\d.])")  # "614.80"
+
+
+def _decimal_commas(text: str) -> bool:
+    """The text writes numbers the German (continental) way: three or more numbers with a decimal comma
+    ("614,80", "19,12", "1,1 %"), at least three times as many as with a decimal point of one or two digits
+    ("614.80": a translator's note may show one). Then "47.500" is 47,500, not 47.5."""
+    commas = sum(1 for _ in _COMMA_DECIMAL.finditer(text))
+    return commas >= 3 and 3 * sum(1 for _ in _POINT_DECIMAL.finditer(text)) <= commas
+
+
+def _swap_separators(m: re.Match) -> str:
+    return m.group().translate(_SWAP)
+
+
+_SWAP = str.maketrans(",.", ".,")
 #: An aside in brackets (no level in it) right after a level: "722.20 (clears the Tue/Wed highs)".
 _ASIDE_AFTER = re.compile(r"[ \t]*\([^()\n]{1,80}\)")
 #: A zone's name right before its first end: "buy zone of 150.80 (to 152.20)", "entry range: 44.10".
@@ -431,8 +450,11 @@ class _Reader:
                          if not self._shouted_word(m, phrasebook)]
         self.mention_starts = [m.start for m in self.mentions]
         # find_numbers reads the analysis span alone; its spans are shifted back to offsets into the text.
-        self.numbers = find_numbers(self.text[self.start:self.end], [(m.start - self.start, m.end - self.start)
-                                                                     for m in self.mentions], offset=self.start)
+        span_text = self.text[self.start:self.end]
+        if "," in span_text and _decimal_commas(span_text):
+            span_text = _DECIMAL_COMMA_NUMBER.sub(_swap_separators, span_text)  # "614,80" -> "614.80", same length
+        self.numbers = find_numbers(span_text, [(m.start - self.start, m.end - self.start)
+                                                for m in self.mentions], offset=self.start)
         marks = view_marks([(m.start, m.end) for m in self.mentions],
                            [(n.start, n.end) for n in self.numbers if n.is_level],
                            [(n.start, n.end) for n in self.numbers if not n.is_level])

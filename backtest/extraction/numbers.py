@@ -76,6 +76,10 @@ _DECADE_AFTER = re.compile(r"^s\b")  # "the mid-50s", "the 1990s"
 # "the $700 calls", "$2,200 strikes"; not the verb in "a break below $87 puts $85 in play".
 _STRIKE_AFTER = re.compile(r"^[ \t]?(?:strikes?|calls?|puts?|call\s+strikes?|put\s+strikes?|contracts?)\b"
                            r"(?![ \t]+(?:the[ \t]+)?[$€£]?\d)(?![^.;]{0,40}\bin[ \t]+play\b)", re.I)
+#: A preposition or a level's role word that puts an index level before "points": "falls under 47,500 points",
+#: "target 46,900 points" (a change is written "up 1,200 points", "a 1,200-point drop").
+_LEVEL_PREP_BEFORE = re.compile(r"\b(?:at|above|below|under|over|to|toward|near|around|of|through|beyond|target|"
+                                r"targets|stop|support|resistance)\s+$", re.I)
 _POINTS_AFTER = re.compile(r"^[ \t]?(?:points?|pts?|handles?|ticks?)\b(?!\s+(?:level|area|zone))", re.I)
 _COUNT_AFTER = re.compile(
     r"^[ \t]?(?:stocks?|shares?|companies|names|funds|traders|jobs|people|members|days|weeks|months|years|"
@@ -425,7 +429,8 @@ def _classify(text: str, match: re.Match, value: float, unsigned: bool = False) 
         if _OPTION_AFTER.match(after):
             return "option"
         if _POINTS_AFTER.match(after) and not has_dollar and not (
-                before.endswith(("the ", "The ")) and after.lstrip()[:6].lower() == "handle"):
+                before.endswith(("the ", "The ")) and after.lstrip()[:6].lower() == "handle") and not (
+                value >= 1000 and _LEVEL_PREP_BEFORE.search(before[-16:])):  # "under 47,500 points": an index level
             return "points"  # (but "the 68 handle" is a level: the price 68-and-change, in traders' slang)
     if match["sign"] == "+" and not unsigned:
         return "points"  # "+25": a change, not a level
