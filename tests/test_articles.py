@@ -236,6 +236,10 @@ def _plain(header: str, extra: str = "") -> str:
         # Nothing but symbols after the date: an emoji, stars.
         ("⚡ SIGNAL DESK — Posted 17-Aug-2026 09:50 ET ⚡", dt.datetime(2026, 8, 17, 13, 50, tzinfo=UTC)),
         ("Morning note — March 3, 2025 ★★★", dt.date(2025, 3, 3)),
+        # Zones of other desks: India, Tokyo, Frankfurt (summer)
+        ("Desk note — 14 Aug 2026, 09:15 IST", dt.datetime(2026, 8, 14, 3, 45, tzinfo=UTC)),
+        ("Desk note — 14 Aug 2026, 09:15 JST", dt.datetime(2026, 8, 14, 0, 15, tzinfo=UTC)),
+        ("Published: 14.04.2026, 09:30 MESZ", dt.datetime(2026, 4, 14, 7, 30, tzinfo=UTC)),
         # A fixed-width header: the next field after two blanks
         ("[PAGER SVC] SENT 08/04/26 09:41 EDT  PG 1/1  MSGS 8", dt.datetime(2026, 8, 4, 13, 41, tzinfo=UTC)),
     ],
