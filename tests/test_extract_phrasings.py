@@ -1099,3 +1099,14 @@ def test_numbers_written_with_decimal_commas():
     # English text keeps its decimal points and thousands commas
     assert _all("Buy XLE at 44.50, stop 43.20; the index is at 6,950.25, up 1.2%.") == [
         ("XLE", "ok", "long", 44.5, 43.2, [])]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a fill in the past tense with its day (a weekday, "yesterday", a date) is history
+    ("DIA long from 497.80, stopped at 493.60 on Thursday.", []),
+    ("Long Russell 2000 (initiated 21 Oct at 3,018): closed on 6 Nov at 3,118 as the first target was reached.", []),
+    ("Bought XLE at 44 yesterday. New: buy XLU at 42, stop 41.", [("XLU", "long", "limit", 42.0, 41.0, [])]),
+    ("Buy XLE at 44 on Monday, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+])
+def test_past_fills_with_their_day(sentence, expected):
+    assert setups(sentence) == expected, sentence

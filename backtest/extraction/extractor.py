@@ -428,7 +428,9 @@ def derived_stance(setups: list[Setup]) -> str | None:
 #: A calendar day in a sentence ("on July 1", "opened Aug 3", "Sept. 4"): with a fill verb in the past tense, the
 #: sentence tells a trade already done.
 _CALENDAR_DAY = re.compile(r"\b(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? ?\d{1,2}(?!\d|[.,]\d)"
-                           r"|(?<![\d.,])\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)")
+                           r"|(?<![\d.,])\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b"
+                           # (a day named with a past-tense fill: "stopped at 493.60 on Thursday", "yesterday")
+                           r"|(?:on|last) (?:Monday|Tuesday|Wednesday|Thursday|Friday)\b|[Yy]esterday\b)")
 
 
 class _Reader:
