@@ -236,6 +236,8 @@ def _plain(header: str, extra: str = "") -> str:
         # Nothing but symbols after the date: an emoji, stars.
         ("⚡ SIGNAL DESK — Posted 17-Aug-2026 09:50 ET ⚡", dt.datetime(2026, 8, 17, 13, 50, tzinfo=UTC)),
         ("Morning note — March 3, 2025 ★★★", dt.date(2025, 3, 3)),
+        # A recording's label
+        ("File: memo_0616.m4a · recorded 06/16/2026 05:12 PT · length 4:41", dt.datetime(2026, 6, 16, 12, 12, tzinfo=UTC)),
         # Zones of other desks: India, Tokyo, Frankfurt (summer)
         ("Desk note — 14 Aug 2026, 09:15 IST", dt.datetime(2026, 8, 14, 3, 45, tzinfo=UTC)),
         ("Desk note — 14 Aug 2026, 09:15 JST", dt.datetime(2026, 8, 14, 0, 15, tzinfo=UTC)),
