@@ -1110,3 +1110,13 @@ def test_numbers_written_with_decimal_commas():
 ])
 def test_past_fills_with_their_day(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("If that happens, I would look to get short the S&P 500 under 6,530 with an eye on 6,430.",
+     [("^GSPC", "short", "stop", 6530.0, None, [6430.0])]),
+    ("I'd buy XLE at 44 with an eye on 47.", [("XLE", "long", "limit", 44.0, None, [47.0])]),
+    ("Keep an eye on XLE near 44.", []),
+])
+def test_with_an_eye_on_is_a_target(sentence, expected):
+    assert setups(sentence) == expected, sentence
