@@ -150,3 +150,36 @@ def test_extract_reads_mail_and_feeds_in_a_directory_and_json_alerts_when_named(
     result = CliRunner().invoke(cli, ["--offline", "extract", str(alert), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["alert.yaml", "note.yaml"]
+
+
+def test_a_json_array_of_alerts_is_dated_by_its_latest_and_escapes_read_as_text(tmp_path):
+    alerts = [{"time": "2026-06-10T13:00:00Z", "message": "Buy XLE above 44, stop 42, for the week ahead."},
+              {"time": "2026-06-16T13:00:00Z", "message": "Short XLU under 43.50 now\nStop loss at 44.40, target 42."}]
+    path = tmp_path / "alerts.json"
+    path.write_text(json.dumps(alerts, indent=1), encoding="utf-8")
+    article, got = extracted(path)
+    assert article.published == dt.datetime(2026, 6, 16, 13, 0, tzinfo=UTC)  # no alert predates itself
+    assert got == [("XLE", "long", "stop", 44.0, 42.0, []), ("XLU", "short", "stop", 43.5, 44.4, [42.0])]
+
+
+def test_a_markdown_page_that_opens_with_a_link_is_not_read_as_json(tmp_path):
+    path = tmp_path / "page.md"
+    path.write_text('[Home](/) / [Notes](/n)\n\nPublished: June 3, 2026\n\nThe "key": "value" pairs are set up. '
+                    f"{PROSE} Buy XLE at 44, stop 42.\n", encoding="utf-8")
+    article, got = extracted(path)
+    assert article.published == dt.date(2026, 6, 3) and got == [("XLE", "long", "limit", 44.0, 42.0, [])]
+
+
+def test_an_atom_entry_with_only_its_updated_date_counts(tmp_path):
+    feed = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><title>Energy</title><published>2026-06-10T13:00:00Z</published>
+    <content type="html"><![CDATA[<p>{PROSE}</p><p>Buy XLE above 44, stop 42.</p>]]></content></entry>
+  <entry><title>Utilities</title><updated>2026-06-16T13:00:00Z</updated>
+    <content type="html"><![CDATA[<p>{PROSE}</p><p>Short XLU under 43.50, stop 44.40.</p>]]></content></entry>
+</feed>
+"""
+    path = tmp_path / "feed.atom"
+    path.write_text(feed, encoding="utf-8")
+    article, got = extracted(path)
+    assert article.published == dt.datetime(2026, 6, 16, 13, 0, tzinfo=UTC) and len(got) == 2

@@ -239,7 +239,8 @@ def _plain(header: str, extra: str = "") -> str:
         # A recording's label
         ("File: memo_0616.m4a · recorded 06/16/2026 05:12 PT · length 4:41", dt.datetime(2026, 6, 16, 12, 12, tzinfo=UTC)),
         # Zones of other desks: India, Tokyo, Frankfurt (summer)
-        ("Desk note — 14 Aug 2026, 09:15 IST", dt.datetime(2026, 8, 14, 3, 45, tzinfo=UTC)),
+        # IST is India's, Ireland's or Israel's: not a zone read (so the line is no byline; never a guessed zone)
+        ("Desk note — 14 Aug 2026, 09:15 IST", None),
         ("Desk note — 14 Aug 2026, 09:15 JST", dt.datetime(2026, 8, 14, 0, 15, tzinfo=UTC)),
         ("Published: 14.04.2026, 09:30 MESZ", dt.datetime(2026, 4, 14, 7, 30, tzinfo=UTC)),
         # A fixed-width header: the next field after two blanks
@@ -285,9 +286,10 @@ def test_numeric_dates_say_which_order_was_read():
         ("**Thursday, Jun 4 · 4:10 pm ET**", "Traders now look to the June 17, 2026 Fed meeting.",
          dt.datetime(2026, 6, 4, 20, 10, tzinfo=UTC)),
         # Nothing else: the page's copyright notice (the last year of a range).
-        ("NEW YORK, Aug 13 (Desk note) - Futures opened firm.", "© 2026 Example Flow Partners",
+        # the copyright notice's year (the last of a range), when the weekday fits it
+        ("Thursday, Aug 13 (Desk note) - Futures opened firm.", "© 2026 Example Flow Partners",
          dt.date(2026, 8, 13)),
-        ("NEW YORK, Aug 13 (Desk note) - Futures opened firm.", "Copyright (c) 2019-2026 Example Research",
+        ("Thursday, Aug 13 (Desk note) - Futures opened firm.", "Copyright (c) 2019-2026 Example Research",
          dt.date(2026, 8, 13)),
         # A year merely named ("reporting season for 2026"), when the byline's weekday fits it.
         ("*By Jo Whit · Posted Sun Jul 19 6:30 pm ET*", "Reporting season for 2026 moves into its heaviest stretch.",
@@ -300,13 +302,20 @@ def test_yearless_bylines_take_the_year_from_context(header, context, published)
     assert "year" in a.published_note
 
 
-@pytest.mark.parametrize("header", [
-    "*By Jo Whit · Posted Mon Jul 19 6:30 pm ET*",  # 2026-07-19 is a Sunday: the weekday does not fit
-    "NEW YORK, Aug 13 (Desk) - Futures opened firm.",  # no weekday to check the named year against
+@pytest.mark.parametrize("header, context", [
+    ("*By Jo Whit · Posted Mon Jul 19 6:30 pm ET*", "Reporting season for 2026 moves on."),  # 2026-07-19 is a Sunday
+    ("NEW YORK, Aug 13 (Desk) - Futures opened firm.", "Reporting season for 2026 moves on."),  # no weekday to check
+    ("NEW YORK, Jul 19 (Desk) - Futures opened firm.", "© 2023 Example Partners"),  # a notice may be years old
+    ("Posted Sun Jul 19 6:30 pm ET", "We could see a 2015-style flush."),  # a year as a kind, not a time
 ])
-def test_a_year_merely_named_dates_only_a_byline_whose_weekday_fits_it(header):
-    a = parse_article_text(_plain(header, "Reporting season for 2026 moves into its heaviest stretch."), "x")
+def test_a_year_merely_named_dates_only_a_byline_whose_weekday_fits_it(header, context):
+    a = parse_article_text(_plain(header, context), "x")
     assert a.published is None and a.published_basis is None
+
+
+def test_a_published_line_wins_over_a_recorded_one():
+    a = parse_article_text(_plain("Recorded: Fri Jun 12, 2026 4:30 pm ET\nPublished: Mon Jun 15, 2026 6:00 am ET"), "x")
+    assert a.published == dt.datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 
 
 def test_a_month_named_since_or_back_in_a_year_is_no_year_for_a_dateline():

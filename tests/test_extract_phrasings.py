@@ -1102,11 +1102,12 @@ def test_numbers_written_with_decimal_commas():
 
 
 @pytest.mark.parametrize("sentence, expected", [
-    # a fill in the past tense with its day (a weekday, "yesterday", a date) is history
-    ("DIA long from 497.80, stopped at 493.60 on Thursday.", []),
+    # a fill in the past tense with its calendar day is history; a weekday or "yesterday" is not enough (the
+    # market "sold off yesterday", "opened lower on Monday")
     ("Long Russell 2000 (initiated 21 Oct at 3,018): closed on 6 Nov at 3,118 as the first target was reached.", []),
-    ("Bought XLE at 44 yesterday. New: buy XLU at 42, stop 41.", [("XLU", "long", "limit", 42.0, 41.0, [])]),
     ("Buy XLE at 44 on Monday, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    ("I'm buying XLE at 44 with a stop at 42 after it sold off yesterday.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    ("The market opened lower on Monday; buy XLE at 44, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
 ])
 def test_past_fills_with_their_day(sentence, expected):
     assert setups(sentence) == expected, sentence
@@ -1120,3 +1121,31 @@ def test_past_fills_with_their_day(sentence, expected):
 ])
 def test_with_an_eye_on_is_a_target(sentence, expected):
     assert setups(sentence) == expected, sentence
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # the review's reproducers: idioms that are no position held before, questions after an instruction,
+    # a shouted "TICKER: SIDE" alert, real tickers that look like shorthand, a support "kept an eye on"
+    ("Buy XLE at 44, stop 42; we were long overdue for a dip.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    ("We had a long weekend, so buy XLE at 44, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    ("I was short on time today, but buy XLE at 44, stop 42.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+    ("Buy XLE at 44, stop 42, target 50 - anyone else in?", [("XLE", "long", "limit", 44.0, 42.0, [50.0])]),
+    ("XLE: buy at 44, stop 42, target 50 (or is 48 more realistic?)", [("XLE", "long", "limit", 44.0, 42.0, [50.0])]),
+    ("SOFI: BUY ABOVE 8.50, STOP 8.10, TARGET 9.40", [("SOFI", "long", "stop", 8.5, 8.1, [9.4])]),
+    ("Buy BLW at 14, stop 13.", [("BLW", "long", "limit", 14.0, 13.0, [])]),
+    ("Buy PCT at 12, stop 11.", [("PCT", "long", "limit", 12.0, 11.0, [])]),
+    ("Buy XLE at 44, stop 42, keeping an eye on the 43 support.", [("XLE", "long", "limit", 44.0, 42.0, [])]),
+])
+def test_the_second_reviews_reproducers(sentence, expected):
+    assert setups(sentence) == expected, sentence
+
+
+def test_shares_in_a_place_is_no_unknown_company():
+    body = "XLE broke out on volume.\n\nShares in Tokyo lagged. I am a buyer at 44, stop 42."
+    assert _all(body) == [("XLE", "ok", "long", 44.0, 42.0, [])]
+
+
+def test_decimal_comma_thousands_before_a_comma_or_a_full_stop():
+    body = ("The index closed at 23.412,55 points, up 0,4 %, and the VIX sits at 17,25. Buy the Dow above 23.500, "
+            "stop 23.300, target 23.900.")
+    assert _all(body) == [("^DJI", "ok", "long", 23500.0, 23300.0, [23900.0])]

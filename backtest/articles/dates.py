@@ -91,7 +91,7 @@ _DATE_FORMS = {
     # "14.05.2025", "3.3.2025" (dotted dates are day first: the European order)
     "dotted": NoCase(_WEEKDAY + r"?(?<![\d/.])(?P<da>\d{1,2})\.(?P<mb>\d{1,2})\.(?P<year>(?:19|20)\d{2})(?![\d.]\d)"),
 }
-_TZ = (r"(?P<tz>Z|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|MESZ|MEZ|IST|JST|HKT|SGT|"
+_TZ = (r"(?P<tz>Z|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2}|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|BST|CES?T|MESZ|MEZ|JST|HKT|SGT|"
        r"AE[SD]T|Eastern|Central|Pacific|"
        r"Mountain|America/New_York|New\s+York(?:\s+time)?)")
 # A time right after a date: "8:20 pm ET", "at 10:15 AM", "T22:00:00Z", "14:30 UTC", "8 p.m. ET", "| 09:15 GMT",
@@ -126,7 +126,7 @@ _ZONES = {
     "MT": "America/Denver", "MST": "America/Denver", "MDT": "America/Denver", "MOUNTAIN": "America/Denver",
     "PT": "America/Los_Angeles", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
     "PACIFIC": "America/Los_Angeles", "BST": "Europe/London", "CET": "Europe/Paris", "CEST": "Europe/Paris",
-    "MEZ": "Europe/Berlin", "MESZ": "Europe/Berlin", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
+    "MEZ": "Europe/Berlin", "MESZ": "Europe/Berlin", "JST": "Asia/Tokyo",
     "HKT": "Asia/Hong_Kong", "SGT": "Asia/Singapore", "AEST": "Australia/Sydney", "AEDT": "Australia/Sydney",
 }
 
@@ -189,7 +189,8 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
         if found is None:
             continue
         name = re.sub(r"\s+", " ", label["label"].lower())
-        priority = 2 if name in _UPDATED else 0
+        # (a recording's date comes before its publication: a "Published" line wins over it)
+        priority = 2 if name in _UPDATED else 1 if name == "recorded" else 0
         candidates.append((priority, f"{label['label']} line", found))
         if priority == 0 and not latest:
             break  # the first publication label wins; later ones are restatements
@@ -225,13 +226,11 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
 
 
 def _latest(candidates: list[tuple[int, str, "_Found"]], work: str, year_context) -> Publication | None:
-    """Of the publication labels of the best priority, the one that reads as the latest instant (a date
-    alone counts as the end of its day); labels that cannot be read are passed over."""
-    best_priority = candidates[0][0]
+    """Of all the publication labels (an Atom entry may carry only its "updated" date), the one that reads
+    as the latest instant (a date alone counts as the end of its day); labels that cannot be read are
+    passed over."""
     read: list[tuple[dt.datetime, Publication]] = []
-    for priority, what, found in candidates:
-        if priority != best_priority:
-            break
+    for _, what, found in candidates:
         shown = re.sub(r"\s+", " ", work[found.start:found.end].strip())
         try:
             value, note = _instant(found, what, shown, year_context)

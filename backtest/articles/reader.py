@@ -70,6 +70,8 @@ _YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})(?<![\d,.$]\d{4})(?![\d,])")
 _PAST_YEAR_CUE = re.compile(
     r"(?:\b(?:its|their|the|since|from|in|during|of|pre|post|early|late|mid|last)\s*-?\s*(?:early\s+|late\s+|mid-)?$)", re.I)
 _PAST_YEAR_AFTER = re.compile(r"^\s*(?:highs?|lows?|peaks?|bottoms?|levels?|rally|selloff|sell-off|crash|mania|bear|bull|'s)", re.I)
+#: A year named as a kind, not a time: "a 2015-style flush", "2008-like".
+_YEAR_AS_KIND = re.compile(r"-(?:style|like|era|type|vintage)\b", re.I)
 _COPYRIGHT = re.compile(r"(?:©|\([cC]\)|[Cc]opyright)[ \t]*(?:©[ \t]*)?(?:(?:19|20)\d{2}[ \t]*[-–][ \t]*)?"
                         r"(?P<year>(?:19|20)\d{2})(?![\d,.])")
 _PRESENT_YEAR = re.compile(r"\b(?:in|this\s+year,?|so\s+far\s+in|year-to-date\s+in)\s+(?P<year>(?:19|20)\d{2}),\s+(?:it|the|we|small|large|markets?|stocks?)", re.I)
@@ -285,7 +287,7 @@ def line_view(text: str) -> str:
         view = _blank_html(view)
     elif _FEED_START.match(view):
         view = _blank_html(_FEED_DATE.sub(_feed_date_label, _CDATA.sub(_blanks, view)))
-    elif view.lstrip()[:1] in ("{", "[") and _JSON_PAIR.search(view, 0, 2000):
+    elif view.lstrip()[:1] in ("{", "[") and _JSON_PAIR.search(view, 0, 2000) and _is_json(view):
         view = _json_view(view)
     return view
 
@@ -304,6 +306,31 @@ _JSON_DATE_KEYS = frozenset({"time", "timestamp", "date", "datetime", "published
 _JSON_PROSE = re.compile(r"[A-Za-z]{2,}")
 
 
+def _is_json(text: str) -> bool:
+    """The whole text parses as JSON (a Markdown page may open with "[Home](/)" and quote a "key": "value")."""
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+#: A JSON string escape, read as the character it stands for padded with blanks: "\n" is a line break.
+_JSON_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+
+
+def _json_unescaped(value: str) -> str:
+    def one(m: re.Match) -> str:
+        code = m.group()
+        char = {"n": "\n", "t": " ", "r": " ", "b": " ", "f": " "}.get(code[1], code[1]) if code[1] != "u" \
+            else chr(int(code[2:], 16))
+        char = char if char.isprintable() or char == "\n" else " "
+        return " " * (len(code) - 1) + char if char == "\n" else char + " " * (len(code) - 1)
+    return _JSON_ESCAPE.sub(one, value) if "\\" in value else value
+
+
 def _json_view(text: str) -> str:
     """A JSON alert as the cues read it, same length: the string values that are prose (four words or
     more: "message", "text", "description") and the publication member ("time: 2026-06-16T13:45:00Z", on a
@@ -320,7 +347,7 @@ def _json_view(text: str) -> str:
             view[m.start("value"):m.end("value")] = value
         elif len(_JSON_PROSE.findall(value)) >= 4:
             view[m.start("value") - 1] = "\n"  # each text on a line of its own
-            view[m.start("value"):m.end("value")] = value.replace("\\", " ")
+            view[m.start("value"):m.end("value")] = _json_unescaped(value)
     return "".join(view)
 
 
@@ -775,8 +802,10 @@ def _published(article: Article, work: str, sources_head: re.Match | None, low: 
             year_memo.append(_infer_year(work, article.sections, cited, low))
         return year_memo[0]
 
+    # A feed's items and a JSON array's alerts: the latest date, so that none counts as published before it was.
+    many = _FEED_START.match(article.text) is not None or article.text.lstrip()[:1] == "["
     stated, warnings = dates.stated_publication(work, year_context, sources_head.start() if sources_head else None,
-                                                low=low, latest=_FEED_START.match(article.text) is not None)
+                                                low=low, latest=many)
     article.warnings.extend(warnings)
     if stated is not None:
         article.published, article.published_basis, article.published_note = stated.value, "stated", stated.note
@@ -847,13 +876,15 @@ def _infer_year(work: str, sections: dict, full_dates: list[tuple[dt.date, str]]
              if _MONTH_YEAR_BEFORE.search(work, max(0, ym.start() - 30), ym.start())]
     if named:
         return max(named), f"year of the month named with it in the text ({max(named)})"
-    # "© 2026 Northgate Flow Partners", "Copyright 2019-2026": the page's notice is dated this year.
-    notice = [int(m["year"]) for m in _COPYRIGHT.finditer(work)]
-    if notice:
-        return max(notice), f"year of the copyright notice ({max(notice)})"
-    # "Posted Sun Jul 19 6:30 pm ET" in a text about "reporting season for 2026": a year named anywhere,
-    # taken only when the byline's weekday fits it (dates.WEEKDAY_ONLY_YEAR).
-    named = [int(ym["year"]) for ym in _YEAR.finditer(prose)]
+    # "Posted Sun Jul 19 6:30 pm ET" in a text about "reporting season for 2026", or over "© 2026 Northgate":
+    # a year named anywhere (not as the past: "a 2015-style flush"), or the copyright notice's, which may be
+    # years old; either is taken only when the byline's weekday fits that very year (dates.WEEKDAY_ONLY_YEAR).
+    named = [int(ym["year"]) for ym in _YEAR.finditer(prose)
+             if not _PAST_YEAR_AFTER.match(prose[ym.end():ym.end() + 15]) and not _YEAR_AS_KIND.match(prose, ym.end())
+             and not _PAST_YEAR_CUE.search(prose[max(0, ym.start() - 25):ym.start()])]
     if named:
         return max(named), f"{dates.WEEKDAY_ONLY_YEAR} ({max(named)})"
+    notice = [int(m["year"]) for m in _COPYRIGHT.finditer(work)]
+    if notice:
+        return max(notice), f"{dates.WEEKDAY_ONLY_YEAR}: its copyright notice ({max(notice)})"
     return None, ""

@@ -143,7 +143,8 @@ _PROPER_NAME_AFTER = re.compile(r"[ \t]+([A-Z][a-z]{2,})(?:[ \t]+[A-Z][a-z]+){0,
 #: How far before a level "shares in <company>" is looked for (about a paragraph).
 _COMPANY_LOOKBACK = 800
 #: "shares in Harcourt & Vale", "shares of Northwind": the company a paragraph is about.
-_SHARES_OF_NAME = re.compile(r"[Ss]hares[ \t]+(?:in|of)[ \t]+([A-Z][a-z]{2,})")
+_SHARES_OF_NAME = re.compile(r"[Ss]hares[ \t]+(?:in|of)[ \t]+([A-Z][a-z]{2,})(?=[ \t]+(?:&[ \t]+)?[A-Z][a-z]+|,[ \t]+the\b|"
+                             r"[ \t]+(?:plc|PLC|Inc|Corp|Ltd|Group|AG|SA|NV|ASA|SE)\b)")  # (a company's name, not "Tokyo")
 #: Words written with a capital first, and in lower case (for _unknown_name_after_side's counts).
 _TITLE_WORD = re.compile(r"\b[A-Z][a-z]{2,}\b")
 _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
@@ -308,7 +309,7 @@ _WRAPPED_BREAK = re.compile(r"\n(?=[ \t]*[a-z$(\d])")
 #: The words a wrapped line may end on before a line that opens with a number: the number is theirs ("trail
 #: under" / "185.20 for today", "into strength near" / "30,420").
 #: A number written with a decimal comma, or with points between thousands: "614,80", "25.383,72", "47.500".
-_DECIMAL_COMMA_NUMBER = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?(?![\d.,])|\d+,\d{1,2}(?![\d,])")
+_DECIMAL_COMMA_NUMBER = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2})(?!\d|[.,]\d)")
 _COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?![\d,])")  # "614,80", "1,1 %": no thousands separator has 1-2 digits
 _POINT_DECIMAL = re.compile(r"\d\.\d{1,2}(?![\d.])")  # "614.80"
 
@@ -328,6 +329,10 @@ def _swap_separators(m: re.Match) -> str:
 _SWAP = str.maketrans(",.", ".,")
 #: An aside in brackets (no level in it) right after a level: "722.20 (clears the Tue/Wed highs)".
 _ASIDE_AFTER = re.compile(r"[ \t]*\([^()\n]{1,80}\)")
+#: The first word of a question ("Q: Should I buy now?", "**Is it time to short XLU?**").
+_QUESTION_START = re.compile(r"[ \t>*_#\"'“‘-]*(?:Q[:.][ \t]*)?(?i:should|shall|is|are|was|were|do|does|did|can|could|would|"
+                             r"will|what|why|how|where|when|which|who|whom|anyone|any|isn't|aren't|don't|doesn't|"
+                             r"wouldn't|shouldn't|won't|am|have|has)\b")
 #: A zone's name right before its first end: "buy zone of 150.80 (to 152.20)", "entry range: 44.10".
 _ZONE_NAMED_BEFORE = re.compile(r"(?:zone|range|area|region)[*_ \t]*(?:of|from|is|:|=)?[*_ \t]*\$?[*_ \t]*\Z", re.I)
 _BEFORE_A_NUMBER = frozenset("at near under below above over to toward towards around from between into of for "
@@ -428,9 +433,7 @@ def derived_stance(setups: list[Setup]) -> str | None:
 #: A calendar day in a sentence ("on July 1", "opened Aug 3", "Sept. 4"): with a fill verb in the past tense, the
 #: sentence tells a trade already done.
 _CALENDAR_DAY = re.compile(r"\b(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? ?\d{1,2}(?!\d|[.,]\d)"
-                           r"|(?<![\d.,])\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b"
-                           # (a day named with a past-tense fill: "stopped at 493.60 on Thursday", "yesterday")
-                           r"|(?:on|last) (?:Monday|Tuesday|Wednesday|Thursday|Friday)\b|[Yy]esterday\b)")
+                           r"|(?<![\d.,])\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)")
 
 
 class _Reader:
@@ -2081,8 +2084,10 @@ class _Reader:
 
     def _question(self, s: _Sentence) -> bool:
         """The sentence asks ("Should I buy Tesla now?", "Is it time to short XLU below 44?"): a reader's
-        question, or the writer's rhetorical one, gives no instruction."""
-        return self.text[s.start:s.end].rstrip(" \t\n*_\"'’”)").endswith("?")
+        question, or the writer's rhetorical one, gives no instruction. Only a sentence that opens as a
+        question: "Buy XLE at 44, stop 42 - anyone else in?" is an instruction with a question after it."""
+        text = self.text[s.start:s.end]
+        return text.rstrip(" \t\n*_\"'’”)").endswith("?") and _QUESTION_START.match(text) is not None
 
     def _quoted(self, s: _Sentence) -> bool:
         """The sentence is in an earlier message quoted by an e-mail reply or a forum post: the lines opening

@@ -135,6 +135,9 @@ _CAPITAL_WORD = re.compile(r"\b[A-Z]{2,}\b")
 CURRENCY_CODES = frozenset("USD EUR GBP JPY CHF CAD AUD NZD CNY CNH HKD SGD NOK SEK DKK ISK PLN CZK HUF RON TRY "
                             "ZAR MXN BRL CLP COP PEN ARS INR IDR KRW TWD THB MYR PHP ILS AED SAR".split())
 _NUMBER_NEXT = re.compile(r"[ \t]?\d")
+_TRIGGER_WORDS = frozenset({"ABOVE", "BELOW", "OVER", "UNDER", "AT", "ABV", "BLW", "NEAR", "THROUGH"})
+#: An alert service's "above"/"below" right before a level: a trigger, not a ticker.
+_TRIGGER_SHORTHAND = frozenset({"ABV", "BLW"})
 #: The side words of a shouted alert, beside which an unknown capital word is a ticker ("BUY SOFI 8.50").
 _SIDE_WORDS = frozenset({"BUY", "SELL", "SHORT", "LONG", "COVER", "BTO", "STO", "STC", "BTC", "ADD", "TRIM", "EXIT"})
 _NUMBER_BEFORE = re.compile(r"\d[ \t]?\(?[ \t]?\Z")  # "142 NOK", "142 (NOK"
@@ -314,9 +317,10 @@ class InstrumentTable:
             if sum(c.islower() for c in line) > 0.1 * sum(c.isalpha() for c in line):
                 return False  # not shouted
             before = line[:mention.start - line_start].split()[-1:]
-            after = text[mention.end:line_end].split()[:1]
+            after = [w for w in (w.strip(":,=") for w in text[mention.end:line_end].split()[:3]) if w][:2]
+            # (a side or a trigger word after it, possibly past a colon: "SOFI: BUY ABOVE 8.50", "SOFI ABOVE 8.50 = BUY")
             return not ((before and before[0].upper().strip(":>") in _SIDE_WORDS)
-                        or (after and (after[0].upper().strip(":,") in _SIDE_WORDS or after[0][:1].isdigit()
+                        or (after and (after[0].upper() in _SIDE_WORDS | _TRIGGER_WORDS or after[0][:1].isdigit()
                                        or after[0][:1] in "$@")))
         if not capitals:
             capitals.update(collections.Counter(_CAPITAL_WORD.findall(text)))
@@ -368,6 +372,9 @@ class InstrumentTable:
         if written in CURRENCY_CODES and (_NUMBER_NEXT.match(text, m.end()) or _NUMBER_BEFORE.search(
                 text, max(0, m.start() - 12), m.start())):
             return None  # "above NOK 212", "142 (NOK)": a currency beside its amount (NOK is also a ticker, elsewhere)
+        if (written in _TRIGGER_SHORTHAND and _NUMBER_NEXT.match(text, m.end())) or (
+                written == "PCT" and _NUMBER_BEFORE.search(text, max(0, m.start() - 12), m.start())):
+            return None  # "BUY QQQ ABV 712", "SHORT XLU BLW 44.30", "50 PCT SIZE" (BLW and PCT are tickers elsewhere)
         return self._mention(m.start(), m.end(), words, "ticker", written.replace(".", "-"),
                              f"ticker {written.replace('.', '-')} named in the text")
 
