@@ -1149,3 +1149,16 @@ def test_decimal_comma_thousands_before_a_comma_or_a_full_stop():
     body = ("The index closed at 23.412,55 points, up 0,4 %, and the VIX sits at 17,25. Buy the Dow above 23.500, "
             "stop 23.300, target 23.900.")
     assert _all(body) == [("^DJI", "ok", "long", 23500.0, 23300.0, [23900.0])]
+
+
+def test_a_journal_grid_reads_its_plan_rows_and_leaves_its_closed_ones():
+    """A tab-separated journal with a Status column: CLOSED/STOPPED rows are history, a PLAN row is read (empty
+    cells kept; a tab short in a hand-typed row); beside a Target column, Exit is the price a trade closed at."""
+    grid = ("Date\tTicker\tSide\tEntry\tStop\tTarget\tExit\tP&L %\tR\tStatus\tNotes\n"
+            "2026-04-02\tXLE\tLong\t44.10\t42.90\t47.00\t43.20\t-1.55\t-0.8\tCLOSED\texited early\n"
+            "2026-04-14\tXLV\tLong\t151.50\t148.00\t156.00\t148.00\t-1.74\t-1.0\tSTOPPED\treversal\n"
+            "2026-05-15\tDIA\tLong\tbuy stop 503.40\t497.60\t511.00 / 516.00\t\t\tPLAN\twants a push first\n")
+    assert _all(grid) == [("DIA", "ok", "long", 503.4, 497.6, [511.0, 516.0])]
+    # without a Status column, a Result column makes the grid a scorecard
+    scorecard = grid.replace("\tStatus\tNotes", "\tResult\tNotes").replace("PLAN", "+2.0%")
+    assert _all(scorecard) == []

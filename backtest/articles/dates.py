@@ -107,13 +107,13 @@ _TIME_BEFORE = re.compile(
 
 _LABEL = re.compile(
     r"^[ \t]*(?:[*_#>-]+[ \t]*)?(?P<label>datePublished|date\s*published|first\s+published|originally\s+published|"
-    r"published|posted|sent|issued|written|recorded|generated|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date|"
+    r"published|posted|sent|issued|written|recorded|exported|generated|last\s+updated|updated|last\s+refreshed|refreshed|last\s+modified|date|"
     # the keys of a JSON alert or a data export: "time": "2026-06-16T13:45:00Z"
     r"timestamp|time|created_at|published_at|sent_at|posted_at)\b(?:[ \t]+(?:on|at))?[ \t]*[:=]?[ \t]*", re.I | re.M)
 _UPDATED = ("updated", "last updated")
 #: The first word of every label, lower case: a label line holds one of them after its marks.
 _LABEL_KEYS = ("date", "first", "originally", "published", "posted", "sent", "issued", "written", "last", "updated",
-               "refreshed", "generated", "time", "created", "recorded")
+               "refreshed", "generated", "time", "created", "recorded", "exported")
 #: A line break, marks, and a label key: where a label line may start (see _labels).
 _LABEL_LINE = re.compile(r"\n[ \t*_#>-]*(?:" + "|".join(_LABEL_KEYS) + ")")
 _HAS_DIGIT = re.compile(r"\d")
@@ -190,7 +190,7 @@ def stated_publication(work: str, year_context, header_end: int | None = None,
             continue
         name = re.sub(r"\s+", " ", label["label"].lower())
         # (a recording's date comes before its publication: a "Published" line wins over it)
-        priority = 2 if name in _UPDATED else 1 if name == "recorded" else 0
+        priority = 2 if name in _UPDATED else 1 if name in ("recorded", "exported") else 0
         candidates.append((priority, f"{label['label']} line", found))
         if priority == 0 and not latest:
             break  # the first publication label wins; later ones are restatements
@@ -282,7 +282,7 @@ _SEPARATOR_END = re.compile(r"(?:[|·•—–/,:]|\s-)\s*$")
 _SEPARATOR_START = re.compile(r"^(?:\s*(?:[|·•—–/,(]|-\s|$)|[ \t]{2,}\S)")
 _BY = re.compile(r"^\W*(?:by|from|written\s+by)\b", re.I)
 # "Thread on small caps (1/4) — posted Feb 3, 2026": a publication word right before the date.
-_LABEL_END = re.compile(r"(?:^|[\s|·•—–(])(?:posted|published|updated|written|sent|issued|refreshed|recorded)(?:\s+(?:on|at))?"
+_LABEL_END = re.compile(r"(?:^|[\s|·•—–(])(?:posted|published|updated|written|sent|issued|refreshed|recorded|exported)(?:\s+(?:on|at))?"
                         r"\s*:?\s*$", re.I)
 
 

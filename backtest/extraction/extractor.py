@@ -133,7 +133,18 @@ _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 #: "until it", "until the stock" right before a trigger (in the masked view): what the writer waits for.
 _UNTIL_BEFORE = re.compile(r"until[ \t]+(?:it|price|the[ \t]+(?:stock|index|etf|price)|shares|§)[ \t]*\Z")
 #: A grid's column of outcomes (as :data:`_RESULT_COLUMN`), and a line that only rules a grid ("-----").
-_RESULT_CELL = re.compile(r"(?i:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)")
+_RESULT_CELL = re.compile(r"(?i:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)(?:[ \t]*\(?%\)?)?")
+#: A grid row's status when the trade is over: "CLOSED", "STOPPED", "exited", "cancelled".
+_CLOSED_STATUS = re.compile(r"(?i:closed|stopped|stopped out|exited|filled and closed|cancel+ed|expired|done|hit|out)\b")
+
+
+def _tab_cells(line: str, offset: int) -> list[tuple[int, int]]:
+    """(start, end) of each tab-separated cell of ``line`` (empty cells kept), offsets shifted by ``offset``."""
+    cells, pos = [], 0
+    for part in line.split("\t"):
+        cells.append((offset + pos, offset + pos + len(part)))
+        pos += len(part) + 1
+    return cells
 _RULE_LINE = re.compile(r"[ \t]*[=─━_-]{3,}[ \t=─━_-]*")
 #: A pipe table's column of outcomes ("Result", "P&L", "Return"): its rows are closed trades.
 _RESULT_COLUMN = re.compile(r"\|[ \t]*(?:result|results|p&l|p/l|pnl|return|returns|outcome|gain/loss|realized)[ \t]*(?=\|)")
@@ -787,16 +798,23 @@ class _Reader:
             if line.count("  ") + line.count("\t") < 2:  # fewer than three cells: no header (cheap look first)
                 i += 1
                 continue
-            heads = [(a + m.start(), a + m.end()) for m in _GRID_CELL.finditer(line)]
-            columns = [_column_role(self.text[x:y].lower()) for x, y in heads]  # as written ("TYPE" is no ticker)
+            tabbed = "\t" in line
+            heads = _tab_cells(line, a) if tabbed else [(a + m.start(), a + m.end()) for m in _GRID_CELL.finditer(line)]
+            names = [self.text[x:y].strip().lower() for x, y in heads]
+            columns = [_column_role(name) for name in names]  # as written ("TYPE" is no ticker)
             if len(heads) < 3 or "entry" not in columns or not {"stop", "targets"} & set(columns) \
                     or self.view[a:b].lstrip().startswith("|"):
                 i += 1
                 continue
+            # "... Target  Exit  P&L %": beside a target column, an exit column is the price a trade closed at
+            if any(role == "targets" and name != "exit" for role, name in zip(columns, names)):
+                columns = [None if name == "exit" else role for role, name in zip(columns, names)]
+            status = next((k for k, name in enumerate(names) if name in ("status", "state")), None)
             starts = [x - a for x, _ in heads]
             # "#  Instrument  Side  Opened  Entry  Closed  Exit  Result": a scorecard of closed trades, whose
-            # rows are no setups (as a pipe table's with such a column)
-            scorecard = any(_RESULT_CELL.fullmatch(self.text[x:y].strip()) for x, y in heads)
+            # rows are no setups (as a pipe table's with such a column); with a Status column, each row's
+            # status says ("CLOSED", "STOPPED" are history; "PLAN", "IDEA" are read)
+            scorecard = status is None and any(_RESULT_CELL.fullmatch(name) for name in names)
             j = i + 1
             if j < len(lines) and lines[j][0] == lines[j - 1][1] + 1 and \
                     _RULE_LINE.fullmatch(self.text[lines[j][0]:lines[j][1]]):
@@ -809,16 +827,26 @@ class _Reader:
                     rows.append(lines[j])
                     j += 1
                     continue
+                tab_cells = _tab_cells(self.text[r0:r1], r0) if tabbed else None
                 found = [(r0 + m.start(), r0 + m.end()) for m in _GRID_CELL.finditer(self.text[r0:r1])]
                 if len(found) < 2:
                     break
-                if len(found) == len(heads):
+                if tab_cells is not None and abs(len(tab_cells) - len(heads)) <= 2:
+                    # (empty cells kept: "...\t511.00 / 516.00\t\t\tPLAN"; a tab or two too few or too many in
+                    # a hand-typed row shifts only the columns after it)
+                    cells = tab_cells
+                elif len(found) == len(heads):
                     cells = found
                 elif "\t" in self.text[r0:r1]:  # tabs do not line up by characters: no cutting at positions
                     break
                 else:
                     edges = [min(r0 + s, r1) for s in starts[1:]] + [r1]
                     cells = [(r0 if k == 0 else min(r0 + starts[k], r1), edges[k]) for k in range(len(starts))]
+                if status is not None and status < len(cells) and _CLOSED_STATUS.match(
+                        self.text[cells[status][0]:cells[status][1]].strip()):
+                    rows.append(lines[j])  # a trade already closed: history
+                    j += 1
+                    continue
                 self._table_row(lines[j], columns, cells)
                 rows.append(lines[j])
                 j += 1
