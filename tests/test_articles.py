@@ -236,6 +236,9 @@ def _plain(header: str, extra: str = "") -> str:
         # Nothing but symbols after the date: an emoji, stars.
         ("⚡ SIGNAL DESK — Posted 17-Aug-2026 09:50 ET ⚡", dt.datetime(2026, 8, 17, 13, 50, tzinfo=UTC)),
         ("Morning note — March 3, 2025 ★★★", dt.date(2025, 3, 3)),
+        # Day-month-year with dashes (day first only when the first cannot be a month); a fixed-width header's gap
+        ("Date: 22-05-2026 | Prepared by: the US desk", dt.date(2026, 5, 22)),
+        ("RIDGE RESEARCH | WEEKLY TECHNICAL STRATEGY            13 March 2026", dt.date(2026, 3, 13)),
         # A recording's label
         ("File: memo_0616.m4a · recorded 06/16/2026 05:12 PT · length 4:41", dt.datetime(2026, 6, 16, 12, 12, tzinfo=UTC)),
         # Zones of other desks: India, Tokyo, Frankfurt (summer)

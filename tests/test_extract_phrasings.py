@@ -1162,3 +1162,20 @@ def test_a_journal_grid_reads_its_plan_rows_and_leaves_its_closed_ones():
     # without a Status column, a Result column makes the grid a scorecard
     scorecard = grid.replace("\tStatus\tNotes", "\tResult\tNotes").replace("PLAN", "+2.0%")
     assert _all(scorecard) == []
+
+
+def test_words_hyphenated_across_line_ends_are_read_whole():
+    """Text from a PDF: "tar-\\ngets" reads "targets", even on short lines; the line break is kept as blanks."""
+    body = ("Our trade: buy XLE on\na dip to 56.40; stop 54.90; tar-\nget 60.20. The pro-\ntective stop stays.")
+    assert _all(body) == [("XLE", "ok", "long", 56.4, 54.9, [60.2])]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a call sheet's record of closed calls
+    ("- XLK buy at 171.80 (11-05-2026): target 178.50 achieved, closed.", []),
+    ("- IWM buy at 281.00 (14-05-2026): SL hit at 278.60, closed with loss.", []),
+    ("ES: short 6,860, stop 6,905.\n- Cover 6,780 first, remainder 6,735.",
+     [("ES=F", "short", "limit", 6860.0, 6905.0, [6780.0, 6735.0])]),
+])
+def test_a_call_sheets_record(sentence, expected):
+    assert setups(sentence) == expected, sentence

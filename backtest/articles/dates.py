@@ -88,6 +88,8 @@ _DATE_FORMS = {
     "iso": NoCase(_WEEKDAY + r"?(?<![\d-])(?P<year>\d{4})[-/](?P<m>\d{2})[-/](?P<day>\d{2})(?![\d])"),
     # "03/03/2025", "3/3/25" (US order; day first when the first number cannot be a month)
     "numeric": NoCase(_WEEKDAY + r"?(?<![\d/.])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<year>(?:19|20)\d{2}|\d{2})(?![\d/])"),
+    # "22-05-2026", "05-22-2026": read as the slashed form (US order; day first when the first cannot be a month)
+    "dashed": NoCase(_WEEKDAY + r"?(?<![\d/.-])(?P<a>\d{1,2})-(?P<b>\d{1,2})-(?P<year>(?:19|20)\d{2})(?![\d-])"),
     # "14.05.2025", "3.3.2025" (dotted dates are day first: the European order)
     "dotted": NoCase(_WEEKDAY + r"?(?<![\d/.])(?P<da>\d{1,2})\.(?P<mb>\d{1,2})\.(?P<year>(?:19|20)\d{2})(?![\d.]\d)"),
 }
@@ -278,6 +280,8 @@ def _header_lines(work: str, header_end: int | None):
 
 
 _SEPARATOR_END = re.compile(r"(?:[|·•—–/,:]|\s-)\s*$")
+#: A fixed-width header's gap before the date: "WEEKLY TECHNICAL STRATEGY            13 March 2026".
+_FIELD_GAP = re.compile(r"\S[ \t]{3,}\Z")
 #: (two blanks or more: the next field of a fixed-width header, "SENT 08/04/26 09:41 EDT  PG 1/1")
 _SEPARATOR_START = re.compile(r"^(?:\s*(?:[|·•—–/,(]|-\s|$)|[ \t]{2,}\S)")
 _BY = re.compile(r"^\W*(?:by|from|written\s+by)\b", re.I)
@@ -299,7 +303,8 @@ def _is_byline(line: str, start: int, end: int, top: bool = False) -> bool:
     words_before = re.findall(r"[A-Za-z][\w'’.-]*", before)
     if len(words_before) > _BYLINE_WORDS:
         return False
-    before_ok = not before.strip() or bool(_SEPARATOR_END.search(before)) or bool(_BY.match(before)) or bool(
+    before_ok = not before.strip() or bool(_SEPARATOR_END.search(before)) or bool(_FIELD_GAP.search(line, 0, start)) \
+        or bool(_BY.match(before)) or bool(
         _LABEL_END.search(before))
     # Nothing but marks after it: "— Posted 17-Aug-2026 09:50 ET ⚡" (an emoji, a closing rule).
     after_ok = not after.strip() or _marks_only(after) or bool(_SEPARATOR_START.match(after)) or bool(
@@ -345,12 +350,13 @@ def _first_date(text: str, offset: int, allow_words: int | None) -> _Found | Non
     With ``allow_words``, at most that many words may come before the date ("Posted by Dana on ...").
     """
     best: tuple[int, str, re.Match] | None = None
-    # What each form cannot match without (a month name; "-" or "/"; "/"; "."): the forms are tried at every
+    # What each form cannot match without (a month name; "-" or "/"; "/"; "-"; "."): the forms are tried at every
     # character, so these cheap tests spare most lines most of the searches.
     lowered = text.lower()
     names_month = _MONTH_STEM.search(lowered) is not None
     slash = "/" in text
-    possible = (names_month, names_month, slash or "-" in text, slash, "." in text)
+    dash = "-" in text
+    possible = (names_month, names_month, slash or dash, slash, dash, "." in text)  # (in _DATE_FORMS' order)
     for (form, pattern), may_match in zip(_DATE_FORMS.items(), possible):
         if not may_match:
             continue

@@ -398,17 +398,23 @@ def html_text_breaks(raw: str, view: str) -> str:
     return "".join(pieces)
 
 
+#: The rest of a word hyphenated across a line end, on the next line: "tar-\n  gets".
+_HYPHEN_CUT = re.compile(r"[ \t]*(?P<rest>[a-z]+)")
+
+
 def unwrap_lines(text: str) -> str:
     """``text`` with the line breaks of hard-wrapped paragraphs as spaces (same length, offsets kept), so a
     sentence wrapped across lines is read as one: a break after 40 or more characters of line, before a line
-    that goes on in lower case. Not in column layouts, tables or lists (runs of spaces, pipes, bullets)."""
+    that goes on in lower case; a word hyphenated across it ("tar-\ngets") is joined, its blanks after it.
+    Not in column layouts, tables or lists (runs of spaces, pipes, bullets)."""
     pieces: list[str] = []
     pos = 0
     first_break = text.find("\n")
     for m in _WRAPPED_BREAK.finditer(text):
         at = m.start()
         start = text.rfind("\n", 0, at) + 1
-        if at - start < _WRAPPED_LINE or at == first_break:  # (the headline is a line of its own)
+        hyphen_cut = text[at - 1:at] == "-" and text[at - 2:at - 1].isalpha() and text[at + 1:at + 2].islower()
+        if (at - start < _WRAPPED_LINE and not hyphen_cut) or at == first_break:  # (the headline: a line of its own)
             continue
         line = text[start:at]
         if "  " in line.strip() or line.lstrip().startswith(("|", "-", "*", "•", ">")):
@@ -419,6 +425,12 @@ def unwrap_lines(text: str) -> str:
             continue  # a line that opens with a number goes on only a line that ends on a word wanting one
         if "  " in nxt.strip() or _NOT_A_CONTINUATION.match(nxt):
             continue  # "$NFLX short near ...", "amd short 150 sl 156": a line of its own
+        cut = _HYPHEN_CUT.match(text, at + 1) if hyphen_cut else None
+        if cut is not None:  # "tar-\ngets" (text from a PDF): the word joined, its blanks after it
+            pieces.append(text[pos:at - 1])
+            pieces.append(cut["rest"] + " " * (cut.end() - at + 1 - len(cut["rest"])))
+            pos = cut.end()
+            continue
         pieces.append(text[pos:at])
         pieces.append(" ")
         pos = at + 1

@@ -58,6 +58,7 @@ _RANGE_DASH = re.compile(r"^\s*[–—-]\s*\$?(?=\d)")
 _PERCENT_AFTER = re.compile(r"^[ \t]?(?:%|percent\b|per\s?cent\b|pct\b|bps\b|basis\s+points?\b|percentage\s+points?\b|vol\b)", re.I)
 # Dates, times and ratios written with digits: "2025-06-02", "12/01/2025", "10:30 ET", "3.3:1".
 _DATE_TIME = re.compile(r"(?<![\w.,/:-])(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})"
+                        r"|\d{1,2}-\d{1,2}-(?:19|20)\d{2}"
                         r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?|\d+(?:\.\d+)?:\d+(?:\.\d+)?)(?![\w/])", re.I)
 # A price quoted for a commodity or a coin: "$60 oil", "$64 a barrel", "$3,400 an ounce", "$118,000 bitcoin".
 _COMMODITY_AFTER = re.compile(
