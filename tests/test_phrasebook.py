@@ -242,3 +242,29 @@ def test_the_fast_writer_path_matches_the_pure_python_dumper_on_setup_shaped_dat
 def test_emoji_and_nel_together_read_back_as_written(text):
     data = {"format": text, "article": {"title": text}}
     assert yaml.safe_load(dump_yaml(data)) == data
+
+
+def test_no_phrase_expands_into_a_combinatorial_number_of_word_sequences():
+    """A phrase with many alternatives per word is every combination of them in the trie: one such phrase of
+    this round ("zone|area|... is|are where i|we|... would|will|want|like|start? to? buy|short|...") was
+    tens of thousands of paths and 12 MiB of memory per process. Each phrase stays under 4,000 sequences and
+    the whole phrasebook under 15,000 (about 8,800 today)."""
+    import yaml
+
+    from backtest.extraction.phrasebook import PHRASEBOOK, _expand
+
+    sizes: list[tuple[int, str]] = []
+
+    def walk(node):
+        if isinstance(node, str):
+            sizes.append((len(_expand(node)), node))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+
+    walk(yaml.safe_load(PHRASEBOOK.read_text(encoding="utf-8")))
+    assert max(sizes)[0] < 4000, max(sizes)
+    assert sum(n for n, _ in sizes) < 15000
