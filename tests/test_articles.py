@@ -288,8 +288,7 @@ def test_numeric_dates_say_which_order_was_read():
          dt.date(2026, 9, 4)),
         ("**Thursday, Jun 4 · 4:10 pm ET**", "Traders now look to the June 17, 2026 Fed meeting.",
          dt.datetime(2026, 6, 4, 20, 10, tzinfo=UTC)),
-        # Nothing else: the page's copyright notice (the last year of a range).
-        # the copyright notice's year (the last of a range), when the weekday fits it
+        # Nothing else: the page's copyright notice (the last year of a range), when the weekday fits it.
         ("Thursday, Aug 13 (Desk note) - Futures opened firm.", "© 2026 Example Flow Partners",
          dt.date(2026, 8, 13)),
         ("Thursday, Aug 13 (Desk note) - Futures opened firm.", "Copyright (c) 2019-2026 Example Research",
